@@ -1,0 +1,10 @@
+//! mqtt-sim: an MQTT 3.1.1 broker and client that run unchanged on real TCP and inside turmoil's
+//! deterministic simulated network, and a harness that checks persistent-session delivery
+//! promises against YAML scenarios.
+//!
+//! The layers, bottom up (see ARCHITECTURE.md):
+//! - [`protocol`]: the pure codec, every control packet to and from bytes;
+//! - [`topic`]: topic name and filter validation and matching.
+
+pub mod protocol;
+pub mod topic;
