@@ -4,7 +4,11 @@
 //!
 //! The layers, bottom up (see ARCHITECTURE.md):
 //! - [`protocol`]: the pure codec, every control packet to and from bytes;
-//! - [`topic`]: topic name and filter validation and matching.
+//! - [`topic`]: topic name and filter validation and matching;
+//! - [`time`]: the `now` the sans-IO state machines are given;
+//! - [`broker`]: the broker state machine.
 
+pub mod broker;
 pub mod protocol;
+pub mod time;
 pub mod topic;

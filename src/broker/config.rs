@@ -1,0 +1,227 @@
+//! Broker configuration, with mosquitto 2.0's option names and defaults, and a parser for the
+//! subset of mosquitto.conf syntax we support. Parsing works on text; reading the file is the
+//! caller's job, so this module stays free of IO.
+
+use std::fmt;
+use std::time::Duration;
+
+/// Broker settings. Names and defaults follow mosquitto 2.0 (its `mosquitto.conf(5)`), so a
+/// mosquitto user can read them without a glossary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Queued QoS 1/2 messages per session beyond the inflight window; 0 = no limit.
+    /// mosquitto 2.0 default 1000 (1.x used 100). When full, new messages are dropped and counted.
+    pub max_queued_messages: usize,
+    /// Payload bytes of queued messages per session; 0 = no limit.
+    pub max_queued_bytes: usize,
+    /// Queue QoS 0 messages for offline persistent sessions (not something the spec asks for).
+    pub queue_qos0_messages: bool,
+    /// Outgoing QoS 1/2 messages in flight per client at once; 0 = no limit.
+    pub max_inflight_messages: usize,
+    /// Largest packet accepted from a client, in bytes including the fixed header; 0 = no limit.
+    pub max_packet_size: usize,
+    /// Largest keep alive a client may ask for, in seconds; 0 = no limit (mosquitto 2.0.16+).
+    /// When set, a 3.1.1 client asking for more, or for 0, gets CONNACK 0x02 as in mosquitto.
+    pub max_keepalive: u16,
+    /// Accept a zero-length client id from a clean-session client and assign one [MQTT-3.1.3-6].
+    pub allow_zero_length_clientid: bool,
+    /// Prefix of assigned client ids.
+    pub auto_id_prefix: String,
+    /// Close a connection that has not sent CONNECT within this time. mosquitto has no option
+    /// for this and applies its keep-alive check; we make it explicit. `None` = never.
+    pub connect_timeout: Option<Duration>,
+    /// Concurrent client connections; `None` = no limit (mosquitto's `max_connections -1`).
+    pub max_connections: Option<usize>,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            max_queued_messages: 1000,
+            max_queued_bytes: 0,
+            queue_qos0_messages: false,
+            max_inflight_messages: 20,
+            max_packet_size: 0,
+            max_keepalive: 0,
+            allow_zero_length_clientid: true,
+            auto_id_prefix: "auto-".to_owned(),
+            connect_timeout: Some(Duration::from_secs(10)),
+            max_connections: None,
+        }
+    }
+}
+
+impl Config {
+    /// The packet size limit to hand to the codec.
+    pub fn packet_size_limit(&self) -> usize {
+        match self.max_packet_size {
+            0 => crate::protocol::MAX_PACKET_SIZE,
+            n => n,
+        }
+    }
+
+    /// Parses mosquitto.conf text. `source` names the file in error messages.
+    ///
+    /// Syntax as mosquitto reads it: one `option value` per line, `#` in column 0 starts a
+    /// comment, blank lines are ignored. Unlike mosquitto, numbers are checked (mosquitto's
+    /// `atoi` reads `10k` as 10) and tabs separate tokens too. Any option we do not support is
+    /// an error naming the file and line, so a config is never half applied.
+    pub fn parse_conf(text: &str, source: &str) -> Result<Config, ConfigError> {
+        let mut config = Config::default();
+        for (index, raw) in text.lines().enumerate() {
+            let line = index + 1;
+            let err = |message: String| ConfigError { file: source.to_owned(), line, message };
+            let trimmed = raw.trim();
+            if trimmed.is_empty() || raw.starts_with('#') {
+                continue;
+            }
+            let mut tokens = trimmed.split_whitespace();
+            let option = tokens.next().expect("a non-empty line has a token");
+            let value = tokens.next();
+            let value = |what: &str| value.ok_or_else(|| err(format!("{option} needs a value ({what})")));
+            match option {
+                "max_queued_messages" => {
+                    config.max_queued_messages = parse_count(value("a count")?, option).map_err(err)?
+                }
+                "max_queued_bytes" => {
+                    config.max_queued_bytes = parse_count(value("a byte count")?, option).map_err(err)?
+                }
+                "max_inflight_messages" => {
+                    // mosquitto reads 65535 as "no limit" too.
+                    let n = parse_count(value("a count")?, option).map_err(err)?;
+                    if n > 65535 {
+                        return Err(err(format!("max_inflight_messages must be <= 65535, found {n}")));
+                    }
+                    config.max_inflight_messages = if n == 65535 { 0 } else { n };
+                }
+                "max_packet_size" => {
+                    let n = parse_count(value("a byte count")?, option).map_err(err)?;
+                    if n != 0 && n < 20 {
+                        return Err(err(format!("max_packet_size must be 0 or at least 20, found {n}")));
+                    }
+                    config.max_packet_size = n;
+                }
+                "max_keepalive" => {
+                    let n = parse_count(value("seconds, 0 to 65535")?, option).map_err(err)?;
+                    config.max_keepalive =
+                        u16::try_from(n).map_err(|_| err(format!("max_keepalive must be 0 to 65535, found {n}")))?;
+                }
+                "queue_qos0_messages" => {
+                    config.queue_qos0_messages = parse_bool(value("true or false")?, option).map_err(err)?
+                }
+                "allow_zero_length_clientid" => {
+                    config.allow_zero_length_clientid = parse_bool(value("true or false")?, option).map_err(err)?
+                }
+                "auto_id_prefix" => config.auto_id_prefix = value("a string")?.to_owned(),
+                "max_connections" => {
+                    let v = value("a count, or -1 for no limit")?;
+                    config.max_connections = if v == "-1" { None } else { Some(parse_count(v, option).map_err(err)?) };
+                }
+                "persistence" => {
+                    // State lives in memory only, as with mosquitto's default `persistence false`.
+                    if parse_bool(value("true or false")?, option).map_err(err)? {
+                        return Err(err("persistence true is not supported: state is kept in memory only".into()));
+                    }
+                }
+                other => {
+                    return Err(err(format!(
+                        "unknown option {other:?}; supported options are: {}",
+                        SUPPORTED.join(", ")
+                    )))
+                }
+            }
+        }
+        Ok(config)
+    }
+}
+
+/// The mosquitto.conf options `parse_conf` understands.
+pub const SUPPORTED: &[&str] = &[
+    "allow_zero_length_clientid",
+    "auto_id_prefix",
+    "max_connections",
+    "max_inflight_messages",
+    "max_keepalive",
+    "max_packet_size",
+    "max_queued_bytes",
+    "max_queued_messages",
+    "persistence",
+    "queue_qos0_messages",
+];
+
+fn parse_count(value: &str, option: &str) -> Result<usize, String> {
+    value.parse::<usize>().map_err(|_| format!("{option} expects a non-negative integer, found {value:?}"))
+}
+
+fn parse_bool(value: &str, option: &str) -> Result<bool, String> {
+    match value {
+        "true" | "1" => Ok(true),
+        "false" | "0" => Ok(false),
+        other => Err(format!("{option} expects true or false, found {other:?}")),
+    }
+}
+
+/// A config file line we cannot apply.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigError {
+    /// The file (or other source) the text came from.
+    pub file: String,
+    /// 1-based line number.
+    pub line: usize,
+    /// What was wrong and what was expected.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.file, self.line, self.message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_mosquitto_2_0() {
+        let c = Config::default();
+        assert_eq!(c.max_queued_messages, 1000);
+        assert_eq!(c.max_queued_bytes, 0);
+        assert!(!c.queue_qos0_messages);
+        assert_eq!(c.max_inflight_messages, 20);
+        assert_eq!(c.max_keepalive, 0);
+        assert!(c.allow_zero_length_clientid);
+    }
+
+    #[test]
+    fn parses_supported_options_and_comments() {
+        let text = "# mosquitto.conf\n\nmax_queued_messages 100\nqueue_qos0_messages true\nmax_inflight_messages 65535\nmax_packet_size 1024\nmax_connections -1\npersistence false\n";
+        let c = Config::parse_conf(text, "m.conf").unwrap();
+        assert_eq!(c.max_queued_messages, 100);
+        assert!(c.queue_qos0_messages);
+        assert_eq!(c.max_inflight_messages, 0);
+        assert_eq!(c.max_packet_size, 1024);
+        assert_eq!(c.max_connections, None);
+    }
+
+    #[test]
+    fn unknown_option_names_file_and_line() {
+        let e = Config::parse_conf("max_queued_messages 5\nlistener 1883\n", "m.conf").unwrap_err();
+        assert_eq!((e.file.as_str(), e.line), ("m.conf", 2));
+        assert!(e.to_string().starts_with("m.conf:2: unknown option \"listener\""), "{e}");
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        let e = Config::parse_conf("max_queued_messages 10k\n", "c").unwrap_err();
+        assert_eq!(e.to_string(), "c:1: max_queued_messages expects a non-negative integer, found \"10k\"");
+        let e = Config::parse_conf("\n\nqueue_qos0_messages yes\n", "c").unwrap_err();
+        assert_eq!(e.to_string(), "c:3: queue_qos0_messages expects true or false, found \"yes\"");
+        let e = Config::parse_conf("max_keepalive\n", "c").unwrap_err();
+        assert_eq!(e.to_string(), "c:1: max_keepalive needs a value (seconds, 0 to 65535)");
+        let e = Config::parse_conf("max_packet_size 10\n", "c").unwrap_err();
+        assert_eq!(e.line, 1);
+        let e = Config::parse_conf(" # indented comment\n", "c").unwrap_err();
+        assert!(e.message.starts_with("unknown option \"#\""), "{e}");
+    }
+}

@@ -1,0 +1,118 @@
+//! CONNECT handling: client id rules, keep-alive limits, session takeover, clean-session
+//! processing, CONNACK, and the re-sends a resumed session owes its client (spec sections 3.1,
+//! 3.2 and 4.4).
+
+use std::time::Duration;
+
+use super::session::{OutState, Session};
+use super::{Action, Broker, CloseReason, ConnId, Event};
+use crate::protocol::{Connack, Connect, ConnectReturnCode, Packet, Protocol, Publish};
+use crate::time::Time;
+
+impl Broker {
+    pub(super) fn handle_connect(&mut self, conn: ConnId, connect: Connect, now: Time) {
+        let mut client_id = connect.client_id;
+        if client_id.is_empty() {
+            // mosquitto refuses empty ids from MQTT 3.1 clients, which had no such rule.
+            // A persistent session needs a real id [MQTT-3.1.3-8]; otherwise assign one
+            // [MQTT-3.1.3-6] unless configured not to [MQTT-3.1.3-9].
+            if connect.protocol == Protocol::V31 || !connect.clean_session || !self.config.allow_zero_length_clientid {
+                return self.refuse(conn, ConnectReturnCode::IdentifierRejected, now);
+            }
+            client_id = self.assign_client_id();
+        }
+        if self.config.max_keepalive > 0 && (connect.keep_alive == 0 || connect.keep_alive > self.config.max_keepalive)
+        {
+            // As mosquitto 2.0.12+ does for 3.1.1 clients, which cannot be told a server keep alive.
+            return self.refuse(conn, ConnectReturnCode::IdentifierRejected, now);
+        }
+
+        // An existing connection with this client id is disconnected [MQTT-3.1.4-2]. The spec
+        // publishes its will (the server closed the connection without a DISCONNECT,
+        // [MQTT-3.1.2-8]); mosquitto 2.0 skips it when both sides use clean session 0.
+        if let Some(old) = self.sessions.get(&client_id).and_then(|s| s.conn) {
+            self.close(old, CloseReason::TakenOver, true, true, now);
+        }
+
+        // Clean session 1 discards any previous session [MQTT-3.1.2-6]; 0 resumes it [MQTT-3.1.2-4].
+        if connect.clean_session {
+            self.discard_session(&client_id);
+        }
+        let session_present = self.sessions.contains_key(&client_id); // [MQTT-3.2.2-1..3]
+        let session = self
+            .sessions
+            .entry(client_id.clone())
+            .or_insert_with(|| Session::new(client_id.clone(), connect.clean_session));
+        session.clean = connect.clean_session;
+        session.conn = Some(conn);
+
+        let c = self.connections.get_mut(&conn).expect("handle_packet checked the connection");
+        c.client_id = Some(client_id.clone());
+        c.will = connect.will; // [MQTT-3.1.2-8]
+        c.keep_alive_limit = match connect.keep_alive {
+            0 => None,
+            // 1.5 times the keep alive [MQTT-3.1.2-24].
+            secs => Some(Duration::from_millis(u64::from(secs) * 1500)),
+        };
+        if let Some(limit) = c.keep_alive_limit {
+            self.timers.insert((now + limit, conn));
+        }
+
+        // The first packet from the server is CONNACK [MQTT-3.2.0-1] [MQTT-3.1.4-4].
+        self.send(conn, Packet::Connack(Connack { session_present, code: ConnectReturnCode::Accepted }));
+        self.events.push_back(Event::Connected {
+            conn,
+            client_id: client_id.clone(),
+            clean_session: connect.clean_session,
+            session_present,
+        });
+        if session_present {
+            self.resend_inflight(conn, &client_id);
+        }
+        self.fill_window(&client_id);
+    }
+
+    /// Re-sends, in their original order, every unacknowledged PUBLISH (DUP=1, same packet id)
+    /// and every PUBREL still waiting for PUBCOMP [MQTT-4.4.0-1] [MQTT-4.6.0-1] [MQTT-3.3.1-1].
+    fn resend_inflight(&mut self, conn: ConnId, client_id: &str) {
+        let session = &self.sessions[client_id];
+        for f in &session.inflight {
+            let packet = match f.state {
+                OutState::AwaitPuback | OutState::AwaitPubrec => {
+                    let mut publish = Publish::new(
+                        f.out.msg.topic.clone(),
+                        f.out.qos,
+                        f.out.msg.payload.clone(),
+                        f.out.retain,
+                        Some(f.pkid),
+                    );
+                    publish.dup = true;
+                    Packet::Publish(publish)
+                }
+                OutState::AwaitPubcomp => Packet::Pubrel(f.pkid),
+            };
+            self.actions.push_back(Action::Send { conn, packet });
+        }
+    }
+
+    /// Answers CONNACK with a refusal (session present 0 [MQTT-3.2.2-4]) and closes the
+    /// connection [MQTT-3.2.2-5]; nothing else from this CONNECT is processed [MQTT-3.1.4-5].
+    pub(super) fn refuse(&mut self, conn: ConnId, code: ConnectReturnCode, now: Time) {
+        self.send(conn, Packet::Connack(Connack { session_present: false, code }));
+        self.close(conn, CloseReason::Refused(code), false, true, now);
+    }
+
+    /// A client id unique among sessions, shaped like mosquitto's (`auto-` and 36 characters).
+    /// Derived from a counter rather than randomness, so runs replay exactly.
+    fn assign_client_id(&mut self) -> String {
+        loop {
+            let n = self.next_auto_id;
+            self.next_auto_id += 1;
+            let id =
+                format!("{}{:08X}-0000-4000-8000-{:012X}", self.config.auto_id_prefix, n >> 48, n & 0xFFFF_FFFF_FFFF);
+            if !self.sessions.contains_key(&id) {
+                return id;
+            }
+        }
+    }
+}

@@ -1,0 +1,244 @@
+//! Message flow: PUBLISH from clients (QoS 0/1/2 receiver side), routing to matching sessions,
+//! the outgoing inflight window and queue (QoS 1/2 sender side), retained messages, wills, and
+//! SUBSCRIBE/UNSUBSCRIBE (spec sections 3.3 to 3.11 and 4.3 to 4.6).
+
+use std::sync::Arc;
+
+use super::session::{DropReason, Inflight, Message, OutState, Outgoing, Session};
+use super::{Action, Broker, ConnId, Event};
+use crate::protocol::{LastWill, Packet, PacketId, Publish, QoS, Suback, SubackCode, Subscribe, Unsubscribe};
+use crate::time::Time;
+
+impl Broker {
+    pub(super) fn handle_publish(&mut self, conn: ConnId, client_id: &str, publish: Publish, _now: Time) {
+        let msg = Arc::new(Message {
+            topic: publish.topic,
+            payload: publish.payload,
+            qos: publish.qos,
+            retain: publish.retain,
+        });
+        match (publish.qos, publish.pkid) {
+            (QoS::AtMostOnce, _) => self.route(msg),
+            (QoS::AtLeastOnce, Some(pkid)) => {
+                // Route first, then PUBACK [MQTT-4.3.2-2]: the message is owned once acknowledged.
+                self.route(msg);
+                self.send(conn, Packet::Puback(pkid));
+            }
+            (QoS::ExactlyOnce, Some(pkid)) => {
+                // Stored until PUBREL and routed then; a re-sent PUBLISH with the same id is not
+                // routed again [MQTT-4.3.3-2].
+                let session = self.sessions.get_mut(client_id).expect("a connected client has a session");
+                session.incoming.entry(pkid).or_insert(msg);
+                self.send(conn, Packet::Pubrec(pkid));
+            }
+            (_, None) => unreachable!("the codec gives QoS 1/2 PUBLISH a packet id"),
+        }
+    }
+
+    pub(super) fn handle_pubrel(&mut self, conn: ConnId, client_id: &str, pkid: PacketId) {
+        let session = self.sessions.get_mut(client_id).expect("a connected client has a session");
+        if let Some(msg) = session.incoming.remove(&pkid) {
+            self.route(msg);
+        }
+        // PUBCOMP even for an unknown id: the PUBREL may repeat one answered before a reconnect.
+        self.send(conn, Packet::Pubcomp(pkid));
+    }
+
+    pub(super) fn handle_puback(&mut self, client_id: &str, pkid: PacketId) {
+        let session = self.sessions.get_mut(client_id).expect("a connected client has a session");
+        if let Some(i) = session.find_inflight(pkid, OutState::AwaitPuback) {
+            session.inflight.remove(i);
+            self.fill_window(client_id);
+        }
+    }
+
+    pub(super) fn handle_pubrec(&mut self, conn: ConnId, client_id: &str, pkid: PacketId) {
+        let session = self.sessions.get_mut(client_id).expect("a connected client has a session");
+        let known = session.inflight.iter_mut().find(|f| f.pkid == pkid && f.state != OutState::AwaitPuback);
+        if let Some(f) = known {
+            // From here on only PUBREL is sent for this id, never the PUBLISH [MQTT-4.3.3-1].
+            f.state = OutState::AwaitPubcomp;
+            self.send(conn, Packet::Pubrel(pkid));
+        }
+    }
+
+    pub(super) fn handle_pubcomp(&mut self, client_id: &str, pkid: PacketId) {
+        let session = self.sessions.get_mut(client_id).expect("a connected client has a session");
+        if let Some(i) = session.find_inflight(pkid, OutState::AwaitPubcomp) {
+            session.inflight.remove(i);
+            self.fill_window(client_id);
+        }
+    }
+
+    pub(super) fn handle_subscribe(&mut self, conn: ConnId, client_id: &str, subscribe: Subscribe) {
+        // Handled as a sequence of single subscriptions, answered by one SUBACK with a code per
+        // filter, in order [MQTT-3.8.4-4] [MQTT-3.8.4-5] [MQTT-3.9.3-1].
+        let mut codes = Vec::with_capacity(subscribe.filters.len());
+        for f in &subscribe.filters {
+            // An identical filter replaces the old subscription [MQTT-3.8.4-3].
+            self.subscriptions.insert(&f.filter, client_id, f.qos);
+            let session = self.sessions.get_mut(client_id).expect("a connected client has a session");
+            session.subscriptions.insert(f.filter.clone(), f.qos);
+            codes.push(SubackCode::Granted(f.qos));
+        }
+        // Same packet id as the SUBSCRIBE [MQTT-3.8.4-2] [MQTT-2.3.1-7].
+        self.send(conn, Packet::Suback(Suback { pkid: subscribe.pkid, codes }));
+        // Retained messages follow the SUBACK, as in mosquitto, with RETAIN=1 [MQTT-3.3.1-6]
+        // [MQTT-3.3.1-8], also for a replaced subscription [MQTT-3.8.4-3].
+        for f in &subscribe.filters {
+            let retained: Vec<Outgoing> = self
+                .retained
+                .matching(&f.filter)
+                .map(|(topic, r)| Outgoing {
+                    msg: Arc::new(Message {
+                        topic: topic.clone(),
+                        payload: r.payload.clone(),
+                        qos: r.qos,
+                        retain: true,
+                    }),
+                    qos: r.qos.min(f.qos),
+                    retain: true,
+                })
+                .collect();
+            for out in retained {
+                self.deliver(client_id, out);
+            }
+        }
+    }
+
+    pub(super) fn handle_unsubscribe(&mut self, conn: ConnId, client_id: &str, unsubscribe: Unsubscribe) {
+        for filter in &unsubscribe.filters {
+            // Exact comparison [MQTT-3.10.4-1]; new messages stop [MQTT-3.10.4-2]; deliveries
+            // already inflight or queued complete [MQTT-3.10.4-3].
+            self.subscriptions.remove(filter, client_id);
+            let session = self.sessions.get_mut(client_id).expect("a connected client has a session");
+            session.subscriptions.remove(filter);
+        }
+        // Always answered, even if nothing matched [MQTT-3.10.4-4] [MQTT-3.10.4-5] [MQTT-3.10.4-6].
+        self.send(conn, Packet::Unsuback(unsubscribe.pkid));
+    }
+
+    /// Publishes a will as if its client had sent it [MQTT-3.1.2-8], with its retain flag
+    /// [MQTT-3.1.2-16] [MQTT-3.1.2-17].
+    pub(super) fn publish_will(&mut self, client_id: &str, will: LastWill, _now: Time) {
+        self.events.push_back(Event::WillPublished { client_id: client_id.to_owned(), topic: will.topic.clone() });
+        self.route(Arc::new(Message { topic: will.topic, payload: will.message, qos: will.qos, retain: will.retain }));
+    }
+
+    /// Takes ownership of a published message: updates the retained store and adds it to every
+    /// session with a matching subscription [MQTT-4.5.0-1].
+    fn route(&mut self, msg: Arc<Message>) {
+        if msg.retain {
+            self.retained.apply(&msg.topic, &msg.payload, msg.qos); // [MQTT-3.3.1-5] [MQTT-3.3.1-10..12]
+        }
+        // Once per session, at the highest granted QoS of its matching subscriptions [MQTT-3.3.5-1]
+        // (mosquitto 2.0 uses the most specific filter's QoS instead).
+        for (client_id, granted) in self.subscriptions.matches(&msg.topic) {
+            let out = Outgoing {
+                msg: Arc::clone(&msg),
+                qos: msg.qos.min(granted), // [MQTT-3.8.4-6]
+                retain: false,             // an established subscription [MQTT-3.3.1-9]
+            };
+            self.deliver(&client_id, out);
+        }
+    }
+
+    /// Sends `out` now if the session is connected and its window has room (QoS 0 needs none),
+    /// otherwise queues it within the configured limits.
+    fn deliver(&mut self, client_id: &str, out: Outgoing) {
+        let max_inflight = self.window();
+        let Some(session) = self.sessions.get_mut(client_id) else {
+            return;
+        };
+        if let Some(conn) = session.conn {
+            if out.qos == QoS::AtMostOnce {
+                let packet = Packet::Publish(Publish::new(
+                    out.msg.topic.clone(),
+                    QoS::AtMostOnce,
+                    out.msg.payload.clone(),
+                    out.retain,
+                    None,
+                ));
+                self.actions.push_back(Action::Send { conn, packet });
+                return;
+            }
+            if session.queue.is_empty() && session.inflight.len() < max_inflight {
+                let packet = start_inflight(session, out);
+                self.actions.push_back(Action::Send { conn, packet });
+                return;
+            }
+        } else if out.qos == QoS::AtMostOnce && !self.config.queue_qos0_messages {
+            // Only QoS 1 and 2 are stored for an offline session [MQTT-3.1.2-5].
+            return self.drop_message(client_id, &out, DropReason::Qos0Offline);
+        }
+        let (max_msgs, max_bytes) = (self.config.max_queued_messages, self.config.max_queued_bytes);
+        if max_msgs > 0 && session.queue.len() >= max_msgs {
+            return self.drop_message(client_id, &out, DropReason::QueueFull);
+        }
+        if max_bytes > 0 && session.queued_bytes + out.msg.payload.len() > max_bytes {
+            return self.drop_message(client_id, &out, DropReason::QueueBytesFull);
+        }
+        session.push_queue(out);
+    }
+
+    /// Moves queued messages into the window while the session is connected and there is room.
+    pub(super) fn fill_window(&mut self, client_id: &str) {
+        let max_inflight = self.window();
+        let Some(session) = self.sessions.get_mut(client_id) else {
+            return;
+        };
+        let Some(conn) = session.conn else {
+            return;
+        };
+        while session.inflight.len() < max_inflight {
+            let Some(out) = session.pop_queue() else {
+                break;
+            };
+            let packet = if out.qos == QoS::AtMostOnce {
+                // QoS 0 queued while offline (queue_qos0_messages): sent, not tracked.
+                Packet::Publish(Publish::new(
+                    out.msg.topic.clone(),
+                    QoS::AtMostOnce,
+                    out.msg.payload.clone(),
+                    out.retain,
+                    None,
+                ))
+            } else {
+                start_inflight(session, out)
+            };
+            self.actions.push_back(Action::Send { conn, packet });
+        }
+    }
+
+    /// The effective inflight window: `max_inflight_messages`, with 0 meaning as many as there
+    /// are packet identifiers.
+    fn window(&self) -> usize {
+        match self.config.max_inflight_messages {
+            0 => usize::from(u16::MAX),
+            n => n.min(usize::from(u16::MAX)),
+        }
+    }
+
+    fn drop_message(&mut self, client_id: &str, out: &Outgoing, reason: DropReason) {
+        if let Some(session) = self.sessions.get_mut(client_id) {
+            session.count_drop(reason);
+        }
+        self.events.push_back(Event::Dropped {
+            client_id: client_id.to_owned(),
+            topic: out.msg.topic.clone(),
+            qos: out.qos,
+            reason,
+        });
+    }
+}
+
+/// Gives a QoS 1/2 delivery a fresh packet id [MQTT-2.3.1-4], records it as inflight and returns
+/// the PUBLISH to send (DUP=0 on first sending, whatever the incoming DUP was [MQTT-3.3.1-3]).
+fn start_inflight(session: &mut Session, out: Outgoing) -> Packet {
+    let pkid = session.next_pkid();
+    let packet =
+        Packet::Publish(Publish::new(out.msg.topic.clone(), out.qos, out.msg.payload.clone(), out.retain, Some(pkid)));
+    let state = if out.qos == QoS::ExactlyOnce { OutState::AwaitPubrec } else { OutState::AwaitPuback };
+    session.inflight.push_back(Inflight { pkid, out, state });
+    packet
+}

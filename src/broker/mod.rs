@@ -1,0 +1,338 @@
+//! The broker as a sans-IO state machine: it owns sessions, subscriptions, retained messages,
+//! queues and timers, and never performs IO, reads a clock, spawns a thread or draws a random
+//! number. The same value serves real TCP (`net/`) and the simulation (`sim/`).
+//!
+//! # Call order
+//! A driver feeds events in and drains outputs, in a fixed loop:
+//! 1. `handle_connection_opened(now)` for a new connection, `handle_packet(conn, packet, now)` for
+//!    each decoded packet, `handle_decode_error(conn, err, now)` when bytes do not decode,
+//!    `handle_connection_lost(conn, now)` when the transport closes, and `handle_timeout(now)` once
+//!    the deadline from `poll_timeout` has passed;
+//! 2. then drain `poll_action()` until `None`, in order: send each packet on its connection, close
+//!    each closed connection after what was queued for it before;
+//! 3. drain `poll_event()` for logs and traces (optional, but it is a bounded queue only if drained);
+//! 4. arm a timer for `poll_timeout()`.
+//!
+//! `now` never goes backwards. Output order is deterministic: equal inputs give equal outputs.
+
+mod config;
+mod connect;
+mod deliver;
+mod retained;
+mod session;
+mod subscriptions;
+mod view;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::fmt;
+use std::time::Duration;
+
+use crate::protocol::{ConnectReturnCode, DecodeError, LastWill, Packet, QoS};
+use crate::time::Time;
+
+pub use config::{Config, ConfigError, SUPPORTED as SUPPORTED_CONF_OPTIONS};
+pub use session::{DropReason, OutState};
+pub use view::{BrokerView, InflightView, MessageView, RetainedView, SessionView};
+
+use retained::RetainedStore;
+use session::Session;
+use subscriptions::SubscriptionTree;
+
+/// Identifies one network connection for the lifetime of the broker; never reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ConnId(pub u64);
+
+impl fmt::Display for ConnId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "conn#{}", self.0)
+    }
+}
+
+/// Something the driver must do on the network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Write this packet to the connection.
+    Send { conn: ConnId, packet: Packet },
+    /// Close the connection, after writing everything sent to it before.
+    Close { conn: ConnId, reason: CloseReason },
+}
+
+/// Why the broker closed, or stopped serving, a connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CloseReason {
+    /// The client sent DISCONNECT.
+    ClientDisconnected,
+    /// The transport closed or failed without a DISCONNECT.
+    ConnectionLost,
+    /// Bytes that are not a valid packet [MQTT-4.8.0-1].
+    Malformed(DecodeError),
+    /// A valid packet that breaks the protocol where it was sent [MQTT-4.8.0-1].
+    ProtocolViolation(&'static str),
+    /// No packet within 1.5 times the keep alive [MQTT-3.1.2-24].
+    KeepAliveTimeout,
+    /// No CONNECT within `connect_timeout`.
+    ConnectTimeout,
+    /// Another connection connected with the same client id [MQTT-3.1.4-2].
+    TakenOver,
+    /// CONNECT was refused with this CONNACK return code.
+    Refused(ConnectReturnCode),
+    /// `max_connections` was reached.
+    TooManyConnections,
+}
+
+impl fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CloseReason::ClientDisconnected => write!(f, "client sent DISCONNECT"),
+            CloseReason::ConnectionLost => write!(f, "connection lost"),
+            CloseReason::Malformed(e) => write!(f, "malformed packet: {e}"),
+            CloseReason::ProtocolViolation(what) => write!(f, "protocol violation: {what}"),
+            CloseReason::KeepAliveTimeout => write!(f, "keep alive expired [MQTT-3.1.2-24]"),
+            CloseReason::ConnectTimeout => write!(f, "no CONNECT in time"),
+            CloseReason::TakenOver => write!(f, "session taken over by a new connection [MQTT-3.1.4-2]"),
+            CloseReason::Refused(code) => write!(f, "CONNECT refused: {code:?}"),
+            CloseReason::TooManyConnections => write!(f, "max_connections reached"),
+        }
+    }
+}
+
+/// Something that happened inside the broker, for logs and traces. Nothing needs to act on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A CONNECT was accepted.
+    Connected { conn: ConnId, client_id: String, clean_session: bool, session_present: bool },
+    /// A connection left the broker (its session, if persistent, stays).
+    Disconnected { conn: ConnId, client_id: Option<String>, reason: CloseReason },
+    /// A session's state was discarded (clean session) [MQTT-3.1.2-6].
+    SessionDiscarded { client_id: String },
+    /// A will message was published [MQTT-3.1.2-8].
+    WillPublished { client_id: String, topic: String },
+    /// A message was not queued for a session.
+    Dropped { client_id: String, topic: String, qos: QoS, reason: DropReason },
+}
+
+/// Per-connection state.
+#[derive(Debug)]
+struct Connection {
+    opened: Time,
+    last_packet: Time,
+    /// The client id once CONNECT was accepted.
+    client_id: Option<String>,
+    /// 1.5 times the keep alive, if the client asked for one.
+    keep_alive_limit: Option<Duration>,
+    will: Option<LastWill>,
+}
+
+/// The broker. See the module docs for the call order.
+#[derive(Debug)]
+pub struct Broker {
+    config: Config,
+    connections: BTreeMap<ConnId, Connection>,
+    sessions: BTreeMap<String, Session>,
+    subscriptions: SubscriptionTree,
+    retained: RetainedStore,
+    /// Deadlines to look at: connect timeouts and keep-alive checks. A connection may have stale
+    /// entries; `handle_timeout` re-checks the connection before acting.
+    timers: BTreeSet<(Time, ConnId)>,
+    actions: VecDeque<Action>,
+    events: VecDeque<Event>,
+    next_conn: u64,
+    next_auto_id: u64,
+}
+
+impl Broker {
+    pub fn new(config: Config) -> Broker {
+        Broker {
+            config,
+            connections: BTreeMap::new(),
+            sessions: BTreeMap::new(),
+            subscriptions: SubscriptionTree::default(),
+            retained: RetainedStore::default(),
+            timers: BTreeSet::new(),
+            actions: VecDeque::new(),
+            events: VecDeque::new(),
+            next_conn: 1,
+            next_auto_id: 1,
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// A transport connection was accepted. Returns its id for the calls that follow. If
+    /// `max_connections` is reached, a `Close` action for it is queued at once.
+    #[must_use]
+    pub fn handle_connection_opened(&mut self, now: Time) -> ConnId {
+        let conn = ConnId(self.next_conn);
+        self.next_conn += 1;
+        if self.config.max_connections.is_some_and(|max| self.connections.len() >= max) {
+            self.actions.push_back(Action::Close { conn, reason: CloseReason::TooManyConnections });
+            return conn;
+        }
+        self.connections.insert(
+            conn,
+            Connection { opened: now, last_packet: now, client_id: None, keep_alive_limit: None, will: None },
+        );
+        if let Some(timeout) = self.config.connect_timeout {
+            self.timers.insert((now + timeout, conn));
+        }
+        conn
+    }
+
+    /// A packet arrived on `conn`. Packets for a connection the broker already closed are ignored.
+    pub fn handle_packet(&mut self, conn: ConnId, packet: Packet, now: Time) {
+        let Some(c) = self.connections.get_mut(&conn) else {
+            return;
+        };
+        c.last_packet = now;
+        let Some(client_id) = c.client_id.clone() else {
+            match packet {
+                Packet::Connect(connect) => self.handle_connect(conn, connect, now),
+                _ => self.violation(conn, "first packet is not CONNECT [MQTT-3.1.0-1]", now),
+            }
+            return;
+        };
+        match packet {
+            Packet::Connect(_) => self.violation(conn, "second CONNECT [MQTT-3.1.0-2]", now),
+            Packet::Publish(publish) => self.handle_publish(conn, &client_id, publish, now),
+            Packet::Puback(pkid) => self.handle_puback(&client_id, pkid),
+            Packet::Pubrec(pkid) => self.handle_pubrec(conn, &client_id, pkid),
+            Packet::Pubrel(pkid) => self.handle_pubrel(conn, &client_id, pkid),
+            Packet::Pubcomp(pkid) => self.handle_pubcomp(&client_id, pkid),
+            Packet::Subscribe(subscribe) => self.handle_subscribe(conn, &client_id, subscribe),
+            Packet::Unsubscribe(unsubscribe) => self.handle_unsubscribe(conn, &client_id, unsubscribe),
+            Packet::Pingreq => self.send(conn, Packet::Pingresp), // [MQTT-3.12.4-1]
+            Packet::Disconnect => {
+                // The will is discarded [MQTT-3.14.4-3] [MQTT-3.1.2-10].
+                self.close(conn, CloseReason::ClientDisconnected, false, true, now);
+            }
+            Packet::Connack(_) | Packet::Suback(_) | Packet::Unsuback(_) | Packet::Pingresp => {
+                self.violation(conn, "client sent a packet only a server may send", now)
+            }
+        }
+    }
+
+    /// Bytes on `conn` did not decode. The connection is closed [MQTT-4.8.0-1]; an unsupported
+    /// protocol level in CONNECT is first answered with CONNACK 0x01 [MQTT-3.1.2-2].
+    pub fn handle_decode_error(&mut self, conn: ConnId, err: DecodeError, now: Time) {
+        let Some(c) = self.connections.get(&conn) else {
+            return;
+        };
+        if c.client_id.is_none() && matches!(err, DecodeError::UnsupportedProtocolLevel(_)) {
+            self.refuse(conn, ConnectReturnCode::UnacceptableProtocolVersion, now);
+            return;
+        }
+        self.close(conn, CloseReason::Malformed(err), true, true, now);
+    }
+
+    /// The transport of `conn` closed without the broker asking. Publishes the will unless the
+    /// client sent DISCONNECT first [MQTT-3.1.2-8].
+    pub fn handle_connection_lost(&mut self, conn: ConnId, now: Time) {
+        self.close(conn, CloseReason::ConnectionLost, true, false, now);
+    }
+
+    /// Time has reached a deadline returned by `poll_timeout`.
+    pub fn handle_timeout(&mut self, now: Time) {
+        while let Some(&(at, conn)) = self.timers.first() {
+            if at > now {
+                break;
+            }
+            self.timers.pop_first();
+            let Some(c) = self.connections.get(&conn) else {
+                continue;
+            };
+            if c.client_id.is_none() {
+                if let Some(timeout) = self.config.connect_timeout {
+                    if now >= c.opened + timeout {
+                        self.close(conn, CloseReason::ConnectTimeout, false, true, now);
+                    }
+                }
+                continue;
+            }
+            if let Some(limit) = c.keep_alive_limit {
+                let deadline = c.last_packet + limit;
+                if now >= deadline {
+                    // Treated as a network failure: the will is published [MQTT-3.1.2-24].
+                    self.close(conn, CloseReason::KeepAliveTimeout, true, true, now);
+                } else {
+                    self.timers.insert((deadline, conn));
+                }
+            }
+        }
+    }
+
+    /// The next thing to do on the network, in order.
+    #[must_use]
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// The next event for logs and traces, in order.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When `handle_timeout` must next be called, if ever.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Time> {
+        self.timers.first().map(|&(at, _)| at)
+    }
+
+    fn send(&mut self, conn: ConnId, packet: Packet) {
+        self.actions.push_back(Action::Send { conn, packet });
+    }
+
+    /// Closes `conn` for a protocol violation [MQTT-4.8.0-1]; the will is published.
+    fn violation(&mut self, conn: ConnId, what: &'static str, now: Time) {
+        self.close(conn, CloseReason::ProtocolViolation(what), true, true, now);
+    }
+
+    /// Detaches `conn` from the broker: publishes its will if asked and one is stored, takes its
+    /// session offline (discarding it if clean [MQTT-3.1.2-6]), and queues a `Close` action if the
+    /// broker is the one closing.
+    fn close(&mut self, conn: ConnId, reason: CloseReason, publish_will: bool, emit_close: bool, now: Time) {
+        let Some(c) = self.connections.remove(&conn) else {
+            return;
+        };
+        if emit_close {
+            self.actions.push_back(Action::Close { conn, reason: reason.clone() });
+        }
+        self.events.push_back(Event::Disconnected { conn, client_id: c.client_id.clone(), reason });
+        let Some(client_id) = c.client_id else {
+            return;
+        };
+        let clean = match self.sessions.get_mut(&client_id) {
+            Some(session) if session.conn == Some(conn) => {
+                session.conn = None;
+                session.clean
+            }
+            _ => false,
+        };
+        if clean {
+            self.discard_session(&client_id);
+        }
+        if let (true, Some(will)) = (publish_will, c.will) {
+            self.publish_will(&client_id, will, now);
+        }
+    }
+
+    /// Removes a session and all its subscriptions.
+    fn discard_session(&mut self, client_id: &str) {
+        if let Some(session) = self.sessions.remove(client_id) {
+            for filter in session.subscriptions.keys() {
+                self.subscriptions.remove(filter, client_id);
+            }
+            self.events.push_back(Event::SessionDiscarded { client_id: client_id.to_owned() });
+        }
+    }
+
+    /// The read-only view of the whole state, in a deterministic order.
+    pub fn inspect(&self) -> BrokerView {
+        view::build(self)
+    }
+}

@@ -1,0 +1,116 @@
+//! A read-only, deterministic view of the broker's state for tests, snapshots and invariant
+//! checks: sessions by client id, their subscriptions, inflight and queued messages and drop
+//! counts, and the retained store by topic.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+
+use super::session::{DropReason, OutState, Outgoing};
+use super::Broker;
+use crate::protocol::QoS;
+
+/// The whole broker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerView {
+    /// Sessions in client id order.
+    pub sessions: Vec<SessionView>,
+    /// Retained messages in topic order.
+    pub retained: Vec<RetainedView>,
+    /// Open connections, including those that have not sent CONNECT yet.
+    pub connections: usize,
+}
+
+impl BrokerView {
+    pub fn session(&self, client_id: &str) -> Option<&SessionView> {
+        self.sessions.iter().find(|s| s.client_id == client_id)
+    }
+}
+
+/// One session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionView {
+    pub client_id: String,
+    pub connected: bool,
+    pub clean_session: bool,
+    /// Filter and granted QoS, in filter order.
+    pub subscriptions: Vec<(String, QoS)>,
+    /// Outgoing QoS 1/2 messages awaiting acknowledgement, in send order.
+    pub inflight_out: Vec<InflightView>,
+    /// Incoming QoS 2 messages received and awaiting PUBREL, by packet id.
+    pub inflight_in: Vec<(u16, MessageView)>,
+    /// Messages waiting to be sent, in order.
+    pub queued: Vec<MessageView>,
+    /// Messages not queued, by reason.
+    pub drops: BTreeMap<DropReason, u64>,
+}
+
+/// A message as it will be delivered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageView {
+    pub topic: String,
+    pub payload: Bytes,
+    pub qos: QoS,
+    pub retain: bool,
+}
+
+/// An outgoing delivery holding a packet id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InflightView {
+    pub pkid: u16,
+    pub message: MessageView,
+    pub state: OutState,
+}
+
+/// One retained message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetainedView {
+    pub topic: String,
+    pub payload: Bytes,
+    pub qos: QoS,
+}
+
+fn message(out: &Outgoing) -> MessageView {
+    MessageView { topic: out.msg.topic.clone(), payload: out.msg.payload.clone(), qos: out.qos, retain: out.retain }
+}
+
+pub(super) fn build(broker: &Broker) -> BrokerView {
+    let sessions = broker
+        .sessions
+        .values()
+        .map(|s| SessionView {
+            client_id: s.client_id.clone(),
+            connected: s.conn.is_some(),
+            clean_session: s.clean,
+            subscriptions: s.subscriptions.iter().map(|(f, q)| (f.clone(), *q)).collect(),
+            inflight_out: s
+                .inflight
+                .iter()
+                .map(|f| InflightView { pkid: f.pkid.get(), message: message(&f.out), state: f.state })
+                .collect(),
+            inflight_in: s
+                .incoming
+                .iter()
+                .map(|(pkid, m)| {
+                    (
+                        pkid.get(),
+                        MessageView {
+                            topic: m.topic.clone(),
+                            payload: m.payload.clone(),
+                            qos: m.qos,
+                            retain: m.retain,
+                        },
+                    )
+                })
+                .collect(),
+            queued: s.queue.iter().map(message).collect(),
+            drops: s.drops.clone(),
+        })
+        .collect();
+    let retained = broker
+        .retained
+        .iter()
+        .map(|(topic, r)| RetainedView { topic: topic.clone(), payload: r.payload.clone(), qos: r.qos })
+        .collect();
+    BrokerView { sessions, retained, connections: broker.connections.len() }
+}
