@@ -1,0 +1,200 @@
+//! The broker driver: one task owns the sans-IO [`Broker`]; an accept task hands it new streams;
+//! one task per connection reads and decodes packets for it and writes what it sends. The
+//! broker task runs the fixed loop: take one input, hand it to the broker, route its actions to
+//! the connection tasks, log its events, re-arm the timer.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::net::SocketAddr;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use super::framed::{PacketReader, PacketWriter, ReadError};
+use super::Listener;
+use crate::broker::{Action, Broker, CloseReason, Config, ConnId, Event};
+use crate::protocol::Packet;
+use crate::time::Time;
+
+/// What connection tasks and the accept task tell the broker task.
+enum Input<Io> {
+    Accepted(Io, SocketAddr),
+    Packet(ConnId, Packet),
+    ReadFailed(ConnId, ReadError),
+    Closed(ConnId),
+}
+
+/// What the broker task tells one connection task.
+enum Output {
+    Packet(Packet),
+    Close,
+}
+
+/// Serves MQTT on `listener` until `shutdown` completes, then drops every connection.
+///
+/// Works on any [`Listener`]: tokio TCP for `mqtt-sim broker`, turmoil TCP in the simulation.
+pub async fn run_broker<L: Listener>(mut listener: L, config: Config, shutdown: impl Future<Output = ()>) {
+    let epoch = Instant::now();
+    let now = move || Time::from_duration(epoch.elapsed());
+    let max_packet_size = config.packet_size_limit();
+    let mut broker = Broker::new(config);
+    let (input_tx, mut inputs) = mpsc::unbounded_channel::<Input<L::Io>>();
+    let mut tasks = JoinSet::new();
+    let accept_tx = input_tx.clone();
+    tasks.spawn(async move {
+        loop {
+            match listener.accept().await {
+                Ok((io, addr)) => {
+                    if accept_tx.send(Input::Accepted(io, addr)).is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    // Usually a transient resource shortage (EMFILE); keep serving.
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+            }
+        }
+    });
+    let mut outputs: BTreeMap<ConnId, mpsc::UnboundedSender<Output>> = BTreeMap::new();
+    let mut peers: BTreeMap<ConnId, SocketAddr> = BTreeMap::new();
+    tokio::pin!(shutdown);
+    loop {
+        let deadline = broker.poll_timeout();
+        let timer = async {
+            match deadline {
+                Some(at) => tokio::time::sleep_until(epoch + at.since_epoch()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            () = &mut shutdown => break,
+            input = inputs.recv() => {
+                let Some(input) = input else { break };
+                match input {
+                    Input::Accepted(io, addr) => {
+                        let conn = broker.handle_connection_opened(now());
+                        let (tx, rx) = mpsc::unbounded_channel();
+                        outputs.insert(conn, tx);
+                        peers.insert(conn, addr);
+                        tracing::debug!(%conn, %addr, "connection opened");
+                        tasks.spawn(connection(conn, io, rx, input_tx.clone(), max_packet_size));
+                    }
+                    Input::Packet(conn, packet) => broker.handle_packet(conn, packet, now()),
+                    Input::ReadFailed(conn, ReadError::Decode(err)) => broker.handle_decode_error(conn, err, now()),
+                    Input::ReadFailed(conn, err) => {
+                        tracing::debug!(%conn, "read failed: {err}");
+                        broker.handle_connection_lost(conn, now());
+                        outputs.remove(&conn);
+                    }
+                    Input::Closed(conn) => {
+                        broker.handle_connection_lost(conn, now());
+                        outputs.remove(&conn);
+                    }
+                }
+            }
+            () = timer => broker.handle_timeout(now()),
+        }
+        while let Some(action) = broker.poll_action() {
+            match action {
+                Action::Send { conn, packet } => {
+                    if let Some(tx) = outputs.get(&conn) {
+                        let _ = tx.send(Output::Packet(packet));
+                    }
+                }
+                Action::Close { conn, reason } => {
+                    if let Some(tx) = outputs.remove(&conn) {
+                        let _ = tx.send(Output::Close);
+                    }
+                    log_close(conn, peers.get(&conn), &reason);
+                }
+            }
+        }
+        while let Some(event) = broker.poll_event() {
+            log_event(&event);
+        }
+        peers.retain(|conn, _| outputs.contains_key(conn));
+    }
+    tasks.abort_all();
+}
+
+/// One connection: reads and decodes packets for the broker task, writes what it is sent, and
+/// closes when told or when the peer goes away.
+async fn connection<Io: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
+    conn: ConnId,
+    io: Io,
+    mut rx: mpsc::UnboundedReceiver<Output>,
+    tx: mpsc::UnboundedSender<Input<Io>>,
+    max_packet_size: usize,
+) {
+    let (read_half, write_half) = tokio::io::split(io);
+    let mut reader = PacketReader::new(read_half, max_packet_size);
+    let mut writer = PacketWriter::new(write_half);
+    let mut reading = true;
+    loop {
+        tokio::select! {
+            biased;
+            out = rx.recv() => {
+                let mut close = matches!(out, None | Some(Output::Close));
+                if let Some(Output::Packet(packet)) = out {
+                    queue_or_log(&mut writer, conn, &packet);
+                    // Batch whatever else is already waiting into the same write.
+                    while let Ok(more) = rx.try_recv() {
+                        match more {
+                            Output::Packet(packet) => queue_or_log(&mut writer, conn, &packet),
+                            Output::Close => { close = true; break; }
+                        }
+                    }
+                }
+                let written = if close { writer.shutdown().await } else { writer.flush().await };
+                if close {
+                    return;
+                }
+                if let Err(e) = written {
+                    let _ = tx.send(Input::ReadFailed(conn, ReadError::Io(e)));
+                    return;
+                }
+            }
+            read = reader.read_packet(), if reading => match read {
+                Ok(Some(packet)) => { let _ = tx.send(Input::Packet(conn, packet)); }
+                Ok(None) => { reading = false; let _ = tx.send(Input::Closed(conn)); }
+                Err(e) => { reading = false; let _ = tx.send(Input::ReadFailed(conn, e)); }
+            },
+        }
+    }
+}
+
+fn queue_or_log<W: AsyncWrite + Unpin>(writer: &mut PacketWriter<W>, conn: ConnId, packet: &Packet) {
+    if let Err(e) = writer.queue(packet) {
+        // The broker only builds packets the codec accepts; this would be a bug of ours.
+        tracing::error!(%conn, "could not encode {packet:?}: {e}");
+    }
+}
+
+fn log_close(conn: ConnId, addr: Option<&SocketAddr>, reason: &CloseReason) {
+    let addr = addr.map(|a| a.to_string()).unwrap_or_default();
+    match reason {
+        CloseReason::ClientDisconnected => tracing::debug!(%conn, %addr, "closing: {reason}"),
+        _ => tracing::info!(%conn, %addr, "closing: {reason}"),
+    }
+}
+
+fn log_event(event: &Event) {
+    match event {
+        Event::Connected { conn, client_id, clean_session, session_present } => {
+            tracing::info!(%conn, client_id, clean_session, session_present, "client connected")
+        }
+        Event::Disconnected { conn, client_id, reason } => {
+            tracing::info!(%conn, client_id = client_id.as_deref().unwrap_or("-"), %reason, "client disconnected")
+        }
+        Event::SessionDiscarded { client_id } => tracing::debug!(client_id, "session discarded"),
+        Event::WillPublished { client_id, topic } => tracing::info!(client_id, topic, "will published"),
+        Event::Dropped { client_id, topic, qos, reason } => {
+            tracing::warn!(client_id, topic, %qos, reason = reason.as_str(), "message dropped")
+        }
+    }
+}

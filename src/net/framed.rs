@@ -1,0 +1,86 @@
+//! Packets over a byte stream: a reader that buffers and decodes, a writer that encodes and
+//! flushes. Generic over tokio's `AsyncRead`/`AsyncWrite`, so the same code runs on tokio TCP and
+//! turmoil TCP. Decoding stays in `protocol`; this file only moves bytes.
+
+use bytes::BytesMut;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use crate::protocol::{self, DecodeError, EncodeError, Packet};
+
+/// Why reading a packet failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The bytes are not a valid packet; the connection must be closed [MQTT-4.8.0-1].
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// The peer closed the stream in the middle of a packet.
+    #[error("connection closed in the middle of a packet ({0} bytes buffered)")]
+    Truncated(usize),
+    /// The transport failed.
+    #[error("transport error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Reads whole packets from a stream.
+pub struct PacketReader<R> {
+    io: R,
+    buf: BytesMut,
+    max_packet_size: usize,
+}
+
+impl<R: AsyncRead + Unpin> PacketReader<R> {
+    pub fn new(io: R, max_packet_size: usize) -> PacketReader<R> {
+        PacketReader { io, buf: BytesMut::with_capacity(4096), max_packet_size }
+    }
+
+    /// The next packet, or `Ok(None)` at a clean end of stream.
+    ///
+    /// Cancel safe: bytes read before a cancellation stay buffered for the next call. The buffer
+    /// never grows past the packet size limit, because the decoder refuses an oversized fixed
+    /// header before its body is read.
+    pub async fn read_packet(&mut self) -> Result<Option<Packet>, ReadError> {
+        loop {
+            if let Some(packet) = protocol::decode(&mut self.buf, self.max_packet_size)? {
+                return Ok(Some(packet));
+            }
+            if self.io.read_buf(&mut self.buf).await? == 0 {
+                return match self.buf.len() {
+                    0 => Ok(None),
+                    n => Err(ReadError::Truncated(n)),
+                };
+            }
+        }
+    }
+}
+
+/// Encodes packets into a buffer and writes them out.
+pub struct PacketWriter<W> {
+    io: W,
+    buf: BytesMut,
+}
+
+impl<W: AsyncWrite + Unpin> PacketWriter<W> {
+    pub fn new(io: W) -> PacketWriter<W> {
+        PacketWriter { io, buf: BytesMut::with_capacity(4096) }
+    }
+
+    /// Appends a packet to the write buffer. Nothing is sent until `flush`.
+    pub fn queue(&mut self, packet: &Packet) -> Result<(), EncodeError> {
+        packet.encode(&mut self.buf, protocol::MAX_PACKET_SIZE).map(drop)
+    }
+
+    /// Writes everything queued.
+    pub async fn flush(&mut self) -> std::io::Result<()> {
+        if !self.buf.is_empty() {
+            self.io.write_all(&self.buf).await?;
+            self.buf.clear();
+        }
+        self.io.flush().await
+    }
+
+    /// Flushes, then shuts the write side down.
+    pub async fn shutdown(&mut self) -> std::io::Result<()> {
+        self.flush().await?;
+        self.io.shutdown().await
+    }
+}

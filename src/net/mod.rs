@@ -1,0 +1,38 @@
+//! The only code that awaits: drivers that connect the sans-IO broker (and client) to byte
+//! streams. Everything here is generic over tokio's `AsyncRead + AsyncWrite` and a small
+//! [`Listener`] trait, so the same drivers serve real TCP and turmoil's simulated TCP.
+//! A driver loop is fixed: read, handle, drain outputs, write, arm the next timer.
+
+mod broker;
+mod framed;
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+
+pub use broker::run_broker;
+pub use framed::{PacketReader, PacketWriter, ReadError};
+
+/// A source of accepted byte streams: tokio's `TcpListener`, turmoil's, or a test's.
+pub trait Listener: Send + 'static {
+    /// One accepted connection.
+    type Io: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+
+    /// Waits for the next connection.
+    fn accept(&mut self) -> impl Future<Output = io::Result<(Self::Io, SocketAddr)>> + Send;
+}
+
+impl Listener for tokio::net::TcpListener {
+    type Io = tokio::net::TcpStream;
+
+    fn accept(&mut self) -> impl Future<Output = io::Result<(Self::Io, SocketAddr)>> + Send {
+        async move {
+            let (stream, addr) = tokio::net::TcpListener::accept(self).await?;
+            // MQTT packets are small and latency matters more than batching.
+            stream.set_nodelay(true)?;
+            Ok((stream, addr))
+        }
+    }
+}
