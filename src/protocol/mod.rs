@@ -189,6 +189,18 @@ impl Packet {
             return Err(EncodeError::ExceedsMaximum { size, max: max_packet_size });
         }
         out.reserve(size);
+        let mark = out.len();
+        // `validate` does not see every field (an over-long or U+0000-bearing CONNECT string fails
+        // only while being written), so a failed write is rolled back to keep "nothing appended".
+        if let Err(e) = self.write(out, body_len) {
+            out.truncate(mark);
+            return Err(e);
+        }
+        Ok(size)
+    }
+
+    /// Writes the fixed header and the body; `encode` has already checked the sizes.
+    fn write(&self, out: &mut BytesMut, body_len: usize) -> Result<(), EncodeError> {
         out.put_u8(((self.packet_type() as u8) << 4) | self.flags());
         wire::put_remaining_length(out, body_len)?;
         let start = out.len();
@@ -207,7 +219,7 @@ impl Packet {
             Packet::Pingreq | Packet::Pingresp | Packet::Disconnect => {}
         }
         debug_assert_eq!(out.len() - start, body_len, "body_len disagrees with write_body for {self:?}");
-        Ok(size)
+        Ok(())
     }
 
     /// Checks everything the decoder would check, before a byte is written.
