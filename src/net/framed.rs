@@ -69,6 +69,11 @@ impl<W: AsyncWrite + Unpin> PacketWriter<W> {
         packet.encode(&mut self.buf, protocol::MAX_PACKET_SIZE).map(drop)
     }
 
+    /// Appends raw bytes, valid or not, to the write buffer (for tests and abuse tools).
+    pub fn queue_raw(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
+
     /// Writes everything queued.
     pub async fn flush(&mut self) -> std::io::Result<()> {
         if !self.buf.is_empty() {
