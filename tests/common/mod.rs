@@ -133,7 +133,9 @@ impl RawClient {
         self.send(Packet::Publish(Publish::new(topic, qos, Bytes::copy_from_slice(payload.as_bytes()), retain, pkid)))
             .await;
         match qos {
-            QoS::AtMostOnce => {}
+            // No acknowledgement at QoS 0: a PINGREQ round trip shows the broker has processed
+            // the PUBLISH (it handles a connection's packets in order), so tests do not race.
+            QoS::AtMostOnce => self.sync().await,
             QoS::AtLeastOnce => assert_eq!(self.recv().await, Packet::Puback(pid(id))),
             QoS::ExactlyOnce => {
                 assert_eq!(self.recv().await, Packet::Pubrec(pid(id)));
@@ -141,6 +143,12 @@ impl RawClient {
                 assert_eq!(self.recv().await, Packet::Pubcomp(pid(id)));
             }
         }
+    }
+
+    /// PINGREQ, then waits for the PINGRESP: everything sent before has been processed.
+    pub async fn sync(&mut self) {
+        self.send(Packet::Pingreq).await;
+        assert_eq!(self.recv().await, Packet::Pingresp);
     }
 
     /// Receives one PUBLISH and acknowledges it as a well-behaved subscriber; returns it.
