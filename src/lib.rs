@@ -9,6 +9,7 @@
 //! - [`broker`]: the broker state machine.
 
 pub mod broker;
+pub mod client;
 pub mod net;
 pub mod protocol;
 pub mod time;

@@ -4,6 +4,7 @@
 //! A driver loop is fixed: read, handle, drain outputs, write, arm the next timer.
 
 mod broker;
+mod client;
 mod framed;
 
 use std::future::Future;
@@ -13,6 +14,7 @@ use std::net::SocketAddr;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 pub use broker::run_broker;
+pub use client::{Client, Connector, Error as ClientError, Events, ReconnectPolicy, TcpConnector};
 pub use framed::{PacketReader, PacketWriter, ReadError};
 
 /// A source of accepted byte streams: tokio's `TcpListener`, turmoil's, or a test's.

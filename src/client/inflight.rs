@@ -1,0 +1,22 @@
+//! The client's record of one of its own QoS 1/2 publications until it is fully acknowledged.
+
+use crate::protocol::{PacketId, Publish};
+
+/// Where our publication stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutState {
+    /// QoS 1 PUBLISH sent, waiting for PUBACK.
+    AwaitPuback,
+    /// QoS 2 PUBLISH sent, waiting for PUBREC.
+    AwaitPubrec,
+    /// PUBREL sent, waiting for PUBCOMP.
+    AwaitPubcomp,
+}
+
+/// One unacknowledged publication.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub pkid: PacketId,
+    pub publish: Publish,
+    pub state: OutState,
+}

@@ -1,0 +1,497 @@
+//! The client half of an MQTT 3.1.1 session as a sans-IO state machine: packet identifiers, QoS 1
+//! and QoS 2 in both directions, the state kept across reconnects when clean session is 0, the
+//! re-sends owed on reconnect, exactly-once hand-off of QoS 2 messages, and keep alive. It never
+//! performs IO, reads a clock or spawns a thread; `net::client` drives it over a byte stream.
+//!
+//! # Call order
+//! 1. When a transport is open, call `handle_connected_transport(now)`: it queues CONNECT.
+//! 2. Feed each decoded packet to `handle_packet(packet, now)`, a lost transport to
+//!    `handle_connection_lost(now)`, and call `handle_timeout(now)` once `poll_timeout()` passes.
+//! 3. Application requests: `publish`, `subscribe`, `unsubscribe`, `disconnect`.
+//! 4. After any call, drain `poll_action()` (packets to write, or close the transport), then
+//!    `poll_event()` (what the application sees), then arm a timer for `poll_timeout()`.
+
+mod inflight;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::protocol::{
+    Connack, Connect, ConnectReturnCode, LastWill, Packet, PacketId, Publish, QoS, SubackCode, Subscribe,
+    SubscribeFilter, Unsubscribe,
+};
+use crate::time::Time;
+use inflight::{OutState, Outgoing};
+
+/// How to connect: the CONNECT packet's contents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientOptions {
+    pub client_id: String,
+    /// `false` asks for a persistent session [MQTT-3.1.2-4].
+    pub clean_session: bool,
+    /// Seconds; 0 turns keep alive off.
+    pub keep_alive: u16,
+    pub will: Option<LastWill>,
+    pub username: Option<String>,
+    pub password: Option<Bytes>,
+}
+
+impl ClientOptions {
+    pub fn new(client_id: impl Into<String>, clean_session: bool) -> ClientOptions {
+        ClientOptions {
+            client_id: client_id.into(),
+            clean_session,
+            keep_alive: 60,
+            will: None,
+            username: None,
+            password: None,
+        }
+    }
+
+    fn connect_packet(&self) -> Connect {
+        Connect {
+            will: self.will.clone(),
+            username: self.username.clone(),
+            password: self.password.clone(),
+            ..Connect::new(self.client_id.clone(), self.clean_session, self.keep_alive)
+        }
+    }
+}
+
+/// A message handed to the application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub topic: String,
+    pub payload: Bytes,
+    pub qos: QoS,
+    pub retain: bool,
+    pub dup: bool,
+}
+
+/// Something the driver must do on the transport.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientAction {
+    /// Write this packet.
+    Send(Packet),
+    /// Close the transport.
+    Close(CloseCause),
+}
+
+/// Why the client closed its transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseCause {
+    /// The application asked to disconnect; DISCONNECT was sent [MQTT-3.14.4-1].
+    Disconnect,
+    /// No PINGRESP within the keep alive after a PINGREQ.
+    PingTimeout,
+    /// No CONNACK within the keep alive (or 30 s without one).
+    ConnackTimeout,
+    /// The server refused the connection.
+    Refused(ConnectReturnCode),
+    /// The server broke the protocol [MQTT-4.8.0-1].
+    ProtocolViolation(&'static str),
+}
+
+/// What the application sees.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientEvent {
+    /// CONNACK accepted the connection.
+    Connected { session_present: bool },
+    /// We asked to resume a session (clean session 0, after an earlier connection) and the server
+    /// answered session present = 0: its half of the session, including subscriptions and any
+    /// messages queued for us, is gone. `unacknowledged` of our own publications were re-sent.
+    SessionLost { unacknowledged: usize },
+    /// CONNACK refused the connection.
+    Refused(ConnectReturnCode),
+    /// A message arrived; a QoS 2 message is handed over exactly once [MQTT-4.3.3-2].
+    Message(Message),
+    /// The QoS flow of our publication with this id is complete (PUBACK or PUBCOMP).
+    Published(PacketId),
+    /// SUBACK for our SUBSCRIBE with this id.
+    Subscribed { pkid: PacketId, codes: Vec<SubackCode> },
+    /// UNSUBACK for our UNSUBSCRIBE with this id.
+    Unsubscribed(PacketId),
+    /// The transport is gone (lost, or closed by us for `cause`).
+    Disconnected { cause: Option<CloseCause> },
+}
+
+/// Why a request was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    /// There is no accepted connection to send on.
+    #[error("not connected")]
+    NotConnected,
+    /// All 65,535 packet identifiers are in use.
+    #[error("no free packet identifier: 65535 requests are unacknowledged")]
+    NoPacketId,
+    /// The request is not valid MQTT (bad topic, empty filter list, ...).
+    #[error("invalid request: {0}")]
+    Invalid(#[from] crate::protocol::EncodeError),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Disconnected,
+    /// CONNECT sent, waiting for CONNACK.
+    Connecting {
+        since: Time,
+    },
+    Connected,
+}
+
+/// The client session. See the module docs for the call order.
+#[derive(Debug)]
+pub struct ClientSession {
+    options: ClientOptions,
+    state: State,
+    /// Whether a CONNACK was ever accepted, so session present = 0 later means state was lost.
+    had_session: bool,
+    /// Our QoS 1/2 publications not yet fully acknowledged, in the order first sent.
+    outgoing: VecDeque<Outgoing>,
+    /// QoS 2 packet ids received and handed to the application, PUBREL not yet received.
+    incoming_qos2: BTreeSet<PacketId>,
+    /// SUBSCRIBE/UNSUBSCRIBE ids awaiting their ack (not session state: lost with the connection).
+    requests: BTreeMap<PacketId, ()>,
+    last_pkid: u16,
+    last_sent: Time,
+    ping_sent: Option<Time>,
+    actions: VecDeque<ClientAction>,
+    events: VecDeque<ClientEvent>,
+}
+
+impl ClientSession {
+    pub fn new(options: ClientOptions) -> ClientSession {
+        ClientSession {
+            options,
+            state: State::Disconnected,
+            had_session: false,
+            outgoing: VecDeque::new(),
+            incoming_qos2: BTreeSet::new(),
+            requests: BTreeMap::new(),
+            last_pkid: 0,
+            last_sent: Time::ZERO,
+            ping_sent: None,
+            actions: VecDeque::new(),
+            events: VecDeque::new(),
+        }
+    }
+
+    pub fn options(&self) -> &ClientOptions {
+        &self.options
+    }
+
+    pub fn is_connected(&self) -> bool {
+        self.state == State::Connected
+    }
+
+    /// Our publications awaiting acknowledgement: (packet id, topic), in send order.
+    pub fn unacknowledged(&self) -> impl Iterator<Item = (PacketId, &str)> {
+        self.outgoing.iter().map(|o| (o.pkid, o.publish.topic.as_str()))
+    }
+
+    /// A transport to the server is open: CONNECT goes first [MQTT-3.1.0-1].
+    pub fn handle_connected_transport(&mut self, now: Time) {
+        self.state = State::Connecting { since: now };
+        self.ping_sent = None;
+        self.send(Packet::Connect(self.options.connect_packet()), now);
+    }
+
+    /// The transport closed or failed.
+    pub fn handle_connection_lost(&mut self, _now: Time) {
+        if self.state != State::Disconnected {
+            self.went_away(None);
+        }
+    }
+
+    pub fn handle_packet(&mut self, packet: Packet, now: Time) {
+        let connecting = matches!(self.state, State::Connecting { .. });
+        match packet {
+            Packet::Connack(ack) if connecting => self.handle_connack(ack, now),
+            _ if connecting => self.violation("first packet from the server is not CONNACK [MQTT-3.2.0-1]"),
+            _ if self.state == State::Disconnected => {}
+            Packet::Publish(publish) => self.handle_publish(publish, now),
+            Packet::Puback(pkid) => self.complete(pkid, OutState::AwaitPuback),
+            Packet::Pubrec(pkid) => {
+                if let Some(o) = self.outgoing.iter_mut().find(|o| o.pkid == pkid && o.state != OutState::AwaitPuback) {
+                    // From now on only PUBREL is sent for this id [MQTT-4.3.3-1].
+                    o.state = OutState::AwaitPubcomp;
+                    self.send(Packet::Pubrel(pkid), now);
+                }
+            }
+            Packet::Pubrel(pkid) => {
+                // The id may be reused from here on; PUBCOMP even if unknown, as the PUBREL may
+                // repeat one answered before a reconnect. PUBRELs answered in order [MQTT-4.6.0-4].
+                self.incoming_qos2.remove(&pkid);
+                self.send(Packet::Pubcomp(pkid), now);
+            }
+            Packet::Pubcomp(pkid) => self.complete(pkid, OutState::AwaitPubcomp),
+            Packet::Suback(suback) => {
+                if self.requests.remove(&suback.pkid).is_some() {
+                    self.events.push_back(ClientEvent::Subscribed { pkid: suback.pkid, codes: suback.codes });
+                }
+            }
+            Packet::Unsuback(pkid) => {
+                if self.requests.remove(&pkid).is_some() {
+                    self.events.push_back(ClientEvent::Unsubscribed(pkid));
+                }
+            }
+            Packet::Pingresp => self.ping_sent = None,
+            Packet::Connack(_) => self.violation("second CONNACK"),
+            Packet::Connect(_)
+            | Packet::Subscribe(_)
+            | Packet::Unsubscribe(_)
+            | Packet::Pingreq
+            | Packet::Disconnect => self.violation("server sent a packet only a client may send"),
+        }
+    }
+
+    /// Publishes a message. QoS 0 returns `None`; QoS 1/2 return the packet id that
+    /// `ClientEvent::Published` will carry when the flow completes.
+    pub fn publish(
+        &mut self,
+        topic: impl Into<String>,
+        payload: impl Into<Bytes>,
+        qos: QoS,
+        retain: bool,
+        now: Time,
+    ) -> Result<Option<PacketId>, ClientError> {
+        if self.state != State::Connected {
+            return Err(ClientError::NotConnected);
+        }
+        let mut publish = Publish::new(topic, qos, payload, retain, None);
+        if qos == QoS::AtMostOnce {
+            self.check(&Packet::Publish(publish.clone()))?;
+            self.send(Packet::Publish(publish), now);
+            return Ok(None);
+        }
+        let pkid = self.next_pkid()?;
+        publish.pkid = Some(pkid);
+        self.check(&Packet::Publish(publish.clone()))?;
+        let state = if qos == QoS::ExactlyOnce { OutState::AwaitPubrec } else { OutState::AwaitPuback };
+        self.outgoing.push_back(Outgoing { pkid, publish: publish.clone(), state });
+        self.send(Packet::Publish(publish), now);
+        Ok(Some(pkid))
+    }
+
+    /// Sends SUBSCRIBE; `ClientEvent::Subscribed` with the returned id carries the SUBACK.
+    pub fn subscribe(&mut self, filters: Vec<SubscribeFilter>, now: Time) -> Result<PacketId, ClientError> {
+        if self.state != State::Connected {
+            return Err(ClientError::NotConnected);
+        }
+        let pkid = self.next_pkid()?;
+        let packet = Packet::Subscribe(Subscribe { pkid, filters });
+        self.check(&packet)?;
+        self.requests.insert(pkid, ());
+        self.send(packet, now);
+        Ok(pkid)
+    }
+
+    /// Sends UNSUBSCRIBE; `ClientEvent::Unsubscribed` with the returned id carries the UNSUBACK.
+    pub fn unsubscribe(&mut self, filters: Vec<String>, now: Time) -> Result<PacketId, ClientError> {
+        if self.state != State::Connected {
+            return Err(ClientError::NotConnected);
+        }
+        let pkid = self.next_pkid()?;
+        let packet = Packet::Unsubscribe(Unsubscribe { pkid, filters });
+        self.check(&packet)?;
+        self.requests.insert(pkid, ());
+        self.send(packet, now);
+        Ok(pkid)
+    }
+
+    /// Sends DISCONNECT and closes the transport; nothing is sent after it [MQTT-3.14.4-1]
+    /// [MQTT-3.14.4-2]. A persistent session's unacknowledged state is kept for the next connect.
+    pub fn disconnect(&mut self, now: Time) {
+        if self.state == State::Disconnected {
+            return;
+        }
+        self.send(Packet::Disconnect, now);
+        self.actions.push_back(ClientAction::Close(CloseCause::Disconnect));
+        self.went_away(Some(CloseCause::Disconnect));
+    }
+
+    /// Time has reached `poll_timeout()`: send PINGREQ when idle for the keep alive
+    /// [MQTT-3.1.2-23], close when a PINGRESP or CONNACK is overdue.
+    pub fn handle_timeout(&mut self, now: Time) {
+        let Some(keep_alive) = self.keep_alive() else {
+            if let State::Connecting { since } = self.state {
+                if now >= since + CONNACK_TIMEOUT {
+                    self.close(CloseCause::ConnackTimeout);
+                }
+            }
+            return;
+        };
+        match self.state {
+            State::Disconnected => {}
+            State::Connecting { since } => {
+                if now >= since + keep_alive {
+                    self.close(CloseCause::ConnackTimeout);
+                }
+            }
+            State::Connected => {
+                if let Some(sent) = self.ping_sent {
+                    if now >= sent + keep_alive {
+                        self.close(CloseCause::PingTimeout);
+                    }
+                } else if now >= self.last_sent + keep_alive {
+                    self.ping_sent = Some(now);
+                    self.send(Packet::Pingreq, now);
+                }
+            }
+        }
+    }
+
+    #[must_use]
+    pub fn poll_action(&mut self) -> Option<ClientAction> {
+        self.actions.pop_front()
+    }
+
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<ClientEvent> {
+        self.events.pop_front()
+    }
+
+    /// When `handle_timeout` must next be called, if ever.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Time> {
+        match (self.state, self.keep_alive()) {
+            (State::Disconnected, _) => None,
+            (State::Connecting { since }, ka) => Some(since + ka.unwrap_or(CONNACK_TIMEOUT)),
+            (State::Connected, None) => None,
+            (State::Connected, Some(ka)) => Some(self.ping_sent.unwrap_or(self.last_sent) + ka),
+        }
+    }
+
+    fn keep_alive(&self) -> Option<Duration> {
+        match self.options.keep_alive {
+            0 => None,
+            s => Some(Duration::from_secs(u64::from(s))),
+        }
+    }
+
+    fn handle_connack(&mut self, ack: Connack, now: Time) {
+        if ack.code != ConnectReturnCode::Accepted {
+            self.events.push_back(ClientEvent::Refused(ack.code));
+            self.close(CloseCause::Refused(ack.code));
+            return;
+        }
+        self.state = State::Connected;
+        let expected_session = self.had_session && !self.options.clean_session;
+        self.had_session = true;
+        if self.options.clean_session {
+            // A clean session starts with nothing; our side discards too [MQTT-3.1.2-6].
+            self.outgoing.clear();
+            self.incoming_qos2.clear();
+        }
+        self.events.push_back(ClientEvent::Connected { session_present: ack.session_present });
+        if expected_session && !ack.session_present {
+            // The server lost its half: it will not re-send or release anything it held for us.
+            self.incoming_qos2.clear();
+            self.events.push_back(ClientEvent::SessionLost { unacknowledged: self.outgoing.len() });
+        }
+        // Re-send unacknowledged PUBLISH (DUP=1) and PUBREL, same ids, original order
+        // [MQTT-4.4.0-1] [MQTT-4.6.0-1] [MQTT-3.3.1-1] [MQTT-2.3.1-3].
+        let resend: Vec<Packet> = self
+            .outgoing
+            .iter()
+            .map(|o| match o.state {
+                OutState::AwaitPuback | OutState::AwaitPubrec => {
+                    Packet::Publish(Publish { dup: true, ..o.publish.clone() })
+                }
+                OutState::AwaitPubcomp => Packet::Pubrel(o.pkid),
+            })
+            .collect();
+        for packet in resend {
+            self.send(packet, now);
+        }
+    }
+
+    fn handle_publish(&mut self, publish: Publish, now: Time) {
+        let message = Message {
+            topic: publish.topic,
+            payload: publish.payload,
+            qos: publish.qos,
+            retain: publish.retain,
+            dup: publish.dup,
+        };
+        // Acknowledged at once, so acknowledgements leave in receive order [MQTT-4.6.0-2]
+        // [MQTT-4.6.0-3] [MQTT-4.5.0-2].
+        match (publish.qos, publish.pkid) {
+            (QoS::AtMostOnce, _) => self.events.push_back(ClientEvent::Message(message)),
+            (QoS::AtLeastOnce, Some(pkid)) => {
+                self.events.push_back(ClientEvent::Message(message));
+                self.send(Packet::Puback(pkid), now);
+            }
+            (QoS::ExactlyOnce, Some(pkid)) => {
+                // Handed over on first receipt only; a re-sent PUBLISH with an id still awaiting
+                // PUBREL is the same message [MQTT-4.3.3-2].
+                if self.incoming_qos2.insert(pkid) {
+                    self.events.push_back(ClientEvent::Message(message));
+                }
+                self.send(Packet::Pubrec(pkid), now);
+            }
+            (_, None) => unreachable!("the codec gives QoS 1/2 PUBLISH a packet id"),
+        }
+    }
+
+    fn complete(&mut self, pkid: PacketId, state: OutState) {
+        if let Some(i) = self.outgoing.iter().position(|o| o.pkid == pkid && o.state == state) {
+            self.outgoing.remove(i);
+            self.events.push_back(ClientEvent::Published(pkid));
+        }
+    }
+
+    /// A packet id not used by any unacknowledged PUBLISH, SUBSCRIBE or UNSUBSCRIBE [MQTT-2.3.1-2].
+    fn next_pkid(&mut self) -> Result<PacketId, ClientError> {
+        for _ in 0..=u16::MAX {
+            self.last_pkid = self.last_pkid.wrapping_add(1);
+            let Some(id) = PacketId::new(self.last_pkid) else {
+                continue;
+            };
+            if !self.requests.contains_key(&id) && !self.outgoing.iter().any(|o| o.pkid == id) {
+                return Ok(id);
+            }
+        }
+        Err(ClientError::NoPacketId)
+    }
+
+    /// Refuses requests the encoder would refuse, before they change any state.
+    fn check(&self, packet: &Packet) -> Result<(), ClientError> {
+        packet.encode(&mut bytes::BytesMut::new(), crate::protocol::MAX_PACKET_SIZE)?;
+        Ok(())
+    }
+
+    fn send(&mut self, packet: Packet, now: Time) {
+        self.last_sent = now;
+        self.actions.push_back(ClientAction::Send(packet));
+    }
+
+    fn violation(&mut self, what: &'static str) {
+        self.close(CloseCause::ProtocolViolation(what));
+    }
+
+    fn close(&mut self, cause: CloseCause) {
+        self.actions.push_back(ClientAction::Close(cause));
+        self.went_away(Some(cause));
+    }
+
+    /// The connection is over: pending SUBSCRIBE/UNSUBSCRIBE requests die with it; a clean
+    /// session's state is discarded, a persistent one is kept for the next connection.
+    fn went_away(&mut self, cause: Option<CloseCause>) {
+        self.state = State::Disconnected;
+        self.ping_sent = None;
+        self.requests.clear();
+        if self.options.clean_session {
+            self.outgoing.clear();
+            self.incoming_qos2.clear();
+        }
+        self.events.push_back(ClientEvent::Disconnected { cause });
+    }
+}
+
+/// How long to wait for CONNACK when keep alive is off.
+const CONNACK_TIMEOUT: Duration = Duration::from_secs(30);

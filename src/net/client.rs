@@ -1,0 +1,420 @@
+//! The async MQTT client: a task that drives a sans-IO [`ClientSession`] over any byte stream a
+//! [`Connector`] opens (tokio TCP, turmoil TCP), with an optional reconnect policy whose timing
+//! comes from the runtime's clock (so it is simulated inside turmoil). The application holds a
+//! [`Client`] handle for requests and an [`Events`] stream for what arrives.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::io;
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::io::{AsyncRead, AsyncWrite, ReadHalf, WriteHalf};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+use super::framed::{PacketReader, PacketWriter};
+use crate::client::{ClientAction, ClientError, ClientEvent, ClientOptions, ClientSession, CloseCause};
+use crate::protocol::{ConnectReturnCode, PacketId, QoS, SubackCode, SubscribeFilter, MAX_PACKET_SIZE};
+use crate::time::Time;
+
+/// Opens byte streams to one server.
+pub trait Connector: Send + Sync + 'static {
+    type Io: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+
+    fn connect(&self) -> impl Future<Output = io::Result<Self::Io>> + Send;
+}
+
+/// Connects with tokio TCP to `host:port`.
+#[derive(Debug, Clone)]
+pub struct TcpConnector(pub String);
+
+impl Connector for TcpConnector {
+    type Io = tokio::net::TcpStream;
+
+    fn connect(&self) -> impl Future<Output = io::Result<Self::Io>> + Send {
+        let addr = self.0.clone();
+        async move {
+            let stream = tokio::net::TcpStream::connect(addr).await?;
+            stream.set_nodelay(true)?;
+            Ok(stream)
+        }
+    }
+}
+
+/// Reconnect after a lost connection, waiting `initial`, doubling up to `max`, between tries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReconnectPolicy {
+    pub initial: Duration,
+    pub max: Duration,
+}
+
+impl Default for ReconnectPolicy {
+    fn default() -> ReconnectPolicy {
+        ReconnectPolicy { initial: Duration::from_millis(100), max: Duration::from_secs(10) }
+    }
+}
+
+/// Why `connect` or a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The transport could not be opened or failed.
+    #[error("connection failed: {0}")]
+    Io(#[from] io::Error),
+    /// The server answered CONNACK with a refusal.
+    #[error("connection refused by the server: {0:?}")]
+    Refused(ConnectReturnCode),
+    /// The connection closed before the request completed.
+    #[error("connection closed")]
+    Closed,
+    /// The session refused the request.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// The server did not answer CONNACK in time or broke the protocol.
+    #[error("connection closed: {0:?}")]
+    Cause(CloseCause),
+}
+
+enum Request {
+    Publish { topic: String, payload: Bytes, qos: QoS, retain: bool, done: oneshot::Sender<Result<(), Error>> },
+    Subscribe { filters: Vec<SubscribeFilter>, done: oneshot::Sender<Result<Vec<SubackCode>, Error>> },
+    Unsubscribe { filters: Vec<String>, done: oneshot::Sender<Result<(), Error>> },
+    Disconnect { done: oneshot::Sender<()> },
+}
+
+/// Requests to the client task. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Client {
+    requests: mpsc::UnboundedSender<Request>,
+}
+
+/// Everything the session reports: messages, (re)connections, session loss, disconnections.
+#[derive(Debug)]
+pub struct Events {
+    rx: mpsc::UnboundedReceiver<ClientEvent>,
+}
+
+impl Events {
+    /// The next event; `None` once the client task has ended.
+    pub async fn recv(&mut self) -> Option<ClientEvent> {
+        self.rx.recv().await
+    }
+}
+
+impl Client {
+    /// Connects and waits for CONNACK. Returns the handle, the event stream (which starts with
+    /// `Connected`), and whether the server had a session for us.
+    pub async fn connect<C: Connector>(
+        connector: C,
+        options: ClientOptions,
+        reconnect: Option<ReconnectPolicy>,
+    ) -> Result<(Client, Events), Error> {
+        let epoch = Instant::now();
+        let now = move || Time::from_duration(epoch.elapsed());
+        let mut session = ClientSession::new(options);
+        let io = connector.connect().await?;
+        let mut transport = Transport::new(io);
+        session.handle_connected_transport(now());
+        let (events_tx, events_rx) = mpsc::unbounded_channel();
+        // Wait for CONNACK (or a refusal, a timeout, or the stream closing).
+        loop {
+            if let Some(cause) = transport.apply(&mut session).await {
+                while let Some(event) = session.poll_event() {
+                    if let ClientEvent::Refused(code) = event {
+                        return Err(Error::Refused(code));
+                    }
+                }
+                return Err(Error::Cause(cause));
+            }
+            while let Some(event) = session.poll_event() {
+                let connected = matches!(event, ClientEvent::Connected { .. });
+                let _ = events_tx.send(event);
+                if connected {
+                    let (tx, rx) = mpsc::unbounded_channel();
+                    let driver =
+                        Driver { connector, session, reconnect, events: events_tx, pending: Pending::default() };
+                    tokio::spawn(driver.run(transport, rx, epoch));
+                    return Ok((Client { requests: tx }, Events { rx: events_rx }));
+                }
+            }
+            let deadline = session.poll_timeout().map(|t| epoch + t.since_epoch());
+            tokio::select! {
+                biased;
+                read = transport.reader.read_packet() => match read {
+                    Ok(Some(packet)) => session.handle_packet(packet, now()),
+                    Ok(None) => return Err(Error::Closed),
+                    Err(e) => return Err(Error::Io(io::Error::other(e.to_string()))),
+                },
+                () = sleep_until(deadline) => session.handle_timeout(now()),
+            }
+        }
+    }
+
+    /// Publishes; completes when the QoS flow does (at once for QoS 0, on PUBACK for QoS 1, on
+    /// PUBCOMP for QoS 2), surviving reconnects when the session is persistent.
+    pub async fn publish(
+        &self,
+        topic: impl Into<String>,
+        payload: impl Into<Bytes>,
+        qos: QoS,
+        retain: bool,
+    ) -> Result<(), Error> {
+        let (done, rx) = oneshot::channel();
+        let request = Request::Publish { topic: topic.into(), payload: payload.into(), qos, retain, done };
+        self.requests.send(request).map_err(|_| Error::Closed)?;
+        rx.await.map_err(|_| Error::Closed)?
+    }
+
+    /// Subscribes; returns the SUBACK's return codes.
+    pub async fn subscribe(&self, filters: Vec<SubscribeFilter>) -> Result<Vec<SubackCode>, Error> {
+        let (done, rx) = oneshot::channel();
+        self.requests.send(Request::Subscribe { filters, done }).map_err(|_| Error::Closed)?;
+        rx.await.map_err(|_| Error::Closed)?
+    }
+
+    pub async fn unsubscribe(&self, filters: Vec<String>) -> Result<(), Error> {
+        let (done, rx) = oneshot::channel();
+        self.requests.send(Request::Unsubscribe { filters, done }).map_err(|_| Error::Closed)?;
+        rx.await.map_err(|_| Error::Closed)?
+    }
+
+    /// Sends DISCONNECT, closes the connection and ends the client task.
+    pub async fn disconnect(&self) {
+        let (done, rx) = oneshot::channel();
+        if self.requests.send(Request::Disconnect { done }).is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A connected stream, split for reading and writing.
+struct Transport<Io> {
+    reader: PacketReader<ReadHalf<Io>>,
+    writer: PacketWriter<WriteHalf<Io>>,
+}
+
+impl<Io: AsyncRead + AsyncWrite + Unpin> Transport<Io> {
+    fn new(io: Io) -> Transport<Io> {
+        let (r, w) = tokio::io::split(io);
+        Transport { reader: PacketReader::new(r, MAX_PACKET_SIZE), writer: PacketWriter::new(w) }
+    }
+
+    /// Writes the session's queued packets; returns the cause if the session closed the
+    /// transport (or `Disconnect` if writing failed).
+    async fn apply(&mut self, session: &mut ClientSession) -> Option<CloseCause> {
+        let mut closed = None;
+        while let Some(action) = session.poll_action() {
+            match action {
+                ClientAction::Send(packet) => {
+                    if let Err(e) = self.writer.queue(&packet) {
+                        tracing::error!("could not encode {packet:?}: {e}");
+                    }
+                }
+                ClientAction::Close(cause) => {
+                    closed = Some(cause);
+                    break;
+                }
+            }
+        }
+        let written = match closed {
+            Some(_) => self.writer.shutdown().await,
+            None => self.writer.flush().await,
+        };
+        if written.is_err() && closed.is_none() {
+            session.handle_connection_lost(Time::ZERO);
+            return Some(CloseCause::Disconnect);
+        }
+        closed
+    }
+}
+
+/// Requests waiting for the server.
+#[derive(Default)]
+struct Pending {
+    publishes: BTreeMap<PacketId, oneshot::Sender<Result<(), Error>>>,
+    subscribes: BTreeMap<PacketId, oneshot::Sender<Result<Vec<SubackCode>, Error>>>,
+    unsubscribes: BTreeMap<PacketId, oneshot::Sender<Result<(), Error>>>,
+}
+
+struct Driver<C: Connector> {
+    connector: C,
+    session: ClientSession,
+    reconnect: Option<ReconnectPolicy>,
+    events: mpsc::UnboundedSender<ClientEvent>,
+    pending: Pending,
+}
+
+impl<C: Connector> Driver<C> {
+    async fn run(
+        mut self,
+        transport: Transport<C::Io>,
+        mut requests: mpsc::UnboundedReceiver<Request>,
+        epoch: Instant,
+    ) {
+        let now = move || Time::from_duration(epoch.elapsed());
+        let mut transport = Some(transport);
+        let mut backoff = self.reconnect.map(|p| p.initial);
+        let mut retry_at: Option<Instant> = None;
+        let mut disconnect_done: Option<oneshot::Sender<()>> = None;
+        loop {
+            let deadline = self.session.poll_timeout().map(|t| epoch + t.since_epoch());
+            tokio::select! {
+                biased;
+                request = requests.recv() => match request {
+                    None => { self.session.disconnect(now()); }
+                    Some(Request::Disconnect { done }) => {
+                        self.session.disconnect(now());
+                        disconnect_done = Some(done);
+                    }
+                    Some(request) => self.request(request, now()),
+                },
+                read = read_packet(&mut transport) => match read {
+                    Ok(Some(packet)) => self.session.handle_packet(packet, now()),
+                    Ok(None) | Err(_) => {
+                        transport = None;
+                        self.session.handle_connection_lost(now());
+                    }
+                },
+                () = sleep_until(deadline), if transport.is_some() => self.session.handle_timeout(now()),
+                () = sleep_until(retry_at), if transport.is_none() && retry_at.is_some() => {
+                    retry_at = None;
+                    match self.connector.connect().await {
+                        Ok(io) => {
+                            transport = Some(Transport::new(io));
+                            self.session.handle_connected_transport(now());
+                        }
+                        Err(e) => tracing::debug!("reconnect failed: {e}"),
+                    }
+                }
+            }
+            if let Some(t) = transport.as_mut() {
+                if t.apply(&mut self.session).await.is_some() {
+                    transport = None;
+                }
+            } else {
+                // Drop anything queued for a transport that is gone.
+                while self.session.poll_action().is_some() {}
+            }
+            self.dispatch_events();
+            if let Some(done) = disconnect_done.take() {
+                self.fail_all();
+                let _ = done.send(());
+                return;
+            }
+            if transport.is_none() {
+                // Requests that cannot complete without a connection fail now; publications of a
+                // persistent session stay pending, to complete after the reconnect re-sends them.
+                self.fail_requests(!self.session.options().clean_session && self.reconnect.is_some());
+                match (self.reconnect, backoff) {
+                    (Some(policy), Some(wait)) => {
+                        if retry_at.is_none() {
+                            retry_at = Some(Instant::now() + wait);
+                            backoff = Some((wait * 2).min(policy.max));
+                        }
+                    }
+                    _ => {
+                        self.fail_all();
+                        return;
+                    }
+                }
+            } else if self.session.is_connected() {
+                backoff = self.reconnect.map(|p| p.initial);
+            }
+        }
+    }
+
+    fn request(&mut self, request: Request, now: Time) {
+        match request {
+            Request::Publish { topic, payload, qos, retain, done } => {
+                match self.session.publish(topic, payload, qos, retain, now) {
+                    Ok(Some(pkid)) => {
+                        self.pending.publishes.insert(pkid, done);
+                    }
+                    Ok(None) => {
+                        let _ = done.send(Ok(()));
+                    }
+                    Err(e) => {
+                        let _ = done.send(Err(e.into()));
+                    }
+                }
+            }
+            Request::Subscribe { filters, done } => match self.session.subscribe(filters, now) {
+                Ok(pkid) => {
+                    self.pending.subscribes.insert(pkid, done);
+                }
+                Err(e) => {
+                    let _ = done.send(Err(e.into()));
+                }
+            },
+            Request::Unsubscribe { filters, done } => match self.session.unsubscribe(filters, now) {
+                Ok(pkid) => {
+                    self.pending.unsubscribes.insert(pkid, done);
+                }
+                Err(e) => {
+                    let _ = done.send(Err(e.into()));
+                }
+            },
+            Request::Disconnect { .. } => unreachable!("handled by the loop"),
+        }
+    }
+
+    fn dispatch_events(&mut self) {
+        while let Some(event) = self.session.poll_event() {
+            match &event {
+                ClientEvent::Published(pkid) => {
+                    if let Some(done) = self.pending.publishes.remove(pkid) {
+                        let _ = done.send(Ok(()));
+                    }
+                }
+                ClientEvent::Subscribed { pkid, codes } => {
+                    if let Some(done) = self.pending.subscribes.remove(pkid) {
+                        let _ = done.send(Ok(codes.clone()));
+                    }
+                }
+                ClientEvent::Unsubscribed(pkid) => {
+                    if let Some(done) = self.pending.unsubscribes.remove(pkid) {
+                        let _ = done.send(Ok(()));
+                    }
+                }
+                _ => {}
+            }
+            let _ = self.events.send(event);
+        }
+    }
+
+    /// Fails SUBSCRIBE/UNSUBSCRIBE waits (they die with the connection), and publications too
+    /// unless `keep_publishes`.
+    fn fail_requests(&mut self, keep_publishes: bool) {
+        for (_, done) in std::mem::take(&mut self.pending.subscribes) {
+            let _ = done.send(Err(Error::Closed));
+        }
+        for (_, done) in std::mem::take(&mut self.pending.unsubscribes) {
+            let _ = done.send(Err(Error::Closed));
+        }
+        if !keep_publishes {
+            for (_, done) in std::mem::take(&mut self.pending.publishes) {
+                let _ = done.send(Err(Error::Closed));
+            }
+        }
+    }
+
+    fn fail_all(&mut self) {
+        self.fail_requests(false);
+    }
+}
+
+async fn read_packet<Io: AsyncRead + AsyncWrite + Unpin>(
+    transport: &mut Option<Transport<Io>>,
+) -> Result<Option<crate::protocol::Packet>, super::ReadError> {
+    match transport {
+        Some(t) => t.reader.read_packet().await,
+        None => std::future::pending().await,
+    }
+}
