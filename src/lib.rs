@@ -10,6 +10,7 @@
 
 pub mod broker;
 pub mod client;
+pub mod commands;
 pub mod net;
 pub mod protocol;
 pub mod time;

@@ -4,8 +4,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgAction, Args, Parser, Subcommand};
 use mqtt_sim::broker::Config;
+use mqtt_sim::commands::{self, CommandError, ConnectOptions, Payload, PubOptions, SubOptions};
+use mqtt_sim::protocol::QoS;
 
 /// An MQTT 3.1.1 broker, client and deterministic simulation harness.
 #[derive(Debug, Parser)]
@@ -19,6 +21,111 @@ struct Cli {
 enum Command {
     /// Run the MQTT 3.1.1 broker on TCP.
     Broker(BrokerArgs),
+    /// Publish a message, like mosquitto_pub.
+    Pub(PubArgs),
+    /// Subscribe and print messages, like mosquitto_sub.
+    Sub(SubArgs),
+}
+
+/// Connection flags shared by `pub` and `sub`, spelled as mosquitto_pub/mosquitto_sub spell them.
+#[derive(Debug, Args)]
+struct ConnectArgs {
+    /// Broker host.
+    #[arg(short = 'h', long = "host", default_value = "localhost")]
+    host: String,
+    /// Broker port.
+    #[arg(short = 'p', long = "port", default_value_t = 1883)]
+    port: u16,
+    /// Client id (default: mqtt-sim- and the process id).
+    #[arg(short = 'i', long = "id")]
+    id: Option<String>,
+    /// Disable clean session: keep a persistent session on the broker (needs -i).
+    #[arg(short = 'c', long = "disable-clean-session")]
+    persistent: bool,
+    /// Keep alive in seconds.
+    #[arg(short = 'k', long = "keepalive", default_value_t = 60)]
+    keep_alive: u16,
+    /// User name.
+    #[arg(short = 'u', long = "username")]
+    username: Option<String>,
+    /// Password.
+    #[arg(short = 'P', long = "pw", requires = "username")]
+    password: Option<String>,
+    /// Quality of service: 0, 1 or 2.
+    #[arg(short = 'q', long = "qos", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=2))]
+    qos: u8,
+    /// Print help.
+    #[arg(long, action = ArgAction::Help)]
+    help: Option<bool>,
+}
+
+impl ConnectArgs {
+    fn options(&self, tool: &str) -> Result<ConnectOptions, String> {
+        if self.persistent && self.id.is_none() {
+            return Err("-c needs a client id (-i): a persistent session is found by its client id".into());
+        }
+        Ok(ConnectOptions {
+            host: self.host.clone(),
+            port: self.port,
+            client_id: self.id.clone().unwrap_or_else(|| format!("mqtt-sim-{tool}-{}", std::process::id())),
+            persistent: self.persistent,
+            keep_alive: self.keep_alive,
+            username: self.username.clone(),
+            password: self.password.clone(),
+        })
+    }
+
+    fn qos(&self) -> QoS {
+        QoS::from_u8(self.qos).expect("clap checked the range")
+    }
+}
+
+#[derive(Debug, Args)]
+#[command(disable_help_flag = true)]
+#[command(group(clap::ArgGroup::new("payload").required(true).args(["message", "lines", "null"])))]
+struct PubArgs {
+    #[command(flatten)]
+    connect: ConnectArgs,
+    /// Topic to publish to.
+    #[arg(short = 't', long = "topic")]
+    topic: String,
+    /// The message.
+    #[arg(short = 'm', long = "message")]
+    message: Option<String>,
+    /// Publish each line of standard input as a message.
+    #[arg(short = 'l', long = "stdin-line")]
+    lines: bool,
+    /// Publish a zero-length message.
+    #[arg(short = 'n', long = "null-message")]
+    null: bool,
+    /// Retain the message.
+    #[arg(short = 'r', long = "retain")]
+    retain: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(disable_help_flag = true)]
+struct SubArgs {
+    #[command(flatten)]
+    connect: ConnectArgs,
+    /// Topic filter to subscribe to; repeat for several.
+    #[arg(short = 't', long = "topic", required = true)]
+    topics: Vec<String>,
+    /// Exit after this many messages.
+    #[arg(short = 'C', value_name = "COUNT")]
+    count: Option<usize>,
+    /// Exit with code 4 if -C messages did not arrive within this many seconds.
+    #[arg(short = 'W', value_name = "SECONDS")]
+    timeout: Option<u64>,
+    /// Print "topic payload".
+    #[arg(short = 'v', long = "verbose")]
+    verbose: bool,
+    /// Do not print messages with RETAIN set.
+    #[arg(short = 'R')]
+    no_retained: bool,
+    /// Exit once the subscription is acknowledged.
+    #[arg(short = 'E')]
+    exit_after_subscribe: bool,
 }
 
 /// Options named after mosquitto.conf's; flags override the config file.
@@ -92,6 +199,57 @@ fn main() -> ExitCode {
         .init();
     match cli.command {
         Command::Broker(args) => broker(args),
+        Command::Pub(args) => client_command("pub", &args.connect, |connect| {
+            let payload = match (&args.message, args.lines) {
+                (Some(m), _) => Payload::Message(m.clone()),
+                (None, true) => Payload::Lines,
+                (None, false) => Payload::Null,
+            };
+            let opts = PubOptions {
+                connect,
+                topic: args.topic.clone(),
+                payload,
+                qos: args.connect.qos(),
+                retain: args.retain,
+            };
+            async move { commands::publish(&opts, std::io::stdin().lock()).await }
+        }),
+        Command::Sub(args) => client_command("sub", &args.connect, |connect| {
+            let opts = SubOptions {
+                connect,
+                topics: args.topics.clone(),
+                qos: args.connect.qos(),
+                count: args.count,
+                timeout: args.timeout,
+                verbose: args.verbose,
+                no_retained: args.no_retained,
+                exit_after_subscribe: args.exit_after_subscribe,
+            };
+            async move { commands::subscribe(&opts, &mut std::io::stdout()).await }
+        }),
+    }
+}
+
+/// Runs `pub` or `sub` on a single-threaded runtime and maps the result to an exit code.
+fn client_command<F, Fut>(tool: &str, args: &ConnectArgs, make: F) -> ExitCode
+where
+    F: FnOnce(ConnectOptions) -> Fut,
+    Fut: std::future::Future<Output = Result<(), CommandError>>,
+{
+    let connect = match args.options(tool) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("mqtt-sim {tool}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime starts");
+    match runtime.block_on(make(connect)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mqtt-sim {tool}: {e}");
+            ExitCode::from(e.exit_code())
+        }
     }
 }
 
