@@ -1,0 +1,153 @@
+//! The async client and the `pub`/`sub` commands against our broker over TCP on ephemeral ports.
+
+mod common;
+
+use std::process::Command;
+use std::time::Duration;
+
+use common::{RawClient, TestBroker};
+use mqtt_sim::broker::Config;
+use mqtt_sim::client::{ClientEvent, ClientOptions};
+use mqtt_sim::commands::{self, ConnectOptions, Payload, PubOptions, SubOptions};
+use mqtt_sim::net::{Client, ReconnectPolicy, TcpConnector};
+use mqtt_sim::protocol::{ConnectReturnCode, QoS, SubackCode, SubscribeFilter};
+
+fn q(n: u8) -> QoS {
+    QoS::from_u8(n).unwrap()
+}
+
+fn filter(f: &str, qos: u8) -> Vec<SubscribeFilter> {
+    vec![SubscribeFilter { filter: f.into(), qos: q(qos) }]
+}
+
+async fn next_message(events: &mut mqtt_sim::net::Events) -> mqtt_sim::client::Message {
+    loop {
+        match tokio::time::timeout(common::PATIENCE, events.recv()).await.expect("an event in time") {
+            Some(ClientEvent::Message(m)) => return m,
+            Some(_) => continue,
+            None => panic!("client ended"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn publish_completes_with_the_qos_flow_and_messages_arrive() {
+    let broker = TestBroker::start(Config::default()).await;
+    let connector = TcpConnector(broker.addr.to_string());
+    let (sub, mut sub_events) = Client::connect(connector.clone(), ClientOptions::new("s", true), None).await.unwrap();
+    assert_eq!(sub.subscribe(filter("t/#", 2)).await.unwrap(), vec![SubackCode::Granted(q(2))]);
+    let (publisher, _) = Client::connect(connector, ClientOptions::new("p", true), None).await.unwrap();
+    for qos in 0..=2 {
+        publisher.publish("t/x", format!("qos{qos}"), q(qos), false).await.unwrap();
+    }
+    let mut got: Vec<(String, u8)> = Vec::new();
+    for _ in 0..3 {
+        let m = next_message(&mut sub_events).await;
+        got.push((String::from_utf8_lossy(&m.payload).into_owned(), m.qos.as_u8()));
+    }
+    got.sort();
+    assert_eq!(got, vec![("qos0".into(), 0), ("qos1".into(), 1), ("qos2".into(), 2)]);
+    publisher.disconnect().await;
+    sub.disconnect().await;
+}
+
+#[tokio::test]
+async fn refused_connect_reports_the_return_code() {
+    let broker = TestBroker::start(Config::default()).await;
+    // A persistent session needs a client id [MQTT-3.1.3-8].
+    let err =
+        Client::connect(TcpConnector(broker.addr.to_string()), ClientOptions::new("", false), None).await.unwrap_err();
+    assert!(matches!(err, mqtt_sim::net::ClientError::Refused(ConnectReturnCode::IdentifierRejected)), "{err:?}");
+}
+
+#[tokio::test]
+async fn reconnect_policy_resumes_the_session_and_receives_what_was_queued() {
+    let broker = TestBroker::start(Config::default()).await;
+    let connector = TcpConnector(broker.addr.to_string());
+    let policy = ReconnectPolicy { initial: Duration::from_millis(20), max: Duration::from_millis(200) };
+    let (sub, mut events) =
+        Client::connect(connector.clone(), ClientOptions::new("resumer", false), Some(policy)).await.unwrap();
+    sub.subscribe(filter("r", 1)).await.unwrap();
+    // Take the session over from a raw client, so the broker drops the first connection; the
+    // raw client then leaves, and messages queue for the session.
+    let raw = RawClient::connect_ok(broker.addr, "resumer", false, true).await;
+    loop {
+        if let Some(ClientEvent::Disconnected { .. }) = events.recv().await {
+            break;
+        }
+    }
+    let mut publisher = RawClient::connect_ok(broker.addr, "pub", true, false).await;
+    raw.disconnect().await;
+    publisher.publish("r", "while away", q(1), false, 1).await;
+    let m = next_message(&mut events).await;
+    assert_eq!((m.payload.as_ref(), m.qos), (&b"while away"[..], q(1)));
+    sub.disconnect().await;
+}
+
+fn connect_opts(broker: &TestBroker, id: &str, persistent: bool) -> ConnectOptions {
+    ConnectOptions {
+        host: "127.0.0.1".into(),
+        port: broker.addr.port(),
+        client_id: id.into(),
+        persistent,
+        keep_alive: 60,
+        username: None,
+        password: None,
+    }
+}
+
+#[tokio::test]
+async fn sub_c_receives_offline_qos1_messages_in_order_once() {
+    let broker = TestBroker::start(Config::default()).await;
+    let sub_opts = |count, exit| SubOptions {
+        connect: connect_opts(&broker, "cli-reader", true),
+        topics: vec!["cli/#".into()],
+        qos: q(1),
+        count,
+        timeout: Some(10),
+        verbose: true,
+        no_retained: false,
+        exit_after_subscribe: exit,
+    };
+    commands::subscribe(&sub_opts(None, true), &mut Vec::new()).await.unwrap();
+    for i in 1..=3 {
+        let p = PubOptions {
+            connect: connect_opts(&broker, "cli-writer", false),
+            topic: "cli/a".into(),
+            payload: Payload::Message(format!("m{i}")),
+            qos: q(1),
+            retain: false,
+        };
+        commands::publish(&p, std::io::empty()).await.unwrap();
+    }
+    let mut out = Vec::new();
+    commands::subscribe(&sub_opts(Some(3), false), &mut out).await.unwrap();
+    assert_eq!(String::from_utf8(out).unwrap(), "cli/a m1\ncli/a m2\ncli/a m3\n");
+    // Nothing is delivered twice: a fourth message would be the only one now.
+    let mut out = Vec::new();
+    let err =
+        commands::subscribe(&SubOptions { timeout: Some(1), ..sub_opts(Some(1), false) }, &mut out).await.unwrap_err();
+    assert_eq!(err.exit_code(), 4, "timed out with nothing left: {err}");
+}
+
+#[test]
+fn command_exit_codes() {
+    let bin = env!("CARGO_BIN_EXE_mqtt-sim");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let broker = rt.block_on(TestBroker::start(Config::default()));
+    let port = broker.addr.port().to_string();
+    let run = |args: &[&str]| Command::new(bin).args(args).output().unwrap();
+    let ok = run(&["pub", "-h", "127.0.0.1", "-p", &port, "-t", "x", "-m", "y", "-q", "2"]);
+    assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stderr));
+    let wildcard = run(&["pub", "-h", "127.0.0.1", "-p", &port, "-t", "x/#", "-m", "y"]);
+    assert_eq!(wildcard.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&wildcard.stderr).contains("[MQTT-3.3.2-2]"));
+    let refused = run(&["sub", "-h", "127.0.0.1", "-p", &port, "-t", "x", "-c", "-i", ""]);
+    assert_eq!(refused.status.code(), Some(12), "CONNACK 2: {}", String::from_utf8_lossy(&refused.stderr));
+    let timeout = run(&["sub", "-h", "127.0.0.1", "-p", &port, "-t", "x", "-C", "1", "-W", "1"]);
+    assert_eq!(timeout.status.code(), Some(4));
+    drop(broker);
+    let closed_port = common::mosquitto::free_port().to_string();
+    let unreachable = run(&["sub", "-h", "127.0.0.1", "-p", &closed_port, "-t", "x"]);
+    assert_eq!(unreachable.status.code(), Some(1));
+}
