@@ -13,5 +13,6 @@ pub mod client;
 pub mod commands;
 pub mod net;
 pub mod protocol;
+pub mod sim;
 pub mod time;
 pub mod topic;

@@ -32,10 +32,42 @@ enum Output {
     Close,
 }
 
+/// Watches a running broker: its events as they happen, and its state after each step of the
+/// driver loop. The simulation uses this for traces and snapshots; `run_broker` logs instead.
+pub trait BrokerMonitor: Send + 'static {
+    /// An event from the broker, at `now`.
+    fn on_event(&mut self, now: Time, event: &Event);
+    /// Called after every loop iteration, once the broker's outputs have been drained.
+    fn on_step(&mut self, broker: &Broker);
+    /// Completes when the monitor wants an extra loop iteration (to look at the broker now).
+    fn wakeup(&self) -> impl Future<Output = ()> + Send + '_ {
+        std::future::pending()
+    }
+}
+
+struct LogOnly;
+
+impl BrokerMonitor for LogOnly {
+    fn on_event(&mut self, _now: Time, event: &Event) {
+        log_event(event);
+    }
+    fn on_step(&mut self, _broker: &Broker) {}
+}
+
 /// Serves MQTT on `listener` until `shutdown` completes, then drops every connection.
 ///
 /// Works on any [`Listener`]: tokio TCP for `mqtt-sim broker`, turmoil TCP in the simulation.
-pub async fn run_broker<L: Listener>(mut listener: L, config: Config, shutdown: impl Future<Output = ()>) {
+pub async fn run_broker<L: Listener>(listener: L, config: Config, shutdown: impl Future<Output = ()>) {
+    run_broker_monitored(listener, config, shutdown, LogOnly).await
+}
+
+/// `run_broker`, reporting to `monitor` as well as logging.
+pub async fn run_broker_monitored<L: Listener>(
+    mut listener: L,
+    config: Config,
+    shutdown: impl Future<Output = ()>,
+    mut monitor: impl BrokerMonitor,
+) {
     let epoch = Instant::now();
     let now = move || Time::from_duration(epoch.elapsed());
     let max_packet_size = config.packet_size_limit();
@@ -98,6 +130,7 @@ pub async fn run_broker<L: Listener>(mut listener: L, config: Config, shutdown: 
                 }
             }
             () = timer => broker.handle_timeout(now()),
+            () = monitor.wakeup() => {}
         }
         while let Some(action) = broker.poll_action() {
             match action {
@@ -115,8 +148,9 @@ pub async fn run_broker<L: Listener>(mut listener: L, config: Config, shutdown: 
             }
         }
         while let Some(event) = broker.poll_event() {
-            log_event(&event);
+            monitor.on_event(now(), &event);
         }
+        monitor.on_step(&broker);
         peers.retain(|conn, _| outputs.contains_key(conn));
     }
     tasks.abort_all();
@@ -183,7 +217,8 @@ fn log_close(conn: ConnId, addr: Option<&SocketAddr>, reason: &CloseReason) {
     }
 }
 
-fn log_event(event: &Event) {
+/// Logs a broker event with tracing.
+pub fn log_event(event: &Event) {
     match event {
         Event::Connected { conn, client_id, clean_session, session_present } => {
             tracing::info!(%conn, client_id, clean_session, session_present, "client connected")

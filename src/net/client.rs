@@ -80,6 +80,7 @@ enum Request {
     Subscribe { filters: Vec<SubscribeFilter>, done: oneshot::Sender<Result<Vec<SubackCode>, Error>> },
     Unsubscribe { filters: Vec<String>, done: oneshot::Sender<Result<(), Error>> },
     Disconnect { done: oneshot::Sender<()> },
+    Abort { done: oneshot::Sender<()> },
 }
 
 /// Requests to the client task. Cheap to clone.
@@ -178,6 +179,15 @@ impl Client {
         rx.await.map_err(|_| Error::Closed)?
     }
 
+    /// Closes the transport without DISCONNECT, as a crash or a pulled cable would (the broker
+    /// then publishes the will), and ends the client task. No reconnect follows.
+    pub async fn abort(&self) {
+        let (done, rx) = oneshot::channel();
+        if self.requests.send(Request::Abort { done }).is_ok() {
+            let _ = rx.await;
+        }
+    }
+
     /// Sends DISCONNECT, closes the connection and ends the client task.
     pub async fn disconnect(&self) {
         let (done, rx) = oneshot::channel();
@@ -273,6 +283,15 @@ impl<C: Connector> Driver<C> {
                         self.session.disconnect(now());
                         disconnect_done = Some(done);
                     }
+                    Some(Request::Abort { done }) => {
+                        // Dropping the stream closes it with no DISCONNECT on the wire.
+                        drop(transport.take());
+                        self.session.handle_connection_lost(now());
+                        self.dispatch_events();
+                        self.fail_all();
+                        let _ = done.send(());
+                        return;
+                    }
                     Some(request) => self.request(request, now()),
                 },
                 read = read_packet(&mut transport) => match read {
@@ -361,7 +380,7 @@ impl<C: Connector> Driver<C> {
                     let _ = done.send(Err(e.into()));
                 }
             },
-            Request::Disconnect { .. } => unreachable!("handled by the loop"),
+            Request::Disconnect { .. } | Request::Abort { .. } => unreachable!("handled by the loop"),
         }
     }
 

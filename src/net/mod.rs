@@ -6,6 +6,7 @@
 mod broker;
 mod client;
 mod framed;
+mod turmoil;
 
 use std::future::Future;
 use std::io;
@@ -13,7 +14,8 @@ use std::net::SocketAddr;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
-pub use broker::run_broker;
+pub use self::turmoil::TurmoilConnector;
+pub use broker::{run_broker, run_broker_monitored, BrokerMonitor};
 pub use client::{Client, Connector, Error as ClientError, Events, ReconnectPolicy, TcpConnector};
 pub use framed::{PacketReader, PacketWriter, ReadError};
 

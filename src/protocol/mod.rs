@@ -8,6 +8,7 @@
 //! Encoding refuses to emit anything the decoder would reject.
 
 mod connect;
+mod display;
 mod error;
 mod publish;
 mod subscribe;

@@ -1,0 +1,206 @@
+//! A simulated client host: an agent that takes commands from the world (connect, subscribe,
+//! publish, disconnect, drop the connection) and carries them out with the real async client over
+//! turmoil TCP. Everything the application sees is recorded for expectations and snapshots.
+
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use tokio::sync::{mpsc, oneshot};
+
+use super::tap::TappedConnector;
+use super::trace::{now_ms, Trace, TraceEvent};
+use crate::client::{ClientEvent, ClientOptions, Message};
+use crate::net::{Client, ClientError, Events, TurmoilConnector};
+use crate::protocol::{ConnectReturnCode, QoS, SubackCode, SubscribeFilter};
+
+/// The result of a command, as text for reports; `Ok` carries a detail where there is one.
+pub type Reply<T> = oneshot::Sender<Result<T, String>>;
+
+/// What the world asks a client host to do.
+pub enum Command {
+    Connect {
+        options: ClientOptions,
+        reply: Reply<bool>,
+    },
+    Subscribe {
+        filters: Vec<SubscribeFilter>,
+        reply: Reply<Vec<SubackCode>>,
+    },
+    Unsubscribe {
+        filters: Vec<String>,
+        reply: Reply<()>,
+    },
+    Publish {
+        topic: String,
+        payload: Bytes,
+        qos: QoS,
+        retain: bool,
+        reply: Reply<()>,
+    },
+    /// DISCONNECT, then close.
+    Disconnect {
+        reply: Reply<()>,
+    },
+    /// Close the connection without DISCONNECT.
+    Drop {
+        reply: Reply<()>,
+    },
+}
+
+/// A CONNACK as the application saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnackSeen {
+    Accepted { session_present: bool },
+    Refused(ConnectReturnCode),
+}
+
+/// What one client's application observed, in order.
+#[derive(Debug, Clone, Default)]
+pub struct ClientRecord {
+    pub messages: Vec<(u64, Message)>,
+    pub connacks: Vec<ConnackSeen>,
+    /// Times the server answered session present = 0 to a resume.
+    pub sessions_lost: usize,
+}
+
+/// State shared between the world and one client host.
+#[derive(Clone)]
+pub struct AgentShared {
+    pub name: String,
+    pub broker: String,
+    pub trace: Trace,
+    pub record: Arc<Mutex<ClientRecord>>,
+    /// The command receiver for the next start of the host (taken at start, refilled on restart).
+    pub commands: Arc<Mutex<Option<mpsc::UnboundedReceiver<Command>>>>,
+}
+
+/// The host's main future.
+pub async fn run(shared: AgentShared) -> turmoil::Result {
+    let Some(mut commands) = shared.commands.lock().expect("agent lock").take() else {
+        return Ok(());
+    };
+    let connector = TappedConnector {
+        inner: TurmoilConnector(format!("{}:1883", shared.broker)),
+        host: shared.name.clone(),
+        peer: shared.broker.clone(),
+        trace: shared.trace.clone(),
+    };
+    let mut client: Option<Client> = None;
+    while let Some(command) = commands.recv().await {
+        match command {
+            Command::Connect { options, reply } => {
+                if let Some(old) = client.take() {
+                    old.abort().await;
+                }
+                match Client::connect(connector.clone(), options, None).await {
+                    Ok((c, mut events)) => {
+                        client = Some(c);
+                        // The stream starts with `Connected`; record it before replying.
+                        let session_present = match events.recv().await {
+                            Some(first) => {
+                                let sp = matches!(first, ClientEvent::Connected { session_present: true });
+                                record_event(&shared, first);
+                                sp
+                            }
+                            None => false,
+                        };
+                        tokio::spawn(pump(events, shared.clone()));
+                        let _ = reply.send(Ok(session_present));
+                    }
+                    Err(ClientError::Refused(code)) => {
+                        shared.record.lock().expect("agent lock").connacks.push(ConnackSeen::Refused(code));
+                        note(&shared, format!("connection refused: CONNACK rc={}", code as u8));
+                        let _ = reply.send(Err(format!("refused with CONNACK rc={}", code as u8)));
+                    }
+                    Err(e) => {
+                        note(&shared, format!("connect failed: {e}"));
+                        let _ = reply.send(Err(e.to_string()));
+                    }
+                }
+            }
+            Command::Subscribe { filters, reply } => {
+                with_client(&client, reply, |c| async move { c.subscribe(filters).await.map_err(|e| e.to_string()) })
+            }
+            Command::Unsubscribe { filters, reply } => {
+                with_client(&client, reply, |c| async move { c.unsubscribe(filters).await.map_err(|e| e.to_string()) })
+            }
+            Command::Publish { topic, payload, qos, retain, reply } => with_client(&client, reply, |c| async move {
+                c.publish(topic, payload, qos, retain).await.map_err(|e| e.to_string())
+            }),
+            Command::Disconnect { reply } => {
+                if let Some(c) = client.take() {
+                    c.disconnect().await;
+                }
+                let _ = reply.send(Ok(()));
+            }
+            Command::Drop { reply } => {
+                if let Some(c) = client.take() {
+                    c.abort().await;
+                }
+                let _ = reply.send(Ok(()));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs a request in its own task so the agent keeps taking commands while it is pending.
+fn with_client<T, F, Fut>(client: &Option<Client>, reply: Reply<T>, f: F)
+where
+    T: Send + 'static,
+    F: FnOnce(Client) -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>> + Send + 'static,
+{
+    match client {
+        Some(c) => {
+            let fut = f(c.clone());
+            tokio::spawn(async move {
+                let _ = reply.send(fut.await);
+            });
+        }
+        None => {
+            let _ = reply.send(Err("not connected".into()));
+        }
+    }
+}
+
+fn note(shared: &AgentShared, event: String) {
+    shared.trace.push(TraceEvent::Client { ms: now_ms(), client: shared.name.clone(), event });
+}
+
+/// Records what the application sees.
+async fn pump(mut events: Events, shared: AgentShared) {
+    while let Some(event) = events.recv().await {
+        record_event(&shared, event);
+    }
+}
+
+fn record_event(shared: &AgentShared, event: ClientEvent) {
+    {
+        match event {
+            ClientEvent::Message(m) => {
+                shared.trace.push(TraceEvent::Deliver {
+                    ms: now_ms(),
+                    client: shared.name.clone(),
+                    topic: m.topic.clone(),
+                    payload: String::from_utf8_lossy(&m.payload).into_owned(),
+                    qos: m.qos.as_u8(),
+                    retain: m.retain,
+                    dup: m.dup,
+                });
+                shared.record.lock().expect("agent lock").messages.push((now_ms(), m));
+            }
+            ClientEvent::Connected { session_present } => {
+                shared.record.lock().expect("agent lock").connacks.push(ConnackSeen::Accepted { session_present });
+                note(shared, format!("connected, session present = {}", session_present as u8));
+            }
+            ClientEvent::SessionLost { unacknowledged } => {
+                shared.record.lock().expect("agent lock").sessions_lost += 1;
+                note(shared, format!("session lost on the server ({unacknowledged} unacknowledged re-sent)"));
+            }
+            ClientEvent::Disconnected { cause } => note(shared, format!("disconnected ({cause:?})")),
+            ClientEvent::Refused(code) => note(shared, format!("refused rc={}", code as u8)),
+            ClientEvent::Published(_) | ClientEvent::Subscribed { .. } | ClientEvent::Unsubscribed(_) => {}
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! A transparent tap on a byte stream: it passes every byte through untouched and decodes a copy
+//! of each direction with the project codec, recording the packets in the trace. Wrapping the
+//! streams, rather than hooking the drivers, keeps the broker and client free of sim-only code.
+
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::BytesMut;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+use super::trace::{now_ms, Trace, TraceEvent};
+use crate::net::{Connector, Listener, TurmoilConnector};
+use crate::protocol::{self, MAX_PACKET_SIZE};
+
+/// Decodes one direction of a stream for the trace.
+#[derive(Debug, Default)]
+struct Decoder {
+    buf: BytesMut,
+    broken: bool,
+}
+
+/// A stream whose traffic is recorded in a trace.
+pub struct Tap<Io> {
+    io: Io,
+    host: String,
+    peer: String,
+    trace: Trace,
+    sent: Decoder,
+    received: Decoder,
+}
+
+impl<Io> Tap<Io> {
+    pub fn new(io: Io, host: String, peer: String, trace: Trace) -> Tap<Io> {
+        Tap { io, host, peer, trace, sent: Decoder::default(), received: Decoder::default() }
+    }
+
+    fn record(&mut self, bytes: &[u8], sending: bool) {
+        let decoder = if sending { &mut self.sent } else { &mut self.received };
+        if decoder.broken {
+            return;
+        }
+        decoder.buf.extend_from_slice(bytes);
+        loop {
+            match protocol::decode(&mut decoder.buf, MAX_PACKET_SIZE) {
+                Ok(Some(packet)) => {
+                    let (ms, host, peer, packet) = (now_ms(), self.host.clone(), self.peer.clone(), packet.to_string());
+                    self.trace.push(if sending {
+                        TraceEvent::Send { ms, host, peer, packet }
+                    } else {
+                        TraceEvent::Recv { ms, host, peer, packet }
+                    });
+                }
+                Ok(None) => return,
+                Err(e) => {
+                    decoder.broken = true;
+                    let (host, peer) = if sending {
+                        (self.peer.clone(), self.host.clone())
+                    } else {
+                        (self.host.clone(), self.peer.clone())
+                    };
+                    self.trace.push(TraceEvent::Malformed { ms: now_ms(), host, peer, error: e.to_string() });
+                    return;
+                }
+            }
+        }
+    }
+}
+
+impl<Io: AsyncRead + Unpin> AsyncRead for Tap<Io> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let result = Pin::new(&mut self.io).poll_read(cx, buf);
+        if let Poll::Ready(Ok(())) = result {
+            let new = buf.filled()[before..].to_vec();
+            self.record(&new, false);
+        }
+        result
+    }
+}
+
+impl<Io: AsyncWrite + Unpin> AsyncWrite for Tap<Io> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        let result = Pin::new(&mut self.io).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = result {
+            self.record(&buf[..n], true);
+        }
+        result
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
+
+/// The broker's listener, tapping each accepted stream.
+pub struct TappedListener {
+    pub inner: turmoil::net::TcpListener,
+    pub host: String,
+    pub trace: Trace,
+}
+
+impl Listener for TappedListener {
+    type Io = Tap<turmoil::net::TcpStream>;
+
+    fn accept(&mut self) -> impl std::future::Future<Output = io::Result<(Self::Io, SocketAddr)>> + Send {
+        async move {
+            let (io, addr) = self.inner.accept().await?;
+            let peer = turmoil::reverse_lookup(addr.ip()).unwrap_or_else(|| addr.ip().to_string());
+            Ok((Tap::new(io, self.host.clone(), peer, self.trace.clone()), addr))
+        }
+    }
+}
+
+/// A client's connector to the broker host, tapping each stream it opens.
+#[derive(Clone)]
+pub struct TappedConnector {
+    pub inner: TurmoilConnector,
+    pub host: String,
+    pub peer: String,
+    pub trace: Trace,
+}
+
+impl Connector for TappedConnector {
+    type Io = Tap<turmoil::net::TcpStream>;
+
+    fn connect(&self) -> impl std::future::Future<Output = io::Result<Self::Io>> + Send {
+        let (inner, host, peer, trace) = (self.inner.clone(), self.host.clone(), self.peer.clone(), self.trace.clone());
+        async move {
+            let io = inner.connect().await?;
+            Ok(Tap::new(io, host, peer, trace))
+        }
+    }
+}

@@ -1,0 +1,394 @@
+//! A simulated world: one broker host and any number of client hosts in turmoil, running the real
+//! broker and client code. The world is the controller: it sends commands to client agents and
+//! steps the simulation until they complete, injects faults between steps, and reads the trace,
+//! what each application received, and the broker's state. All randomness comes from one seed.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, UNIX_EPOCH};
+
+use bytes::Bytes;
+use tokio::sync::{mpsc, oneshot, Notify};
+
+use super::agent::{self, AgentShared, ClientRecord, Command};
+use super::tap::TappedListener;
+use super::trace::{now_ms, Trace, TraceEvent};
+use crate::broker::{Broker, BrokerView, Config, Event};
+use crate::client::ClientOptions;
+use crate::net::{run_broker_monitored, BrokerMonitor};
+use crate::protocol::{QoS, SubackCode, SubscribeFilter};
+use crate::time::Time;
+
+/// The broker's host name; clients reach it at `broker:1883`.
+pub const BROKER: &str = "broker";
+
+/// How a world is built.
+#[derive(Debug, Clone)]
+pub struct WorldConfig {
+    /// The one seed every random choice comes from.
+    pub seed: u64,
+    pub broker: Config,
+    /// Each message's latency is drawn between these (turmoil's exponential distribution).
+    pub min_latency: Duration,
+    pub max_latency: Duration,
+    /// Simulated time a command may take before it is reported as still pending.
+    pub command_timeout: Duration,
+}
+
+impl WorldConfig {
+    pub fn new(seed: u64) -> WorldConfig {
+        WorldConfig {
+            seed,
+            broker: Config::default(),
+            min_latency: Duration::from_millis(1),
+            max_latency: Duration::from_millis(20),
+            command_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// How a command ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome<T> {
+    Done(T),
+    /// It completed with an error (refused, not connected, host crashed...).
+    Failed(String),
+    /// Still not complete after `command_timeout` of simulated time; it may complete later.
+    Pending,
+}
+
+impl<T> Outcome<T> {
+    pub fn done(self) -> Option<T> {
+        match self {
+            Outcome::Done(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// Why the simulation itself failed.
+#[derive(Debug, thiserror::Error)]
+pub enum WorldError {
+    /// A host's software returned an error or panicked.
+    #[error("simulation failed: {0}")]
+    Sim(String),
+    /// The scenario named a client the world does not have.
+    #[error("no client named {0:?}")]
+    UnknownClient(String),
+}
+
+#[derive(Default)]
+struct MonitorState {
+    want_view: bool,
+    view: Option<BrokerView>,
+}
+
+/// Records broker events in the trace and hands out state views on request.
+struct SimMonitor {
+    trace: Trace,
+    state: Arc<Mutex<MonitorState>>,
+    wake: Arc<Notify>,
+}
+
+impl BrokerMonitor for SimMonitor {
+    fn on_event(&mut self, _now: Time, event: &Event) {
+        let ms = now_ms();
+        self.trace.push(match event {
+            Event::Dropped { client_id, topic, qos, reason } => TraceEvent::Drop {
+                ms,
+                client_id: client_id.clone(),
+                topic: topic.clone(),
+                qos: qos.as_u8(),
+                reason: reason.as_str().to_owned(),
+            },
+            Event::Connected { client_id, clean_session, session_present, .. } => TraceEvent::Broker {
+                ms,
+                event: format!(
+                    "session {client_id:?} connected (clean={}, present={})",
+                    *clean_session as u8, *session_present as u8
+                ),
+            },
+            Event::Disconnected { client_id, reason, .. } => TraceEvent::Broker {
+                ms,
+                event: format!("{} closed: {reason}", client_id.as_deref().unwrap_or("connection")),
+            },
+            Event::SessionDiscarded { client_id } => {
+                TraceEvent::Broker { ms, event: format!("session {client_id:?} discarded") }
+            }
+            Event::WillPublished { client_id, topic } => {
+                TraceEvent::Broker { ms, event: format!("will of {client_id:?} published to {topic:?}") }
+            }
+        });
+    }
+
+    fn on_step(&mut self, broker: &Broker) {
+        let mut state = self.state.lock().expect("monitor lock");
+        if state.want_view {
+            state.want_view = false;
+            state.view = Some(broker.inspect());
+        }
+    }
+
+    fn wakeup(&self) -> impl Future<Output = ()> + Send + '_ {
+        self.wake.notified()
+    }
+}
+
+struct ClientHost {
+    commands: mpsc::UnboundedSender<Command>,
+    shared: AgentShared,
+}
+
+/// The simulated world. See the module docs.
+pub struct World {
+    sim: turmoil::Sim<'static>,
+    config: WorldConfig,
+    trace: Trace,
+    clients: BTreeMap<String, ClientHost>,
+    monitor: Arc<Mutex<MonitorState>>,
+    wake: Arc<Notify>,
+}
+
+impl World {
+    pub fn new(config: WorldConfig) -> World {
+        let mut sim = turmoil::Builder::new()
+            .rng_seed(config.seed)
+            .enable_random_order()
+            // A fixed epoch: turmoil's default is the wall clock.
+            .epoch(UNIX_EPOCH + Duration::from_secs(1_700_000_000))
+            .simulation_duration(Duration::from_secs(365 * 24 * 3600))
+            .min_message_latency(config.min_latency)
+            .max_message_latency(config.max_latency)
+            .build();
+        let trace = Trace::default();
+        let monitor = Arc::new(Mutex::new(MonitorState::default()));
+        let wake = Arc::new(Notify::new());
+        let (t, m, w, c) = (trace.clone(), monitor.clone(), wake.clone(), config.broker.clone());
+        sim.host(BROKER, move || {
+            let monitor = SimMonitor { trace: t.clone(), state: m.clone(), wake: w.clone() };
+            let (trace, config) = (t.clone(), c.clone());
+            async move {
+                let inner = turmoil::net::TcpListener::bind("0.0.0.0:1883").await?;
+                let listener = TappedListener { inner, host: BROKER.to_owned(), trace };
+                run_broker_monitored(listener, config, std::future::pending(), monitor).await;
+                Ok(())
+            }
+        });
+        World { sim, config, trace, clients: BTreeMap::new(), monitor, wake }
+    }
+
+    pub fn config(&self) -> &WorldConfig {
+        &self.config
+    }
+
+    /// Adds a client host named `name` (also its name on the network).
+    pub fn add_client(&mut self, name: &str) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let shared = AgentShared {
+            name: name.to_owned(),
+            broker: BROKER.to_owned(),
+            trace: self.trace.clone(),
+            record: Arc::default(),
+            commands: Arc::new(Mutex::new(Some(rx))),
+        };
+        let s = shared.clone();
+        self.sim.host(name, move || agent::run(s.clone()));
+        self.clients.insert(name.to_owned(), ClientHost { commands: tx, shared });
+    }
+
+    pub fn client_names(&self) -> impl Iterator<Item = &str> {
+        self.clients.keys().map(String::as_str)
+    }
+
+    /// Simulated time since the start.
+    pub fn elapsed(&self) -> Duration {
+        self.sim.elapsed()
+    }
+
+    pub fn trace(&self) -> &Trace {
+        &self.trace
+    }
+
+    /// What `client`'s application has seen so far.
+    pub fn record(&self, client: &str) -> Result<ClientRecord, WorldError> {
+        let host = self.clients.get(client).ok_or_else(|| WorldError::UnknownClient(client.to_owned()))?;
+        Ok(host.shared.record.lock().expect("record lock").clone())
+    }
+
+    /// Writes a step marker into the trace.
+    pub fn note_step(&self, step: impl Into<String>) {
+        self.trace.push(TraceEvent::Step { ms: self.sim.elapsed().as_millis() as u64, step: step.into() });
+    }
+
+    fn note_fault(&self, fault: impl Into<String>) {
+        self.trace.push(TraceEvent::Fault { ms: self.sim.elapsed().as_millis() as u64, fault: fault.into() });
+    }
+
+    fn step(&mut self) -> Result<(), WorldError> {
+        self.sim.step().map(drop).map_err(|e| WorldError::Sim(e.to_string()))
+    }
+
+    /// Advances simulated time by `d`.
+    pub fn sleep(&mut self, d: Duration) -> Result<(), WorldError> {
+        let until = self.sim.elapsed() + d;
+        while self.sim.elapsed() < until {
+            self.step()?;
+        }
+        Ok(())
+    }
+
+    fn command<T>(
+        &mut self,
+        client: &str,
+        make: impl FnOnce(agent::Reply<T>) -> Command,
+    ) -> Result<Outcome<T>, WorldError> {
+        let host = self.clients.get(client).ok_or_else(|| WorldError::UnknownClient(client.to_owned()))?;
+        let (reply, mut rx) = oneshot::channel();
+        if host.commands.send(make(reply)).is_err() {
+            return Ok(Outcome::Failed("client host is not running".into()));
+        }
+        let limit = self.sim.elapsed() + self.config.command_timeout;
+        loop {
+            match rx.try_recv() {
+                Ok(Ok(v)) => return Ok(Outcome::Done(v)),
+                Ok(Err(e)) => return Ok(Outcome::Failed(e)),
+                Err(oneshot::error::TryRecvError::Closed) => return Ok(Outcome::Failed("client host crashed".into())),
+                Err(oneshot::error::TryRecvError::Empty) => {}
+            }
+            if self.sim.elapsed() >= limit {
+                return Ok(Outcome::Pending);
+            }
+            self.step()?;
+        }
+    }
+
+    /// Connects `client`; `Done(session_present)` once CONNACK accepted it.
+    pub fn connect(&mut self, client: &str, options: ClientOptions) -> Result<Outcome<bool>, WorldError> {
+        self.command(client, |reply| Command::Connect { options, reply })
+    }
+
+    pub fn subscribe(
+        &mut self,
+        client: &str,
+        filters: Vec<SubscribeFilter>,
+    ) -> Result<Outcome<Vec<SubackCode>>, WorldError> {
+        self.command(client, |reply| Command::Subscribe { filters, reply })
+    }
+
+    pub fn unsubscribe(&mut self, client: &str, filters: Vec<String>) -> Result<Outcome<()>, WorldError> {
+        self.command(client, |reply| Command::Unsubscribe { filters, reply })
+    }
+
+    /// Publishes; `Done` once the QoS flow completed (at once for QoS 0).
+    pub fn publish(
+        &mut self,
+        client: &str,
+        topic: &str,
+        payload: Bytes,
+        qos: QoS,
+        retain: bool,
+    ) -> Result<Outcome<()>, WorldError> {
+        let topic = topic.to_owned();
+        self.command(client, |reply| Command::Publish { topic, payload, qos, retain, reply })
+    }
+
+    /// DISCONNECT, then close: no will [MQTT-3.14.4-3].
+    pub fn disconnect(&mut self, client: &str) -> Result<Outcome<()>, WorldError> {
+        self.command(client, |reply| Command::Disconnect { reply })
+    }
+
+    /// Closes the connection without DISCONNECT: the broker publishes the will.
+    pub fn drop_connection(&mut self, client: &str) -> Result<Outcome<()>, WorldError> {
+        self.note_fault(format!("{client} drops its connection without DISCONNECT"));
+        self.command(client, |reply| Command::Drop { reply })
+    }
+
+    /// Cuts the link between `client` and the broker both ways. turmoil's TCP never
+    /// retransmits: a stream that carried data during the partition stays broken after repair.
+    pub fn partition(&mut self, client: &str) {
+        self.note_fault(format!("partition {client} <-> broker"));
+        self.sim.partition(client, BROKER);
+    }
+
+    /// Cuts one direction of the link.
+    pub fn partition_oneway(&mut self, from: &str, to: &str) {
+        self.note_fault(format!("partition {from} -> {to}"));
+        self.sim.partition_oneway(from, to);
+    }
+
+    /// Repairs a partition between `client` and the broker.
+    pub fn repair(&mut self, client: &str) {
+        self.note_fault(format!("repair {client} <-> broker"));
+        self.sim.repair(client, BROKER);
+    }
+
+    /// Holds traffic between `client` and the broker until `release`: delayed, not lost.
+    pub fn hold(&mut self, client: &str) {
+        self.note_fault(format!("hold {client} <-> broker"));
+        self.sim.hold(client, BROKER);
+    }
+
+    pub fn release(&mut self, client: &str) {
+        self.note_fault(format!("release {client} <-> broker"));
+        self.sim.release(client, BROKER);
+    }
+
+    /// Sets a fixed latency on the link between `client` and the broker.
+    pub fn set_latency(&mut self, client: &str, latency: Duration) {
+        self.note_fault(format!("latency {client} <-> broker = {} ms", latency.as_millis()));
+        self.sim.set_link_latency(client, BROKER, latency);
+    }
+
+    /// Crashes the broker: its in-memory state is lost (as mosquitto with `persistence false`).
+    pub fn crash_broker(&mut self) {
+        self.note_fault("broker crashes (state in memory is lost)");
+        self.sim.crash(BROKER);
+    }
+
+    /// Starts the broker again after a crash, with empty state.
+    pub fn restart_broker(&mut self) {
+        self.note_fault("broker restarts");
+        self.sim.bounce(BROKER);
+    }
+
+    /// Crashes a client host: its process and all its state are gone.
+    pub fn crash_client(&mut self, client: &str) -> Result<(), WorldError> {
+        if !self.clients.contains_key(client) {
+            return Err(WorldError::UnknownClient(client.to_owned()));
+        }
+        self.note_fault(format!("{client} crashes"));
+        self.sim.crash(client);
+        Ok(())
+    }
+
+    /// Starts a crashed client host again, with a fresh process.
+    pub fn restart_client(&mut self, client: &str) -> Result<(), WorldError> {
+        let host = self.clients.get_mut(client).ok_or_else(|| WorldError::UnknownClient(client.to_owned()))?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        *host.shared.commands.lock().expect("agent lock") = Some(rx);
+        host.commands = tx;
+        self.note_fault(format!("{client} restarts"));
+        self.sim.bounce(client);
+        Ok(())
+    }
+
+    /// The broker's state now; `None` if the broker is down.
+    pub fn broker_view(&mut self) -> Result<Option<BrokerView>, WorldError> {
+        if !self.sim.is_host_running(BROKER) {
+            return Ok(None);
+        }
+        self.monitor.lock().expect("monitor lock").want_view = true;
+        self.wake.notify_one();
+        let limit = self.sim.elapsed() + Duration::from_secs(1);
+        loop {
+            if let Some(view) = self.monitor.lock().expect("monitor lock").view.take() {
+                return Ok(Some(view));
+            }
+            if self.sim.elapsed() >= limit {
+                return Ok(None);
+            }
+            self.step()?;
+        }
+    }
+}
