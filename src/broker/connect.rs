@@ -38,7 +38,7 @@ impl Broker {
         if connect.clean_session {
             self.discard_session(&client_id);
         }
-        let session_present = self.sessions.contains_key(&client_id); // [MQTT-3.2.2-1..3]
+        let resumed = self.sessions.contains_key(&client_id); // [MQTT-3.2.2-1..3]
         let session = self
             .sessions
             .entry(client_id.clone())
@@ -58,15 +58,17 @@ impl Broker {
             self.timers.insert((now + limit, conn));
         }
 
-        // The first packet from the server is CONNACK [MQTT-3.2.0-1] [MQTT-3.1.4-4].
+        // The first packet from the server is CONNACK [MQTT-3.2.0-1] [MQTT-3.1.4-4]. MQTT 3.1 has a
+        // reserved byte where 3.1.1 put session present; like mosquitto, a 3.1 client gets 0 there.
+        let session_present = resumed && connect.protocol == Protocol::V311;
         self.send(conn, Packet::Connack(Connack { session_present, code: ConnectReturnCode::Accepted }));
         self.events.push_back(Event::Connected {
             conn,
             client_id: client_id.clone(),
             clean_session: connect.clean_session,
-            session_present,
+            session_present: resumed,
         });
-        if session_present {
+        if resumed {
             self.resend_inflight(conn, &client_id);
         }
         self.fill_window(&client_id);

@@ -151,7 +151,9 @@ impl Broker {
             return;
         };
         if let Some(conn) = session.conn {
-            if out.qos == QoS::AtMostOnce {
+            // QoS 0 needs no window slot, so it goes out at once, unless an older QoS 0 message
+            // still waits in the queue: same topic and QoS keep their order [MQTT-4.6.0-6].
+            if out.qos == QoS::AtMostOnce && session.queued_qos0 == 0 {
                 let packet = Packet::Publish(Publish::new(
                     out.msg.topic.clone(),
                     QoS::AtMostOnce,
@@ -190,10 +192,12 @@ impl Broker {
         let Some(conn) = session.conn else {
             return;
         };
-        while session.inflight.len() < max_inflight {
-            let Some(out) = session.pop_queue() else {
+        while let Some(next) = session.queue.front() {
+            // A queued QoS 0 message takes no slot: a full window does not hold it back.
+            if next.qos != QoS::AtMostOnce && session.inflight.len() >= max_inflight {
                 break;
-            };
+            }
+            let out = session.pop_queue().expect("the queue has a front");
             let packet = if out.qos == QoS::AtMostOnce {
                 // QoS 0 queued while offline (queue_qos0_messages): sent, not tracked.
                 Packet::Publish(Publish::new(

@@ -102,7 +102,8 @@ impl fmt::Display for CloseReason {
 /// Something that happened inside the broker, for logs and traces. Nothing needs to act on it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    /// A CONNECT was accepted.
+    /// A CONNECT was accepted. `session_present` says whether a stored session was resumed; the
+    /// CONNACK carries it to 3.1.1 clients only.
     Connected { conn: ConnId, client_id: String, clean_session: bool, session_present: bool },
     /// A connection left the broker (its session, if persistent, stays).
     Disconnected { conn: ConnId, client_id: Option<String>, reason: CloseReason },

@@ -92,6 +92,8 @@ pub struct Session {
     pub queue: VecDeque<Outgoing>,
     /// Payload bytes in `queue`.
     pub queued_bytes: usize,
+    /// QoS 0 messages in `queue`: queued while offline with `queue_qos0_messages`, or behind one.
+    pub queued_qos0: usize,
     /// Incoming QoS 2 messages acknowledged with PUBREC and not yet released by PUBREL.
     /// They are routed on PUBREL, as mosquitto does (the spec's "method B").
     pub incoming: BTreeMap<PacketId, Arc<Message>>,
@@ -110,6 +112,7 @@ impl Session {
             inflight: VecDeque::new(),
             queue: VecDeque::new(),
             queued_bytes: 0,
+            queued_qos0: 0,
             incoming: BTreeMap::new(),
             drops: BTreeMap::new(),
             last_pkid: 0,
@@ -137,12 +140,14 @@ impl Session {
 
     pub fn push_queue(&mut self, out: Outgoing) {
         self.queued_bytes += out.msg.payload.len();
+        self.queued_qos0 += usize::from(out.qos == QoS::AtMostOnce);
         self.queue.push_back(out);
     }
 
     pub fn pop_queue(&mut self) -> Option<Outgoing> {
         let out = self.queue.pop_front()?;
         self.queued_bytes -= out.msg.payload.len();
+        self.queued_qos0 -= usize::from(out.qos == QoS::AtMostOnce);
         Some(out)
     }
 
