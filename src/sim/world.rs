@@ -293,6 +293,14 @@ impl World {
         self.command(client, |reply| Command::Publish { topic, payload, qos, retain, reply })
     }
 
+    /// Publishes without waiting for the QoS flow: the step returns at once.
+    pub fn publish_no_wait(&mut self, client: &str, topic: &str, payload: Bytes, qos: QoS, retain: bool) -> Result<(), WorldError> {
+        let host = self.clients.get(client).ok_or_else(|| WorldError::UnknownClient(client.to_owned()))?;
+        let (reply, _ignored) = oneshot::channel();
+        let _ = host.commands.send(Command::Publish { topic: topic.to_owned(), payload, qos, retain, reply });
+        Ok(())
+    }
+
     /// DISCONNECT, then close: no will [MQTT-3.14.4-3].
     pub fn disconnect(&mut self, client: &str) -> Result<Outcome<()>, WorldError> {
         self.command(client, |reply| Command::Disconnect { reply })

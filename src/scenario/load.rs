@@ -1,0 +1,135 @@
+//! Reading a scenario file: YAML syntax and types (serde_yaml, with its line and column), then the
+//! checks that need the whole scenario (every client a step or expectation names is declared).
+//! A file with any error is rejected whole: nothing runs.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::Path;
+
+use super::model::{Scenario, Step};
+use super::position::Positions;
+
+/// A scenario that cannot be used, and where.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ScenarioError {
+    pub file: String,
+    /// 1-based.
+    pub line: usize,
+    /// 1-based.
+    pub column: usize,
+    /// What was found and what was expected.
+    pub message: String,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: {}", self.file, self.line, self.column, self.message)
+    }
+}
+
+/// Reads and checks a scenario file.
+pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ScenarioError { file: file.clone(), line: 1, column: 1, message: format!("cannot read: {e}") })?;
+    parse(&text, &file)
+}
+
+/// Parses and checks scenario text; `file` names it in errors.
+pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
+    let mut scenario: Scenario = serde_yaml::from_str(text).map_err(|e| {
+        let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((1, 1));
+        let message = e.to_string();
+        // serde_yaml appends its own "at line L column C"; we print the position in front.
+        let message = match message.find(" at line ") {
+            Some(i) => format!("{}{}", &message[..i], trailing(&message[i..])),
+            None => message,
+        };
+        ScenarioError { file: file.to_owned(), line, column, message }
+    })?;
+    let positions = Positions::index(text);
+    check(&scenario).map_err(|(path, message)| {
+        let (line, column) = positions.find(&path);
+        ScenarioError { file: file.to_owned(), line, column, message }
+    })?;
+    scenario.step_lines = (0..scenario.steps.len()).map(|i| positions.find(&format!("steps[{i}]")).0).collect();
+    Ok(scenario)
+}
+
+/// What follows serde_yaml's position note (e.g. `, while parsing a block mapping`).
+fn trailing(rest: &str) -> &str {
+    let after_column = rest.find("column ").map(|i| &rest[i + 7..]).unwrap_or("");
+    after_column.trim_start_matches(|c: char| c.is_ascii_digit())
+}
+
+/// Whole-scenario checks; an error names the YAML path it concerns.
+fn check(s: &Scenario) -> Result<(), (String, String)> {
+    if s.clients.is_empty() {
+        return Err(("clients".into(), "a scenario needs at least one client under `clients`".into()));
+    }
+    let names: BTreeSet<&str> = s.clients.keys().map(String::as_str).collect();
+    let ids: BTreeSet<String> =
+        s.clients.iter().map(|(name, c)| c.client_id.clone().unwrap_or_else(|| name.clone())).collect();
+    let known = |set: &BTreeSet<&str>| set.iter().copied().collect::<Vec<_>>().join(", ");
+    for (name, _) in &s.clients {
+        if name == crate::sim::BROKER {
+            return Err((format!("clients.{name}"), format!("{name:?} is the broker's host name; choose another")));
+        }
+    }
+    if s.steps.is_empty() {
+        return Err(("steps".into(), "a scenario needs at least one step".into()));
+    }
+    for (i, step) in s.steps.iter().enumerate() {
+        let at = format!("steps[{i}].{}", step.keyword());
+        if let Some(client) = step.client() {
+            if !names.contains(client) {
+                return Err((
+                    format!("{at}.client"),
+                    format!("unknown client {client:?}: expected one of the clients declared under `clients` ({})", known(&names)),
+                ));
+            }
+        }
+        match step {
+            Step::Subscribe(sub) => {
+                match (&sub.topic, sub.qos, sub.topics.is_empty()) {
+                    (Some(_), Some(_), true) | (None, None, false) => {}
+                    (Some(_), None, _) => return Err((at, "`topic` needs a `qos`".into())),
+                    _ => return Err((at, "give either `topic` and `qos`, or a `topics` list, not both".into())),
+                }
+            }
+            Step::Unsubscribe(u) => {
+                if u.topic.is_some() == !u.topics.is_empty() {
+                    return Err((at, "give either `topic` or a `topics` list".into()));
+                }
+            }
+            Step::Publish(p) if p.repeat == 0 => return Err((format!("{at}.repeat"), "`repeat` must be at least 1".into())),
+            Step::Connect(c) if c.refused.is_some() && c.session_present.is_some() => {
+                return Err((at, "a refused CONNACK has no session present flag to expect [MQTT-3.2.2-4]".into()));
+            }
+            Step::Connect(c) if c.refused.is_some_and(|rc| rc == 0 || rc > 5) => {
+                return Err((format!("{at}.refused"), "`refused` is a CONNACK return code from 1 to 5".into()));
+            }
+            Step::Expect(e) => {
+                for client in e.received.keys().chain(e.received_count.keys()) {
+                    if !names.contains(client.as_str()) {
+                        return Err((
+                            format!("{at}.received"),
+                            format!("expectation names unknown client {client:?}: expected one of {}", known(&names)),
+                        ));
+                    }
+                }
+                for id in e.queued.keys().chain(e.inflight.keys()).chain(e.drops.keys()).chain(e.sessions.keys()) {
+                    if !ids.contains(id) {
+                        let ids: BTreeSet<&str> = ids.iter().map(String::as_str).collect();
+                        return Err((
+                            at,
+                            format!("expectation names unknown client id {id:?}: expected one of {}", known(&ids)),
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,437 @@
+//! The scenario format: typed structs read from YAML with serde, rejecting unknown fields. A
+//! scenario names itself and what it checks, configures the broker with mosquitto's option names,
+//! declares its clients, and lists steps; expectations are steps too. docs/scenarios.md is the
+//! user's guide to this file.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::values::{client_or_map, FromClientName, Qos, Span, SpecId, TopicFilter, TopicName};
+
+/// One scenario file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// What it shows, in a sentence.
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// The normative statements it checks.
+    #[serde(default)]
+    pub spec: Vec<SpecId>,
+    /// For the seed article: the claim it checks, quoted, and whether it holds.
+    #[serde(default)]
+    pub claim: Option<Claim>,
+    /// The recorded seed: the run the snapshot shows.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// Whether the outcome may depend on timing (then only expectations and invariants are
+    /// checked at other seeds, not snapshot equality).
+    #[serde(default)]
+    pub outcome: OutcomeKind,
+    #[serde(default)]
+    pub broker: BrokerSettings,
+    #[serde(default)]
+    pub network: Network,
+    pub clients: BTreeMap<String, ClientSpec>,
+    /// Each step is a one-key mapping (`- connect: reader`) or a bare keyword (`- crash_broker`).
+    #[serde(deserialize_with = "serde_yaml::with::singleton_map_recursive::deserialize")]
+    pub steps: Vec<Step>,
+    /// The line of each step in its file, filled in by `load::parse`.
+    #[serde(skip)]
+    pub step_lines: Vec<usize>,
+}
+
+fn default_seed() -> u64 {
+    1
+}
+
+/// A statement of the seed article and whether the scenario shows it true.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Claim {
+    pub quote: String,
+    pub holds: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeKind {
+    /// The same snapshot at every seed.
+    #[default]
+    Deterministic,
+    /// Timing may change the outcome; expectations must still hold at every seed.
+    MayVary,
+}
+
+/// Broker options, named as in mosquitto.conf; unset ones keep mosquitto 2.0's defaults.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrokerSettings {
+    pub max_queued_messages: Option<usize>,
+    pub max_queued_bytes: Option<usize>,
+    pub queue_qos0_messages: Option<bool>,
+    pub max_inflight_messages: Option<usize>,
+    pub max_packet_size: Option<usize>,
+    pub max_keepalive: Option<u16>,
+    pub allow_zero_length_clientid: Option<bool>,
+}
+
+impl BrokerSettings {
+    pub fn apply(&self, c: &mut crate::broker::Config) {
+        macro_rules! set {
+            ($($f:ident),*) => { $( if let Some(v) = self.$f.clone() { c.$f = v; } )* };
+        }
+        set!(
+            max_queued_messages,
+            max_queued_bytes,
+            queue_qos0_messages,
+            max_inflight_messages,
+            max_packet_size,
+            max_keepalive,
+            allow_zero_length_clientid
+        );
+    }
+}
+
+/// Link latency: each message takes between `min` and `max`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Network {
+    pub min_latency: Option<Span>,
+    pub max_latency: Option<Span>,
+}
+
+/// A client: its CONNECT options. The map key is its host name in the simulation.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientSpec {
+    /// Defaults to the client's name. Two clients may share one to show takeover.
+    pub client_id: Option<String>,
+    #[serde(default = "yes")]
+    pub clean_session: bool,
+    #[serde(default = "sixty")]
+    pub keep_alive: u16,
+    pub will: Option<Will>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn sixty() -> u16 {
+    60
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Will {
+    pub topic: TopicName,
+    #[serde(default)]
+    pub payload: String,
+    #[serde(default = "qos0")]
+    pub qos: Qos,
+    #[serde(default)]
+    pub retain: bool,
+}
+
+fn qos0() -> Qos {
+    Qos(crate::protocol::QoS::AtMostOnce)
+}
+
+/// One step. Steps run in order; each waits for its command to complete (or to be reported
+/// pending after the command timeout, when `outcome: pending` is expected).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Step {
+    #[serde(deserialize_with = "client_or_map")]
+    Connect(ConnectStep),
+    Subscribe(SubscribeStep),
+    Unsubscribe(UnsubscribeStep),
+    Publish(PublishStep),
+    /// DISCONNECT, then close: the will is discarded.
+    #[serde(deserialize_with = "client_or_map")]
+    Disconnect(ClientStep),
+    /// Close the connection without DISCONNECT: the will is published.
+    #[serde(deserialize_with = "client_or_map")]
+    LoseConnection(ClientStep),
+    #[serde(deserialize_with = "client_or_map")]
+    Partition(PartitionStep),
+    #[serde(deserialize_with = "client_or_map")]
+    Heal(ClientStep),
+    #[serde(deserialize_with = "client_or_map")]
+    Hold(ClientStep),
+    #[serde(deserialize_with = "client_or_map")]
+    Release(ClientStep),
+    Latency(LatencyStep),
+    CrashBroker,
+    RestartBroker,
+    #[serde(deserialize_with = "client_or_map")]
+    CrashClient(ClientStep),
+    #[serde(deserialize_with = "client_or_map")]
+    RestartClient(ClientStep),
+    /// Let simulated time pass.
+    Wait(Span),
+    Expect(Expect),
+}
+
+impl Step {
+    /// The step's keyword, as written in YAML.
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            Step::Connect(_) => "connect",
+            Step::Subscribe(_) => "subscribe",
+            Step::Unsubscribe(_) => "unsubscribe",
+            Step::Publish(_) => "publish",
+            Step::Disconnect(_) => "disconnect",
+            Step::LoseConnection(_) => "lose_connection",
+            Step::Partition(_) => "partition",
+            Step::Heal(_) => "heal",
+            Step::Hold(_) => "hold",
+            Step::Release(_) => "release",
+            Step::Latency(_) => "latency",
+            Step::CrashBroker => "crash_broker",
+            Step::RestartBroker => "restart_broker",
+            Step::CrashClient(_) => "crash_client",
+            Step::RestartClient(_) => "restart_client",
+            Step::Wait(_) => "wait",
+            Step::Expect(_) => "expect",
+        }
+    }
+
+    /// The client the step acts on, if any.
+    pub fn client(&self) -> Option<&str> {
+        match self {
+            Step::Connect(s) => Some(&s.client),
+            Step::Subscribe(s) => Some(&s.client),
+            Step::Unsubscribe(s) => Some(&s.client),
+            Step::Publish(s) => Some(&s.client),
+            Step::Partition(s) => Some(&s.client),
+            Step::Latency(s) => Some(&s.client),
+            Step::Disconnect(s)
+            | Step::LoseConnection(s)
+            | Step::Heal(s)
+            | Step::Hold(s)
+            | Step::Release(s)
+            | Step::CrashClient(s)
+            | Step::RestartClient(s) => Some(&s.client),
+            Step::CrashBroker | Step::RestartBroker | Step::Wait(_) | Step::Expect(_) => None,
+        }
+    }
+}
+
+/// How a command step must end; `done` unless stated.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExpectedOutcome {
+    #[default]
+    Done,
+    /// Still incomplete after the command timeout (e.g. a QoS 1 publish across a partition).
+    Pending,
+    /// Completed with an error (refused, not connected...).
+    Failed,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientStep {
+    pub client: String,
+}
+
+impl FromClientName for ClientStep {
+    fn from_client_name(client: String) -> ClientStep {
+        ClientStep { client }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectStep {
+    pub client: String,
+    /// Overrides the client's declared clean-session flag for this connect.
+    pub clean_session: Option<bool>,
+    /// The session present flag the CONNACK must carry.
+    pub session_present: Option<bool>,
+    /// The CONNACK return code, when the connection must be refused.
+    pub refused: Option<u8>,
+    #[serde(default)]
+    pub outcome: Option<ExpectedOutcome>,
+}
+
+impl FromClientName for ConnectStep {
+    fn from_client_name(client: String) -> ConnectStep {
+        ConnectStep { client, clean_session: None, session_present: None, refused: None, outcome: None }
+    }
+}
+
+/// One filter and the QoS asked for.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilterQos {
+    pub filter: TopicFilter,
+    pub qos: Qos,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscribeStep {
+    pub client: String,
+    /// Shorthand for one filter.
+    pub topic: Option<TopicFilter>,
+    pub qos: Option<Qos>,
+    /// Several filters in one SUBSCRIBE.
+    #[serde(default)]
+    pub topics: Vec<FilterQos>,
+    #[serde(default)]
+    pub outcome: ExpectedOutcome,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnsubscribeStep {
+    pub client: String,
+    pub topic: Option<TopicFilter>,
+    #[serde(default)]
+    pub topics: Vec<TopicFilter>,
+    #[serde(default)]
+    pub outcome: ExpectedOutcome,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishStep {
+    pub client: String,
+    pub topic: TopicName,
+    /// `{n}` is replaced by the message's number (1-based) when `repeat` is above 1.
+    #[serde(default)]
+    pub payload: String,
+    #[serde(default = "qos0")]
+    pub qos: Qos,
+    #[serde(default)]
+    pub retain: bool,
+    /// Publish this many messages, one after another.
+    #[serde(default = "one")]
+    pub repeat: u32,
+    /// Do not wait for each QoS flow to complete before the next step (fire and forget).
+    #[serde(default)]
+    pub no_wait: bool,
+    #[serde(default)]
+    pub outcome: ExpectedOutcome,
+}
+
+fn one() -> u32 {
+    1
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    #[default]
+    Both,
+    /// Only packets from the client to the broker are lost.
+    ToBroker,
+    /// Only packets from the broker to the client are lost.
+    FromBroker,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartitionStep {
+    pub client: String,
+    #[serde(default)]
+    pub direction: Direction,
+}
+
+impl FromClientName for PartitionStep {
+    fn from_client_name(client: String) -> PartitionStep {
+        PartitionStep { client, direction: Direction::Both }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LatencyStep {
+    pub client: String,
+    pub latency: Span,
+}
+
+/// What must hold at this point. Client names key what applications received; client ids key
+/// broker-side session state.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// Every message each client's application has received so far, in order.
+    #[serde(default)]
+    pub received: BTreeMap<String, Vec<ExpectedMessage>>,
+    /// How many messages each client has received so far.
+    #[serde(default)]
+    pub received_count: BTreeMap<String, usize>,
+    /// Messages queued in each session (by client id).
+    #[serde(default)]
+    pub queued: BTreeMap<String, usize>,
+    /// Outgoing messages awaiting acknowledgement in each session (by client id).
+    #[serde(default)]
+    pub inflight: BTreeMap<String, usize>,
+    /// Drop counters by reason for each session (by client id); absent reasons must be 0.
+    #[serde(default)]
+    pub drops: BTreeMap<String, BTreeMap<DropName, u64>>,
+    /// Whether each session exists on the broker, and if so whether it is connected.
+    #[serde(default)]
+    pub sessions: BTreeMap<String, SessionState>,
+    /// The whole retained store, in topic order.
+    pub retained: Option<Vec<ExpectedRetained>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DropName {
+    QueueFull,
+    QueueBytesFull,
+    Qos0Offline,
+}
+
+impl DropName {
+    pub fn reason(self) -> crate::broker::DropReason {
+        match self {
+            DropName::QueueFull => crate::broker::DropReason::QueueFull,
+            DropName::QueueBytesFull => crate::broker::DropReason::QueueBytesFull,
+            DropName::Qos0Offline => crate::broker::DropReason::Qos0Offline,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionState {
+    /// No session for this client id.
+    Absent,
+    /// A session with a connected client.
+    Connected,
+    /// A session kept for an offline client.
+    Offline,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectedMessage {
+    pub topic: String,
+    #[serde(default)]
+    pub payload: String,
+    pub qos: Qos,
+    #[serde(default)]
+    pub retain: bool,
+    /// Checked only when given.
+    pub dup: Option<bool>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectedRetained {
+    pub topic: String,
+    #[serde(default)]
+    pub payload: String,
+    pub qos: Qos,
+}

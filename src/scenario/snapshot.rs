@@ -1,0 +1,142 @@
+//! The snapshot of a run: what each client's application received (in order, with its flags) and
+//! its CONNACKs, each session's state at the end, and the retained store. Lines are compact text
+//! so a reviewer can read a snapshot against the spec. Stored with insta in `snapshots/`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::broker::{BrokerView, MessageView, OutState};
+use crate::client::Message;
+use crate::sim::{ConnackSeen, World};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Snapshot {
+    pub clients: BTreeMap<String, ClientSnapshot>,
+    /// `None` when the broker is down at the end.
+    pub broker: Option<BrokerSnapshot>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClientSnapshot {
+    pub connacks: Vec<String>,
+    pub received: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BrokerSnapshot {
+    pub sessions: BTreeMap<String, SessionSnapshot>,
+    pub retained: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SessionSnapshot {
+    pub connected: bool,
+    pub clean_session: bool,
+    pub subscriptions: Vec<String>,
+    pub inflight_out: Vec<String>,
+    pub inflight_in: Vec<String>,
+    pub queued: Vec<String>,
+    pub drops: BTreeMap<String, u64>,
+}
+
+/// `topic = payload | q1 retain dup`, the form used in snapshots and reports. An empty payload
+/// shows as `(empty)`.
+pub fn message_line(topic: &str, payload: &[u8], qos: u8, retain: bool, dup: bool) -> String {
+    let payload = if payload.is_empty() { "(empty)".into() } else { String::from_utf8_lossy(payload) };
+    let mut s = format!("{topic} = {payload} | q{qos}");
+    if retain {
+        s.push_str(" retain");
+    }
+    if dup {
+        s.push_str(" dup");
+    }
+    s
+}
+
+pub fn received_line(m: &Message) -> String {
+    message_line(&m.topic, &m.payload, m.qos.as_u8(), m.retain, m.dup)
+}
+
+fn view_line(m: &MessageView) -> String {
+    message_line(&m.topic, &m.payload, m.qos.as_u8(), m.retain, false)
+}
+
+fn connack_line(c: &ConnackSeen) -> String {
+    match c {
+        ConnackSeen::Accepted { session_present } => format!("accepted, session present {}", *session_present as u8),
+        ConnackSeen::Refused(code) => format!("refused, return code {}", *code as u8),
+    }
+}
+
+pub fn broker_snapshot(view: &BrokerView) -> BrokerSnapshot {
+    let sessions = view
+        .sessions
+        .iter()
+        .map(|s| {
+            let snap = SessionSnapshot {
+                connected: s.connected,
+                clean_session: s.clean_session,
+                subscriptions: s.subscriptions.iter().map(|(f, q)| format!("{f} | q{}", q.as_u8())).collect(),
+                inflight_out: s
+                    .inflight_out
+                    .iter()
+                    .map(|f| {
+                        let state = match f.state {
+                            OutState::AwaitPuback => "awaiting PUBACK",
+                            OutState::AwaitPubrec => "awaiting PUBREC",
+                            OutState::AwaitPubcomp => "awaiting PUBCOMP",
+                        };
+                        format!("id {} {} ({state})", f.pkid, view_line(&f.message))
+                    })
+                    .collect(),
+                inflight_in: s.inflight_in.iter().map(|(id, m)| format!("id {id} {} (awaiting PUBREL)", view_line(m))).collect(),
+                queued: s.queued.iter().map(view_line).collect(),
+                drops: s.drops.iter().map(|(r, n)| (r.as_str().to_owned(), *n)).collect(),
+            };
+            (s.client_id.clone(), snap)
+        })
+        .collect();
+    let retained = view.retained.iter().map(|r| message_line(&r.topic, &r.payload, r.qos.as_u8(), true, false)).collect();
+    BrokerSnapshot { sessions, retained }
+}
+
+/// Takes the snapshot of a world at the end of a run.
+pub fn take(world: &mut World) -> Result<Snapshot, crate::sim::WorldError> {
+    let names: Vec<String> = world.client_names().map(str::to_owned).collect();
+    let mut clients = BTreeMap::new();
+    for name in names {
+        let record = world.record(&name)?;
+        clients.insert(
+            name,
+            ClientSnapshot {
+                connacks: record.connacks.iter().map(connack_line).collect(),
+                received: record.messages.iter().map(|(_, m)| received_line(m)).collect(),
+            },
+        );
+    }
+    let broker = world.broker_view()?.map(|v| broker_snapshot(&v));
+    Ok(Snapshot { clients, broker })
+}
+
+/// Compares `snapshot` with the stored one (`dir/name.snap`) using insta. A new or changed
+/// snapshot is written next to it as `.snap.new` for review, and reported as an error.
+pub fn check_stored(dir: &Path, name: &str, description: &str, snapshot: &Snapshot) -> Result<(), String> {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(dir);
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.set_description(description);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        settings.bind(|| insta::assert_yaml_snapshot!(name, snapshot));
+    }));
+    result.map_err(|panic| {
+        let text = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default();
+        format!("snapshot {name} does not match snapshots/{name}.snap (review snapshots/{name}.snap.new): {text}")
+    })
+}

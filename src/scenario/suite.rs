@@ -1,0 +1,147 @@
+//! Checking one scenario file the way the test suite and `mqtt-sim run` do: load it (a bad file
+//! fails with file:line:column), run it at its recorded seed against its expectations and stored
+//! snapshot, then at more seeds, where a deterministic scenario must reproduce the same snapshot.
+
+use std::path::{Path, PathBuf};
+
+use super::model::OutcomeKind;
+use super::runner::{run, RunResult};
+use super::{load, snapshot, test_name};
+
+/// Lines of trace shown with a failure.
+const TRACE_TAIL: usize = 40;
+
+/// The seeds to run besides the recorded one: `MQTT_SIM_SEEDS` of them (default `default`).
+/// `MQTT_SIM_SEED=S` instead runs every scenario at exactly seed S.
+pub fn extra_seeds_from_env(default: u64) -> Seeds {
+    if let Some(seed) = std::env::var("MQTT_SIM_SEED").ok().and_then(|s| s.parse().ok()) {
+        return Seeds::Only(seed);
+    }
+    let n = std::env::var("MQTT_SIM_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(default);
+    Seeds::Recorded { extra: n }
+}
+
+/// Which seeds a file is run at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seeds {
+    /// The recorded seed, then `extra` more (1001, 1002, ...).
+    Recorded { extra: u64 },
+    /// Exactly this seed (for replaying a failure); snapshots are compared only if it is the
+    /// recorded seed.
+    Only(u64),
+}
+
+/// What went wrong with a file, if anything.
+#[derive(Debug, Clone)]
+pub struct FileReport {
+    pub name: String,
+    pub path: PathBuf,
+    pub seeds_run: Vec<u64>,
+    /// Delivered, queued and dropped message counts at the recorded seed.
+    pub counts: (usize, usize, u64),
+    pub simulated_ms: u64,
+    pub failure: Option<FileFailure>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FileFailure {
+    /// `None` when the file did not load.
+    pub seed: Option<u64>,
+    pub message: String,
+    pub trace_tail: String,
+}
+
+impl FileReport {
+    pub fn passed(&self) -> bool {
+        self.failure.is_none()
+    }
+
+    /// The command that replays the failure exactly.
+    pub fn replay_command(&self) -> Option<String> {
+        let seed = self.failure.as_ref()?.seed?;
+        Some(format!("cargo run --release -- replay {} --seed {seed} --trace", self.path.display()))
+    }
+
+    /// Everything a person needs to understand a failure, or `None` if it passed.
+    pub fn failure_text(&self) -> Option<String> {
+        let f = self.failure.as_ref()?;
+        let mut text = match f.seed {
+            Some(seed) => format!("{} failed at seed {seed}:\n{}\n", self.path.display(), f.message),
+            None => format!("{}\n", f.message),
+        };
+        if !f.trace_tail.is_empty() {
+            text.push_str(&format!("\nlast {TRACE_TAIL} trace lines:\n{}", f.trace_tail));
+        }
+        if let Some(cmd) = self.replay_command() {
+            text.push_str(&format!("\nreplay: {cmd}\n"));
+        }
+        Some(text)
+    }
+}
+
+fn failure_of(result: &RunResult, file: &Path) -> Option<FileFailure> {
+    let f = result.failure.as_ref()?;
+    let at = match (f.step, f.line) {
+        (Some(step), Some(line)) => format!("{}:{line}: step {} failed: ", file.display(), step + 1),
+        (Some(step), None) => format!("step {} failed: ", step + 1),
+        _ => String::new(),
+    };
+    Some(FileFailure { seed: Some(result.seed), message: format!("{at}{}", f.message), trace_tail: result.trace.tail(TRACE_TAIL) })
+}
+
+/// Loads and checks one file. `snapshots` is where insta keeps the stored snapshots.
+pub fn check_file(root: &Path, file: &Path, snapshots: &Path, seeds: Seeds) -> FileReport {
+    let name = test_name(root, file);
+    // Paths in reports and snapshots are relative to the project, so they read the same anywhere.
+    let project = root.parent().unwrap_or(root);
+    let file = file.strip_prefix(project).unwrap_or(file);
+    let mut report =
+        FileReport { name: name.clone(), path: file.to_path_buf(), seeds_run: vec![], counts: (0, 0, 0), simulated_ms: 0, failure: None };
+    let scenario = match load(&project.join(file)) {
+        Ok(s) => s,
+        Err(e) => {
+            report.failure = Some(FileFailure { seed: None, message: e.to_string(), trace_tail: String::new() });
+            return report;
+        }
+    };
+    let seeds: Vec<u64> = match seeds {
+        Seeds::Only(s) => vec![s],
+        Seeds::Recorded { extra } => std::iter::once(scenario.seed).chain((1..=extra).map(|k| 1000 + k)).collect(),
+    };
+    let mut reference = None;
+    for seed in seeds {
+        let result = run(&scenario, seed);
+        report.seeds_run.push(seed);
+        report.simulated_ms += result.elapsed.as_millis() as u64;
+        if let Some(f) = failure_of(&result, file) {
+            report.failure = Some(f);
+            return report;
+        }
+        let snap = result.snapshot.clone().expect("a run without failure has a snapshot");
+        if seed == scenario.seed {
+            report.counts = result.counts();
+            let description = format!("{}\n{}", scenario.name, file.display());
+            if let Err(message) = snapshot::check_stored(snapshots, &name, &description, &snap) {
+                report.failure = Some(FileFailure { seed: Some(seed), message, trace_tail: String::new() });
+                return report;
+            }
+        }
+        match &reference {
+            None => reference = Some((seed, snap)),
+            Some((first, expected)) if scenario.outcome == OutcomeKind::Deterministic && *expected != snap => {
+                let a = serde_yaml::to_string(expected).unwrap_or_default();
+                let b = serde_yaml::to_string(&snap).unwrap_or_default();
+                report.failure = Some(FileFailure {
+                    seed: Some(seed),
+                    message: format!(
+                        "the outcome depends on timing, but the scenario says `outcome: deterministic`:\nseed {first}:\n{a}\nseed {seed}:\n{b}"
+                    ),
+                    trace_tail: result.trace.tail(TRACE_TAIL),
+                });
+                return report;
+            }
+            Some(_) => {}
+        }
+    }
+    report
+}
