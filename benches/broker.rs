@@ -1,0 +1,738 @@
+//! Broker throughput and memory: our broker against mosquitto 2.0, the same load in the same run.
+//!
+//! Both brokers run as subprocesses on free loopback ports: `mqtt-sim broker` (built by the bench
+//! profile, so optimised) and `mosquitto -c <temp config>`, each with `max_queued_messages 0` (no
+//! queue limit, so nothing is dropped and both deliver everything) and the default inflight window
+//! of 20. mosquitto keeps its default `set_tcp_nodelay false` although our broker sets TCP_NODELAY:
+//! mosquitto writes one packet per system call, and with `true` it measured about half as fast.
+//! The load generator is written with tokio and our own codec (`PacketReader`/`PacketWriter`);
+//! publishers pipeline (QoS 0 in batches, QoS 1 with up to [`PUBLISH_WINDOW`] unacknowledged),
+//! subscribers PUBACK every QoS 1 message.
+//!
+//! Scenarios (message counts scale with `MQTT_SIM_BENCH_SCALE`, default 1):
+//! 1. one publisher to one subscriber, QoS 0; 2. the same at QoS 1;
+//! 3. fan-out, one publisher to 50 subscribers, QoS 0 (deliveries per second in total);
+//! 4. fan-in, 50 publishers to one subscriber, QoS 0 and QoS 1;
+//! 5. an offline persistent session with 100,000 queued QoS 1 messages: the broker's VmRSS growth
+//!    per queued message, then the drain rate when the session reconnects. Each measurement of
+//!    this one starts a fresh broker process, so memory freed by earlier load cannot hide growth.
+//!
+//! Rates are messages received by the subscribers divided by the time from the publishers' start
+//! to the last message received. Each broker is warmed up once, every measurement runs
+//! [`RUNS`] times alternating between the brokers, and the table shows the medians. Every run has a
+//! hard timeout; a failed run is reported, not retried. Timings are printed, never asserted. The
+//! table ends with each long-lived broker's peak VmRSS (VmHWM) over scenarios 1-4: neither stops
+//! reading a publisher that outpaces its subscribers, so this shows how much each buffered.
+//!
+//! Run with `cargo bench --bench broker`; needs `mosquitto` on the PATH (Debian: `apt-get install
+//! mosquitto`). Without `--bench` (as under `cargo test --benches`) it only prints how to run it.
+
+use std::fmt::Write as _;
+use std::future::Future;
+use std::net::{SocketAddr, TcpListener as StdTcpListener, TcpStream as StdTcpStream};
+use std::path::PathBuf;
+use std::pin::pin;
+use std::process::{Child, Command, Stdio};
+use std::task::Poll;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use mqtt_sim::net::{PacketReader, PacketWriter};
+use mqtt_sim::protocol::{
+    Connect, ConnectReturnCode, Packet, PacketId, Publish, QoS, SubackCode, Subscribe, SubscribeFilter, MAX_PACKET_SIZE,
+};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
+use tokio::task::JoinSet;
+
+/// Measurements per cell; the table shows the median.
+const RUNS: usize = 3;
+/// Payload of every message, in bytes.
+const PAYLOAD_LEN: usize = 64;
+/// Unacknowledged QoS 1 PUBLISHes a publisher keeps in flight.
+const PUBLISH_WINDOW: u64 = 100;
+/// QoS 0 PUBLISHes encoded per write.
+const QOS0_BATCH: u64 = 100;
+/// A subscriber that hears nothing for this long stops counting (only lost QoS 0 can cause it).
+const IDLE: Duration = Duration::from_secs(3);
+/// Hard limit on one measurement, connection setup included, at scale 1 (it grows with the scale).
+const RUN_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a broker may take to start listening.
+const START_TIMEOUT: Duration = Duration::from_secs(10);
+/// Pause before reading VmRSS, so the broker has finished what it was doing.
+const SETTLE: Duration = Duration::from_millis(300);
+/// Clients in the fan-out and fan-in scenarios.
+const FAN: usize = 50;
+
+type BenchResult<T> = Result<T, String>;
+
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("broker bench: run it with `cargo bench --bench broker` (it starts mosquitto and our broker)");
+        return;
+    }
+    let scale = match std::env::var("MQTT_SIM_BENCH_SCALE") {
+        Ok(s) => match s.parse::<f64>() {
+            Ok(v) if v > 0.0 && v.is_finite() => v,
+            _ => {
+                eprintln!("MQTT_SIM_BENCH_SCALE must be a positive number, got {s:?}");
+                std::process::exit(2);
+            }
+        },
+        Err(_) => 1.0,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime starts");
+    // Returning (rather than exiting) from `bench` lets every broker process be dropped, so killed.
+    if let Err(e) = runtime.block_on(bench(scale)) {
+        eprintln!("broker bench: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// A message count scaled by `MQTT_SIM_BENCH_SCALE`, at least 1.
+fn scaled(n: u64, scale: f64) -> u64 {
+    ((n as f64 * scale).round() as u64).max(1)
+}
+
+async fn bench(scale: f64) -> BenchResult<()> {
+    let flows = [
+        Flow::new("1 -> 1, QoS 0", 1, 1, QoS::AtMostOnce, scaled(400_000, scale)),
+        Flow::new("1 -> 1, QoS 1", 1, 1, QoS::AtLeastOnce, scaled(100_000, scale)),
+        Flow::new("fan-out 1 -> 50, QoS 0", 1, FAN, QoS::AtMostOnce, scaled(8_000, scale)),
+        Flow::new("fan-in 50 -> 1, QoS 0", FAN, 1, QoS::AtMostOnce, scaled(8_000, scale)),
+        Flow::new("fan-in 50 -> 1, QoS 1", FAN, 1, QoS::AtLeastOnce, scaled(2_000, scale)),
+    ];
+    let queued = scaled(100_000, scale);
+    let limit = RUN_TIMEOUT.mul_f64(scale.max(1.0));
+    let kinds = [Kind::Ours, Kind::Mosquitto];
+    eprintln!("broker bench: scale {scale}, {RUNS} runs per measurement, payload {PAYLOAD_LEN} B");
+
+    // Scenarios 1-4 share one long-lived process per broker.
+    let mut brokers = Vec::new();
+    for kind in kinds {
+        brokers.push(BrokerProcess::start(kind)?);
+    }
+    let mut tag = 0u64;
+    for broker in &mut brokers {
+        eprintln!("warming up {} on {}", broker.kind.name(), broker.addr);
+        for flow in &flows {
+            let warm = Flow { per_publisher: (flow.per_publisher / 5).max(1), ..*flow };
+            tag += 1;
+            if let Err(e) = measure_flow(broker, &warm, tag, limit).await {
+                eprintln!("  warm-up {}: {e}", flow.name);
+            }
+        }
+    }
+    let mut flow_samples: Vec<[Vec<BenchResult<FlowSample>>; 2]> = Vec::new();
+    for flow in &flows {
+        let mut samples = [Vec::new(), Vec::new()];
+        for run in 0..RUNS {
+            for (i, broker) in brokers.iter_mut().enumerate() {
+                tag += 1;
+                let sample = measure_flow(broker, flow, tag, limit).await;
+                match &sample {
+                    Ok(s) => eprintln!(
+                        "{:<24} run {} {:<9} {:>10.0} msgs/s  ({} of {} delivered in {:.3} s)",
+                        flow.name,
+                        run + 1,
+                        broker.kind.name(),
+                        s.rate,
+                        s.delivered,
+                        flow.expected_deliveries(),
+                        s.elapsed.as_secs_f64()
+                    ),
+                    Err(e) => eprintln!("{:<24} run {} {:<9} FAILED: {e}", flow.name, run + 1, broker.kind.name()),
+                }
+                samples[i].push(sample);
+            }
+        }
+        flow_samples.push(samples);
+    }
+    // How much each broker buffered at worst: with no queue limit, neither slows a fast publisher down.
+    let peaks: Vec<BenchResult<f64>> = brokers.iter().map(|b| b.peak_rss_bytes().map(|v| v as f64)).collect();
+    drop(brokers);
+
+    // Scenario 5: a fresh process per measurement.
+    let mut queue_samples: [Vec<BenchResult<QueueSample>>; 2] = [Vec::new(), Vec::new()];
+    for run in 0..RUNS {
+        for (i, kind) in kinds.into_iter().enumerate() {
+            tag += 1;
+            let sample = measure_queue(kind, queued, tag, limit).await;
+            match &sample {
+                Ok(s) => eprintln!(
+                    "queue {queued} QoS 1       run {} {:<9} {:>8.1} B/msg (VmRSS {} -> {} kB), drain {:.0} msgs/s",
+                    run + 1,
+                    kind.name(),
+                    s.bytes_per_message,
+                    s.rss_before / 1024,
+                    s.rss_after / 1024,
+                    s.drain_rate
+                ),
+                Err(e) => eprintln!("queue {queued} QoS 1       run {} {:<9} FAILED: {e}", run + 1, kind.name()),
+            }
+            queue_samples[i].push(sample);
+        }
+    }
+
+    println!();
+    println!("{}", table(&flows, &flow_samples, &peaks, queued, &queue_samples));
+    Ok(())
+}
+
+/// Which broker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Ours,
+    Mosquitto,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Ours => "mqtt-sim",
+            Kind::Mosquitto => "mosquitto",
+        }
+    }
+}
+
+/// A broker subprocess on a loopback port, killed (and its scratch directory removed) on drop,
+/// also when the bench panics.
+struct BrokerProcess {
+    kind: Kind,
+    addr: SocketAddr,
+    child: Child,
+    dir: PathBuf,
+}
+
+impl BrokerProcess {
+    fn start(kind: Kind) -> BenchResult<BrokerProcess> {
+        let dir =
+            std::env::temp_dir().join(format!("mqtt-sim-bench-{}-{}-{}", kind.name(), std::process::id(), unique()));
+        std::fs::create_dir_all(&dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
+        let port = free_port()?;
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let log = std::fs::File::create(dir.join("broker.log")).map_err(|e| format!("create a log file: {e}"))?;
+        let mut command = match kind {
+            Kind::Ours => {
+                let mut c = Command::new(env!("CARGO_BIN_EXE_mqtt-sim"));
+                c.args(["broker", "--listen", &addr.to_string(), "--max-queued-messages", "0"]);
+                c.args(["--max-inflight-messages", "20"]);
+                c
+            }
+            Kind::Mosquitto => {
+                let conf = dir.join("mosquitto.conf");
+                let text = format!(
+                    "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n\
+                     max_queued_messages 0\nmax_inflight_messages 20\n"
+                );
+                std::fs::write(&conf, text).map_err(|e| format!("write {}: {e}", conf.display()))?;
+                let mut c = Command::new("mosquitto");
+                c.arg("-c").arg(&conf);
+                c
+            }
+        };
+        command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::from(log));
+        let child = match command.spawn() {
+            Ok(child) => child,
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                return Err(format!("cannot start {} (is it installed?): {e}", kind.name()));
+            }
+        };
+        // From here on, drop kills the child whatever happens.
+        let mut broker = BrokerProcess { kind, addr, child, dir };
+        let started = Instant::now();
+        while StdTcpStream::connect(addr).is_err() {
+            broker.check_alive()?;
+            if started.elapsed() > START_TIMEOUT {
+                return Err(format!("{} did not listen on {addr} within {START_TIMEOUT:?}", kind.name()));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(broker)
+    }
+
+    /// An error with the end of the broker's log if the process has exited.
+    fn check_alive(&mut self) -> BenchResult<()> {
+        match self.child.try_wait() {
+            Ok(None) => Ok(()),
+            Ok(Some(status)) => {
+                let log = std::fs::read_to_string(self.dir.join("broker.log")).unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(10).collect::<Vec<_>>().into_iter().rev().collect();
+                Err(format!("{} exited ({status}); its log ends with:\n{}", self.kind.name(), tail.join("\n")))
+            }
+            Err(e) => Err(format!("cannot check on {}: {e}", self.kind.name())),
+        }
+    }
+
+    /// Resident set size of the broker process.
+    fn rss_bytes(&self) -> BenchResult<u64> {
+        self.status_bytes("VmRSS:")
+    }
+
+    /// Peak resident set size of the broker process so far.
+    fn peak_rss_bytes(&self) -> BenchResult<u64> {
+        self.status_bytes("VmHWM:")
+    }
+
+    /// A `kB` field of /proc/PID/status, in bytes.
+    fn status_bytes(&self, field: &str) -> BenchResult<u64> {
+        let path = format!("/proc/{}/status", self.child.id());
+        let status = std::fs::read_to_string(&path).map_err(|e| format!("read {path}: {e}"))?;
+        let line = status.lines().find(|l| l.starts_with(field)).ok_or_else(|| format!("no {field} in {path}"))?;
+        let kb: u64 = line
+            .trim_start_matches(field)
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .map_err(|e| format!("bad {field} line {line:?}: {e}"))?;
+        Ok(kb * 1024)
+    }
+}
+
+impl Drop for BrokerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn unique() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}
+
+/// A loopback port that was free a moment ago.
+fn free_port() -> BenchResult<u16> {
+    let listener = StdTcpListener::bind("127.0.0.1:0").map_err(|e| format!("bind 127.0.0.1:0: {e}"))?;
+    listener.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
+}
+
+/// A raw MQTT client: our codec over a tokio TCP stream.
+struct Client {
+    reader: PacketReader<OwnedReadHalf>,
+    writer: PacketWriter<OwnedWriteHalf>,
+}
+
+impl Client {
+    /// Connects with keep alive off; returns the client and CONNACK's session-present flag.
+    async fn connect(addr: SocketAddr, client_id: &str, clean_session: bool) -> BenchResult<(Client, bool)> {
+        let stream = TcpStream::connect(addr).await.map_err(|e| format!("connect to {addr}: {e}"))?;
+        stream.set_nodelay(true).map_err(|e| e.to_string())?;
+        let (r, w) = stream.into_split();
+        let mut client = Client { reader: PacketReader::new(r, MAX_PACKET_SIZE), writer: PacketWriter::new(w) };
+        client.send(&Packet::Connect(Connect::new(client_id, clean_session, 0))).await?;
+        match client.recv().await? {
+            Packet::Connack(c) if c.code == ConnectReturnCode::Accepted => Ok((client, c.session_present)),
+            other => Err(format!("{client_id}: expected an accepting CONNACK, got {other:?}")),
+        }
+    }
+
+    async fn send(&mut self, packet: &Packet) -> BenchResult<()> {
+        self.queue(packet)?;
+        self.flush().await
+    }
+
+    fn queue(&mut self, packet: &Packet) -> BenchResult<()> {
+        self.writer.queue(packet).map_err(|e| format!("encode {packet:?}: {e}"))
+    }
+
+    async fn flush(&mut self) -> BenchResult<()> {
+        self.writer.flush().await.map_err(|e| format!("write: {e}"))
+    }
+
+    async fn recv(&mut self) -> BenchResult<Packet> {
+        match self.reader.read_packet().await {
+            Ok(Some(packet)) => Ok(packet),
+            Ok(None) => Err("the broker closed the connection".to_owned()),
+            Err(e) => Err(format!("read: {e}")),
+        }
+    }
+
+    /// The next packet if one can be had without waiting. `read_packet` is cancel safe, so
+    /// abandoning it after one poll loses nothing.
+    async fn try_recv(&mut self) -> BenchResult<Option<Packet>> {
+        ready_now(self.recv()).await.transpose()
+    }
+
+    async fn subscribe(&mut self, filter: &str, qos: QoS) -> BenchResult<()> {
+        let filters = vec![SubscribeFilter { filter: filter.to_owned(), qos }];
+        self.send(&Packet::Subscribe(Subscribe { pkid: packet_id(1), filters })).await?;
+        match self.recv().await? {
+            Packet::Suback(s) if s.codes == [SubackCode::Granted(qos)] => Ok(()),
+            other => Err(format!("expected SUBACK granting {qos}, got {other:?}")),
+        }
+    }
+
+    /// A PINGREQ round trip: the broker has handled everything this client sent before it.
+    async fn ping(&mut self) -> BenchResult<()> {
+        self.send(&Packet::Pingreq).await?;
+        loop {
+            match self.recv().await? {
+                Packet::Pingresp => return Ok(()),
+                Packet::Puback(_) => {}
+                other => return Err(format!("expected PINGRESP, got {other:?}")),
+            }
+        }
+    }
+
+    async fn disconnect(mut self) {
+        let _ = self.writer.queue(&Packet::Disconnect);
+        let _ = self.writer.shutdown().await;
+    }
+}
+
+/// Polls `f` once: its output if ready at once, `None` otherwise.
+async fn ready_now<F: Future>(f: F) -> Option<F::Output> {
+    let mut f = pin!(f);
+    std::future::poll_fn(|cx| match f.as_mut().poll(cx) {
+        Poll::Ready(v) => Poll::Ready(Some(v)),
+        Poll::Pending => Poll::Ready(None),
+    })
+    .await
+}
+
+fn packet_id(raw: u16) -> PacketId {
+    PacketId::new(raw).expect("non-zero packet id")
+}
+
+fn payload() -> Bytes {
+    Bytes::from((0..PAYLOAD_LEN).map(|i| b'a' + (i % 26) as u8).collect::<Vec<u8>>())
+}
+
+/// Publishes `n` messages on `topic`: QoS 0 in batches, QoS 1 with up to [`PUBLISH_WINDOW`]
+/// unacknowledged. Returns once the broker has handled all of them (PUBACKs, or a PINGREQ round
+/// trip for QoS 0).
+async fn produce(client: &mut Client, topic: &str, qos: QoS, n: u64) -> BenchResult<()> {
+    let pkid = (qos != QoS::AtMostOnce).then(|| packet_id(1));
+    let mut packet = Packet::Publish(Publish::new(topic, qos, payload(), false, pkid));
+    if qos == QoS::AtMostOnce {
+        let mut sent = 0;
+        while sent < n {
+            let batch = QOS0_BATCH.min(n - sent);
+            for _ in 0..batch {
+                client.queue(&packet)?;
+            }
+            sent += batch;
+            client.flush().await?;
+        }
+        return client.ping().await;
+    }
+    let (mut sent, mut acked) = (0u64, 0u64);
+    let mut next_id = packet_id(1);
+    while acked < n {
+        let mut queued = false;
+        while sent < n && sent - acked < PUBLISH_WINDOW {
+            if let Packet::Publish(p) = &mut packet {
+                p.pkid = Some(next_id);
+            }
+            next_id = next_id.next();
+            client.queue(&packet)?;
+            sent += 1;
+            queued = true;
+        }
+        if queued {
+            client.flush().await?;
+        }
+        let mut next = Some(client.recv().await?);
+        while let Some(p) = next {
+            match p {
+                Packet::Puback(_) => acked += 1,
+                other => return Err(format!("publisher: expected PUBACK, got {other:?}")),
+            }
+            next = if acked < sent { client.try_recv().await? } else { None };
+        }
+    }
+    Ok(())
+}
+
+/// What one subscriber received.
+struct Received {
+    count: u64,
+    last: Option<Instant>,
+}
+
+/// Receives up to `expect` PUBLISHes, acknowledging QoS 1 ones (PUBACKs batched per read), and
+/// stops early after [`IDLE`] without a packet.
+async fn consume(client: &mut Client, expect: u64) -> BenchResult<Received> {
+    let mut got = Received { count: 0, last: None };
+    while got.count < expect {
+        let first = match tokio::time::timeout(IDLE, client.recv()).await {
+            Ok(p) => p?,
+            Err(_) => break,
+        };
+        let mut next = Some(first);
+        while let Some(p) = next {
+            match p {
+                Packet::Publish(p) => {
+                    got.count += 1;
+                    if let Some(pkid) = p.pkid {
+                        client.queue(&Packet::Puback(pkid))?;
+                    }
+                }
+                other => return Err(format!("subscriber: expected PUBLISH, got {other:?}")),
+            }
+            next = if got.count < expect { client.try_recv().await? } else { None };
+        }
+        got.last = Some(Instant::now());
+        client.flush().await?;
+    }
+    Ok(got)
+}
+
+/// Scenarios 1 to 4: `publishers` clients each publish `per_publisher` messages on one topic
+/// that `subscribers` clients subscribe to.
+#[derive(Debug, Clone, Copy)]
+struct Flow {
+    name: &'static str,
+    publishers: usize,
+    subscribers: usize,
+    qos: QoS,
+    per_publisher: u64,
+}
+
+impl Flow {
+    const fn new(name: &'static str, publishers: usize, subscribers: usize, qos: QoS, per_publisher: u64) -> Flow {
+        Flow { name, publishers, subscribers, qos, per_publisher }
+    }
+
+    fn expected_deliveries(&self) -> u64 {
+        self.publishers as u64 * self.per_publisher * self.subscribers as u64
+    }
+}
+
+struct FlowSample {
+    /// Deliveries per second, all subscribers together.
+    rate: f64,
+    delivered: u64,
+    elapsed: Duration,
+}
+
+async fn measure_flow(broker: &mut BrokerProcess, flow: &Flow, tag: u64, limit: Duration) -> BenchResult<FlowSample> {
+    broker.check_alive()?;
+    let sample = tokio::time::timeout(limit, run_flow(broker.addr, flow, tag))
+        .await
+        .map_err(|_| format!("timed out after {limit:?}"))?;
+    broker.check_alive()?;
+    let sample = sample?;
+    if flow.qos != QoS::AtMostOnce && sample.delivered != flow.expected_deliveries() {
+        return Err(format!("QoS 1: {} of {} messages delivered", sample.delivered, flow.expected_deliveries()));
+    }
+    Ok(sample)
+}
+
+async fn run_flow(addr: SocketAddr, flow: &Flow, tag: u64) -> BenchResult<FlowSample> {
+    let topic = format!("bench/{tag}/data");
+    let mut subscribers = Vec::with_capacity(flow.subscribers);
+    for i in 0..flow.subscribers {
+        let (mut c, _) = Client::connect(addr, &format!("bench-{tag}-sub-{i}"), true).await?;
+        c.subscribe(&topic, flow.qos).await?;
+        subscribers.push(c);
+    }
+    let mut publishers = Vec::with_capacity(flow.publishers);
+    for i in 0..flow.publishers {
+        publishers.push(Client::connect(addr, &format!("bench-{tag}-pub-{i}"), true).await?.0);
+    }
+    let expect_each = flow.per_publisher * flow.publishers as u64;
+    // Dropping a JoinSet aborts its tasks, so a timeout leaves nothing running.
+    let mut sub_tasks = JoinSet::new();
+    let mut pub_tasks = JoinSet::new();
+    let start = Instant::now();
+    for mut c in subscribers {
+        sub_tasks.spawn(async move {
+            let got = consume(&mut c, expect_each).await;
+            c.disconnect().await;
+            got
+        });
+    }
+    for mut c in publishers {
+        let (topic, qos, n) = (topic.clone(), flow.qos, flow.per_publisher);
+        pub_tasks.spawn(async move {
+            let done = produce(&mut c, &topic, qos, n).await;
+            c.disconnect().await;
+            done
+        });
+    }
+    let (mut delivered, mut last) = (0u64, start);
+    while let Some(joined) = sub_tasks.join_next().await {
+        let got = joined.map_err(|e| format!("subscriber task: {e}"))??;
+        delivered += got.count;
+        last = last.max(got.last.unwrap_or(start));
+    }
+    while let Some(joined) = pub_tasks.join_next().await {
+        joined.map_err(|e| format!("publisher task: {e}"))??;
+    }
+    let elapsed = last - start;
+    if delivered == 0 || elapsed.is_zero() {
+        return Err("nothing was delivered".to_owned());
+    }
+    Ok(FlowSample { rate: delivered as f64 / elapsed.as_secs_f64(), delivered, elapsed })
+}
+
+/// Scenario 5 on one fresh broker process.
+struct QueueSample {
+    rss_before: u64,
+    rss_after: u64,
+    bytes_per_message: f64,
+    drain_rate: f64,
+}
+
+async fn measure_queue(kind: Kind, n: u64, tag: u64, limit: Duration) -> BenchResult<QueueSample> {
+    let mut broker = BrokerProcess::start(kind)?;
+    let sample = tokio::time::timeout(limit, async {
+        // Warm-up: the same cycle, small, so first-use allocations are not counted.
+        queue_then_drain(&broker, &format!("bench-{tag}-warm"), (n / 100).max(1), false).await?;
+        queue_then_drain(&broker, &format!("bench-{tag}-queue"), n, true).await
+    })
+    .await
+    .map_err(|_| format!("timed out after {limit:?}"))?;
+    broker.check_alive()?;
+    sample
+}
+
+/// Creates a persistent session subscribed at QoS 1, takes it offline, publishes `n` QoS 1
+/// messages to it, then reconnects it and receives them all.
+async fn queue_then_drain(broker: &BrokerProcess, client_id: &str, n: u64, measure: bool) -> BenchResult<QueueSample> {
+    let topic = format!("bench/{client_id}/queued");
+    let (mut sub, _) = Client::connect(broker.addr, client_id, false).await?;
+    sub.subscribe(&topic, QoS::AtLeastOnce).await?;
+    sub.disconnect().await;
+    let (mut publisher, _) = Client::connect(broker.addr, &format!("{client_id}-pub"), true).await?;
+    let rss_before = if measure {
+        tokio::time::sleep(SETTLE).await;
+        broker.rss_bytes()?
+    } else {
+        0
+    };
+    produce(&mut publisher, &topic, QoS::AtLeastOnce, n).await?;
+    publisher.disconnect().await;
+    let rss_after = if measure {
+        tokio::time::sleep(SETTLE).await;
+        broker.rss_bytes()?
+    } else {
+        0
+    };
+    let start = Instant::now();
+    let (mut sub, present) = Client::connect(broker.addr, client_id, false).await?;
+    if !present {
+        return Err(format!("{client_id}: CONNACK without session present"));
+    }
+    let got = consume(&mut sub, n).await?;
+    let elapsed = got.last.unwrap_or(start) - start;
+    // Clean session 1 discards the session and anything left of it.
+    sub.disconnect().await;
+    let (cleaner, _) = Client::connect(broker.addr, client_id, true).await?;
+    cleaner.disconnect().await;
+    if got.count != n {
+        return Err(format!("drained {} of {n} queued messages", got.count));
+    }
+    Ok(QueueSample {
+        rss_before,
+        rss_after,
+        bytes_per_message: (rss_after as f64 - rss_before as f64) / n as f64,
+        drain_rate: n as f64 / elapsed.as_secs_f64().max(1e-9),
+    })
+}
+
+/// The median of the successful samples and how many failed.
+fn median(samples: &[BenchResult<f64>]) -> (Option<f64>, usize) {
+    let mut ok: Vec<f64> = samples.iter().filter_map(|s| s.as_ref().ok().copied()).collect();
+    ok.sort_by(f64::total_cmp);
+    let failed = samples.len() - ok.len();
+    let mid = match ok.len() {
+        0 => None,
+        n if n % 2 == 1 => Some(ok[n / 2]),
+        n => Some((ok[n / 2 - 1] + ok[n / 2]) / 2.0),
+    };
+    (mid, failed)
+}
+
+fn cell(samples: &[BenchResult<f64>], decimals: usize) -> (String, Option<f64>) {
+    let (mid, failed) = median(samples);
+    let mut text = match mid {
+        Some(v) => format!("{v:.decimals$}"),
+        None => "failed".to_owned(),
+    };
+    if failed > 0 && mid.is_some() {
+        let _ = write!(text, " ({failed} failed)");
+    }
+    (text, mid)
+}
+
+fn ratio(ours: Option<f64>, theirs: Option<f64>) -> String {
+    match (ours, theirs) {
+        (Some(a), Some(b)) if b != 0.0 => format!("{:.2}", a / b),
+        _ => "-".to_owned(),
+    }
+}
+
+fn table(
+    flows: &[Flow],
+    flow_samples: &[[Vec<BenchResult<FlowSample>>; 2]],
+    peaks: &[BenchResult<f64>],
+    queued: u64,
+    queue_samples: &[Vec<BenchResult<QueueSample>>; 2],
+) -> String {
+    let mut rows: Vec<[String; 4]> = Vec::new();
+    rows.push([
+        "scenario".into(),
+        "mqtt-sim msgs/s".into(),
+        "mosquitto msgs/s".into(),
+        "ratio (ours/mosquitto)".into(),
+    ]);
+    for (flow, samples) in flows.iter().zip(flow_samples) {
+        let rates = |i: usize| -> Vec<BenchResult<f64>> {
+            samples[i].iter().map(|s| s.as_ref().map(|s| s.rate).map_err(Clone::clone)).collect()
+        };
+        let (ours, a) = cell(&rates(0), 0);
+        let (theirs, b) = cell(&rates(1), 0);
+        let name = format!("{} ({} msgs)", flow.name, flow.expected_deliveries());
+        rows.push([name, ours, theirs, ratio(a, b)]);
+    }
+    let drains = |i: usize| -> Vec<BenchResult<f64>> {
+        queue_samples[i].iter().map(|s| s.as_ref().map(|s| s.drain_rate).map_err(Clone::clone)).collect()
+    };
+    let (ours, a) = cell(&drains(0), 0);
+    let (theirs, b) = cell(&drains(1), 0);
+    rows.push([format!("drain {queued} queued QoS 1"), ours, theirs, ratio(a, b)]);
+    rows.push(["".into(), "mqtt-sim".into(), "mosquitto".into(), "ratio (ours/mosquitto)".into()]);
+    let bytes = |i: usize| -> Vec<BenchResult<f64>> {
+        queue_samples[i].iter().map(|s| s.as_ref().map(|s| s.bytes_per_message).map_err(Clone::clone)).collect()
+    };
+    let (ours, a) = cell(&bytes(0), 1);
+    let (theirs, b) = cell(&bytes(1), 1);
+    rows.push([format!("VmRSS bytes / queued message ({queued}, {PAYLOAD_LEN} B payload)"), ours, theirs, ratio(a, b)]);
+    let mib = |r: &BenchResult<f64>| r.as_ref().ok().map(|v| v / (1024.0 * 1024.0));
+    let (a, b) = (mib(&peaks[0]), mib(&peaks[1]));
+    let show = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.1}"));
+    rows.push(["peak VmRSS in MiB over scenarios 1-4 (VmHWM)".into(), show(a), show(b), ratio(a, b)]);
+
+    let widths: Vec<usize> = (0..4).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+    let mut out = String::new();
+    for (i, row) in rows.iter().enumerate() {
+        if i == 1 || (i > 1 && rows[i - 1][0].is_empty()) {
+            let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+            let _ = writeln!(out, "|-{}-|", rule.join("-|-"));
+        }
+        let _ = writeln!(
+            out,
+            "| {:<w0$} | {:>w1$} | {:>w2$} | {:>w3$} |",
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2],
+            w3 = widths[3]
+        );
+    }
+    out
+}
