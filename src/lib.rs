@@ -13,6 +13,7 @@ pub mod client;
 pub mod commands;
 pub mod net;
 pub mod protocol;
+pub mod report;
 pub mod scenario;
 pub mod sim;
 pub mod time;

@@ -21,10 +21,57 @@ struct Cli {
 enum Command {
     /// Run the MQTT 3.1.1 broker on TCP.
     Broker(BrokerArgs),
+    /// Run the scenario suite in simulation (the main job).
+    Run(RunArgs),
+    /// Re-run one scenario at one seed, exactly, and show what happened.
+    Replay(ReplayArgs),
     /// Publish a message, like mosquitto_pub.
     Pub(PubArgs),
     /// Subscribe and print messages, like mosquitto_sub.
     Sub(SubArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// Scenario files or folders.
+    #[arg(default_value = "scenarios")]
+    paths: Vec<PathBuf>,
+    /// Extra seeds per scenario, besides its recorded one.
+    #[arg(long, default_value_t = 3)]
+    seeds: u64,
+    /// Run every scenario at exactly this seed instead.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Output format of the summary.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Write an HTML report with sequence charts to this folder.
+    #[arg(long, value_name = "DIR")]
+    report: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct ReplayArgs {
+    /// The scenario file.
+    file: PathBuf,
+    /// The seed to replay (default: the scenario's recorded seed).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Print the trace as text.
+    #[arg(long)]
+    trace: bool,
+    /// Print the trace as JSON lines.
+    #[arg(long)]
+    json: bool,
+    /// Write a sequence chart of the run as SVG.
+    #[arg(long, value_name = "FILE")]
+    chart: Option<PathBuf>,
 }
 
 /// Connection flags shared by `pub` and `sub`, spelled as mosquitto_pub/mosquitto_sub spell them.
@@ -190,15 +237,19 @@ impl BrokerArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The broker logs connections at info; the other commands speak only about problems.
+    let default_level = if matches!(cli.command, Command::Broker(_)) { "info" } else { "warn" };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
         )
         .with_writer(std::io::stderr)
         .init();
     match cli.command {
         Command::Broker(args) => broker(args),
+        Command::Run(args) => run(args),
+        Command::Replay(args) => replay(args),
         Command::Pub(args) => client_command("pub", &args.connect, |connect| {
             let payload = match (&args.message, args.lines) {
                 (Some(m), _) => Payload::Message(m.clone()),
@@ -278,4 +329,100 @@ fn broker(args: BrokerArgs) -> ExitCode {
         mqtt_sim::net::run_broker(listener, config, shutdown).await;
         ExitCode::SUCCESS
     })
+}
+
+fn run(args: RunArgs) -> ExitCode {
+    use mqtt_sim::scenario::{self, suite};
+    let mut files = Vec::new();
+    let mut root = None;
+    for path in &args.paths {
+        match scenario::discover(path) {
+            Ok(found) => files.extend(found),
+            Err(e) => {
+                eprintln!("mqtt-sim run: {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+        }
+        root.get_or_insert_with(|| suite::scenarios_root(path));
+    }
+    let root = root.unwrap_or_else(|| PathBuf::from("scenarios"));
+    let files: Vec<PathBuf> = files.iter().map(|f| std::fs::canonicalize(f).unwrap_or_else(|_| f.clone())).collect();
+    let project = root.parent().map(PathBuf::from).unwrap_or_default();
+    let snapshots = project.join("snapshots");
+    let seeds = match args.seed {
+        Some(s) => suite::Seeds::Only(s),
+        None => suite::Seeds::Recorded { extra: args.seeds },
+    };
+    let bar = indicatif::ProgressBar::new(files.len() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}").expect("a valid progress template"),
+    );
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let reports = suite::check_files(&root, &files, &snapshots, seeds, threads, &|r: &suite::FileReport| {
+        bar.set_message(r.name.clone());
+        bar.inc(1);
+    });
+    bar.finish_and_clear();
+    match args.format {
+        Format::Text => {
+            print!("{}", mqtt_sim::report::summary_table(&reports));
+            for r in reports.iter().filter(|r| !r.passed()) {
+                println!("\n{}", r.failure_text().unwrap_or_default());
+            }
+        }
+        Format::Json => println!("{}", mqtt_sim::report::json(&reports)),
+    }
+    if let Some(dir) = &args.report {
+        if let Err(e) = mqtt_sim::report::html::write(dir, &project, &reports) {
+            eprintln!("mqtt-sim run: writing the report to {}: {e}", dir.display());
+            return ExitCode::from(2);
+        }
+        eprintln!("report: {}", dir.join("index.html").display());
+    }
+    if reports.iter().all(|r| r.passed()) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn replay(args: ReplayArgs) -> ExitCode {
+    let scenario = match mqtt_sim::scenario::load(&args.file) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let seed = args.seed.unwrap_or(scenario.seed);
+    let result = mqtt_sim::scenario::run(&scenario, seed);
+    if args.trace {
+        print!("{}", result.trace.to_text());
+    }
+    if args.json {
+        print!("{}", result.trace.to_json_lines());
+    }
+    if let Some(path) = &args.chart {
+        let title = format!("{} — seed {seed}", args.file.display());
+        if let Err(e) = std::fs::write(path, mqtt_sim::report::chart::render(&result.trace.events(), &title)) {
+            eprintln!("mqtt-sim replay: writing {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    }
+    match &result.failure {
+        None => {
+            eprintln!(
+                "{} at seed {seed}: expectations hold ({} simulated ms)",
+                args.file.display(),
+                result.elapsed.as_millis()
+            );
+            ExitCode::SUCCESS
+        }
+        Some(f) => {
+            let at = f.line.map(|l| format!("{}:{l}: ", args.file.display())).unwrap_or_default();
+            let step = f.step.map(|s| format!("step {} failed: ", s + 1)).unwrap_or_default();
+            eprintln!("{at}{step}{}\n(seed {seed})", f.message);
+            ExitCode::from(1)
+        }
+    }
 }

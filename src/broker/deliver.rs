@@ -10,7 +10,7 @@ use crate::protocol::{LastWill, Packet, PacketId, Publish, QoS, Suback, SubackCo
 use crate::time::Time;
 
 impl Broker {
-    pub(super) fn handle_publish(&mut self, conn: ConnId, client_id: &str, publish: Publish, _now: Time) {
+    pub(super) fn handle_publish(&mut self, conn: ConnId, client_id: &str, publish: Publish, now: Time) {
         let msg = Arc::new(Message {
             topic: publish.topic,
             payload: publish.payload,
@@ -31,7 +31,8 @@ impl Broker {
                 session.incoming.entry(pkid).or_insert(msg);
                 self.send(conn, Packet::Pubrec(pkid));
             }
-            (_, None) => unreachable!("the codec gives QoS 1/2 PUBLISH a packet id"),
+            // The codec never yields this; a hand-built packet is refused, not a crash.
+            (_, None) => self.violation(conn, "QoS 1/2 PUBLISH without a packet identifier [MQTT-2.3.1-1]", now),
         }
     }
 

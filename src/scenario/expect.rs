@@ -75,8 +75,10 @@ fn check_broker(view: &BrokerView, e: &Expect) -> Option<String> {
     if let Some(expected) = &e.retained {
         let got: Vec<String> =
             view.retained.iter().map(|r| message_line(&r.topic, &r.payload, r.qos.as_u8(), true, false)).collect();
-        let want: Vec<String> =
-            expected.iter().map(|r| message_line(&r.topic, r.payload.as_bytes(), r.qos.0.as_u8(), true, false)).collect();
+        let want: Vec<String> = expected
+            .iter()
+            .map(|r| message_line(&r.topic, r.payload.as_bytes(), r.qos.0.as_u8(), true, false))
+            .collect();
         if got != want {
             return Some(format!("retained store:\n{}\nexpected:\n{}", lines(&got), lines(&want)));
         }

@@ -30,8 +30,12 @@ impl fmt::Display for ScenarioError {
 /// Reads and checks a scenario file.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| ScenarioError { file: file.clone(), line: 1, column: 1, message: format!("cannot read: {e}") })?;
+    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+        file: file.clone(),
+        line: 1,
+        column: 1,
+        message: format!("cannot read: {e}"),
+    })?;
     parse(&text, &file)
 }
 
@@ -85,24 +89,27 @@ fn check(s: &Scenario) -> Result<(), (String, String)> {
             if !names.contains(client) {
                 return Err((
                     format!("{at}.client"),
-                    format!("unknown client {client:?}: expected one of the clients declared under `clients` ({})", known(&names)),
+                    format!(
+                        "unknown client {client:?}: expected one of the clients declared under `clients` ({})",
+                        known(&names)
+                    ),
                 ));
             }
         }
         match step {
-            Step::Subscribe(sub) => {
-                match (&sub.topic, sub.qos, sub.topics.is_empty()) {
-                    (Some(_), Some(_), true) | (None, None, false) => {}
-                    (Some(_), None, _) => return Err((at, "`topic` needs a `qos`".into())),
-                    _ => return Err((at, "give either `topic` and `qos`, or a `topics` list, not both".into())),
-                }
-            }
+            Step::Subscribe(sub) => match (&sub.topic, sub.qos, sub.topics.is_empty()) {
+                (Some(_), Some(_), true) | (None, None, false) => {}
+                (Some(_), None, _) => return Err((at, "`topic` needs a `qos`".into())),
+                _ => return Err((at, "give either `topic` and `qos`, or a `topics` list, not both".into())),
+            },
             Step::Unsubscribe(u) => {
                 if u.topic.is_some() == !u.topics.is_empty() {
                     return Err((at, "give either `topic` or a `topics` list".into()));
                 }
             }
-            Step::Publish(p) if p.repeat == 0 => return Err((format!("{at}.repeat"), "`repeat` must be at least 1".into())),
+            Step::Publish(p) if p.repeat == 0 => {
+                return Err((format!("{at}.repeat"), "`repeat` must be at least 1".into()))
+            }
             Step::Connect(c) if c.refused.is_some() && c.session_present.is_some() => {
                 return Err((at, "a refused CONNACK has no session present flag to expect [MQTT-3.2.2-4]".into()));
             }

@@ -106,7 +106,8 @@ mod tests {
 
     #[test]
     fn paths_map_to_lines() {
-        let text = "name: x\nclients:\n  a: {}\nsteps:\n  - connect: a\n  - publish:\n      client: b\n      topic: t\n";
+        let text =
+            "name: x\nclients:\n  a: {}\nsteps:\n  - connect: a\n  - publish:\n      client: b\n      topic: t\n";
         let p = Positions::index(text);
         assert_eq!(p.find("name"), (1, 1));
         assert_eq!(p.find("steps[0]"), (5, 5));

@@ -42,7 +42,10 @@ impl RunResult {
         };
         let delivered = s.clients.values().map(|c| c.received.len()).sum();
         let (queued, dropped) = s.broker.as_ref().map_or((0, 0), |b| {
-            (b.sessions.values().map(|s| s.queued.len()).sum(), b.sessions.values().flat_map(|s| s.drops.values()).sum())
+            (
+                b.sessions.values().map(|s| s.queued.len()).sum(),
+                b.sessions.values().flat_map(|s| s.drops.values()).sum(),
+            )
         });
         (delivered, queued, dropped)
     }
@@ -140,10 +143,14 @@ fn execute(world: &mut World, scenario: &Scenario, step: &Step) -> Result<Option
                 let seen = world.record(&c.client)?.connacks.last().copied();
                 match seen {
                     Some(ConnackSeen::Refused(code)) if code as u8 == rc => None,
-                    other => Some(format!("connect {}: expected CONNACK refused with {rc}, got {other:?} ({got:?})", c.client)),
+                    other => Some(format!(
+                        "connect {}: expected CONNACK refused with {rc}, got {other:?} ({got:?})",
+                        c.client
+                    )),
                 }
             } else if let (Some(want), Outcome::Done(sp)) = (c.session_present, &got) {
-                (*sp != want).then(|| format!("connect {}: session present is {}, expected {}", c.client, *sp as u8, want as u8))
+                (*sp != want)
+                    .then(|| format!("connect {}: session present is {}, expected {}", c.client, *sp as u8, want as u8))
             } else {
                 judge(&format!("connect {}", c.client), &got, c.outcome.unwrap_or_default())
             }
@@ -178,7 +185,9 @@ fn execute(world: &mut World, scenario: &Scenario, step: &Step) -> Result<Option
             }
             None
         }
-        Step::Disconnect(c) => judge(&format!("disconnect {}", c.client), &world.disconnect(&c.client)?, ExpectedOutcome::Done),
+        Step::Disconnect(c) => {
+            judge(&format!("disconnect {}", c.client), &world.disconnect(&c.client)?, ExpectedOutcome::Done)
+        }
         Step::LoseConnection(c) => {
             judge(&format!("lose_connection {}", c.client), &world.drop_connection(&c.client)?, ExpectedOutcome::Done)
         }

@@ -91,14 +91,19 @@ pub fn broker_snapshot(view: &BrokerView) -> BrokerSnapshot {
                         format!("id {} {} ({state})", f.pkid, view_line(&f.message))
                     })
                     .collect(),
-                inflight_in: s.inflight_in.iter().map(|(id, m)| format!("id {id} {} (awaiting PUBREL)", view_line(m))).collect(),
+                inflight_in: s
+                    .inflight_in
+                    .iter()
+                    .map(|(id, m)| format!("id {id} {} (awaiting PUBREL)", view_line(m)))
+                    .collect(),
                 queued: s.queued.iter().map(view_line).collect(),
                 drops: s.drops.iter().map(|(r, n)| (r.as_str().to_owned(), *n)).collect(),
             };
             (s.client_id.clone(), snap)
         })
         .collect();
-    let retained = view.retained.iter().map(|r| message_line(&r.topic, &r.payload, r.qos.as_u8(), true, false)).collect();
+    let retained =
+        view.retained.iter().map(|r| message_line(&r.topic, &r.payload, r.qos.as_u8(), true, false)).collect();
     BrokerSnapshot { sessions, retained }
 }
 

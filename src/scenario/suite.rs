@@ -86,7 +86,11 @@ fn failure_of(result: &RunResult, file: &Path) -> Option<FileFailure> {
         (Some(step), None) => format!("step {} failed: ", step + 1),
         _ => String::new(),
     };
-    Some(FileFailure { seed: Some(result.seed), message: format!("{at}{}", f.message), trace_tail: result.trace.tail(TRACE_TAIL) })
+    Some(FileFailure {
+        seed: Some(result.seed),
+        message: format!("{at}{}", f.message),
+        trace_tail: result.trace.tail(TRACE_TAIL),
+    })
 }
 
 /// Loads and checks one file. `snapshots` is where insta keeps the stored snapshots.
@@ -95,8 +99,14 @@ pub fn check_file(root: &Path, file: &Path, snapshots: &Path, seeds: Seeds) -> F
     // Paths in reports and snapshots are relative to the project, so they read the same anywhere.
     let project = root.parent().unwrap_or(root);
     let file = file.strip_prefix(project).unwrap_or(file);
-    let mut report =
-        FileReport { name: name.clone(), path: file.to_path_buf(), seeds_run: vec![], counts: (0, 0, 0), simulated_ms: 0, failure: None };
+    let mut report = FileReport {
+        name: name.clone(),
+        path: file.to_path_buf(),
+        seeds_run: vec![],
+        counts: (0, 0, 0),
+        simulated_ms: 0,
+        failure: None,
+    };
     let scenario = match load(&project.join(file)) {
         Ok(s) => s,
         Err(e) => {
@@ -144,4 +154,47 @@ pub fn check_file(root: &Path, file: &Path, snapshots: &Path, seeds: Seeds) -> F
         }
     }
     report
+}
+
+/// Checks many files on `threads` worker threads (each simulation itself is single-threaded and
+/// independent, so this does not affect determinism). Reports come back in `files` order;
+/// `on_done` is called as each finishes.
+pub fn check_files(
+    root: &Path,
+    files: &[PathBuf],
+    snapshots: &Path,
+    seeds: Seeds,
+    threads: usize,
+    on_done: &(dyn Fn(&FileReport) + Sync),
+) -> Vec<FileReport> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: std::sync::Mutex<Vec<Option<FileReport>>> = std::sync::Mutex::new(vec![None; files.len()]);
+    std::thread::scope(|scope| {
+        for _ in 0..threads.max(1) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(file) = files.get(i) else { return };
+                let report = check_file(root, file, snapshots, seeds);
+                on_done(&report);
+                results.lock().expect("results lock")[i] = Some(report);
+            });
+        }
+    });
+    results.into_inner().expect("results lock").into_iter().map(|r| r.expect("every file was checked")).collect()
+}
+
+/// The `scenarios/` folder a path lies in (its nearest ancestor of that name), else the path
+/// itself if it is a folder, else its parent. Test names and snapshot names are relative to it.
+pub fn scenarios_root(path: &Path) -> PathBuf {
+    let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    for ancestor in abs.ancestors() {
+        if ancestor.file_name().is_some_and(|n| n == "scenarios") {
+            return ancestor.to_path_buf();
+        }
+    }
+    if abs.is_dir() {
+        abs
+    } else {
+        abs.parent().map(Path::to_path_buf).unwrap_or(abs)
+    }
 }

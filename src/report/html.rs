@@ -1,0 +1,59 @@
+//! The HTML report: an index with each scenario's outcome, and a page per scenario with its
+//! description, failure (if any), sequence chart and trace.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use super::chart;
+use crate::scenario::suite::FileReport;
+use crate::scenario::{load, run};
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+const STYLE: &str = "body{font-family:sans-serif;margin:2em} table{border-collapse:collapse} td,th{padding:4px 10px;border-bottom:1px solid #ddd;text-align:left} .ok{color:#070} .fail{color:#c00;font-weight:bold} pre{background:#f6f6f6;padding:1em;overflow:auto}";
+
+/// Writes `dir/index.html` and one page per scenario. `project` is where scenario paths start.
+pub fn write(dir: &Path, project: &Path, reports: &[FileReport]) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let mut index = format!("<!doctype html><meta charset=utf-8><title>mqtt-sim report</title><style>{STYLE}</style><h1>mqtt-sim scenario report</h1><table><tr><th>scenario</th><th>seeds</th><th>result</th><th>delivered</th><th>queued</th><th>dropped</th></tr>\n");
+    for r in reports {
+        let (d, q, x) = r.counts;
+        let (class, result) = if r.passed() { ("ok", "ok") } else { ("fail", "FAILED") };
+        let _ = writeln!(
+            index,
+            "<tr><td><a href=\"{0}.html\">{0}</a></td><td>{1}</td><td class={class}>{result}</td><td>{d}</td><td>{q}</td><td>{x}</td></tr>",
+            esc(&r.name),
+            r.seeds_run.len()
+        );
+        std::fs::write(dir.join(format!("{}.html", r.name)), page(project, r))?;
+    }
+    index.push_str("</table>\n");
+    std::fs::write(dir.join("index.html"), index)
+}
+
+fn page(project: &Path, r: &FileReport) -> String {
+    let mut html = format!("<!doctype html><meta charset=utf-8><title>{0}</title><style>{STYLE}</style><p><a href=index.html>all scenarios</a></p><h1>{0}</h1><p><code>{1}</code></p>", esc(&r.name), esc(&r.path.display().to_string()));
+    if let Some(text) = r.failure_text() {
+        let _ = write!(html, "<h2 class=fail>failed</h2><pre>{}</pre>", esc(&text));
+    }
+    let Ok(scenario) = load(&project.join(&r.path)) else {
+        return html;
+    };
+    let _ = write!(html, "<h2>{}</h2><p>{}</p>", esc(&scenario.name), esc(&scenario.description));
+    if !scenario.spec.is_empty() {
+        let ids: Vec<&str> = scenario.spec.iter().map(|s| s.0.as_str()).collect();
+        let _ = write!(html, "<p>checks: {}</p>", esc(&ids.join(", ")));
+    }
+    let seed = r.failure.as_ref().and_then(|f| f.seed).unwrap_or(scenario.seed);
+    let result = run(&scenario, seed);
+    let events = result.trace.events();
+    let _ = write!(
+        html,
+        "<h2>sequence chart (seed {seed})</h2>{}<h2>trace</h2><pre>{}</pre>",
+        chart::render(&events, &format!("{} — seed {seed}", r.name)),
+        esc(&result.trace.to_text())
+    );
+    html
+}

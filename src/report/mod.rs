@@ -1,0 +1,64 @@
+//! Reports of scenario runs for people and tools: the summary table `mqtt-sim run` prints, its
+//! JSON form, the HTML report with sequence charts, and the charts themselves.
+
+pub mod chart;
+pub mod html;
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::scenario::suite::FileReport;
+
+/// The summary table: scenario, seeds, result, delivered / queued / dropped.
+pub fn summary_table(reports: &[FileReport]) -> String {
+    let width = reports.iter().map(|r| r.name.len()).max().unwrap_or(8).max(8);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<width$}  {:>5}  {:<6}  {:>9}  {:>6}  {:>7}",
+        "scenario", "seeds", "result", "delivered", "queued", "dropped"
+    );
+    for r in reports {
+        let (d, q, x) = r.counts;
+        let result = if r.passed() { "ok" } else { "FAILED" };
+        let _ = writeln!(out, "{:<width$}  {:>5}  {result:<6}  {d:>9}  {q:>6}  {x:>7}", r.name, r.seeds_run.len());
+    }
+    let failed = reports.iter().filter(|r| !r.passed()).count();
+    let _ = writeln!(out, "\n{} passed, {} failed", reports.len() - failed, failed);
+    out
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    name: &'a str,
+    path: String,
+    seeds: &'a [u64],
+    passed: bool,
+    delivered: usize,
+    queued: usize,
+    dropped: u64,
+    simulated_ms: u64,
+    failure: Option<String>,
+    replay: Option<String>,
+}
+
+/// One JSON object per scenario, as a JSON array.
+pub fn json(reports: &[FileReport]) -> String {
+    let items: Vec<JsonReport> = reports
+        .iter()
+        .map(|r| JsonReport {
+            name: &r.name,
+            path: r.path.display().to_string(),
+            seeds: &r.seeds_run,
+            passed: r.passed(),
+            delivered: r.counts.0,
+            queued: r.counts.1,
+            dropped: r.counts.2,
+            simulated_ms: r.simulated_ms,
+            failure: r.failure.as_ref().map(|f| f.message.clone()),
+            replay: r.replay_command(),
+        })
+        .collect();
+    serde_json::to_string_pretty(&items).expect("reports serialize")
+}
