@@ -109,7 +109,8 @@ pub fn check_file(root: &Path, file: &Path, snapshots: &Path, seeds: Seeds) -> F
     };
     let scenario = match load(&project.join(file)) {
         Ok(s) => s,
-        Err(e) => {
+        Err(mut e) => {
+            e.file = file.display().to_string();
             report.failure = Some(FileFailure { seed: None, message: e.to_string(), trace_tail: String::new() });
             return report;
         }

@@ -1,0 +1,114 @@
+//! A malformed scenario fails with file:line:column, what was found and what was expected, and
+//! nothing runs. One test per class of error.
+
+use mqtt_sim::scenario::{parse, ScenarioError};
+
+const HEAD: &str = "name: x\nclients:\n  a: {}\nsteps:\n";
+
+fn err(steps: &str) -> ScenarioError {
+    parse(&format!("{HEAD}{steps}"), "bad.yaml").expect_err("the scenario must be refused")
+}
+
+fn at(e: &ScenarioError) -> (usize, usize) {
+    (e.line, e.column)
+}
+
+#[test]
+fn unknown_step() {
+    let e = err("  - connect: a\n  - explode: a\n");
+    assert_eq!(at(&e), (6, 5), "{e}");
+    assert!(e.message.contains("unknown variant `explode`"), "{e}");
+    assert!(e.message.contains("expected one of `connect`"), "{e}");
+    assert!(e.to_string().starts_with("bad.yaml:6:5: "), "{e}");
+}
+
+#[test]
+fn unknown_client() {
+    let e = err("  - connect: a\n  - publish:\n      client: b\n      topic: t\n");
+    assert_eq!(at(&e), (7, 7), "{e}");
+    assert_eq!(e.message, "unknown client \"b\": expected one of the clients declared under `clients` (a)");
+}
+
+#[test]
+fn qos_3() {
+    let e = err("  - subscribe: { client: a, topic: t, qos: 3 }\n");
+    assert_eq!(e.line, 5, "{e}");
+    assert!(e.message.contains("QoS 3 does not exist: expected 0, 1 or 2"), "{e}");
+}
+
+#[test]
+fn wildcard_in_publish_topic() {
+    let e = err("  - publish: { client: a, topic: \"sensors/#\" }\n");
+    assert_eq!(e.line, 5, "{e}");
+    assert!(e.message.contains("\"sensors/#\" is not a topic name a client may publish to"), "{e}");
+    assert!(e.message.contains("[MQTT-3.3.2-2]"), "{e}");
+}
+
+#[test]
+fn expectation_that_names_no_declared_client() {
+    let e = err("  - connect: a\n  - expect:\n      received:\n        ghost: []\n");
+    assert_eq!(e.line, 7, "{e}");
+    assert_eq!(e.message, "expectation names unknown client \"ghost\": expected one of a");
+}
+
+#[test]
+fn yaml_syntax_error() {
+    let e = parse("name: x\nclients: {a: {}\nsteps: []\n", "bad.yaml").unwrap_err();
+    assert_eq!(e.file, "bad.yaml");
+    assert!(e.line >= 2, "{e}");
+    assert!(!e.message.is_empty());
+}
+
+#[test]
+fn unknown_field() {
+    let e = err("  - publish: { client: a, topic: t, qso: 1 }\n");
+    assert_eq!(e.line, 5, "{e}");
+    assert!(e.message.contains("unknown field `qso`, expected one of"), "{e}");
+}
+
+#[test]
+fn unknown_normative_id() {
+    let e =
+        parse("name: x\nspec: [MQTT-9.9.9-9]\nclients:\n  a: {}\nsteps:\n  - connect: a\n", "bad.yaml").unwrap_err();
+    assert_eq!(e.line, 2, "{e}");
+    assert!(e.message.contains("\"MQTT-9.9.9-9\" is not a normative statement of MQTT 3.1.1"), "{e}");
+}
+
+#[test]
+fn bad_duration() {
+    let e = err("  - wait: 5 seconds\n");
+    assert_eq!(e.line, 5, "{e}");
+    assert!(e.message.contains("is not a duration: expected a number and a unit"), "{e}");
+}
+
+#[test]
+fn missing_required_field() {
+    let e = parse("name: x\nclients:\n  a: {}\n", "bad.yaml").unwrap_err();
+    assert!(e.message.contains("missing field `steps`"), "{e}");
+}
+
+#[test]
+fn subscribe_needs_topic_and_qos() {
+    let e = err("  - connect: a\n  - subscribe: { client: a, topic: t }\n");
+    assert_eq!(e.line, 6, "{e}");
+    assert_eq!(e.message, "`topic` needs a `qos`");
+}
+
+#[test]
+fn nothing_runs_for_an_invalid_file_in_a_suite() {
+    let dir = std::env::temp_dir().join(format!("mqtt-sim-bad-{}", std::process::id()));
+    let scenarios = dir.join("scenarios");
+    std::fs::create_dir_all(&scenarios).unwrap();
+    let file = scenarios.join("bad.yaml");
+    std::fs::write(&file, format!("{HEAD}  - connect: zz\n")).unwrap();
+    let report = mqtt_sim::scenario::suite::check_file(
+        &scenarios,
+        &file,
+        &dir.join("snapshots"),
+        mqtt_sim::scenario::suite::Seeds::Recorded { extra: 3 },
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(report.seeds_run.is_empty(), "no seed ran");
+    let text = report.failure_text().unwrap();
+    assert!(text.starts_with("scenarios/bad.yaml:5:"), "{text}");
+}
