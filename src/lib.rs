@@ -11,6 +11,7 @@
 pub mod broker;
 pub mod client;
 pub mod commands;
+pub mod conformance;
 pub mod net;
 pub mod protocol;
 pub mod report;

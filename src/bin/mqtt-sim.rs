@@ -25,6 +25,8 @@ enum Command {
     Run(RunArgs),
     /// Re-run one scenario at one seed, exactly, and show what happened.
     Replay(ReplayArgs),
+    /// Write docs/conformance.md: which normative statements the scenarios and tests check.
+    Conformance(ConformanceArgs),
     /// Publish a message, like mosquitto_pub.
     Pub(PubArgs),
     /// Subscribe and print messages, like mosquitto_sub.
@@ -54,6 +56,16 @@ struct RunArgs {
     /// Write an HTML report with sequence charts to this folder.
     #[arg(long, value_name = "DIR")]
     report: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct ConformanceArgs {
+    /// The project folder (with scenarios/, src/, tests/).
+    #[arg(long, default_value = ".")]
+    project: PathBuf,
+    /// Where to write the table.
+    #[arg(long, default_value = "docs/conformance.md")]
+    output: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -250,6 +262,20 @@ fn main() -> ExitCode {
         Command::Broker(args) => broker(args),
         Command::Run(args) => run(args),
         Command::Replay(args) => replay(args),
+        Command::Conformance(args) => {
+            let table = mqtt_sim::conformance::markdown(&mqtt_sim::conformance::build(&args.project));
+            match std::fs::write(&args.output, &table) {
+                Ok(()) => {
+                    let summary: Vec<&str> = table.lines().filter(|l| l.starts_with("- ")).collect();
+                    println!("wrote {}\n{}", args.output.display(), summary.join("\n"));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("mqtt-sim conformance: {}: {e}", args.output.display());
+                    ExitCode::from(2)
+                }
+            }
+        }
         Command::Pub(args) => client_command("pub", &args.connect, |connect| {
             let payload = match (&args.message, args.lines) {
                 (Some(m), _) => Payload::Message(m.clone()),
