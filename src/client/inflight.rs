@@ -3,6 +3,8 @@
 use crate::protocol::{PacketId, Publish};
 
 /// Where our publication stands.
+// Each state is named for the acknowledgement it waits for; the shared prefix says so.
+#[allow(clippy::enum_variant_names)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutState {
     /// QoS 1 PUBLISH sent, waiting for PUBACK.

@@ -143,6 +143,13 @@ enum State {
     Connected,
 }
 
+/// Which request a SUBSCRIBE/UNSUBSCRIBE packet id is waiting on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Request {
+    Subscribe,
+    Unsubscribe,
+}
+
 /// The client session. See the module docs for the call order.
 #[derive(Debug)]
 pub struct ClientSession {
@@ -155,7 +162,7 @@ pub struct ClientSession {
     /// QoS 2 packet ids received and handed to the application, PUBREL not yet received.
     incoming_qos2: BTreeSet<PacketId>,
     /// SUBSCRIBE/UNSUBSCRIBE ids awaiting their ack (not session state: lost with the connection).
-    requests: BTreeMap<PacketId, ()>,
+    requests: BTreeMap<PacketId, Request>,
     last_pkid: u16,
     last_sent: Time,
     ping_sent: Option<Time>,
@@ -229,13 +236,15 @@ impl ClientSession {
                 self.send(Packet::Pubcomp(pkid), now);
             }
             Packet::Pubcomp(pkid) => self.complete(pkid, OutState::AwaitPubcomp),
+            // SUBACK answers a SUBSCRIBE [MQTT-3.8.4-1] [MQTT-3.8.4-2] and UNSUBACK an UNSUBSCRIBE
+            // [MQTT-3.10.4-4]: an ack of the other kind is ignored, not taken as the answer.
             Packet::Suback(suback) => {
-                if self.requests.remove(&suback.pkid).is_some() {
+                if self.take_request(suback.pkid, Request::Subscribe) {
                     self.events.push_back(ClientEvent::Subscribed { pkid: suback.pkid, codes: suback.codes });
                 }
             }
             Packet::Unsuback(pkid) => {
-                if self.requests.remove(&pkid).is_some() {
+                if self.take_request(pkid, Request::Unsubscribe) {
                     self.events.push_back(ClientEvent::Unsubscribed(pkid));
                 }
             }
@@ -268,9 +277,10 @@ impl ClientSession {
             self.send(Packet::Publish(publish), now);
             return Ok(None);
         }
+        let before = self.last_pkid;
         let pkid = self.next_pkid()?;
         publish.pkid = Some(pkid);
-        self.check(&Packet::Publish(publish.clone()))?;
+        self.check(&Packet::Publish(publish.clone())).inspect_err(|_| self.last_pkid = before)?;
         let state = if qos == QoS::ExactlyOnce { OutState::AwaitPubrec } else { OutState::AwaitPuback };
         self.outgoing.push_back(Outgoing { pkid, publish: publish.clone(), state });
         self.send(Packet::Publish(publish), now);
@@ -282,10 +292,11 @@ impl ClientSession {
         if self.state != State::Connected {
             return Err(ClientError::NotConnected);
         }
+        let before = self.last_pkid;
         let pkid = self.next_pkid()?;
         let packet = Packet::Subscribe(Subscribe { pkid, filters });
-        self.check(&packet)?;
-        self.requests.insert(pkid, ());
+        self.check(&packet).inspect_err(|_| self.last_pkid = before)?;
+        self.requests.insert(pkid, Request::Subscribe);
         self.send(packet, now);
         Ok(pkid)
     }
@@ -295,10 +306,11 @@ impl ClientSession {
         if self.state != State::Connected {
             return Err(ClientError::NotConnected);
         }
+        let before = self.last_pkid;
         let pkid = self.next_pkid()?;
         let packet = Packet::Unsubscribe(Unsubscribe { pkid, filters });
-        self.check(&packet)?;
-        self.requests.insert(pkid, ());
+        self.check(&packet).inspect_err(|_| self.last_pkid = before)?;
+        self.requests.insert(pkid, Request::Unsubscribe);
         self.send(packet, now);
         Ok(pkid)
     }
@@ -459,7 +471,18 @@ impl ClientSession {
         Err(ClientError::NoPacketId)
     }
 
-    /// Refuses requests the encoder would refuse, before they change any state.
+    /// Removes the request waiting on `pkid` if it is of `kind`; whether it was.
+    fn take_request(&mut self, pkid: PacketId, kind: Request) -> bool {
+        if self.requests.get(&pkid) != Some(&kind) {
+            return false;
+        }
+        self.requests.remove(&pkid);
+        true
+    }
+
+    /// Refuses requests the encoder would refuse, before they change any state. The callers give
+    /// back the packet id they took when it refuses, so an invalid request does not shift the ids
+    /// of the requests after it.
     fn check(&self, packet: &Packet) -> Result<(), ClientError> {
         packet.encode(&mut bytes::BytesMut::new(), crate::protocol::MAX_PACKET_SIZE)?;
         Ok(())
