@@ -100,16 +100,17 @@ fn scaled(n: u64, scale: f64) -> u64 {
 
 async fn bench(scale: f64) -> BenchResult<()> {
     let flows = [
-        Flow::new("1 -> 1, QoS 0", 1, 1, QoS::AtMostOnce, scaled(400_000, scale)),
+        Flow::new("1 -> 1, QoS 0", 1, 1, QoS::AtMostOnce, scaled(300_000, scale)),
         Flow::new("1 -> 1, QoS 1", 1, 1, QoS::AtLeastOnce, scaled(100_000, scale)),
-        Flow::new("fan-out 1 -> 50, QoS 0", 1, FAN, QoS::AtMostOnce, scaled(8_000, scale)),
-        Flow::new("fan-in 50 -> 1, QoS 0", FAN, 1, QoS::AtMostOnce, scaled(8_000, scale)),
+        Flow::new("fan-out 1 -> 50, QoS 0", 1, FAN, QoS::AtMostOnce, scaled(6_000, scale)),
+        Flow::new("fan-in 50 -> 1, QoS 0", FAN, 1, QoS::AtMostOnce, scaled(4_000, scale)),
         Flow::new("fan-in 50 -> 1, QoS 1", FAN, 1, QoS::AtLeastOnce, scaled(2_000, scale)),
     ];
     let queued = scaled(100_000, scale);
     let limit = RUN_TIMEOUT.mul_f64(scale.max(1.0));
     let kinds = [Kind::Ours, Kind::Mosquitto];
     eprintln!("broker bench: scale {scale}, {RUNS} runs per measurement, payload {PAYLOAD_LEN} B");
+    let load_before = load_average();
 
     // Scenarios 1-4 share one long-lived process per broker.
     let mut brokers = Vec::new();
@@ -136,14 +137,15 @@ async fn bench(scale: f64) -> BenchResult<()> {
                 let sample = measure_flow(broker, flow, tag, limit).await;
                 match &sample {
                     Ok(s) => eprintln!(
-                        "{:<24} run {} {:<9} {:>10.0} msgs/s  ({} of {} delivered in {:.3} s)",
+                        "{:<24} run {} {:<9} {:>10.0} msgs/s  ({} of {} delivered in {:.3} s, broker CPU {:.2} us/msg)",
                         flow.name,
                         run + 1,
                         broker.kind.name(),
                         s.rate,
                         s.delivered,
                         flow.expected_deliveries(),
-                        s.elapsed.as_secs_f64()
+                        s.elapsed.as_secs_f64(),
+                        s.cpu_us_per_message
                     ),
                     Err(e) => eprintln!("{:<24} run {} {:<9} FAILED: {e}", flow.name, run + 1, broker.kind.name()),
                 }
@@ -180,7 +182,21 @@ async fn bench(scale: f64) -> BenchResult<()> {
 
     println!();
     println!("{}", table(&flows, &flow_samples, &peaks, queued, &queue_samples));
+    // Both brokers share the CPUs with the load generator and whatever else runs: say how busy.
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    println!("load average {load_before} before, {} after, on {cpus} CPUs", load_average());
     Ok(())
+}
+
+/// The 1, 5 and 15 minute load averages from /proc/loadavg.
+fn load_average() -> String {
+    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let fields: Vec<&str> = text.split_whitespace().take(3).collect();
+    if fields.is_empty() {
+        "unknown".to_owned()
+    } else {
+        fields.join(" ")
+    }
 }
 
 /// Which broker.
@@ -277,6 +293,22 @@ impl BrokerProcess {
     /// Peak resident set size of the broker process so far.
     fn peak_rss_bytes(&self) -> BenchResult<u64> {
         self.status_bytes("VmHWM:")
+    }
+
+    /// User plus system CPU time of the broker process, all threads, from /proc/PID/stat.
+    fn cpu_seconds(&self) -> BenchResult<f64> {
+        /// Linux reports these times in USER_HZ ticks, 100 per second on every architecture.
+        const TICKS_PER_SECOND: f64 = 100.0;
+        let path = format!("/proc/{}/stat", self.child.id());
+        let stat = std::fs::read_to_string(&path).map_err(|e| format!("read {path}: {e}"))?;
+        // Fields 14 and 15 (utime, stime); the command name before them is in parentheses.
+        let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or_default();
+        let fields: Vec<&str> = after_name.split_whitespace().collect();
+        let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok());
+        match (ticks(11), ticks(12)) {
+            (Some(user), Some(system)) => Ok((user + system) as f64 / TICKS_PER_SECOND),
+            _ => Err(format!("no CPU times in {path}")),
+        }
     }
 
     /// A `kB` field of /proc/PID/status, in bytes.
@@ -513,15 +545,21 @@ struct FlowSample {
     rate: f64,
     delivered: u64,
     elapsed: Duration,
+    /// CPU time the broker process spent (user + system, all threads) per delivered message, in
+    /// microseconds: our broker runs on several threads, mosquitto on one, so the rate alone does
+    /// not say which does less work.
+    cpu_us_per_message: f64,
 }
 
 async fn measure_flow(broker: &mut BrokerProcess, flow: &Flow, tag: u64, limit: Duration) -> BenchResult<FlowSample> {
     broker.check_alive()?;
+    let cpu_before = broker.cpu_seconds()?;
     let sample = tokio::time::timeout(limit, run_flow(broker.addr, flow, tag))
         .await
         .map_err(|_| format!("timed out after {limit:?}"))?;
     broker.check_alive()?;
-    let sample = sample?;
+    let mut sample = sample?;
+    sample.cpu_us_per_message = (broker.cpu_seconds()? - cpu_before) * 1e6 / sample.delivered as f64;
     if flow.qos != QoS::AtMostOnce && sample.delivered != flow.expected_deliveries() {
         return Err(format!("QoS 1: {} of {} messages delivered", sample.delivered, flow.expected_deliveries()));
     }
@@ -573,7 +611,7 @@ async fn run_flow(addr: SocketAddr, flow: &Flow, tag: u64) -> BenchResult<FlowSa
     if delivered == 0 || elapsed.is_zero() {
         return Err("nothing was delivered".to_owned());
     }
-    Ok(FlowSample { rate: delivered as f64 / elapsed.as_secs_f64(), delivered, elapsed })
+    Ok(FlowSample { rate: delivered as f64 / elapsed.as_secs_f64(), delivered, elapsed, cpu_us_per_message: 0.0 })
 }
 
 /// Scenario 5 on one fresh broker process.
@@ -681,33 +719,39 @@ fn table(
     queue_samples: &[Vec<BenchResult<QueueSample>>; 2],
 ) -> String {
     let mut rows: Vec<[String; 4]> = Vec::new();
-    rows.push([
-        "scenario".into(),
-        "mqtt-sim msgs/s".into(),
-        "mosquitto msgs/s".into(),
-        "ratio (ours/mosquitto)".into(),
-    ]);
+    // Indexes of rows that start a section (a rule is drawn under them).
+    let mut headers = Vec::new();
+    let mut header = |rows: &mut Vec<[String; 4]>, first: &str, unit: &str| {
+        headers.push(rows.len());
+        let ratio = "ratio (ours/mosquitto)".to_owned();
+        rows.push([first.to_owned(), format!("mqtt-sim{unit}"), format!("mosquitto{unit}"), ratio]);
+    };
+    let column = |samples: &[BenchResult<FlowSample>], f: fn(&FlowSample) -> f64| -> Vec<BenchResult<f64>> {
+        samples.iter().map(|s| s.as_ref().map(f).map_err(Clone::clone)).collect()
+    };
+    header(&mut rows, "scenario", " msgs/s");
     for (flow, samples) in flows.iter().zip(flow_samples) {
-        let rates = |i: usize| -> Vec<BenchResult<f64>> {
-            samples[i].iter().map(|s| s.as_ref().map(|s| s.rate).map_err(Clone::clone)).collect()
-        };
-        let (ours, a) = cell(&rates(0), 0);
-        let (theirs, b) = cell(&rates(1), 0);
-        let name = format!("{} ({} msgs)", flow.name, flow.expected_deliveries());
-        rows.push([name, ours, theirs, ratio(a, b)]);
+        let (ours, a) = cell(&column(&samples[0], |s| s.rate), 0);
+        let (theirs, b) = cell(&column(&samples[1], |s| s.rate), 0);
+        rows.push([format!("{} ({} msgs)", flow.name, flow.expected_deliveries()), ours, theirs, ratio(a, b)]);
     }
-    let drains = |i: usize| -> Vec<BenchResult<f64>> {
-        queue_samples[i].iter().map(|s| s.as_ref().map(|s| s.drain_rate).map_err(Clone::clone)).collect()
+    let queue_column = |samples: &[BenchResult<QueueSample>], f: fn(&QueueSample) -> f64| -> Vec<BenchResult<f64>> {
+        samples.iter().map(|s| s.as_ref().map(f).map_err(Clone::clone)).collect()
     };
-    let (ours, a) = cell(&drains(0), 0);
-    let (theirs, b) = cell(&drains(1), 0);
+    let (ours, a) = cell(&queue_column(&queue_samples[0], |s| s.drain_rate), 0);
+    let (theirs, b) = cell(&queue_column(&queue_samples[1], |s| s.drain_rate), 0);
     rows.push([format!("drain {queued} queued QoS 1"), ours, theirs, ratio(a, b)]);
-    rows.push(["".into(), "mqtt-sim".into(), "mosquitto".into(), "ratio (ours/mosquitto)".into()]);
-    let bytes = |i: usize| -> Vec<BenchResult<f64>> {
-        queue_samples[i].iter().map(|s| s.as_ref().map(|s| s.bytes_per_message).map_err(Clone::clone)).collect()
-    };
-    let (ours, a) = cell(&bytes(0), 1);
-    let (theirs, b) = cell(&bytes(1), 1);
+
+    header(&mut rows, "broker CPU time per delivered message", " us");
+    for (flow, samples) in flows.iter().zip(flow_samples) {
+        let (ours, a) = cell(&column(&samples[0], |s| s.cpu_us_per_message), 2);
+        let (theirs, b) = cell(&column(&samples[1], |s| s.cpu_us_per_message), 2);
+        rows.push([flow.name.to_owned(), ours, theirs, ratio(a, b)]);
+    }
+
+    header(&mut rows, "memory", "");
+    let (ours, a) = cell(&queue_column(&queue_samples[0], |s| s.bytes_per_message), 1);
+    let (theirs, b) = cell(&queue_column(&queue_samples[1], |s| s.bytes_per_message), 1);
     rows.push([format!("VmRSS bytes / queued message ({queued}, {PAYLOAD_LEN} B payload)"), ours, theirs, ratio(a, b)]);
     let mib = |r: &BenchResult<f64>| r.as_ref().ok().map(|v| v / (1024.0 * 1024.0));
     let (a, b) = (mib(&peaks[0]), mib(&peaks[1]));
@@ -717,7 +761,8 @@ fn table(
     let widths: Vec<usize> = (0..4).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
     let mut out = String::new();
     for (i, row) in rows.iter().enumerate() {
-        if i == 1 || (i > 1 && rows[i - 1][0].is_empty()) {
+        // A rule under every header, and above every header but the first.
+        if (i > 0 && headers.contains(&(i - 1))) || (i > 0 && headers.contains(&i)) {
             let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
             let _ = writeln!(out, "|-{}-|", rule.join("-|-"));
         }
