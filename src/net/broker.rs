@@ -92,6 +92,7 @@ pub async fn run_broker_monitored<L: Listener>(
         }
     });
     let mut outputs: BTreeMap<ConnId, mpsc::UnboundedSender<Output>> = BTreeMap::new();
+    let mut conn_tasks: BTreeMap<ConnId, tokio::task::AbortHandle> = BTreeMap::new();
     let mut peers: BTreeMap<ConnId, SocketAddr> = BTreeMap::new();
     tokio::pin!(shutdown);
     loop {
@@ -114,7 +115,8 @@ pub async fn run_broker_monitored<L: Listener>(
                         outputs.insert(conn, tx);
                         peers.insert(conn, addr);
                         tracing::debug!(%conn, %addr, "connection opened");
-                        tasks.spawn(connection(conn, io, rx, input_tx.clone(), max_packet_size));
+                        let task = tasks.spawn(connection(conn, io, rx, input_tx.clone(), max_packet_size));
+                        conn_tasks.insert(conn, task);
                     }
                     Input::Packet(conn, packet) => broker.handle_packet(conn, packet, now()),
                     Input::ReadFailed(conn, ReadError::Decode(err)) => broker.handle_decode_error(conn, err, now()),
@@ -153,7 +155,14 @@ pub async fn run_broker_monitored<L: Listener>(
         monitor.on_step(&broker);
         peers.retain(|conn, _| outputs.contains_key(conn));
     }
+    // Stop every connection in id order and wait until each is gone, so the sockets close in a
+    // fixed order (the runtime's own teardown order depends on process-wide task ids, which
+    // would make a simulated crash differ from run to run).
+    for task in conn_tasks.values() {
+        task.abort();
+    }
     tasks.abort_all();
+    while tasks.join_next().await.is_some() {}
 }
 
 /// One connection: reads and decodes packets for the broker task, writes what it is sent, and

@@ -216,7 +216,7 @@ fn execute(world: &mut World, scenario: &Scenario, step: &Step) -> Result<Option
             None
         }
         Step::CrashBroker => {
-            world.crash_broker();
+            world.crash_broker()?;
             None
         }
         Step::RestartBroker => {

@@ -96,9 +96,12 @@ fn failure_of(result: &RunResult, file: &Path) -> Option<FileFailure> {
 /// Loads and checks one file. `snapshots` is where insta keeps the stored snapshots.
 pub fn check_file(root: &Path, file: &Path, snapshots: &Path, seeds: Seeds) -> FileReport {
     let name = test_name(root, file);
-    // Paths in reports and snapshots are relative to the project, so they read the same anywhere.
-    let project = root.parent().unwrap_or(root);
-    let file = file.strip_prefix(project).unwrap_or(file);
+    // Paths in reports are relative to the working directory, so the replay command can be
+    // pasted as it is (cargo runs tests from the project folder).
+    let full = file;
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let abs = if file.is_absolute() { file.to_path_buf() } else { cwd.join(file) };
+    let file = abs.strip_prefix(&cwd).unwrap_or(file);
     let mut report = FileReport {
         name: name.clone(),
         path: file.to_path_buf(),
@@ -107,7 +110,7 @@ pub fn check_file(root: &Path, file: &Path, snapshots: &Path, seeds: Seeds) -> F
         simulated_ms: 0,
         failure: None,
     };
-    let scenario = match load(&project.join(file)) {
+    let scenario = match load(full) {
         Ok(s) => s,
         Err(mut e) => {
             e.file = file.display().to_string();

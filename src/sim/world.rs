@@ -148,6 +148,8 @@ pub struct World {
     clients: BTreeMap<String, ClientHost>,
     monitor: Arc<Mutex<MonitorState>>,
     wake: Arc<Notify>,
+    /// Stops the broker's driver, which closes its connections in a fixed order.
+    stop: Arc<Notify>,
 }
 
 impl World {
@@ -164,18 +166,19 @@ impl World {
         let trace = Trace::default();
         let monitor = Arc::new(Mutex::new(MonitorState::default()));
         let wake = Arc::new(Notify::new());
-        let (t, m, w, c) = (trace.clone(), monitor.clone(), wake.clone(), config.broker.clone());
+        let stop = Arc::new(Notify::new());
+        let (t, m, w, c, st) = (trace.clone(), monitor.clone(), wake.clone(), config.broker.clone(), stop.clone());
         sim.host(BROKER, move || {
             let monitor = SimMonitor { trace: t.clone(), state: m.clone(), wake: w.clone() };
-            let (trace, config) = (t.clone(), c.clone());
+            let (trace, config, stop) = (t.clone(), c.clone(), st.clone());
             async move {
                 let inner = turmoil::net::TcpListener::bind("0.0.0.0:1883").await?;
                 let listener = TappedListener { inner, host: BROKER.to_owned(), trace };
-                run_broker_monitored(listener, config, std::future::pending(), monitor).await;
+                run_broker_monitored(listener, config, async move { stop.notified().await }, monitor).await;
                 Ok(())
             }
         });
-        World { sim, config, trace, clients: BTreeMap::new(), monitor, wake }
+        World { sim, config, trace, clients: BTreeMap::new(), monitor, wake, stop }
     }
 
     pub fn config(&self) -> &WorldConfig {
@@ -294,7 +297,14 @@ impl World {
     }
 
     /// Publishes without waiting for the QoS flow: the step returns at once.
-    pub fn publish_no_wait(&mut self, client: &str, topic: &str, payload: Bytes, qos: QoS, retain: bool) -> Result<(), WorldError> {
+    pub fn publish_no_wait(
+        &mut self,
+        client: &str,
+        topic: &str,
+        payload: Bytes,
+        qos: QoS,
+        retain: bool,
+    ) -> Result<(), WorldError> {
         let host = self.clients.get(client).ok_or_else(|| WorldError::UnknownClient(client.to_owned()))?;
         let (reply, _ignored) = oneshot::channel();
         let _ = host.commands.send(Command::Publish { topic: topic.to_owned(), payload, qos, retain, reply });
@@ -349,9 +359,17 @@ impl World {
     }
 
     /// Crashes the broker: its in-memory state is lost (as mosquitto with `persistence false`).
-    pub fn crash_broker(&mut self) {
+    pub fn crash_broker(&mut self) -> Result<(), WorldError> {
         self.note_fault("broker crashes (state in memory is lost)");
+        // The driver drops its connections in id order first: the OS would close a dead
+        // process's sockets too, and this keeps the order, and so the trace, reproducible.
+        self.stop.notify_waiters();
+        let limit = self.sim.elapsed() + Duration::from_secs(1);
+        while self.sim.is_host_running(BROKER) && self.sim.elapsed() < limit {
+            self.step()?;
+        }
         self.sim.crash(BROKER);
+        Ok(())
     }
 
     /// Starts the broker again after a crash, with empty state.
