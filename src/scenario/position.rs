@@ -78,6 +78,12 @@ impl MarkedEventReceiver for Builder {
         let pos = (mark.line().max(1), mark.col() + 1);
         match ev {
             Event::Scalar(value, ..) => {
+                // A block mapping's start mark can fall after its first key; the key is where a
+                // reader looks, so the mapping takes the earlier of the two positions.
+                if let Some(Frame::Map { path, key: None }) = self.stack.last() {
+                    let entry = self.out.entry(path.clone()).or_insert(pos);
+                    *entry = (*entry).min(pos);
+                }
                 if let Some(p) = self.child_path(true, Some(&value)) {
                     // Keys and values share a path; the key's position wins (it is first).
                     self.out.entry(p).or_insert(pos);
