@@ -4,6 +4,8 @@
 
 use std::sync::Arc;
 
+use bytes::Bytes;
+
 use super::session::{DropReason, Inflight, Message, OutState, Outgoing, Session};
 use super::{Action, Broker, ConnId, Event};
 use crate::protocol::{LastWill, Packet, PacketId, Publish, QoS, Suback, SubackCode, Subscribe, Unsubscribe};
@@ -13,7 +15,9 @@ impl Broker {
     pub(super) fn handle_publish(&mut self, conn: ConnId, client_id: &str, publish: Publish, now: Time) {
         let msg = Arc::new(Message {
             topic: publish.topic,
-            payload: publish.payload,
+            // A copy: a slice of the read buffer would keep the whole buffer alive while the
+            // message waits in queues or the retained store.
+            payload: Bytes::copy_from_slice(&publish.payload),
             qos: publish.qos,
             retain: publish.retain,
         });
@@ -48,7 +52,7 @@ impl Broker {
     pub(super) fn handle_puback(&mut self, client_id: &str, pkid: PacketId) {
         let session = self.sessions.get_mut(client_id).expect("a connected client has a session");
         if let Some(i) = session.find_inflight(pkid, OutState::AwaitPuback) {
-            session.inflight.remove(i);
+            session.remove_inflight(i);
             self.fill_window(client_id);
         }
     }
@@ -66,7 +70,7 @@ impl Broker {
     pub(super) fn handle_pubcomp(&mut self, client_id: &str, pkid: PacketId) {
         let session = self.sessions.get_mut(client_id).expect("a connected client has a session");
         if let Some(i) = session.find_inflight(pkid, OutState::AwaitPubcomp) {
-            session.inflight.remove(i);
+            session.remove_inflight(i);
             self.fill_window(client_id);
         }
     }
@@ -244,6 +248,6 @@ fn start_inflight(session: &mut Session, out: Outgoing) -> Packet {
     let packet =
         Packet::Publish(Publish::new(out.msg.topic.clone(), out.qos, out.msg.payload.clone(), out.retain, Some(pkid)));
     let state = if out.qos == QoS::ExactlyOnce { OutState::AwaitPubrec } else { OutState::AwaitPuback };
-    session.inflight.push_back(Inflight { pkid, out, state });
+    session.push_inflight(Inflight { pkid, out, state });
     packet
 }

@@ -6,7 +6,7 @@
 //!
 //! The session only holds state and answers questions about it; `Broker` decides what to send.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -87,7 +87,10 @@ pub struct Session {
     /// Filter -> granted QoS.
     pub subscriptions: BTreeMap<String, QoS>,
     /// Outgoing QoS 1/2 deliveries holding a packet id, in the order they were first sent.
+    /// Change it only through `push_inflight` and `remove_inflight`, which keep `ids_in_use`.
     pub inflight: VecDeque<Inflight>,
+    /// The packet ids held by `inflight`, so finding a free one does not scan the window.
+    ids_in_use: BTreeSet<PacketId>,
     /// Deliveries waiting for a window slot or for the client to reconnect, in order.
     pub queue: VecDeque<Outgoing>,
     /// Payload bytes in `queue`.
@@ -110,6 +113,7 @@ impl Session {
             conn: None,
             subscriptions: BTreeMap::new(),
             inflight: VecDeque::new(),
+            ids_in_use: BTreeSet::new(),
             queue: VecDeque::new(),
             queued_bytes: 0,
             queued_qos0: 0,
@@ -127,9 +131,22 @@ impl Session {
             let Some(candidate) = PacketId::new(self.last_pkid) else {
                 continue;
             };
-            if !self.inflight.iter().any(|f| f.pkid == candidate) {
+            if !self.ids_in_use.contains(&candidate) {
                 return candidate;
             }
+        }
+    }
+
+    /// Records a delivery that now holds `f.pkid`.
+    pub fn push_inflight(&mut self, f: Inflight) {
+        self.ids_in_use.insert(f.pkid);
+        self.inflight.push_back(f);
+    }
+
+    /// Forgets the inflight entry at `index`, freeing its packet id.
+    pub fn remove_inflight(&mut self, index: usize) {
+        if let Some(f) = self.inflight.remove(index) {
+            self.ids_in_use.remove(&f.pkid);
         }
     }
 

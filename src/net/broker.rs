@@ -124,10 +124,12 @@ pub async fn run_broker_monitored<L: Listener>(
                         tracing::debug!(%conn, "read failed: {err}");
                         broker.handle_connection_lost(conn, now());
                         outputs.remove(&conn);
+                        peers.remove(&conn);
                     }
                     Input::Closed(conn) => {
                         broker.handle_connection_lost(conn, now());
                         outputs.remove(&conn);
+                        peers.remove(&conn);
                     }
                 }
             }
@@ -145,7 +147,7 @@ pub async fn run_broker_monitored<L: Listener>(
                     if let Some(tx) = outputs.remove(&conn) {
                         let _ = tx.send(Output::Close);
                     }
-                    log_close(conn, peers.get(&conn), &reason);
+                    log_close(conn, peers.remove(&conn).as_ref(), &reason);
                 }
             }
         }
@@ -153,7 +155,6 @@ pub async fn run_broker_monitored<L: Listener>(
             monitor.on_event(now(), &event);
         }
         monitor.on_step(&broker);
-        peers.retain(|conn, _| outputs.contains_key(conn));
     }
     // Stop every connection in id order and wait until each is gone, so the sockets close in a
     // fixed order (the runtime's own teardown order depends on process-wide task ids, which
