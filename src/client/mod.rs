@@ -191,6 +191,16 @@ impl ClientSession {
         &self.options
     }
 
+    /// Changes the options for the next connection (a clean-session override, say). Another
+    /// client id is another session: the state starts afresh.
+    pub fn set_options(&mut self, options: ClientOptions) {
+        if options.client_id != self.options.client_id {
+            *self = ClientSession::new(options);
+        } else {
+            self.options = options;
+        }
+    }
+
     pub fn is_connected(&self) -> bool {
         self.state == State::Connected
     }
@@ -446,7 +456,8 @@ impl ClientSession {
                 }
                 self.send(Packet::Pubrec(pkid), now);
             }
-            (_, None) => unreachable!("the codec gives QoS 1/2 PUBLISH a packet id"),
+            // The codec never yields this; a hand-built packet is refused, not a crash.
+            (_, None) => self.violation("QoS 1/2 PUBLISH without a packet identifier [MQTT-2.3.1-1]"),
         }
     }
 

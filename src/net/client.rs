@@ -18,6 +18,9 @@ use crate::client::{ClientAction, ClientError, ClientEvent, ClientOptions, Clien
 use crate::protocol::{ConnectReturnCode, PacketId, QoS, SubackCode, SubscribeFilter, MAX_PACKET_SIZE};
 use crate::time::Time;
 
+/// How long `disconnect` waits for the server to close the connection after DISCONNECT.
+const DISCONNECT_LINGER: Duration = Duration::from_secs(5);
+
 /// Opens byte streams to one server.
 pub trait Connector: Send + Sync + 'static {
     type Io: AsyncRead + AsyncWrite + Unpin + Send + 'static;
@@ -103,50 +106,56 @@ impl Events {
 }
 
 impl Client {
-    /// Connects and waits for CONNACK. Returns the handle, the event stream (which starts with
-    /// `Connected`), and whether the server had a session for us.
+    /// Connects with a new session and waits for CONNACK. Returns the handle and the event
+    /// stream, which starts with `Connected`.
     pub async fn connect<C: Connector>(
         connector: C,
         options: ClientOptions,
         reconnect: Option<ReconnectPolicy>,
     ) -> Result<(Client, Events), Error> {
+        Self::start(connector, ClientSession::new(options), reconnect, None).await
+    }
+
+    /// Connects, resuming the client's half of the session kept in `store` by an earlier
+    /// connection with the same client id (unacknowledged publications, QoS 2 ids awaiting
+    /// PUBREL), and keeps it there again when this connection ends [MQTT-4.1.0-1].
+    pub async fn connect_resuming<C: Connector>(
+        connector: C,
+        options: ClientOptions,
+        reconnect: Option<ReconnectPolicy>,
+        store: &SessionStore,
+    ) -> Result<(Client, Events), Error> {
+        let session = match store.take() {
+            Some(mut s) if s.options().client_id == options.client_id => {
+                s.set_options(options);
+                s
+            }
+            _ => ClientSession::new(options),
+        };
+        Self::start(connector, session, reconnect, Some(store.clone())).await
+    }
+
+    async fn start<C: Connector>(
+        connector: C,
+        mut session: ClientSession,
+        reconnect: Option<ReconnectPolicy>,
+        store: Option<SessionStore>,
+    ) -> Result<(Client, Events), Error> {
         let epoch = Instant::now();
-        let now = move || Time::from_duration(epoch.elapsed());
-        let mut session = ClientSession::new(options);
-        let io = connector.connect().await?;
-        let mut transport = Transport::new(io);
-        session.handle_connected_transport(now());
         let (events_tx, events_rx) = mpsc::unbounded_channel();
-        // Wait for CONNACK (or a refusal, a timeout, or the stream closing).
-        loop {
-            if let Some(cause) = transport.apply(&mut session).await {
-                while let Some(event) = session.poll_event() {
-                    if let ClientEvent::Refused(code) = event {
-                        return Err(Error::Refused(code));
-                    }
-                }
-                return Err(Error::Cause(cause));
+        match handshake(&connector, &mut session, &events_tx, epoch).await {
+            Ok(transport) => {
+                let (tx, rx) = mpsc::unbounded_channel();
+                let driver =
+                    Driver { connector, session, reconnect, events: events_tx, pending: Pending::default(), store };
+                tokio::spawn(driver.run(transport, rx, epoch));
+                Ok((Client { requests: tx }, Events { rx: events_rx }))
             }
-            while let Some(event) = session.poll_event() {
-                let connected = matches!(event, ClientEvent::Connected { .. });
-                let _ = events_tx.send(event);
-                if connected {
-                    let (tx, rx) = mpsc::unbounded_channel();
-                    let driver =
-                        Driver { connector, session, reconnect, events: events_tx, pending: Pending::default() };
-                    tokio::spawn(driver.run(transport, rx, epoch));
-                    return Ok((Client { requests: tx }, Events { rx: events_rx }));
+            Err(e) => {
+                if let Some(store) = store {
+                    store.put(session);
                 }
-            }
-            let deadline = session.poll_timeout().map(|t| epoch + t.since_epoch());
-            tokio::select! {
-                biased;
-                read = transport.reader.read_packet() => match read {
-                    Ok(Some(packet)) => session.handle_packet(packet, now()),
-                    Ok(None) => return Err(Error::Closed),
-                    Err(e) => return Err(Error::Io(io::Error::other(e.to_string()))),
-                },
-                () = sleep_until(deadline) => session.handle_timeout(now()),
+                Err(e)
             }
         }
     }
@@ -194,6 +203,71 @@ impl Client {
         if self.requests.send(Request::Disconnect { done }).is_ok() {
             let _ = rx.await;
         }
+    }
+}
+
+/// Opens a transport and runs the session until CONNACK accepted it (or it failed).
+async fn handshake<C: Connector>(
+    connector: &C,
+    session: &mut ClientSession,
+    events: &mpsc::UnboundedSender<ClientEvent>,
+    epoch: Instant,
+) -> Result<Transport<C::Io>, Error> {
+    let now = move || Time::from_duration(epoch.elapsed());
+    let io = connector.connect().await?;
+    let mut transport = Transport::new(io);
+    session.handle_connected_transport(now());
+    loop {
+        if let Some(cause) = transport.apply(session).await {
+            while let Some(event) = session.poll_event() {
+                if let ClientEvent::Refused(code) = event {
+                    return Err(Error::Refused(code));
+                }
+            }
+            return Err(Error::Cause(cause));
+        }
+        while let Some(event) = session.poll_event() {
+            let connected = matches!(event, ClientEvent::Connected { .. });
+            let _ = events.send(event);
+            if connected {
+                return Ok(transport);
+            }
+        }
+        let deadline = session.poll_timeout().map(|t| epoch + t.since_epoch());
+        tokio::select! {
+            biased;
+            read = transport.reader.read_packet() => match read {
+                Ok(Some(packet)) => session.handle_packet(packet, now()),
+                Ok(None) => {
+                    session.handle_connection_lost(now());
+                    return Err(Error::Closed);
+                }
+                Err(e) => {
+                    session.handle_connection_lost(now());
+                    return Err(Error::Io(io::Error::other(e.to_string())));
+                }
+            },
+            () = sleep_until(deadline) => session.handle_timeout(now()),
+        }
+    }
+}
+
+/// Where a client's half of a persistent session waits between connections. Cheap to clone;
+/// drop it (or crash the process) and the state is gone.
+#[derive(Debug, Clone, Default)]
+pub struct SessionStore(std::sync::Arc<std::sync::Mutex<Option<ClientSession>>>);
+
+impl SessionStore {
+    pub fn new() -> SessionStore {
+        SessionStore::default()
+    }
+
+    fn take(&self) -> Option<ClientSession> {
+        self.0.lock().expect("session store lock").take()
+    }
+
+    fn put(&self, session: ClientSession) {
+        *self.0.lock().expect("session store lock") = Some(session);
     }
 }
 
@@ -259,6 +333,17 @@ struct Driver<C: Connector> {
     reconnect: Option<ReconnectPolicy>,
     events: mpsc::UnboundedSender<ClientEvent>,
     pending: Pending,
+    /// Where the session goes when the driver ends, however it ends.
+    store: Option<SessionStore>,
+}
+
+impl<C: Connector> Drop for Driver<C> {
+    fn drop(&mut self) {
+        if let Some(store) = self.store.take() {
+            let fresh = ClientSession::new(self.session.options().clone());
+            store.put(std::mem::replace(&mut self.session, fresh));
+        }
+    }
 }
 
 impl<C: Connector> Driver<C> {
@@ -314,7 +399,13 @@ impl<C: Connector> Driver<C> {
                 }
             }
             if let Some(t) = transport.as_mut() {
-                if t.apply(&mut self.session).await.is_some() {
+                if let Some(cause) = t.apply(&mut self.session).await {
+                    if cause == CloseCause::Disconnect {
+                        // The server closes its side once it has read DISCONNECT; waiting for
+                        // that makes `disconnect` complete when the server has processed it.
+                        let drain = async { while let Ok(Some(_)) = t.reader.read_packet().await {} };
+                        let _ = tokio::time::timeout(DISCONNECT_LINGER, drain).await;
+                    }
                     transport = None;
                 }
             } else {

@@ -16,7 +16,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 pub use self::turmoil::TurmoilConnector;
 pub use broker::{run_broker, run_broker_monitored, BrokerMonitor};
-pub use client::{Client, Connector, Error as ClientError, Events, ReconnectPolicy, TcpConnector};
+pub use client::{Client, Connector, Error as ClientError, Events, ReconnectPolicy, SessionStore, TcpConnector};
 pub use framed::{PacketReader, PacketWriter, ReadError};
 
 /// A source of accepted byte streams: tokio's `TcpListener`, turmoil's, or a test's.

@@ -10,7 +10,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::tap::TappedConnector;
 use super::trace::{now_ms, Trace, TraceEvent};
 use crate::client::{ClientEvent, ClientOptions, Message};
-use crate::net::{Client, ClientError, Events, TurmoilConnector};
+use crate::net::{Client, ClientError, Events, SessionStore, TurmoilConnector};
 use crate::protocol::{ConnectReturnCode, QoS, SubackCode, SubscribeFilter};
 
 /// The result of a command, as text for reports; `Ok` carries a detail where there is one.
@@ -86,13 +86,16 @@ pub async fn run(shared: AgentShared) -> turmoil::Result {
         trace: shared.trace.clone(),
     };
     let mut client: Option<Client> = None;
+    // The client's half of its session lives in this process: kept across connections, lost
+    // with a crash of the host.
+    let store = SessionStore::new();
     while let Some(command) = commands.recv().await {
         match command {
             Command::Connect { options, reply } => {
                 if let Some(old) = client.take() {
                     old.abort().await;
                 }
-                match Client::connect(connector.clone(), options, None).await {
+                match Client::connect_resuming(connector.clone(), options, None, &store).await {
                     Ok((c, mut events)) => {
                         client = Some(c);
                         // The stream starts with `Connected`; record it before replying.
