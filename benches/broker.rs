@@ -762,7 +762,7 @@ fn table(
     let mut out = String::new();
     for (i, row) in rows.iter().enumerate() {
         // A rule under every header, and above every header but the first.
-        if (i > 0 && headers.contains(&(i - 1))) || (i > 0 && headers.contains(&i)) {
+        if i > 0 && (headers.contains(&(i - 1)) || headers.contains(&i)) {
             let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
             let _ = writeln!(out, "|-{}-|", rule.join("-|-"));
         }

@@ -31,12 +31,10 @@ pub trait Listener: Send + 'static {
 impl Listener for tokio::net::TcpListener {
     type Io = tokio::net::TcpStream;
 
-    fn accept(&mut self) -> impl Future<Output = io::Result<(Self::Io, SocketAddr)>> + Send {
-        async move {
-            let (stream, addr) = tokio::net::TcpListener::accept(self).await?;
-            // MQTT packets are small and latency matters more than batching.
-            stream.set_nodelay(true)?;
-            Ok((stream, addr))
-        }
+    async fn accept(&mut self) -> io::Result<(Self::Io, SocketAddr)> {
+        let (stream, addr) = tokio::net::TcpListener::accept(self).await?;
+        // MQTT packets are small and latency matters more than batching.
+        stream.set_nodelay(true)?;
+        Ok((stream, addr))
     }
 }

@@ -75,7 +75,7 @@ fn check(s: &Scenario) -> Result<(), (String, String)> {
     let ids: BTreeSet<String> =
         s.clients.iter().map(|(name, c)| c.client_id.clone().unwrap_or_else(|| name.clone())).collect();
     let known = |set: &BTreeSet<&str>| set.iter().copied().collect::<Vec<_>>().join(", ");
-    for (name, _) in &s.clients {
+    for name in s.clients.keys() {
         if name == crate::sim::BROKER {
             return Err((format!("clients.{name}"), format!("{name:?} is the broker's host name; choose another")));
         }
@@ -102,11 +102,8 @@ fn check(s: &Scenario) -> Result<(), (String, String)> {
                 (Some(_), None, _) => return Err((at, "`topic` needs a `qos`".into())),
                 _ => return Err((at, "give either `topic` and `qos`, or a `topics` list, not both".into())),
             },
-            Step::Unsubscribe(u) => {
-                if u.topic.is_some() == !u.topics.is_empty() {
-                    return Err((at, "give either `topic` or a `topics` list".into()));
-                }
-            }
+            Step::Unsubscribe(u) if u.topic.is_some() != u.topics.is_empty() => {}
+            Step::Unsubscribe(_) => return Err((at, "give either `topic` or a `topics` list".into())),
             Step::Publish(p) if p.repeat == 0 => {
                 return Err((format!("{at}.repeat"), "`repeat` must be at least 1".into()))
             }

@@ -108,12 +108,10 @@ pub struct TappedListener {
 impl Listener for TappedListener {
     type Io = Tap<turmoil::net::TcpStream>;
 
-    fn accept(&mut self) -> impl std::future::Future<Output = io::Result<(Self::Io, SocketAddr)>> + Send {
-        async move {
-            let (io, addr) = self.inner.accept().await?;
-            let peer = turmoil::reverse_lookup(addr.ip()).unwrap_or_else(|| addr.ip().to_string());
-            Ok((Tap::new(io, self.host.clone(), peer, self.trace.clone()), addr))
-        }
+    async fn accept(&mut self) -> io::Result<(Self::Io, SocketAddr)> {
+        let (io, addr) = self.inner.accept().await?;
+        let peer = turmoil::reverse_lookup(addr.ip()).unwrap_or_else(|| addr.ip().to_string());
+        Ok((Tap::new(io, self.host.clone(), peer, self.trace.clone()), addr))
     }
 }
 
