@@ -104,6 +104,9 @@ fn check(s: &Scenario) -> Result<(), (String, String)> {
             },
             Step::Unsubscribe(u) if u.topic.is_some() != u.topics.is_empty() => {}
             Step::Unsubscribe(_) => return Err((at, "give either `topic` or a `topics` list".into())),
+            Step::PacketLoss(l) if !(0.0..=1.0).contains(&l.rate) => {
+                return Err((format!("{at}.rate"), format!("`rate` is a probability from 0 to 1, found {}", l.rate)));
+            }
             Step::Publish(p) if p.repeat == 0 => {
                 return Err((format!("{at}.repeat"), "`repeat` must be at least 1".into()))
             }

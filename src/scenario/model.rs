@@ -167,6 +167,8 @@ pub enum Step {
     #[serde(deserialize_with = "client_or_map")]
     Release(ClientStep),
     Latency(LatencyStep),
+    /// Random link failures: each tick the link may drop everything in flight.
+    PacketLoss(PacketLossStep),
     CrashBroker,
     RestartBroker,
     #[serde(deserialize_with = "client_or_map")]
@@ -193,6 +195,7 @@ impl Step {
             Step::Hold(_) => "hold",
             Step::Release(_) => "release",
             Step::Latency(_) => "latency",
+            Step::PacketLoss(_) => "packet_loss",
             Step::CrashBroker => "crash_broker",
             Step::RestartBroker => "restart_broker",
             Step::CrashClient(_) => "crash_client",
@@ -211,6 +214,7 @@ impl Step {
             Step::Publish(s) => Some(&s.client),
             Step::Partition(s) => Some(&s.client),
             Step::Latency(s) => Some(&s.client),
+            Step::PacketLoss(s) => Some(&s.client),
             Step::Disconnect(s)
             | Step::LoseConnection(s)
             | Step::Heal(s)
@@ -356,6 +360,14 @@ impl FromClientName for PartitionStep {
 pub struct LatencyStep {
     pub client: String,
     pub latency: Span,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PacketLossStep {
+    pub client: String,
+    /// Probability, per simulation tick, that the link fails and loses what is in flight; 0 stops.
+    pub rate: f64,
 }
 
 /// What must hold at this point. Client names key what applications received; client ids key

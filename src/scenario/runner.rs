@@ -215,6 +215,10 @@ fn execute(world: &mut World, scenario: &Scenario, step: &Step) -> Result<Option
             world.set_latency(&l.client, l.latency.0);
             None
         }
+        Step::PacketLoss(l) => {
+            world.set_packet_loss(&l.client, l.rate);
+            None
+        }
         Step::CrashBroker => {
             world.crash_broker()?;
             None

@@ -358,6 +358,15 @@ impl World {
         self.sim.set_link_latency(client, BROKER, latency);
     }
 
+    /// Random failures of the link between `client` and the broker: at each tick, with
+    /// probability `rate`, the link fails and everything in flight on it is lost (it recovers on
+    /// a later tick). turmoil's TCP never retransmits, so one such loss leaves the stream with a
+    /// gap: it stalls silently until keep alive notices. `rate` 0 turns it off.
+    pub fn set_packet_loss(&mut self, client: &str, rate: f64) {
+        self.note_fault(format!("packet loss {client} <-> broker at rate {rate}"));
+        self.sim.set_link_fail_rate(client, BROKER, rate);
+    }
+
     /// Crashes the broker: its in-memory state is lost (as mosquitto with `persistence false`).
     pub fn crash_broker(&mut self) -> Result<(), WorldError> {
         self.note_fault("broker crashes (state in memory is lost)");
