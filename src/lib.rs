@@ -9,6 +9,7 @@
 //! - [`broker`]: the broker state machine.
 
 pub mod broker;
+pub mod check;
 pub mod client;
 pub mod commands;
 pub mod conformance;

@@ -49,6 +49,14 @@ pub fn render(events: &[TraceEvent], title: &str) -> String {
             TraceEvent::Deliver { client, .. } | TraceEvent::Client { client, .. } => {
                 lane_of(client, &mut lanes);
             }
+            TraceEvent::Connected { client, .. }
+            | TraceEvent::Disconnected { client, .. }
+            | TraceEvent::Publish { client, .. }
+            | TraceEvent::Published { client, .. }
+            | TraceEvent::Subscribed { client, .. }
+            | TraceEvent::Unsubscribed { client, .. } => {
+                lane_of(client, &mut lanes);
+            }
             _ => {}
         }
     }
@@ -136,6 +144,33 @@ pub fn render(events: &[TraceEvent], title: &str) -> String {
                 let lane = lane_of(client, &mut lanes);
                 let _ =
                     writeln!(body, r##"<text x="{}" y="{}" class="n">{}</text>"##, x(lane) + 8, y(row) + 4, esc(event));
+            }
+            TraceEvent::Connected { client, .. }
+            | TraceEvent::Disconnected { client, .. }
+            | TraceEvent::Publish { client, .. }
+            | TraceEvent::Published { client, .. }
+            | TraceEvent::Subscribed { client, .. }
+            | TraceEvent::Unsubscribed { client, .. } => {
+                let lane = lane_of(client, &mut lanes);
+                let text = e.to_string();
+                let text = text.split(":: ").nth(1).unwrap_or(&text).to_owned();
+                let _ =
+                    writeln!(body, r##"<text x="{}" y="{}" class="n">{}</text>"##, x(lane) + 8, y(row) + 4, esc(&text));
+            }
+            TraceEvent::SessionOffline { .. } => {
+                let text = e.to_string();
+                let text = text.split(":: ").nth(1).unwrap_or(&text).to_owned();
+                let _ =
+                    writeln!(body, r##"<text x="{}" y="{}" class="n">{}</text>"##, x(0) + 8, y(row) + 4, esc(&text));
+            }
+            TraceEvent::SessionDiscarded { client_id, .. } => {
+                let _ = writeln!(
+                    body,
+                    r##"<text x="{}" y="{}" class="n">session {} discarded</text>"##,
+                    x(0) + 8,
+                    y(row) + 4,
+                    esc(client_id)
+                );
             }
             TraceEvent::Broker { event, .. } => {
                 let _ =

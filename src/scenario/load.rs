@@ -102,7 +102,7 @@ fn check(s: &Scenario) -> Result<(), (String, String)> {
                 (Some(_), None, _) => return Err((at, "`topic` needs a `qos`".into())),
                 _ => return Err((at, "give either `topic` and `qos`, or a `topics` list, not both".into())),
             },
-            Step::Unsubscribe(u) if u.topic.is_some() != u.topics.is_empty() => {}
+            Step::Unsubscribe(u) if u.topic.is_some() == u.topics.is_empty() => {}
             Step::Unsubscribe(_) => return Err((at, "give either `topic` or a `topics` list".into())),
             Step::PacketLoss(l) if !(0.0..=1.0).contains(&l.rate) => {
                 return Err((format!("{at}.rate"), format!("`rate` is a probability from 0 to 1, found {}", l.rate)));

@@ -23,6 +23,11 @@ pub struct Scenario {
     /// For the seed article: the claim it checks, quoted, and whether it holds.
     #[serde(default)]
     pub claim: Option<Claim>,
+    /// Where a named broker is known to differ from this scenario, by broker name, in a sentence
+    /// (`mosquitto: "delivers at the most specific filter's QoS"`). `mqtt-sim check --broker-name`
+    /// reports a difference on that broker as a known deviation instead of failing.
+    #[serde(default)]
+    pub known_deviations: BTreeMap<String, String>,
     /// The recorded seed: the run the snapshot shows.
     #[serde(default = "default_seed")]
     pub seed: u64,

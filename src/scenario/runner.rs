@@ -84,6 +84,21 @@ pub fn run(scenario: &Scenario, seed: u64) -> RunResult {
             Err(e) => failure = Some(Failure { step: None, line: None, message: e.to_string() }),
         }
     }
+    // The delivery invariants hold on every run, whatever the scenario expects.
+    if failure.is_none() {
+        let events = world.trace().events();
+        let violations = crate::check::check(&events);
+        if !violations.is_empty() {
+            let mut message = String::new();
+            for v in &violations {
+                message.push_str(&format!("{v}\n"));
+                for &line in &v.lines {
+                    message.push_str(&format!("    {}\n", events[line]));
+                }
+            }
+            failure = Some(Failure { step: None, line: None, message });
+        }
+    }
     RunResult { seed, failure, snapshot, trace: world.trace().clone(), elapsed: world.elapsed() }
 }
 

@@ -95,15 +95,34 @@ pub async fn run(shared: AgentShared) -> turmoil::Result {
                 if let Some(old) = client.take() {
                     old.abort().await;
                 }
+                let (client_id, clean) = (options.client_id.clone(), options.clean_session);
+                let will =
+                    options.will.as_ref().map(|w| (w.topic.clone(), String::from_utf8_lossy(&w.message).into_owned()));
                 match Client::connect_resuming(connector.clone(), options, None, &store).await {
                     Ok((c, mut events)) => {
                         client = Some(c);
                         // The stream starts with `Connected`; record it before replying.
                         let session_present = match events.recv().await {
-                            Some(first) => {
-                                let sp = matches!(first, ClientEvent::Connected { session_present: true });
-                                record_event(&shared, first);
-                                sp
+                            Some(ClientEvent::Connected { session_present }) => {
+                                shared
+                                    .record
+                                    .lock()
+                                    .expect("agent lock")
+                                    .connacks
+                                    .push(ConnackSeen::Accepted { session_present });
+                                shared.trace.push(TraceEvent::Connected {
+                                    ms: now_ms(),
+                                    client: shared.name.clone(),
+                                    client_id,
+                                    clean,
+                                    session_present,
+                                    will,
+                                });
+                                session_present
+                            }
+                            Some(other) => {
+                                record_event(&shared, other);
+                                false
                             }
                             None => false,
                         };
@@ -122,14 +141,55 @@ pub async fn run(shared: AgentShared) -> turmoil::Result {
                 }
             }
             Command::Subscribe { filters, reply } => {
-                with_client(&client, reply, |c| async move { c.subscribe(filters).await.map_err(|e| e.to_string()) })
+                let (trace, name) = (shared.trace.clone(), shared.name.clone());
+                with_client(&client, reply, |c| async move {
+                    let asked: Vec<String> = filters.iter().map(|f| f.filter.clone()).collect();
+                    let codes = c.subscribe(filters).await.map_err(|e| e.to_string())?;
+                    let granted = asked
+                        .into_iter()
+                        .zip(&codes)
+                        .filter_map(|(f, code)| match code {
+                            SubackCode::Granted(q) => Some((f, q.as_u8())),
+                            SubackCode::Failure => None,
+                        })
+                        .collect();
+                    trace.push(TraceEvent::Subscribed { ms: now_ms(), client: name, granted });
+                    Ok(codes)
+                })
             }
             Command::Unsubscribe { filters, reply } => {
-                with_client(&client, reply, |c| async move { c.unsubscribe(filters).await.map_err(|e| e.to_string()) })
+                let (trace, name) = (shared.trace.clone(), shared.name.clone());
+                with_client(&client, reply, |c| async move {
+                    c.unsubscribe(filters.clone()).await.map_err(|e| e.to_string())?;
+                    trace.push(TraceEvent::Unsubscribed { ms: now_ms(), client: name, filters });
+                    Ok(())
+                })
             }
-            Command::Publish { topic, payload, qos, retain, reply } => with_client(&client, reply, |c| async move {
-                c.publish(topic, payload, qos, retain).await.map_err(|e| e.to_string())
-            }),
+            Command::Publish { topic, payload, qos, retain, reply } => {
+                let (trace, name) = (shared.trace.clone(), shared.name.clone());
+                let text = String::from_utf8_lossy(&payload).into_owned();
+                if client.is_some() {
+                    trace.push(TraceEvent::Publish {
+                        ms: now_ms(),
+                        client: name.clone(),
+                        topic: topic.clone(),
+                        payload: text.clone(),
+                        qos: qos.as_u8(),
+                        retain,
+                    });
+                }
+                with_client(&client, reply, |c| async move {
+                    c.publish(topic.clone(), payload, qos, retain).await.map_err(|e| e.to_string())?;
+                    trace.push(TraceEvent::Published {
+                        ms: now_ms(),
+                        client: name,
+                        topic,
+                        payload: text,
+                        qos: qos.as_u8(),
+                    });
+                    Ok(())
+                })
+            }
             Command::Disconnect { reply } => {
                 if let Some(c) = client.take() {
                     c.disconnect().await;
@@ -201,7 +261,11 @@ fn record_event(shared: &AgentShared, event: ClientEvent) {
                 shared.record.lock().expect("agent lock").sessions_lost += 1;
                 note(shared, format!("session lost on the server ({unacknowledged} unacknowledged re-sent)"));
             }
-            ClientEvent::Disconnected { cause } => note(shared, format!("disconnected ({cause:?})")),
+            ClientEvent::Disconnected { cause } => shared.trace.push(TraceEvent::Disconnected {
+                ms: now_ms(),
+                client: shared.name.clone(),
+                cause: format!("{cause:?}"),
+            }),
             ClientEvent::Refused(code) => note(shared, format!("refused rc={}", code as u8)),
             ClientEvent::Published(_) | ClientEvent::Subscribed { .. } | ClientEvent::Unsubscribed(_) => {}
         }

@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use super::trace::{now_ms, Trace, TraceEvent};
+use super::trace::{Trace, TraceEvent};
 use crate::net::{Connector, Listener, TurmoilConnector};
 use crate::protocol::{self, MAX_PACKET_SIZE};
 
@@ -45,7 +45,8 @@ impl<Io> Tap<Io> {
         loop {
             match protocol::decode(&mut decoder.buf, MAX_PACKET_SIZE) {
                 Ok(Some(packet)) => {
-                    let (ms, host, peer, packet) = (now_ms(), self.host.clone(), self.peer.clone(), packet.to_string());
+                    let (ms, host, peer, packet) =
+                        (self.trace.now_ms(), self.host.clone(), self.peer.clone(), packet.to_string());
                     self.trace.push(if sending {
                         TraceEvent::Send { ms, host, peer, packet }
                     } else {
@@ -60,7 +61,12 @@ impl<Io> Tap<Io> {
                     } else {
                         (self.host.clone(), self.peer.clone())
                     };
-                    self.trace.push(TraceEvent::Malformed { ms: now_ms(), host, peer, error: e.to_string() });
+                    self.trace.push(TraceEvent::Malformed {
+                        ms: self.trace.now_ms(),
+                        host,
+                        peer,
+                        error: e.to_string(),
+                    });
                     return;
                 }
             }

@@ -1,7 +1,8 @@
 //! The trace of a simulated run: every packet sent and received on every host, every fault,
 //! every scenario step, every delivery to an application and every broker event (drops with their
-//! reason, wills, session changes), each with its simulated time. Rendered as aligned text for
-//! people and as JSON lines for tools. The same seed gives the same trace, byte for byte.
+//! reason, wills, session changes), each with its simulated time (or its real time, for a run
+//! against a real broker: `Trace::real_time`). Rendered as aligned text for people and as JSON
+//! lines for tools. The same seed gives the same trace, byte for byte.
 
 use std::fmt::{self, Write as _};
 use std::sync::{Arc, Mutex};
@@ -23,6 +24,30 @@ pub enum TraceEvent {
     Step { ms: u64, step: String },
     /// A fault was injected.
     Fault { ms: u64, fault: String },
+    /// A client's CONNECT was accepted (what the application asked for, and the CONNACK).
+    Connected {
+        ms: u64,
+        client: String,
+        client_id: String,
+        clean: bool,
+        session_present: bool,
+        /// The will's topic and payload, if any.
+        will: Option<(String, String)>,
+    },
+    /// A client's application saw its connection end.
+    Disconnected { ms: u64, client: String, cause: String },
+    /// A client's application asked to publish.
+    Publish { ms: u64, client: String, topic: String, payload: String, qos: u8, retain: bool },
+    /// The QoS flow of that publication completed: the broker owns the message.
+    Published { ms: u64, client: String, topic: String, payload: String, qos: u8 },
+    /// SUBACK granted these filters, with their QoS.
+    Subscribed { ms: u64, client: String, granted: Vec<(String, u8)> },
+    /// UNSUBACK for these filters.
+    Unsubscribed { ms: u64, client: String, filters: Vec<String> },
+    /// The broker took a session's connection away (the session itself may stay).
+    SessionOffline { ms: u64, client_id: String, reason: String },
+    /// The broker discarded a session's state.
+    SessionDiscarded { ms: u64, client_id: String },
     /// A client handed a message to its application.
     Deliver { ms: u64, client: String, topic: String, payload: String, qos: u8, retain: bool, dup: bool },
     /// A client-side event other than a message (connected, session lost, disconnected...).
@@ -42,6 +67,14 @@ impl TraceEvent {
             | TraceEvent::Step { ms, .. }
             | TraceEvent::Fault { ms, .. }
             | TraceEvent::Deliver { ms, .. }
+            | TraceEvent::Connected { ms, .. }
+            | TraceEvent::Disconnected { ms, .. }
+            | TraceEvent::Publish { ms, .. }
+            | TraceEvent::Published { ms, .. }
+            | TraceEvent::Subscribed { ms, .. }
+            | TraceEvent::Unsubscribed { ms, .. }
+            | TraceEvent::SessionDiscarded { ms, .. }
+            | TraceEvent::SessionOffline { ms, .. }
             | TraceEvent::Client { ms, .. }
             | TraceEvent::Broker { ms, .. }
             | TraceEvent::Drop { ms, .. } => *ms,
@@ -70,6 +103,39 @@ impl fmt::Display for TraceEvent {
                 Ok(())
             }
             TraceEvent::Client { client, event, .. } => write!(f, "{client:>10} :: {event}"),
+            TraceEvent::Connected { client, client_id, clean, session_present, will, .. } => {
+                write!(
+                    f,
+                    "{client:>10} :: connected as {client_id:?}, clean={}, session present={}",
+                    *clean as u8, *session_present as u8
+                )?;
+                if let Some((topic, _)) = will {
+                    write!(f, ", will on {topic:?}")?;
+                }
+                Ok(())
+            }
+            TraceEvent::Disconnected { client, cause, .. } => write!(f, "{client:>10} :: disconnected ({cause})"),
+            TraceEvent::Publish { client, topic, payload, qos, retain, .. } => {
+                write!(
+                    f,
+                    "{client:>10} :: app publishes {topic:?} {payload:?} q{qos}{}",
+                    if *retain { " retain" } else { "" }
+                )
+            }
+            TraceEvent::Published { client, topic, payload, qos, .. } => {
+                write!(f, "{client:>10} :: publish complete {topic:?} {payload:?} q{qos}")
+            }
+            TraceEvent::Subscribed { client, granted, .. } => {
+                let g: Vec<String> = granted.iter().map(|(f, q)| format!("{f:?}:q{q}")).collect();
+                write!(f, "{client:>10} :: subscribed {}", g.join(" "))
+            }
+            TraceEvent::Unsubscribed { client, filters, .. } => write!(f, "{client:>10} :: unsubscribed {filters:?}"),
+            TraceEvent::SessionDiscarded { client_id, .. } => {
+                write!(f, "{:>10} :: session {client_id:?} discarded", "broker")
+            }
+            TraceEvent::SessionOffline { client_id, reason, .. } => {
+                write!(f, "{:>10} :: {client_id:?} closed: {reason}", "broker")
+            }
             TraceEvent::Broker { event, .. } => write!(f, "{:>10} :: {event}", "broker"),
             TraceEvent::Drop { client_id, topic, qos, reason, .. } => {
                 write!(f, "{:>10} xx dropped for {client_id:?}: {topic:?} q{qos} ({reason})", "broker")
@@ -78,21 +144,39 @@ impl fmt::Display for TraceEvent {
     }
 }
 
-/// A trace shared by every host of one world.
+/// A trace shared by every host of one world (or of one run against a real broker).
 #[derive(Debug, Clone, Default)]
-pub struct Trace(Arc<Mutex<Vec<TraceEvent>>>);
+pub struct Trace {
+    events: Arc<Mutex<Vec<TraceEvent>>>,
+    /// Where its times count from: `None` (the default) is the simulation's clock, `Some` is real
+    /// time since that instant, for runs over real TCP (`mqtt-sim check`).
+    epoch: Option<tokio::time::Instant>,
+}
 
 impl Trace {
+    /// A trace whose times are real time since now, for a run outside a simulation.
+    pub fn real_time() -> Trace {
+        Trace { events: Arc::default(), epoch: Some(tokio::time::Instant::now()) }
+    }
+
+    /// Milliseconds since the start of the run on this trace's clock.
+    pub fn now_ms(&self) -> u64 {
+        match self.epoch {
+            Some(epoch) => epoch.elapsed().as_millis() as u64,
+            None => now_ms(),
+        }
+    }
+
     pub fn push(&self, event: TraceEvent) {
-        self.0.lock().expect("trace lock").push(event);
+        self.events.lock().expect("trace lock").push(event);
     }
 
     pub fn events(&self) -> Vec<TraceEvent> {
-        self.0.lock().expect("trace lock").clone()
+        self.events.lock().expect("trace lock").clone()
     }
 
     pub fn len(&self) -> usize {
-        self.0.lock().expect("trace lock").len()
+        self.events.lock().expect("trace lock").len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -102,7 +186,7 @@ impl Trace {
     /// One line per event.
     pub fn to_text(&self) -> String {
         let mut out = String::new();
-        for e in self.0.lock().expect("trace lock").iter() {
+        for e in self.events.lock().expect("trace lock").iter() {
             writeln!(out, "{e}").expect("writing to a String");
         }
         out
@@ -111,7 +195,7 @@ impl Trace {
     /// One JSON object per line.
     pub fn to_json_lines(&self) -> String {
         let mut out = String::new();
-        for e in self.0.lock().expect("trace lock").iter() {
+        for e in self.events.lock().expect("trace lock").iter() {
             out.push_str(&serde_json::to_string(e).expect("trace events serialize"));
             out.push('\n');
         }
@@ -120,7 +204,7 @@ impl Trace {
 
     /// The last `n` lines as text, for failure reports.
     pub fn tail(&self, n: usize) -> String {
-        let events = self.0.lock().expect("trace lock");
+        let events = self.events.lock().expect("trace lock");
         let start = events.len().saturating_sub(n);
         events[start..].iter().map(|e| format!("{e}\n")).collect()
     }

@@ -109,13 +109,13 @@ impl BrokerMonitor for SimMonitor {
                     *clean_session as u8, *session_present as u8
                 ),
             },
-            Event::Disconnected { client_id, reason, .. } => TraceEvent::Broker {
-                ms,
-                event: format!("{} closed: {reason}", client_id.as_deref().unwrap_or("connection")),
-            },
-            Event::SessionDiscarded { client_id } => {
-                TraceEvent::Broker { ms, event: format!("session {client_id:?} discarded") }
+            Event::Disconnected { client_id: Some(client_id), reason, .. } => {
+                TraceEvent::SessionOffline { ms, client_id: client_id.clone(), reason: reason.to_string() }
             }
+            Event::Disconnected { client_id: None, reason, .. } => {
+                TraceEvent::Broker { ms, event: format!("connection closed before CONNECT: {reason}") }
+            }
+            Event::SessionDiscarded { client_id } => TraceEvent::SessionDiscarded { ms, client_id: client_id.clone() },
             Event::WillPublished { client_id, topic } => {
                 TraceEvent::Broker { ms, event: format!("will of {client_id:?} published to {topic:?}") }
             }

@@ -1,0 +1,260 @@
+//! The trace, reorganised for the invariants: publications in order, deliveries per client,
+//! connects, subscriptions per client id over time, and the faults and broker events that
+//! excuse a missing delivery.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::matches;
+use crate::sim::TraceEvent;
+
+pub struct Delivery {
+    pub line: usize,
+    pub topic: String,
+    pub payload: String,
+    pub qos: u8,
+    pub retain: bool,
+    /// How many times this client's process had crashed before this delivery.
+    pub incarnation: usize,
+}
+
+pub struct Pub {
+    /// Position among all publications.
+    pub seq: usize,
+    pub line: usize,
+    pub client: String,
+    pub topic: String,
+    pub payload: String,
+    pub qos: u8,
+    pub retain: bool,
+    /// Where the QoS flow completed, if it did.
+    pub acked_line: Option<usize>,
+}
+
+pub struct Connect {
+    pub line: usize,
+    pub client: String,
+    pub client_id: String,
+    pub clean: bool,
+    pub session_present: bool,
+}
+
+impl Connect {
+    /// The line of the previous accepted connect with the same client id (0 if none).
+    pub fn prev_line(&self, all: &[Connect]) -> usize {
+        all.iter().rev().find(|c| c.client_id == self.client_id && c.line < self.line).map_or(0, |c| c.line)
+    }
+}
+
+/// One client id's subscription changes, in order: (line, filter, granted QoS or `None` when
+/// removed). A discarded session or a broker crash removes everything (`"*"`).
+#[derive(Default)]
+pub struct Subs(Vec<(usize, String, Option<u8>)>);
+
+impl Subs {
+    /// The highest QoS granted among the filters matching `topic` that are in force at `line`.
+    pub fn granted_at(&self, topic: &str, line: usize) -> Option<u8> {
+        let mut active: BTreeMap<&str, u8> = BTreeMap::new();
+        for (l, filter, q) in self.0.iter().filter(|(l, ..)| *l < line) {
+            let _ = l;
+            match q {
+                _ if filter == "*" && q.is_none() => active.clear(),
+                Some(q) => {
+                    active.insert(filter, *q);
+                }
+                None => {
+                    active.remove(filter.as_str());
+                }
+            }
+        }
+        active.iter().filter(|(f, _)| matches(f, topic)).map(|(_, q)| *q).max()
+    }
+}
+
+#[derive(Default)]
+pub struct Timeline {
+    pub deliveries: BTreeMap<String, Vec<Delivery>>,
+    pub publishes: Vec<Pub>,
+    pub connects: Vec<Connect>,
+    /// By client id.
+    pub subscriptions: BTreeMap<String, Subs>,
+    pub wills: BTreeSet<(String, String)>,
+    pub broker_crashes: Vec<usize>,
+    /// (line, client id, topic).
+    pub drops: Vec<(usize, String, String)>,
+    /// (line, client id).
+    pub discards: Vec<(usize, String)>,
+    /// Per client name: lines where it connected (true) or lost its connection/process (false).
+    pub presence: BTreeMap<String, Vec<(usize, bool)>>,
+    client_crashes: BTreeMap<String, Vec<usize>>,
+    /// (line, client id) where the broker took a session offline.
+    offline: Vec<(usize, String)>,
+}
+
+impl Timeline {
+    pub fn build(events: &[TraceEvent]) -> Timeline {
+        let mut t = Timeline::default();
+        let mut current_id: BTreeMap<String, String> = BTreeMap::new();
+        for (line, e) in events.iter().enumerate() {
+            match e {
+                TraceEvent::Connected { client, client_id, clean, session_present, will, .. } => {
+                    current_id.insert(client.clone(), client_id.clone());
+                    if let Some(w) = will {
+                        t.wills.insert(w.clone());
+                    }
+                    t.connects.push(Connect {
+                        line,
+                        client: client.clone(),
+                        client_id: client_id.clone(),
+                        clean: *clean,
+                        session_present: *session_present,
+                    });
+                    t.presence.entry(client.clone()).or_default().push((line, true));
+                }
+                TraceEvent::Disconnected { client, .. } => {
+                    t.presence.entry(client.clone()).or_default().push((line, false));
+                }
+                TraceEvent::Publish { client, topic, payload, qos, retain, .. } => {
+                    let seq = t.publishes.len();
+                    t.publishes.push(Pub {
+                        seq,
+                        line,
+                        client: client.clone(),
+                        topic: topic.clone(),
+                        payload: payload.clone(),
+                        qos: *qos,
+                        retain: *retain,
+                        acked_line: None,
+                    });
+                }
+                TraceEvent::Published { client, topic, payload, .. } => {
+                    if let Some(p) = t.publishes.iter_mut().find(|p| {
+                        p.acked_line.is_none() && &p.client == client && &p.topic == topic && &p.payload == payload
+                    }) {
+                        p.acked_line = Some(line);
+                    }
+                }
+                TraceEvent::Subscribed { client, granted, .. } => {
+                    let id = current_id.get(client).cloned().unwrap_or_else(|| client.clone());
+                    let subs = t.subscriptions.entry(id).or_default();
+                    for (f, q) in granted {
+                        subs.0.push((line, f.clone(), Some(*q)));
+                    }
+                }
+                TraceEvent::Unsubscribed { client, filters, .. } => {
+                    let id = current_id.get(client).cloned().unwrap_or_else(|| client.clone());
+                    let subs = t.subscriptions.entry(id).or_default();
+                    for f in filters {
+                        subs.0.push((line, f.clone(), None));
+                    }
+                }
+                TraceEvent::SessionDiscarded { client_id, .. } => {
+                    t.discards.push((line, client_id.clone()));
+                    t.subscriptions.entry(client_id.clone()).or_default().0.push((line, "*".into(), None));
+                }
+                TraceEvent::SessionOffline { client_id, .. } => t.offline.push((line, client_id.clone())),
+                TraceEvent::Drop { client_id, topic, .. } => t.drops.push((line, client_id.clone(), topic.clone())),
+                TraceEvent::Fault { fault, .. } => {
+                    if fault.starts_with("broker crashes") {
+                        t.broker_crashes.push(line);
+                        for subs in t.subscriptions.values_mut() {
+                            subs.0.push((line, "*".into(), None));
+                        }
+                    } else if let Some(client) = fault.strip_suffix(" crashes") {
+                        t.client_crashes.entry(client.to_owned()).or_default().push(line);
+                        t.presence.entry(client.to_owned()).or_default().push((line, false));
+                    }
+                }
+                TraceEvent::Deliver { client, topic, payload, qos, retain, .. } => {
+                    let incarnation = t.client_crashes.get(client).map_or(0, Vec::len);
+                    t.deliveries.entry(client.clone()).or_default().push(Delivery {
+                        line,
+                        topic: topic.clone(),
+                        payload: payload.clone(),
+                        qos: *qos,
+                        retain: *retain,
+                        incarnation,
+                    });
+                }
+                _ => {}
+            }
+        }
+        t
+    }
+
+    pub fn publish_count(&self, (topic, payload): (&str, &str)) -> usize {
+        self.publishes.iter().filter(|p| p.topic == topic && p.payload == payload).count()
+    }
+
+    pub fn max_published_qos(&self, (topic, payload): (&str, &str)) -> Option<u8> {
+        self.publishes.iter().filter(|p| p.topic == topic && p.payload == payload).map(|p| p.qos).max()
+    }
+
+    pub fn unique_publish(&self, key: (&str, &str)) -> Option<&Pub> {
+        if self.publish_count(key) != 1 {
+            return None;
+        }
+        self.publishes.iter().find(|p| (p.topic.as_str(), p.payload.as_str()) == key)
+    }
+
+    /// The client ids `client` connected with before `line`.
+    fn ids_of(&self, client: &str, line: usize) -> BTreeSet<&str> {
+        self.connects.iter().filter(|c| c.client == client && c.line < line).map(|c| c.client_id.as_str()).collect()
+    }
+
+    /// Whether any client id `client` used had, before `line`, a subscription matching `topic`.
+    pub fn ever_subscribed(&self, client: &str, topic: &str, line: usize) -> bool {
+        self.ids_of(client, line).iter().any(|id| {
+            self.subscriptions
+                .get(*id)
+                .is_some_and(|s| s.0.iter().any(|(l, f, q)| *l < line && q.is_some() && matches(f, topic)))
+        })
+    }
+
+    /// The line of the last SUBACK before `line`, for any id `client` used, covering `topic`.
+    pub fn last_subscribe_before(&self, client: &str, topic: &str, line: usize) -> Option<usize> {
+        self.ids_of(client, line)
+            .iter()
+            .filter_map(|id| self.subscriptions.get(*id))
+            .flat_map(|s| s.0.iter())
+            .filter(|(l, f, q)| *l < line && q.is_some() && matches(f, topic))
+            .map(|(l, ..)| *l)
+            .max()
+    }
+
+    /// Whether `key` was published with RETAIN=1, or is a will, before `line`.
+    pub fn retained_publish_before(&self, key: (&str, &str), line: usize) -> bool {
+        self.wills.contains(&(key.0.to_owned(), key.1.to_owned()))
+            || self.publishes.iter().any(|p| p.retain && p.line < line && (p.topic.as_str(), p.payload.as_str()) == key)
+    }
+
+    pub fn broker_crashed_between(&self, from: usize, to: usize) -> bool {
+        self.broker_crashes.iter().any(|&l| l > from && l < to)
+    }
+
+    /// The last accepted connect of `client` before `line`.
+    pub fn connect_before(&self, client: &str, line: usize) -> Option<&Connect> {
+        self.connects.iter().rev().find(|c| c.client == client && c.line < line)
+    }
+
+    /// Whether the trace explains why `client_id` may not get a message on `topic` published at
+    /// `sent` and acknowledged at `acked`: a drop after it was sent (the broker drops before it
+    /// acknowledges), or a discarded session, a broker crash or an unsubscribe after the ack.
+    pub fn excused(&self, client_id: &str, topic: &str, sent: usize, acked: usize) -> bool {
+        self.drops.iter().any(|(l, id, t)| *l > sent && id == client_id && t == topic)
+            || self.discards.iter().any(|(l, id)| *l > acked && id == client_id)
+            || self.broker_crashes.iter().any(|&l| l > acked)
+            || self.subscriptions.get(client_id).is_some_and(|s| s.0.iter().any(|(l, _, q)| *l > acked && q.is_none()))
+    }
+
+    /// Whether `client` ends the run connected, as both it and the broker see it.
+    pub fn connected_at_end(&self, client: &str) -> bool {
+        let Some(&(line, up)) = self.presence.get(client).and_then(|p| p.last()) else { return false };
+        let id = self.connects.iter().rfind(|c| c.client == client).map(|c| c.client_id.as_str());
+        up && !self.offline.iter().any(|(l, i)| *l > line && Some(i.as_str()) == id)
+    }
+
+    /// Client names that connected with `client_id` at some point.
+    pub fn clients_with_id(&self, client_id: &str) -> BTreeSet<&str> {
+        self.connects.iter().filter(|c| c.client_id == client_id).map(|c| c.client.as_str()).collect()
+    }
+}
