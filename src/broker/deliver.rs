@@ -221,7 +221,7 @@ impl Broker {
 
     /// The effective inflight window: `max_inflight_messages`, with 0 meaning as many as there
     /// are packet identifiers.
-    fn window(&self) -> usize {
+    pub(super) fn window(&self) -> usize {
         match self.config.max_inflight_messages {
             0 => usize::from(u16::MAX),
             n => n.min(usize::from(u16::MAX)),

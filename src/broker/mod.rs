@@ -18,6 +18,7 @@
 mod config;
 mod connect;
 mod deliver;
+mod invariants;
 mod retained;
 mod session;
 mod subscriptions;

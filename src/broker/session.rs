@@ -137,6 +137,11 @@ impl Session {
         }
     }
 
+    /// The packet ids `inflight` holds, as indexed (for `Broker::check_invariants`).
+    pub fn ids_in_use(&self) -> &BTreeSet<PacketId> {
+        &self.ids_in_use
+    }
+
     /// Records a delivery that now holds `f.pkid`.
     pub fn push_inflight(&mut self, f: Inflight) {
         self.ids_in_use.insert(f.pkid);

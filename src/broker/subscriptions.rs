@@ -56,10 +56,31 @@ impl SubscriptionTree {
         out
     }
 
+    /// Every subscription as (filter, client id, granted QoS), in trie order, and whether any
+    /// branch below the root is empty (pruning missed it). For `Broker::check_invariants`.
+    pub fn entries(&self) -> (Vec<(String, String, QoS)>, bool) {
+        let mut out = Vec::new();
+        let mut empty_branch = false;
+        walk(&self.root, &mut Vec::new(), &mut out, &mut empty_branch);
+        (out, empty_branch)
+    }
+
     /// Whether nothing is subscribed.
     #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.root.is_empty()
+    }
+}
+
+fn walk<'a>(node: &'a Node, path: &mut Vec<&'a str>, out: &mut Vec<(String, String, QoS)>, empty: &mut bool) {
+    for (client, &qos) in &node.subscribers {
+        out.push((path.join("/"), client.clone(), qos));
+    }
+    for (level, child) in &node.children {
+        *empty |= child.is_empty();
+        path.push(level);
+        walk(child, path, out, empty);
+        path.pop();
     }
 }
 

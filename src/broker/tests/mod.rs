@@ -166,7 +166,12 @@ impl Harness {
         self.now = target;
     }
 
+    /// Every action queued so far; also checks the broker's invariants, so every unit test
+    /// checks them after each input it feeds.
     pub fn drain_actions(&mut self) -> Vec<Action> {
+        if let Err(e) = self.broker.check_invariants() {
+            panic!("broker invariant broken: {e}");
+        }
         std::iter::from_fn(|| self.broker.poll_action()).collect()
     }
 
