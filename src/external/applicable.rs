@@ -1,0 +1,343 @@
+//! Which scenarios can run against a real broker, and which of their expectations can be seen
+//! from outside it. A scenario is not applicable when a step needs the simulation (network faults,
+//! crashes), when it uses `$` topics (which a run-unique prefix would turn into ordinary topics),
+//! or when it needs broker settings the target does not have. An `expect` clause about the
+//! broker's internals (queues, inflight, drops, sessions, the retained store) cannot be observed
+//! over MQTT: it is skipped, and the scenario is only partially checked. Nothing here runs
+//! anything.
+
+use crate::broker::Config;
+use crate::scenario::model::{Scenario, Step};
+
+/// What can be checked of a scenario.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Plan {
+    /// It can run; `skipped` names the expectation clauses that cannot be observed.
+    Run { skipped: Vec<Skipped> },
+    /// It cannot run against this target, for this reason.
+    NotApplicable(String),
+}
+
+/// Decides what can be checked of `scenario` against a broker with `target`'s settings.
+pub fn plan(scenario: &Scenario, target: &Config) -> Plan {
+    let simulated = simulation_steps(scenario);
+    if !simulated.is_empty() {
+        return Plan::NotApplicable(format!("needs the simulation: {}", simulated.join(", ")));
+    }
+    if let Some(topic) = dollar_topic(scenario) {
+        return Plan::NotApplicable(format!(
+            "uses the $ topic {topic:?}: a run-unique prefix would make it an ordinary topic and change \
+             how wildcards match it (MQTT 3.1.1 section 4.7.2)"
+        ));
+    }
+    let unmet = unmet_settings(scenario, target);
+    if !unmet.is_empty() {
+        return Plan::NotApplicable(unmet.join("; "));
+    }
+    Plan::Run { skipped: unobservable_clauses(scenario) }
+}
+
+/// The steps that only the simulation can perform, by what they need, each keyword once:
+/// `network faults (partition, heal)`.
+fn simulation_steps(scenario: &Scenario) -> Vec<String> {
+    let mut found: Vec<(&str, Vec<&str>)> = Vec::new();
+    for step in &scenario.steps {
+        let need = match step {
+            Step::Partition(_)
+            | Step::Heal(_)
+            | Step::Hold(_)
+            | Step::Release(_)
+            | Step::Latency(_)
+            | Step::PacketLoss(_) => "network faults",
+            Step::CrashBroker | Step::RestartBroker => "broker crashes",
+            Step::CrashClient(_) | Step::RestartClient(_) => "client crashes",
+            _ => continue,
+        };
+        let i = match found.iter().position(|(n, _)| *n == need) {
+            Some(i) => i,
+            None => {
+                found.push((need, vec![]));
+                found.len() - 1
+            }
+        };
+        if !found[i].1.contains(&step.keyword()) {
+            found[i].1.push(step.keyword());
+        }
+    }
+    found.into_iter().map(|(need, steps)| format!("{need} ({})", steps.join(", "))).collect()
+}
+
+/// The first topic name or filter starting with `$`, if any.
+fn dollar_topic(scenario: &Scenario) -> Option<String> {
+    let wills = scenario.clients.values().filter_map(|c| c.will.as_ref()).map(|w| w.topic.0.clone());
+    let steps = scenario.steps.iter().flat_map(|step| -> Vec<String> {
+        match step {
+            Step::Publish(p) => vec![p.topic.0.clone()],
+            Step::Subscribe(s) => {
+                s.topic.iter().map(|t| t.0.clone()).chain(s.topics.iter().map(|f| f.filter.0.clone())).collect()
+            }
+            Step::Unsubscribe(u) => u.topic.iter().chain(u.topics.iter()).map(|t| t.0.clone()).collect(),
+            _ => vec![],
+        }
+    });
+    wills.chain(steps).find(|t| t.starts_with('$'))
+}
+
+/// The clauses of one `expect` step that are about broker state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// 0-based.
+    pub step: usize,
+    pub line: Option<usize>,
+    /// `queued`, `inflight`, `drops`, `sessions`, `retained`.
+    pub clauses: Vec<&'static str>,
+}
+
+impl std::fmt::Display for Skipped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "step {}", self.step + 1)?;
+        if let Some(line) = self.line {
+            write!(f, " (line {line})")?;
+        }
+        write!(f, ": {}", self.clauses.join(", "))
+    }
+}
+
+/// The `expect` clauses about broker state, by step.
+fn unobservable_clauses(scenario: &Scenario) -> Vec<Skipped> {
+    let mut out = Vec::new();
+    for (i, step) in scenario.steps.iter().enumerate() {
+        let Step::Expect(e) = step else { continue };
+        let mut clauses = Vec::new();
+        for (name, empty) in [
+            ("queued", e.queued.is_empty()),
+            ("inflight", e.inflight.is_empty()),
+            ("drops", e.drops.is_empty()),
+            ("sessions", e.sessions.is_empty()),
+            ("retained", e.retained.is_none()),
+        ] {
+            if !empty {
+                clauses.push(name);
+            }
+        }
+        if !clauses.is_empty() {
+            out.push(Skipped { step: i, line: scenario.step_lines.get(i).copied(), clauses });
+        }
+    }
+    out
+}
+
+/// What a run of the scenario can use up: the figures that decide whether a broker limit can
+/// change its outcome.
+#[derive(Debug, Default)]
+struct Usage {
+    /// Messages published, wills included.
+    messages: usize,
+    /// Their payload bytes.
+    payload_bytes: usize,
+    /// Whether any is QoS 0.
+    qos0: bool,
+    /// An upper bound on the size of any packet a client sends.
+    largest_packet: usize,
+    keep_alives: Vec<u16>,
+    empty_client_id: bool,
+}
+
+/// Room for fixed headers, lengths, the namespace prefix, the packet id, the CONNECT header.
+const PACKET_OVERHEAD: usize = 256;
+
+fn usage(scenario: &Scenario) -> Usage {
+    let mut u = Usage::default();
+    for c in scenario.clients.values() {
+        u.keep_alives.push(c.keep_alive);
+        u.empty_client_id |= c.client_id.as_deref() == Some("");
+        let credentials = c.username.as_ref().map_or(0, String::len) + c.password.as_ref().map_or(0, String::len);
+        let id = c.client_id.as_ref().map_or(64, String::len);
+        let mut connect = PACKET_OVERHEAD + id + credentials;
+        if let Some(w) = &c.will {
+            u.messages += 1;
+            u.payload_bytes += w.payload.len();
+            u.qos0 |= w.qos.0.as_u8() == 0;
+            connect += w.topic.0.len() + w.payload.len();
+        }
+        u.largest_packet = u.largest_packet.max(connect);
+    }
+    for step in &scenario.steps {
+        match step {
+            Step::Publish(p) => {
+                for n in 1..=p.repeat {
+                    let payload = p.payload.replace("{n}", &n.to_string()).len();
+                    u.messages += 1;
+                    u.payload_bytes += payload;
+                    u.largest_packet = u.largest_packet.max(PACKET_OVERHEAD + p.topic.0.len() + payload);
+                }
+                u.qos0 |= p.qos.0.as_u8() == 0;
+            }
+            Step::Subscribe(s) => {
+                let filters: usize = s.topic.iter().map(|t| t.0.len() + PACKET_OVERHEAD).sum::<usize>()
+                    + s.topics.iter().map(|f| f.filter.0.len() + PACKET_OVERHEAD).sum::<usize>();
+                u.largest_packet = u.largest_packet.max(filters);
+            }
+            _ => {}
+        }
+    }
+    u
+}
+
+/// A limit where 0 means none.
+fn limit(n: usize) -> usize {
+    if n == 0 {
+        usize::MAX
+    } else {
+        n
+    }
+}
+
+/// Whether two limits (0 = none) can tell apart a run that uses `used`.
+fn limits_differ_for(need: usize, have: usize, used: usize) -> bool {
+    need != have && used >= limit(need).min(limit(have))
+}
+
+/// Whether a client with this keep alive is refused under `max_keepalive` (as mosquitto does).
+fn keep_alive_refused(max_keepalive: u16, keep_alive: u16) -> bool {
+    max_keepalive != 0 && (keep_alive == 0 || keep_alive > max_keepalive)
+}
+
+/// The settings the scenario needs that the target does not have, as sentences. A setting the
+/// scenario states must match exactly. One it leaves at mosquitto 2.0's default matters only if
+/// the run could tell the default from the target's value: a queue limit of 100 cannot change a
+/// run that publishes 10 messages, so such a scenario still applies.
+fn unmet_settings(scenario: &Scenario, target: &Config) -> Vec<String> {
+    let mut need = Config::default();
+    scenario.broker.apply(&mut need);
+    let b = &scenario.broker;
+    let u = usage(scenario);
+    let mut out = Vec::new();
+    let mut check = |name: &str, explicit: bool, need: String, have: String, matters: bool, why: String| {
+        if need == have || !(explicit || matters) {
+            return;
+        }
+        let because = if explicit { String::new() } else { format!(" (the default; {why})") };
+        out.push(format!("needs {name} {need}{because}, target has {have}"));
+    };
+    check(
+        "max_queued_messages",
+        b.max_queued_messages.is_some(),
+        need.max_queued_messages.to_string(),
+        target.max_queued_messages.to_string(),
+        limits_differ_for(need.max_queued_messages, target.max_queued_messages, u.messages),
+        format!("it publishes {} messages", u.messages),
+    );
+    check(
+        "max_queued_bytes",
+        b.max_queued_bytes.is_some(),
+        need.max_queued_bytes.to_string(),
+        target.max_queued_bytes.to_string(),
+        limits_differ_for(need.max_queued_bytes, target.max_queued_bytes, u.payload_bytes),
+        format!("it publishes {} payload bytes", u.payload_bytes),
+    );
+    check(
+        "queue_qos0_messages",
+        b.queue_qos0_messages.is_some(),
+        need.queue_qos0_messages.to_string(),
+        target.queue_qos0_messages.to_string(),
+        u.qos0,
+        "it publishes QoS 0 messages".into(),
+    );
+    check(
+        "max_inflight_messages",
+        b.max_inflight_messages.is_some(),
+        need.max_inflight_messages.to_string(),
+        target.max_inflight_messages.to_string(),
+        limits_differ_for(need.max_inflight_messages, target.max_inflight_messages, u.messages),
+        format!("it publishes {} messages", u.messages),
+    );
+    check(
+        "max_packet_size",
+        b.max_packet_size.is_some(),
+        need.max_packet_size.to_string(),
+        target.max_packet_size.to_string(),
+        limits_differ_for(need.max_packet_size, target.max_packet_size, u.largest_packet),
+        format!("its packets may reach {} bytes", u.largest_packet),
+    );
+    check(
+        "max_keepalive",
+        b.max_keepalive.is_some(),
+        need.max_keepalive.to_string(),
+        target.max_keepalive.to_string(),
+        u.keep_alives
+            .iter()
+            .any(|&k| keep_alive_refused(need.max_keepalive, k) != keep_alive_refused(target.max_keepalive, k)),
+        "a client's keep alive is accepted under one and refused under the other".into(),
+    );
+    check(
+        "allow_zero_length_clientid",
+        b.allow_zero_length_clientid.is_some(),
+        need.allow_zero_length_clientid.to_string(),
+        target.allow_zero_length_clientid.to_string(),
+        u.empty_client_id,
+        "a client has an empty client id".into(),
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::parse;
+
+    fn scenario(text: &str) -> Scenario {
+        parse(text, "test.yaml").unwrap()
+    }
+
+    #[test]
+    fn simulation_steps_make_a_scenario_not_applicable() {
+        let s = scenario(
+            "name: n\nclients: { a: {} }\nsteps:\n  - connect: a\n  - partition: a\n  - heal: a\n  - partition: a\n  - crash_broker\n",
+        );
+        assert_eq!(
+            plan(&s, &Config::default()),
+            Plan::NotApplicable(
+                "needs the simulation: network faults (partition, heal), broker crashes (crash_broker)".into()
+            )
+        );
+    }
+
+    #[test]
+    fn dollar_topics_are_not_namespaced() {
+        let s = scenario("name: n\nclients: { a: {} }\nsteps:\n  - connect: a\n  - subscribe: { client: a, topic: \"$SYS/#\", qos: 0 }\n");
+        assert!(matches!(plan(&s, &Config::default()), Plan::NotApplicable(r) if r.contains("\"$SYS/#\"")));
+    }
+
+    #[test]
+    fn stated_settings_must_match_and_defaults_only_where_they_can_matter() {
+        let s = scenario("name: n\nbroker: { max_queued_messages: 100 }\nclients: { a: {} }\nsteps:\n  - connect: a\n");
+        assert_eq!(
+            plan(&s, &Config::default()),
+            Plan::NotApplicable("needs max_queued_messages 100, target has 1000".into())
+        );
+        let small = Config { max_queued_messages: 100, ..Config::default() };
+        let few = scenario(
+            "name: n\nclients: { a: {} }\nsteps:\n  - connect: a\n  - publish: { client: a, topic: t, qos: 1, repeat: 10 }\n",
+        );
+        assert_eq!(plan(&few, &small), Plan::Run { skipped: vec![] });
+        let many = scenario(
+            "name: n\nclients: { a: {} }\nsteps:\n  - connect: a\n  - publish: { client: a, topic: t, qos: 1, repeat: 101 }\n",
+        );
+        assert_eq!(
+            plan(&many, &small),
+            Plan::NotApplicable(
+                "needs max_queued_messages 1000 (the default; it publishes 101 messages), target has 100".into()
+            )
+        );
+    }
+
+    #[test]
+    fn broker_state_expectations_are_skipped() {
+        let s = scenario(
+            "name: n\nclients: { a: {} }\nsteps:\n  - connect: a\n  - expect:\n      received: { a: [] }\n      queued: { a: 0 }\n      sessions: { a: connected }\n",
+        );
+        let Plan::Run { skipped } = plan(&s, &Config::default()) else { panic!("it applies") };
+        assert_eq!(skipped.iter().map(|s| s.to_string()).collect::<Vec<_>>(), ["step 2 (line 5): queued, sessions"]);
+    }
+}

@@ -1,0 +1,29 @@
+//! Checking a real broker: the scenarios run over real TCP (tokio) against any MQTT 3.1.1 broker
+//! at HOST:PORT, with the same client code the simulation runs, and every difference from the
+//! spec is reported with the statement it breaks. `mqtt-sim check` is the command;
+//! docs/checking-a-broker.md is the user's guide.
+//!
+//! - [`target`]: the broker under test and the settings the user says it has;
+//! - [`applicable`]: which scenarios can run against it and which expectations can be observed;
+//! - [`names`]: the run-unique prefix of client ids and topics;
+//! - [`host`]: one scenario client over TCP, recording what its application sees;
+//! - [`runner`]: one scenario in real time, judged against its expectations and its snapshot;
+//! - [`recorded`]: the simulation's reviewed snapshot, reduced to what clients observe;
+//! - [`suite`]: many scenarios in parallel, and their verdicts;
+//! - [`report`], [`html`]: the table and the details, as text and as HTML.
+//!
+//! Nothing here adds code paths to the broker or the client, and nothing here runs inside the
+//! simulation: real time is read only through tokio's clock.
+
+pub mod applicable;
+pub mod host;
+pub mod html;
+pub mod names;
+pub mod recorded;
+pub mod report;
+pub mod runner;
+pub mod suite;
+pub mod target;
+
+pub use suite::{check, check_blocking, CheckError, CheckOptions, CheckReport, ScenarioCheck, Verdict};
+pub use target::Target;

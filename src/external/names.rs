@@ -1,0 +1,102 @@
+//! The run-unique namespace of one scenario run against a real broker: every client id and every
+//! topic, filter and will topic the scenario names gets a prefix unique to the run, so runs in
+//! parallel, earlier runs and other users of the broker cannot interfere; the prefix is stripped
+//! from everything recorded, so expectations and snapshots compare unchanged. It owns the
+//! spelling of names and nothing else.
+
+/// The prefix of one scenario's run: `ms-<run>-<n>`, used as `ms-<run>-<n>/topic` for topics and
+/// filters and `ms-<run>-<n>-id` for client ids.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Namespace {
+    prefix: String,
+}
+
+/// A tag for one `mqtt-sim check` invocation: the process id and the time in base 36, so two
+/// invocations (even by the same process id, days apart) do not share names.
+pub fn run_tag() -> String {
+    let millis = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+    let mixed = millis.wrapping_mul(1_000_003) ^ u64::from(std::process::id()).rotate_left(40);
+    // Six base-36 digits (~2 billion values): short, since some brokers limit client ids.
+    base36(mixed % 36u64.pow(6))
+}
+
+fn base36(mut n: u64) -> String {
+    const DIGITS: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut out = Vec::new();
+    loop {
+        out.push(DIGITS[(n % 36) as usize]);
+        n /= 36;
+        if n == 0 {
+            break;
+        }
+    }
+    out.reverse();
+    String::from_utf8(out).expect("ASCII digits")
+}
+
+impl Namespace {
+    /// The namespace of the `n`th scenario of run `tag`.
+    pub fn new(tag: &str, n: usize) -> Namespace {
+        Namespace { prefix: format!("ms-{tag}-{n}") }
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// A client id in the namespace. The empty id stays empty: it asks the broker to assign one
+    /// (MQTT 3.1.1 section 3.1.3.1), or to refuse it, and that is what a scenario with it checks.
+    pub fn client_id(&self, id: &str) -> String {
+        if id.is_empty() {
+            String::new()
+        } else {
+            format!("{}-{id}", self.prefix)
+        }
+    }
+
+    /// A topic name or filter in the namespace: one more level in front. Matching is unchanged
+    /// for topics that do not start with `$` (`#` becomes `prefix/#`, which matches exactly the
+    /// namespaced topics `#` matched); `$` topics must not be namespaced (see `applicable`).
+    pub fn topic(&self, topic: &str) -> String {
+        format!("{}/{topic}", self.prefix)
+    }
+
+    /// A received topic without the namespace; a topic from outside it stays as it is.
+    pub fn strip_topic(&self, topic: &str) -> String {
+        topic.strip_prefix(&self.prefix).and_then(|t| t.strip_prefix('/')).unwrap_or(topic).to_owned()
+    }
+
+    /// Text (a packet in the trace) with the namespace removed from topics and client ids.
+    pub fn strip_text(&self, text: &str) -> String {
+        text.replace(&format!("{}/", self.prefix), "").replace(&format!("{}-", self.prefix), "")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        let ns = Namespace::new("abc", 7);
+        assert_eq!(ns.client_id("reader"), "ms-abc-7-reader");
+        assert_eq!(ns.client_id(""), "");
+        assert_eq!(ns.topic("#"), "ms-abc-7/#");
+        assert_eq!(ns.topic("/a"), "ms-abc-7//a");
+        assert_eq!(ns.strip_topic("ms-abc-7//a"), "/a");
+        assert_eq!(ns.strip_topic("other/a"), "other/a");
+        assert_eq!(
+            ns.strip_text(r#"CONNECT id="ms-abc-7-reader" will="ms-abc-7/presence/x":q1"#),
+            r#"CONNECT id="reader" will="presence/x":q1"#
+        );
+    }
+
+    #[test]
+    fn run_tags_are_short() {
+        let tag = run_tag();
+        assert!(!tag.is_empty() && tag.len() <= 6, "{tag}");
+        assert_eq!(base36(0), "0");
+        assert_eq!(base36(35), "z");
+        assert_eq!(base36(36), "10");
+    }
+}
