@@ -31,6 +31,44 @@ enum Command {
     Pub(PubArgs),
     /// Subscribe and print messages, like mosquitto_sub.
     Sub(SubArgs),
+    /// Run the scenarios against a real broker over TCP and report where it differs from the spec.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Args)]
+struct CheckArgs {
+    /// The broker to check.
+    #[arg(long, value_name = "HOST:PORT")]
+    broker: String,
+    /// Scenario files or folders.
+    #[arg(default_value = "scenarios")]
+    paths: Vec<PathBuf>,
+    /// Write an HTML report with sequence charts to this folder.
+    #[arg(long, value_name = "DIR")]
+    report: Option<PathBuf>,
+    /// User name every client presents (unless its scenario gives one).
+    #[arg(long)]
+    username: Option<String>,
+    /// Password every client presents.
+    #[arg(long, requires = "username")]
+    password: Option<String>,
+    /// The broker's name in the scenarios' `known_deviations` (e.g. mosquitto).
+    #[arg(long, value_name = "NAME")]
+    broker_name: Option<String>,
+    /// The broker's mosquitto.conf-style settings (default: mosquitto 2.0's defaults); only the
+    /// options a scenario's `broker:` section can set are read.
+    #[arg(long, value_name = "FILE")]
+    broker_config: Option<PathBuf>,
+    /// Scenarios run at once.
+    #[arg(long, default_value_t = 4)]
+    parallel: usize,
+    /// Skip scenarios whose waits add up to more than this (e.g. 30s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_span)]
+    max_wait: Option<std::time::Duration>,
+}
+
+fn parse_span(s: &str) -> Result<std::time::Duration, String> {
+    mqtt_sim::scenario::values::parse_duration(s).ok_or_else(|| format!("{s:?} is not a duration like 30s or 2m"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -276,6 +314,7 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Check(args) => check(args),
         Command::Pub(args) => client_command("pub", &args.connect, |connect| {
             let payload = match (&args.message, args.lines) {
                 (Some(m), _) => Payload::Message(m.clone()),
@@ -410,6 +449,52 @@ fn run(args: RunArgs) -> ExitCode {
     } else {
         ExitCode::from(1)
     }
+}
+
+fn check(args: CheckArgs) -> ExitCode {
+    use mqtt_sim::external::{self, report, target};
+    let config = match &args.broker_config {
+        Some(path) => match target::config_from_file(path) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("mqtt-sim check: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => Config::default(),
+    };
+    let options = external::CheckOptions {
+        target: external::Target {
+            addr: args.broker,
+            username: args.username,
+            password: args.password,
+            name: args.broker_name,
+            config,
+        },
+        paths: args.paths,
+        parallel: args.parallel,
+        max_wait: args.max_wait,
+    };
+    let report = match external::check_blocking(&options) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("mqtt-sim check: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    print!("{}", report::table(&report));
+    let details = report::details(&report);
+    if !details.is_empty() {
+        print!("\n{details}");
+    }
+    if let Some(dir) = &args.report {
+        if let Err(e) = external::html::write(dir, &report) {
+            eprintln!("mqtt-sim check: writing the report to {}: {e}", dir.display());
+            return ExitCode::from(2);
+        }
+        eprintln!("report: {}", dir.join("index.html").display());
+    }
+    ExitCode::from(report.exit_code())
 }
 
 fn replay(args: ReplayArgs) -> ExitCode {
