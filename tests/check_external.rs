@@ -1,0 +1,127 @@
+//! `mqtt-sim check` against our own broker, in-process on a loopback port, over real TCP: a few
+//! scenarios pass (or pass what can be observed), those that need the simulation or other broker
+//! settings are not applicable, and a scenario the broker does not meet is a deviation, or a
+//! known deviation for a broker it is listed under.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::mosquitto::TempDir;
+use common::TestBroker;
+use mqtt_sim::broker::Config;
+use mqtt_sim::external::{check, report, CheckOptions, Target, Verdict};
+
+fn scenarios() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")
+}
+
+fn options(broker: &TestBroker, paths: Vec<PathBuf>) -> CheckOptions {
+    CheckOptions { target: Target::new(broker.addr.to_string()), paths, parallel: 4, max_wait: None }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scenarios_run_against_our_broker_over_tcp() {
+    let broker = TestBroker::start(Config::default()).await;
+    let root = scenarios();
+    let paths = vec![
+        root.join("seed/persistent_session_queues_offline_messages.yaml"),
+        root.join("spec/qos/order_kept_per_publisher_topic_and_qos.yaml"),
+        root.join("spec/subscriptions/single_level_wildcard_matches_exactly_one_level.yaml"),
+        root.join("spec/wills/will_published_when_the_connection_is_lost.yaml"),
+        root.join("faults/client_crash_publishes_will.yaml"),
+        root.join("seed/queue_limit_is_per_session_not_memory.yaml"),
+        root.join("spec/subscriptions/dollar_topics_not_matched_by_leading_wildcards.yaml"),
+    ];
+    let report = check(&options(&broker, paths)).await.expect("the broker is reachable");
+    let verdicts: Vec<(&str, &Verdict)> = report.checks.iter().map(|c| (c.name.as_str(), &c.verdict)).collect();
+    let text = format!("{}\n{}", report::table(&report), report::details(&report));
+    assert!(
+        matches!(verdicts[0], ("seed__persistent_session_queues_offline_messages", Verdict::PartiallyChecked)),
+        "{text}"
+    );
+    assert!(
+        matches!(verdicts[1], ("spec__qos__order_kept_per_publisher_topic_and_qos", Verdict::PartiallyChecked)),
+        "{text}"
+    );
+    assert!(matches!(verdicts[2].1, Verdict::Pass), "{text}");
+    assert!(matches!(verdicts[3].1, Verdict::PartiallyChecked), "{text}");
+    assert!(
+        matches!(verdicts[4].1, Verdict::NotApplicable(why) if why == "needs the simulation: client crashes (crash_client, restart_client)"),
+        "{text}"
+    );
+    assert!(
+        matches!(verdicts[5].1, Verdict::NotApplicable(why) if why == "needs max_queued_messages 5, target has 1000"),
+        "{text}"
+    );
+    assert!(matches!(verdicts[6].1, Verdict::NotApplicable(why) if why.contains("section 4.7.2")), "{text}");
+    assert_eq!(report.exit_code(), 0, "{text}");
+    // What the clients saw is recorded without the run's namespace, and the trace shows packets.
+    let received: Vec<&String> =
+        report.checks.iter().flat_map(|c| c.clients.values()).flat_map(|c| &c.received).collect();
+    assert!(!received.is_empty() && received.iter().all(|m| !m.contains("ms-")), "{received:?}");
+    let trace = &report.checks[3].trace;
+    assert!(trace.iter().any(|e| e.to_string().contains("CONNACK")), "the trace records the packets");
+    assert!(trace.iter().all(|e| !e.to_string().contains("ms-")), "the namespace is stripped from the trace");
+}
+
+/// A scenario that expects QoS 2 where the spec says QoS 1 (the subscription's maximum).
+const WRONG: &str = r#"
+name: expects the publication's QoS instead of the granted one
+spec: [MQTT-3.8.4-6]
+known_deviations:
+  ours: "this scenario is wrong on purpose"
+clients: { reader: {}, writer: {} }
+steps:
+  - connect: reader
+  - subscribe: { client: reader, topic: t/#, qos: 1 }
+  - connect: writer
+  - publish: { client: writer, topic: t/1, payload: m, qos: 2 }
+  - wait: 200ms
+  - expect:
+      received:
+        reader: [{ topic: t/1, payload: m, qos: 2 }]
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_difference_is_a_deviation_unless_known_for_the_broker() {
+    let broker = TestBroker::start(Config::default()).await;
+    let dir = TempDir::new("check");
+    let file = dir.0.join("scenarios/wrong.yaml");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, WRONG).unwrap();
+
+    let report = check(&options(&broker, vec![file.clone()])).await.unwrap();
+    let details = report::details(&report);
+    assert!(matches!(report.checks[0].verdict, Verdict::Deviation(_)), "{details}");
+    assert_eq!(report.exit_code(), 1);
+    assert!(
+        details.contains("spec [MQTT-3.8.4-6] (server) delivered QoS = min(published QoS, granted QoS)"),
+        "{details}"
+    );
+    assert!(details.contains("expected:\n    t/1 = m | q2\n  observed:\n    t/1 = m | q1\n"), "{details}");
+    assert!(details.contains("wrong.yaml:13, step 6"), "the step's line is named: {details}");
+
+    let mut named = options(&broker, vec![file]);
+    named.target.name = Some("ours".into());
+    let report = check(&named).await.unwrap();
+    assert!(
+        matches!(&report.checks[0].verdict, Verdict::KnownDeviation { known, .. } if known == "this scenario is wrong on purpose"),
+        "{}",
+        report::details(&report)
+    );
+    assert_eq!(report.exit_code(), 0, "a known deviation does not fail the check");
+}
+
+#[tokio::test]
+async fn an_unreachable_broker_is_an_error_not_a_deviation() {
+    let port = common::mosquitto::free_port();
+    let options = CheckOptions {
+        target: Target::new(format!("127.0.0.1:{port}")),
+        paths: vec![scenarios().join("seed")],
+        parallel: 4,
+        max_wait: None,
+    };
+    let e = check(&options).await.unwrap_err();
+    assert!(e.to_string().starts_with(&format!("cannot reach the broker at 127.0.0.1:{port}")), "{e}");
+}
