@@ -59,6 +59,8 @@ pub enum Op {
     Lose { conn: usize },
     /// The virtual clock moves on.
     Advance { ms: u64 },
+    /// The driver reports how many packets wait to be written on connection `conn`.
+    Backlog { conn: usize, pending: usize },
 }
 
 fn arb_qos() -> impl Strategy<Value = QoS> {
@@ -169,7 +171,8 @@ pub fn arb_op() -> impl Strategy<Value = Op> {
             .prop_map(|(conn, packet, mutations, split)| Op::Packet { conn, packet, mutations, split }),
         1 => (conn.clone(), vec(any::<u8>(), 0..40)).prop_map(|(conn, bytes)| Op::Bytes { conn, bytes }),
         4 => conn.clone().prop_map(|conn| Op::Ack { conn }),
-        1 => conn.prop_map(|conn| Op::Lose { conn }),
+        1 => conn.clone().prop_map(|conn| Op::Lose { conn }),
+        1 => (conn, 0usize..8).prop_map(|(conn, pending)| Op::Backlog { conn, pending }),
         2 => prop_oneof![0u64..100, 0u64..5_000, Just(100_000)].prop_map(|ms| Op::Advance { ms }),
     ]
 }
@@ -318,6 +321,14 @@ impl Model {
                     if !self.dead.contains(&id) {
                         self.broker.handle_connection_lost(id, self.now);
                         self.dead.insert(id);
+                    }
+                }
+            }
+            Op::Backlog { conn, pending } => {
+                if let Some(link) = self.link(*conn) {
+                    let id = link.id;
+                    if !self.dead.contains(&id) {
+                        self.broker.handle_backlog(id, *pending);
                     }
                 }
             }

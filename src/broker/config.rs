@@ -11,6 +11,9 @@ use std::time::Duration;
 pub struct Config {
     /// Queued QoS 1/2 messages per session beyond the inflight window; 0 = no limit.
     /// mosquitto 2.0 default 1000 (1.x used 100). When full, new messages are dropped and counted.
+    /// Also the slow-reader limit, as in mosquitto: while this many packets wait to be written to
+    /// a connected client (as its driver reports through `Broker::handle_backlog`), QoS 0 messages
+    /// for it are dropped (`slow_client`) and QoS 1/2 messages wait in its queue.
     pub max_queued_messages: usize,
     /// Payload bytes of queued messages per session; 0 = no limit.
     pub max_queued_bytes: usize,

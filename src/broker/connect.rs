@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::session::{OutState, Session};
-use super::{Action, Broker, CloseReason, ConnId, Event};
+use super::{Broker, CloseReason, ConnId, Event};
 use crate::protocol::{Connack, Connect, ConnectReturnCode, Packet, Protocol, Publish};
 use crate::time::Time;
 
@@ -78,6 +78,7 @@ impl Broker {
     /// and every PUBREL still waiting for PUBCOMP [MQTT-4.4.0-1] [MQTT-4.6.0-1] [MQTT-3.3.1-1].
     fn resend_inflight(&mut self, conn: ConnId, client_id: &str) {
         let session = &self.sessions[client_id];
+        let mut packets = Vec::with_capacity(session.inflight.len());
         for f in &session.inflight {
             let packet = match f.state {
                 OutState::AwaitPuback | OutState::AwaitPubrec => {
@@ -93,7 +94,10 @@ impl Broker {
                 }
                 OutState::AwaitPubcomp => Packet::Pubrel(f.pkid),
             };
-            self.actions.push_back(Action::Send { conn, packet });
+            packets.push(packet);
+        }
+        for packet in packets {
+            self.send(conn, packet);
         }
     }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::session::{DropReason, Inflight, Message, OutState, Outgoing, Session};
-use super::{Action, Broker, ConnId, Event};
+use super::{push_send, Broker, ConnId, Event};
 use crate::protocol::{LastWill, Packet, PacketId, Publish, QoS, Suback, SubackCode, Subscribe, Unsubscribe};
 use crate::time::Time;
 
@@ -148,17 +148,26 @@ impl Broker {
         }
     }
 
-    /// Sends `out` now if the session is connected and its window has room (QoS 0 needs none),
-    /// otherwise queues it within the configured limits.
+    /// Sends `out` now if the session is connected, its client is not a slow reader, and its
+    /// window has room (QoS 0 needs none); otherwise queues it within the configured limits.
     fn deliver(&mut self, client_id: &str, out: Outgoing) {
         let max_inflight = self.window();
+        let budget = self.sessions.get(client_id).and_then(|s| s.conn).map_or(0, |conn| self.send_budget(conn));
         let Some(session) = self.sessions.get_mut(client_id) else {
             return;
         };
         if let Some(conn) = session.conn {
-            // QoS 0 needs no window slot, so it goes out at once, unless an older QoS 0 message
-            // still waits in the queue: same topic and QoS keep their order [MQTT-4.6.0-6].
-            if out.qos == QoS::AtMostOnce && session.queued_qos0 == 0 {
+            if budget == 0 {
+                // The client is not reading (see "Slow readers" in the module docs of `broker`).
+                // QoS 0 is at most once [MQTT-4.3.1-1]: dropped, as mosquitto does. QoS 1/2 is
+                // queued below and moves into the window once the backlog drains.
+                if out.qos == QoS::AtMostOnce {
+                    return self.drop_message(client_id, &out, DropReason::SlowClient);
+                }
+            } else if out.qos == QoS::AtMostOnce && session.queued_qos0 == 0 {
+                // QoS 0 needs no window slot, so it goes out at once, unless an older QoS 0
+                // message still waits in the queue: same topic and QoS keep their order
+                // [MQTT-4.6.0-6].
                 let packet = Packet::Publish(Publish::new(
                     out.msg.topic.clone(),
                     QoS::AtMostOnce,
@@ -166,13 +175,10 @@ impl Broker {
                     out.retain,
                     None,
                 ));
-                self.actions.push_back(Action::Send { conn, packet });
-                return;
-            }
-            if session.queue.is_empty() && session.inflight.len() < max_inflight {
+                return push_send(&mut self.actions, &mut self.connections, conn, packet);
+            } else if session.queue.is_empty() && session.inflight.len() < max_inflight {
                 let packet = start_inflight(session, out);
-                self.actions.push_back(Action::Send { conn, packet });
-                return;
+                return push_send(&mut self.actions, &mut self.connections, conn, packet);
             }
         } else if out.qos == QoS::AtMostOnce && !self.config.queue_qos0_messages {
             // Only QoS 1 and 2 are stored for an offline session [MQTT-3.1.2-5].
@@ -188,16 +194,21 @@ impl Broker {
         session.push_queue(out);
     }
 
-    /// Moves queued messages into the window while the session is connected and there is room.
+    /// Moves queued messages into the window while the session is connected, its client is not a
+    /// slow reader, and there is room.
     pub(super) fn fill_window(&mut self, client_id: &str) {
         let max_inflight = self.window();
+        let Some(conn) = self.sessions.get(client_id).and_then(|s| s.conn) else {
+            return;
+        };
+        let mut budget = self.send_budget(conn);
         let Some(session) = self.sessions.get_mut(client_id) else {
             return;
         };
-        let Some(conn) = session.conn else {
-            return;
-        };
         while let Some(next) = session.queue.front() {
+            if budget == 0 {
+                break;
+            }
             // A queued QoS 0 message takes no slot: a full window does not hold it back.
             if next.qos != QoS::AtMostOnce && session.inflight.len() >= max_inflight {
                 break;
@@ -215,7 +226,8 @@ impl Broker {
             } else {
                 start_inflight(session, out)
             };
-            self.actions.push_back(Action::Send { conn, packet });
+            push_send(&mut self.actions, &mut self.connections, conn, packet);
+            budget -= 1;
         }
     }
 

@@ -14,6 +14,22 @@
 //! 4. arm a timer for `poll_timeout()`.
 //!
 //! `now` never goes backwards. Output order is deterministic: equal inputs give equal outputs.
+//!
+//! # Slow readers
+//! The broker performs no IO, so it cannot see a socket fill up; the driver tells it. A driver
+//! that can count may call `handle_backlog(conn, pending)` whenever the number of packets it was
+//! asked to send on `conn` and has not yet written changes (after each write, say). From the first
+//! report on, the broker counts its own sends on top of the last report, and while that backlog is
+//! at `max_queued_messages` or more (when non-zero) it treats the client as slow, as mosquitto does
+//! with its per-client outgoing packet queue: QoS 0 messages for it are dropped
+//! (`DropReason::SlowClient`, counted and reported as `Event::Dropped`), and QoS 1/2 messages are
+//! no longer moved into the inflight window but wait in the session's queue, within
+//! `max_queued_messages`/`max_queued_bytes`, until a later report shows the backlog draining. So a
+//! subscriber that stops reading costs at most the backlog limit in packets plus the session's
+//! queue limits, and nothing acknowledged to a publisher is lost except by those counted drops.
+//! Answers to the client's own packets (PUBACK, SUBACK, PINGRESP, ...) are always sent: a driver
+//! that stops reading while its writes are stuck bounds those. A driver that never reports leaves
+//! the limit off, which is the behaviour of the unit tests.
 
 mod config;
 mod connect;
@@ -126,6 +142,9 @@ struct Connection {
     /// 1.5 times the keep alive, if the client asked for one.
     keep_alive_limit: Option<Duration>,
     will: Option<LastWill>,
+    /// Packets sent and not yet written: the driver's last report plus what was sent since.
+    /// `None` until the driver reports, which leaves the slow-reader limit off.
+    backlog: Option<usize>,
 }
 
 /// The broker. See the module docs for the call order.
@@ -177,7 +196,14 @@ impl Broker {
         }
         self.connections.insert(
             conn,
-            Connection { opened: now, last_packet: now, client_id: None, keep_alive_limit: None, will: None },
+            Connection {
+                opened: now,
+                last_packet: now,
+                client_id: None,
+                keep_alive_limit: None,
+                will: None,
+                backlog: None,
+            },
         );
         if let Some(timeout) = self.config.connect_timeout {
             self.timers.insert((now + timeout, conn));
@@ -237,6 +263,19 @@ impl Broker {
         self.close(conn, CloseReason::ConnectionLost, true, false, now);
     }
 
+    /// `pending` packets the broker asked to send on `conn` are still waiting to be written (see
+    /// "Slow readers" in the module docs). Once the backlog is below the limit again, queued
+    /// messages move into the inflight window.
+    pub fn handle_backlog(&mut self, conn: ConnId, pending: usize) {
+        let Some(c) = self.connections.get_mut(&conn) else {
+            return;
+        };
+        c.backlog = Some(pending);
+        if let Some(client_id) = c.client_id.clone() {
+            self.fill_window(&client_id);
+        }
+    }
+
     /// Time has reached a deadline returned by `poll_timeout`.
     pub fn handle_timeout(&mut self, now: Time) {
         while let Some(&(at, conn)) = self.timers.first() {
@@ -286,7 +325,17 @@ impl Broker {
     }
 
     fn send(&mut self, conn: ConnId, packet: Packet) {
-        self.actions.push_back(Action::Send { conn, packet });
+        push_send(&mut self.actions, &mut self.connections, conn, packet);
+    }
+
+    /// How many more packets `conn` may be sent before it counts as a slow reader; `usize::MAX`
+    /// when the driver does not report a backlog or `max_queued_messages` is 0.
+    fn send_budget(&self, conn: ConnId) -> usize {
+        let limit = self.config.max_queued_messages;
+        match self.connections.get(&conn).and_then(|c| c.backlog) {
+            Some(pending) if limit > 0 => limit.saturating_sub(pending),
+            _ => usize::MAX,
+        }
     }
 
     /// Closes `conn` for a protocol violation [MQTT-4.8.0-1]; the will is published.
@@ -333,8 +382,27 @@ impl Broker {
         }
     }
 
+    /// The backlog of `conn` as the broker counts it, if the driver reports one.
+    pub fn backlog(&self, conn: ConnId) -> Option<usize> {
+        self.connections.get(&conn).and_then(|c| c.backlog)
+    }
+
     /// The read-only view of the whole state, in a deterministic order.
     pub fn inspect(&self) -> BrokerView {
         view::build(self)
     }
+}
+
+/// Queues a `Send` and counts it in the connection's backlog. A free function, so callers holding
+/// a session borrowed from `Broker::sessions` can use it.
+fn push_send(
+    actions: &mut VecDeque<Action>,
+    connections: &mut BTreeMap<ConnId, Connection>,
+    conn: ConnId,
+    packet: Packet,
+) {
+    if let Some(backlog) = connections.get_mut(&conn).and_then(|c| c.backlog.as_mut()) {
+        *backlog += 1;
+    }
+    actions.push_back(Action::Send { conn, packet });
 }

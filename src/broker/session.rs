@@ -63,6 +63,9 @@ pub enum DropReason {
     QueueBytesFull,
     /// A QoS 0 message for an offline session, with `queue_qos0_messages` off [MQTT-3.1.2-5].
     Qos0Offline,
+    /// A QoS 0 message for a connected client whose unwritten packets had reached
+    /// `max_queued_messages` (mosquitto's per-client outgoing packet limit).
+    SlowClient,
 }
 
 impl DropReason {
@@ -72,6 +75,7 @@ impl DropReason {
             DropReason::QueueFull => "queue_full",
             DropReason::QueueBytesFull => "queue_bytes_full",
             DropReason::Qos0Offline => "qos0_offline",
+            DropReason::SlowClient => "slow_client",
         }
     }
 }

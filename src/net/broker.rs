@@ -2,6 +2,13 @@
 //! one task per connection reads and decodes packets for it and writes what it sends. The
 //! broker task runs the fixed loop: take one input, hand it to the broker, route its actions to
 //! the connection tasks, log its events, re-arm the timer.
+//!
+//! Backlog: the broker task counts the packets it routed to each connection task and the
+//! connection task reports how many it has written after each write; the difference goes to
+//! `Broker::handle_backlog`, which stops sending to a client that does not read once
+//! `max_queued_messages` packets wait (see "Slow readers" in `broker`). So the channel to a
+//! connection task holds at most about that many packets, and a connection task whose write is
+//! stuck stops reading its client, which bounds the answers the client's own packets cause.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -14,7 +21,7 @@ use tokio::time::Instant;
 
 use super::framed::{PacketReader, PacketWriter, ReadError};
 use super::Listener;
-use crate::broker::{Action, Broker, CloseReason, Config, ConnId, Event};
+use crate::broker::{Action, Broker, CloseReason, Config, ConnId, DropReason, Event};
 use crate::protocol::Packet;
 use crate::time::Time;
 
@@ -24,6 +31,8 @@ enum Input<Io> {
     Packet(ConnId, Packet),
     ReadFailed(ConnId, ReadError),
     Closed(ConnId),
+    /// The connection task wrote this many packets to its transport.
+    Written(ConnId, usize),
 }
 
 /// What the broker task tells one connection task.
@@ -94,6 +103,8 @@ pub async fn run_broker_monitored<L: Listener>(
     let mut outputs: BTreeMap<ConnId, mpsc::UnboundedSender<Output>> = BTreeMap::new();
     let mut conn_tasks: BTreeMap<ConnId, tokio::task::AbortHandle> = BTreeMap::new();
     let mut peers: BTreeMap<ConnId, SocketAddr> = BTreeMap::new();
+    // Packets routed to each connection task and not yet reported written.
+    let mut pending: BTreeMap<ConnId, usize> = BTreeMap::new();
     tokio::pin!(shutdown);
     loop {
         let deadline = broker.poll_timeout();
@@ -125,11 +136,19 @@ pub async fn run_broker_monitored<L: Listener>(
                         broker.handle_connection_lost(conn, now());
                         outputs.remove(&conn);
                         peers.remove(&conn);
+                        pending.remove(&conn);
                     }
                     Input::Closed(conn) => {
                         broker.handle_connection_lost(conn, now());
                         outputs.remove(&conn);
                         peers.remove(&conn);
+                        pending.remove(&conn);
+                    }
+                    Input::Written(conn, n) => {
+                        if let Some(p) = pending.get_mut(&conn) {
+                            *p = p.saturating_sub(n);
+                            broker.handle_backlog(conn, *p);
+                        }
                     }
                 }
             }
@@ -141,12 +160,14 @@ pub async fn run_broker_monitored<L: Listener>(
                 Action::Send { conn, packet } => {
                     if let Some(tx) = outputs.get(&conn) {
                         let _ = tx.send(Output::Packet(packet));
+                        *pending.entry(conn).or_insert(0) += 1;
                     }
                 }
                 Action::Close { conn, reason } => {
                     if let Some(tx) = outputs.remove(&conn) {
                         let _ = tx.send(Output::Close);
                     }
+                    pending.remove(&conn);
                     log_close(conn, peers.remove(&conn).as_ref(), &reason);
                 }
             }
@@ -184,12 +205,14 @@ async fn connection<Io: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
             biased;
             out = rx.recv() => {
                 let mut close = matches!(out, None | Some(Output::Close));
+                let mut batch = 0;
                 if let Some(Output::Packet(packet)) = out {
                     queue_or_log(&mut writer, conn, &packet);
+                    batch += 1;
                     // Batch whatever else is already waiting into the same write.
                     while let Ok(more) = rx.try_recv() {
                         match more {
-                            Output::Packet(packet) => queue_or_log(&mut writer, conn, &packet),
+                            Output::Packet(packet) => { queue_or_log(&mut writer, conn, &packet); batch += 1; }
                             Output::Close => { close = true; break; }
                         }
                     }
@@ -202,6 +225,7 @@ async fn connection<Io: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
                     let _ = tx.send(Input::ReadFailed(conn, ReadError::Io(e)));
                     return;
                 }
+                let _ = tx.send(Input::Written(conn, batch));
             }
             read = reader.read_packet(), if reading => match read {
                 Ok(Some(packet)) => { let _ = tx.send(Input::Packet(conn, packet)); }
@@ -238,6 +262,10 @@ pub fn log_event(event: &Event) {
         }
         Event::SessionDiscarded { client_id } => tracing::debug!(client_id, "session discarded"),
         Event::WillPublished { client_id, topic } => tracing::info!(client_id, topic, "will published"),
+        // One line per message would flood the log exactly when a client cannot keep up.
+        Event::Dropped { client_id, topic, qos, reason: reason @ DropReason::SlowClient } => {
+            tracing::debug!(client_id, topic, %qos, reason = reason.as_str(), "message dropped")
+        }
         Event::Dropped { client_id, topic, qos, reason } => {
             tracing::warn!(client_id, topic, %qos, reason = reason.as_str(), "message dropped")
         }

@@ -9,8 +9,9 @@
 //! (clean session, session present, takeover), `qos` (QoS 1/2 flows in both directions, packet
 //! ids, downgrade), `queue` (offline queue, re-sends on reconnect, inflight window, queue limits),
 //! `subscribe` (SUBACK/UNSUBACK, matching, fan-out, PINGREQ), `retained`, `will_keepalive`, and
-//! `determinism`.
+//! `determinism`, and `backlog` (slow readers).
 
+mod backlog;
 mod connect;
 mod determinism;
 mod qos;
