@@ -13,6 +13,7 @@ pub mod check;
 pub mod client;
 pub mod commands;
 pub mod conformance;
+pub mod explore;
 pub mod external;
 pub mod net;
 pub mod protocol;

@@ -86,7 +86,7 @@ fn fault_heavy(seed: u64) -> String {
     let _ = w.connect("a", ClientOptions { keep_alive: 2, ..ClientOptions::new("a", false) });
     w.crash_broker().unwrap();
     w.sleep(Duration::from_millis(500)).unwrap();
-    w.restart_broker();
+    w.restart_broker().unwrap();
     w.crash_client("c").unwrap();
     w.restart_client("c").unwrap();
     let _ = w.connect("c", ClientOptions::new("c", false));

@@ -25,6 +25,8 @@ enum Command {
     Run(RunArgs),
     /// Re-run one scenario at one seed, exactly, and show what happened.
     Replay(ReplayArgs),
+    /// Generate scenarios, run them, check the delivery invariants, shrink failures to YAML.
+    Explore(ExploreArgs),
     /// Write docs/conformance.md: which normative statements the scenarios and tests check.
     Conformance(ConformanceArgs),
     /// Publish a message, like mosquitto_pub.
@@ -104,6 +106,34 @@ struct ConformanceArgs {
     /// Where to write the table.
     #[arg(long, default_value = "docs/conformance.md")]
     output: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct ExploreArgs {
+    /// How many generated cases.
+    #[arg(long, default_value_t = 200)]
+    cases: u64,
+    /// The exploration seed (cases and their simulation seeds derive from it).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Run shard I of N (cases whose index is I modulo N), e.g. 0/2.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard, default_value = "0/1")]
+    shard: (u64, u64),
+    /// Stop after this many seconds of wall time.
+    #[arg(long, value_name = "SECS")]
+    time_limit: Option<u64>,
+    /// Where shrunk failures are written as scenario files.
+    #[arg(long, value_name = "DIR", default_value = "scenarios/regressions")]
+    regressions: PathBuf,
+}
+
+fn parse_shard(s: &str) -> Result<(u64, u64), String> {
+    let (i, n) = s.split_once('/').ok_or("expected I/N, e.g. 0/2")?;
+    let (i, n): (u64, u64) = (i.parse().map_err(|_| "I is a number")?, n.parse().map_err(|_| "N is a number")?);
+    if n == 0 || i >= n {
+        return Err(format!("shard {i}/{n}: need 0 <= I < N"));
+    }
+    Ok((i, n))
 }
 
 #[derive(Debug, Args)]
@@ -300,6 +330,7 @@ fn main() -> ExitCode {
         Command::Broker(args) => broker(args),
         Command::Run(args) => run(args),
         Command::Replay(args) => replay(args),
+        Command::Explore(args) => explore(args),
         Command::Conformance(args) => {
             let table = mqtt_sim::conformance::markdown(&mqtt_sim::conformance::build(&args.project));
             match std::fs::write(&args.output, &table) {
@@ -535,5 +566,46 @@ fn replay(args: ReplayArgs) -> ExitCode {
             eprintln!("{at}{step}{}\n(seed {seed})", f.message);
             ExitCode::from(1)
         }
+    }
+}
+
+fn explore(args: ExploreArgs) -> ExitCode {
+    use mqtt_sim::explore::{self, ExploreOptions};
+    let opts = ExploreOptions {
+        cases: args.cases,
+        seed: args.seed,
+        shard: args.shard,
+        time_limit: args.time_limit.map(std::time::Duration::from_secs),
+        regressions: Some(args.regressions.clone()),
+        ..ExploreOptions::default()
+    };
+    let bar = indicatif::ProgressBar::new(args.cases.div_ceil(args.shard.1));
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}").expect("a valid progress template"),
+    );
+    let summary = explore::explore(&opts, &|_, s: &explore::Summary| {
+        bar.set_message(format!("{} failures", s.failures.len()));
+        bar.inc(1);
+    });
+    bar.finish_and_clear();
+    println!("cases              {}", summary.cases);
+    println!("simulated time     {:.1} s", summary.simulated.as_secs_f64());
+    println!("wall time          {:.1} s", summary.wall.as_secs_f64());
+    println!("cases per second   {:.1}", summary.cases as f64 / summary.wall.as_secs_f64().max(1e-9));
+    println!("distinct outcomes  {}", summary.distinct_outcomes);
+    println!("failures           {}", summary.failures.len());
+    for f in &summary.failures {
+        println!(
+            "\ncase {} (simulation seed {}), shrunk from {} to {} steps:\n{}",
+            f.case, f.sim_seed, f.steps.0, f.steps.1, f.message
+        );
+        if let Some(path) = &f.written_to {
+            println!("written to {}\nreplay: cargo run --release -- replay {} --trace", path.display(), path.display());
+        }
+    }
+    if summary.failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     }
 }

@@ -164,23 +164,36 @@ fn retain_flag(t: &Timeline, out: &mut Vec<Violation>) {
 }
 
 fn session_present(t: &Timeline, out: &mut Vec<Violation>) {
-    // Per client id: whether a persistent session is stored, replayed from the trace.
+    // Replayed from the broker's side: a CONNECT the client never saw answered (its CONNACK
+    // lost) still created the session. A persistent session is stored after a clean-0 connect,
+    // until a clean-1 connect, a discard or a broker crash.
     let mut stored: BTreeMap<&str, bool> = BTreeMap::new();
-    for c in &t.connects {
-        let had = stored.get(c.client_id.as_str()).copied().unwrap_or(false)
-            && !t.broker_crashed_between(c.prev_line(&t.connects), c.line);
-        let expected = !c.clean && had;
-        if c.session_present != expected {
+    let mut events: Vec<(usize, Option<&model::BrokerConnect>)> =
+        t.broker_connects.iter().map(|c| (c.0, Some(c))).collect();
+    events.extend(t.broker_crashes.iter().map(|&l| (l, None)));
+    events.extend(t.discards.iter().map(|(l, _)| (*l, None)));
+    events.sort_by_key(|(l, _)| *l);
+    for (line, connect) in events {
+        let Some((_, id, clean, present)) = connect else {
+            if t.broker_crashes.contains(&line) {
+                stored.clear();
+            } else if let Some((_, id)) = t.discards.iter().find(|(l, _)| *l == line) {
+                stored.insert(id.as_str(), false);
+            }
+            continue;
+        };
+        let expected = !clean && stored.get(id.as_str()).copied().unwrap_or(false);
+        if *present != expected {
             out.push(Violation {
                 invariant: "session-present",
                 message: format!(
-                    "{} connected as {:?} with clean session {} and got session present {}, expected {}",
-                    c.client, c.client_id, c.clean as u8, c.session_present as u8, expected as u8
+                    "{id:?} connected with clean session {} and got session present {}, expected {}",
+                    *clean as u8, *present as u8, expected as u8
                 ),
-                lines: vec![c.line],
+                lines: vec![line],
             });
         }
-        stored.insert(c.client_id.as_str(), !c.clean);
+        stored.insert(id.as_str(), !clean);
     }
 }
 

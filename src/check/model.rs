@@ -30,19 +30,14 @@ pub struct Pub {
     pub acked_line: Option<usize>,
 }
 
+/// An accepted CONNECT as the broker saw it: (line, client id, clean, session present).
+pub type BrokerConnect = (usize, String, bool, bool);
+
 pub struct Connect {
     pub line: usize,
     pub client: String,
     pub client_id: String,
     pub clean: bool,
-    pub session_present: bool,
-}
-
-impl Connect {
-    /// The line of the previous accepted connect with the same client id (0 if none).
-    pub fn prev_line(&self, all: &[Connect]) -> usize {
-        all.iter().rev().find(|c| c.client_id == self.client_id && c.line < self.line).map_or(0, |c| c.line)
-    }
 }
 
 /// One client id's subscription changes, in order: (line, filter, granted QoS or `None` when
@@ -86,6 +81,8 @@ pub struct Timeline {
     /// Per client name: lines where it connected (true) or lost its connection/process (false).
     pub presence: BTreeMap<String, Vec<(usize, bool)>>,
     client_crashes: BTreeMap<String, Vec<usize>>,
+    /// Accepted CONNECTs as the broker saw them.
+    pub broker_connects: Vec<BrokerConnect>,
     /// (line, client id) where the broker took a session offline.
     offline: Vec<(usize, String)>,
 }
@@ -96,7 +93,7 @@ impl Timeline {
         let mut current_id: BTreeMap<String, String> = BTreeMap::new();
         for (line, e) in events.iter().enumerate() {
             match e {
-                TraceEvent::Connected { client, client_id, clean, session_present, will, .. } => {
+                TraceEvent::Connected { client, client_id, clean, will, .. } => {
                     current_id.insert(client.clone(), client_id.clone());
                     if let Some(w) = will {
                         t.wills.insert(w.clone());
@@ -106,7 +103,6 @@ impl Timeline {
                         client: client.clone(),
                         client_id: client_id.clone(),
                         clean: *clean,
-                        session_present: *session_present,
                     });
                     t.presence.entry(client.clone()).or_default().push((line, true));
                 }
@@ -150,6 +146,9 @@ impl Timeline {
                 TraceEvent::SessionDiscarded { client_id, .. } => {
                     t.discards.push((line, client_id.clone()));
                     t.subscriptions.entry(client_id.clone()).or_default().0.push((line, "*".into(), None));
+                }
+                TraceEvent::SessionConnected { client_id, clean, session_present, .. } => {
+                    t.broker_connects.push((line, client_id.clone(), *clean, *session_present))
                 }
                 TraceEvent::SessionOffline { client_id, .. } => t.offline.push((line, client_id.clone())),
                 TraceEvent::Drop { client_id, topic, .. } => t.drops.push((line, client_id.clone(), topic.clone())),
@@ -225,10 +224,6 @@ impl Timeline {
     pub fn retained_publish_before(&self, key: (&str, &str), line: usize) -> bool {
         self.wills.contains(&(key.0.to_owned(), key.1.to_owned()))
             || self.publishes.iter().any(|p| p.retain && p.line < line && (p.topic.as_str(), p.payload.as_str()) == key)
-    }
-
-    pub fn broker_crashed_between(&self, from: usize, to: usize) -> bool {
-        self.broker_crashes.iter().any(|&l| l > from && l < to)
     }
 
     /// The last accepted connect of `client` before `line`.

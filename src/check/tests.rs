@@ -6,6 +6,9 @@ use crate::sim::TraceEvent as E;
 fn connected(client: &str, clean: bool, sp: bool) -> E {
     E::Connected { ms: 0, client: client.into(), client_id: client.into(), clean, session_present: sp, will: None }
 }
+fn accepted(client_id: &str, clean: bool, sp: bool) -> E {
+    E::SessionConnected { ms: 0, client_id: client_id.into(), clean, session_present: sp }
+}
 fn subscribed(client: &str, filter: &str, q: u8) -> E {
     E::Subscribed { ms: 0, client: client.into(), granted: vec![(filter.into(), q)] }
 }
@@ -86,14 +89,17 @@ fn retain_on_a_live_delivery() {
 
 #[test]
 fn session_present_wrong() {
-    let t = vec![connected("s", false, true)];
+    let t = vec![accepted("s", false, true)];
     assert_eq!(names(&check(&t)), vec!["session-present"]);
-    let t = vec![connected("s", false, false), connected("s", false, false)];
+    let t = vec![accepted("s", false, false), accepted("s", false, false)];
     assert_eq!(names(&check(&t)), vec!["session-present"]);
-    let t = vec![connected("s", false, false), connected("s", true, true)];
+    let t = vec![accepted("s", false, false), accepted("s", true, true)];
     assert_eq!(names(&check(&t)), vec!["session-present"]);
     let crash = E::Fault { ms: 0, fault: "broker crashes (state in memory is lost)".into() };
-    let t = vec![connected("s", false, false), crash, connected("s", false, false)];
+    let t = vec![accepted("s", false, false), crash, accepted("s", false, false)];
+    assert_eq!(check(&t), vec![]);
+    let discard = E::SessionDiscarded { ms: 0, client_id: "s".into() };
+    let t = vec![accepted("s", false, false), discard, accepted("s", false, false)];
     assert_eq!(check(&t), vec![]);
 }
 

@@ -157,7 +157,7 @@ pub fn render(events: &[TraceEvent], title: &str) -> String {
                 let _ =
                     writeln!(body, r##"<text x="{}" y="{}" class="n">{}</text>"##, x(lane) + 8, y(row) + 4, esc(&text));
             }
-            TraceEvent::SessionOffline { .. } => {
+            TraceEvent::SessionOffline { .. } | TraceEvent::SessionConnected { .. } => {
                 let text = e.to_string();
                 let text = text.split(":: ").nth(1).unwrap_or(&text).to_owned();
                 let _ =

@@ -5,12 +5,12 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::values::{client_or_map, FromClientName, Qos, Span, SpecId, TopicFilter, TopicName};
 
 /// One scenario file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
     /// What it shows, in a sentence.
@@ -19,14 +19,17 @@ pub struct Scenario {
     pub description: String,
     /// The normative statements it checks.
     #[serde(default)]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub spec: Vec<SpecId>,
     /// For the seed article: the claim it checks, quoted, and whether it holds.
     #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub claim: Option<Claim>,
     /// Where a named broker is known to differ from this scenario, by broker name, in a sentence
     /// (`mosquitto: "delivers at the most specific filter's QoS"`). `mqtt-sim check --broker-name`
     /// reports a difference on that broker as a known deviation instead of failing.
     #[serde(default)]
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub known_deviations: BTreeMap<String, String>,
     /// The recorded seed: the run the snapshot shows.
     #[serde(default = "default_seed")]
@@ -39,9 +42,13 @@ pub struct Scenario {
     pub broker: BrokerSettings,
     #[serde(default)]
     pub network: Network,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub clients: BTreeMap<String, ClientSpec>,
     /// Each step is a one-key mapping (`- connect: reader`) or a bare keyword (`- crash_broker`).
-    #[serde(deserialize_with = "serde_yaml::with::singleton_map_recursive::deserialize")]
+    #[serde(
+        deserialize_with = "serde_yaml::with::singleton_map_recursive::deserialize",
+        serialize_with = "serde_yaml::with::singleton_map_recursive::serialize"
+    )]
     pub steps: Vec<Step>,
     /// The line of each step in its file, filled in by `load::parse`.
     #[serde(skip)]
@@ -53,14 +60,14 @@ fn default_seed() -> u64 {
 }
 
 /// A statement of the seed article and whether the scenario shows it true.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Claim {
     pub quote: String,
     pub holds: bool,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OutcomeKind {
     /// The same snapshot at every seed.
@@ -71,15 +78,22 @@ pub enum OutcomeKind {
 }
 
 /// Broker options, named as in mosquitto.conf; unset ones keep mosquitto 2.0's defaults.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct BrokerSettings {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_queued_messages: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_queued_bytes: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub queue_qos0_messages: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_inflight_messages: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_packet_size: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_keepalive: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_zero_length_clientid: Option<bool>,
 }
 
@@ -101,25 +115,31 @@ impl BrokerSettings {
 }
 
 /// Link latency: each message takes between `min` and `max`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Network {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub min_latency: Option<Span>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_latency: Option<Span>,
 }
 
 /// A client: its CONNECT options. The map key is its host name in the simulation.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientSpec {
     /// Defaults to the client's name. Two clients may share one to show takeover.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
     #[serde(default = "yes")]
     pub clean_session: bool,
     #[serde(default = "sixty")]
     pub keep_alive: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub will: Option<Will>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
 }
 
@@ -131,7 +151,7 @@ fn sixty() -> u16 {
     60
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Will {
     pub topic: TopicName,
@@ -149,7 +169,7 @@ fn qos0() -> Qos {
 
 /// One step. Steps run in order; each waits for its command to complete (or to be reported
 /// pending after the command timeout, when `outcome: pending` is expected).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Step {
     #[serde(deserialize_with = "client_or_map")]
@@ -233,7 +253,7 @@ impl Step {
 }
 
 /// How a command step must end; `done` unless stated.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ExpectedOutcome {
     #[default]
@@ -242,9 +262,11 @@ pub enum ExpectedOutcome {
     Pending,
     /// Completed with an error (refused, not connected...).
     Failed,
+    /// Not checked (generated scenarios: only the invariants judge them).
+    Any,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientStep {
     pub client: String,
@@ -256,17 +278,21 @@ impl FromClientName for ClientStep {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectStep {
     pub client: String,
     /// Overrides the client's declared clean-session flag for this connect.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub clean_session: Option<bool>,
     /// The session present flag the CONNACK must carry.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub session_present: Option<bool>,
     /// The CONNACK return code, when the connection must be refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub refused: Option<u8>,
     #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub outcome: Option<ExpectedOutcome>,
 }
 
@@ -277,39 +303,44 @@ impl FromClientName for ConnectStep {
 }
 
 /// One filter and the QoS asked for.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FilterQos {
     pub filter: TopicFilter,
     pub qos: Qos,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SubscribeStep {
     pub client: String,
     /// Shorthand for one filter.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub topic: Option<TopicFilter>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub qos: Option<Qos>,
     /// Several filters in one SUBSCRIBE.
     #[serde(default)]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub topics: Vec<FilterQos>,
     #[serde(default)]
     pub outcome: ExpectedOutcome,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct UnsubscribeStep {
     pub client: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub topic: Option<TopicFilter>,
     #[serde(default)]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub topics: Vec<TopicFilter>,
     #[serde(default)]
     pub outcome: ExpectedOutcome,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PublishStep {
     pub client: String,
@@ -335,7 +366,7 @@ fn one() -> u32 {
     1
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     #[default]
@@ -346,7 +377,7 @@ pub enum Direction {
     FromBroker,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PartitionStep {
     pub client: String,
@@ -360,14 +391,14 @@ impl FromClientName for PartitionStep {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct LatencyStep {
     pub client: String,
     pub latency: Span,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PacketLossStep {
     pub client: String,
@@ -377,32 +408,39 @@ pub struct PacketLossStep {
 
 /// What must hold at this point. Client names key what applications received; client ids key
 /// broker-side session state.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
     /// Every message each client's application has received so far, in order.
     #[serde(default)]
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub received: BTreeMap<String, Vec<ExpectedMessage>>,
     /// How many messages each client has received so far.
     #[serde(default)]
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub received_count: BTreeMap<String, usize>,
     /// Messages queued in each session (by client id).
     #[serde(default)]
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub queued: BTreeMap<String, usize>,
     /// Outgoing messages awaiting acknowledgement in each session (by client id).
     #[serde(default)]
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub inflight: BTreeMap<String, usize>,
     /// Drop counters by reason for each session (by client id); absent reasons must be 0.
     #[serde(default)]
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub drops: BTreeMap<String, BTreeMap<DropName, u64>>,
     /// Whether each session exists on the broker, and if so whether it is connected.
     #[serde(default)]
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub sessions: BTreeMap<String, SessionState>,
     /// The whole retained store, in topic order.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub retained: Option<Vec<ExpectedRetained>>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DropName {
     QueueFull,
@@ -420,7 +458,7 @@ impl DropName {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SessionState {
     /// No session for this client id.
@@ -431,7 +469,7 @@ pub enum SessionState {
     Offline,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExpectedMessage {
     pub topic: String,
@@ -441,10 +479,11 @@ pub struct ExpectedMessage {
     #[serde(default)]
     pub retain: bool,
     /// Checked only when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub dup: Option<bool>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExpectedRetained {
     pub topic: String,

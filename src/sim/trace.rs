@@ -44,6 +44,8 @@ pub enum TraceEvent {
     Subscribed { ms: u64, client: String, granted: Vec<(String, u8)> },
     /// UNSUBACK for these filters.
     Unsubscribed { ms: u64, client: String, filters: Vec<String> },
+    /// The broker accepted a CONNECT for this client id.
+    SessionConnected { ms: u64, client_id: String, clean: bool, session_present: bool },
     /// The broker took a session's connection away (the session itself may stay).
     SessionOffline { ms: u64, client_id: String, reason: String },
     /// The broker discarded a session's state.
@@ -75,6 +77,7 @@ impl TraceEvent {
             | TraceEvent::Unsubscribed { ms, .. }
             | TraceEvent::SessionDiscarded { ms, .. }
             | TraceEvent::SessionOffline { ms, .. }
+            | TraceEvent::SessionConnected { ms, .. }
             | TraceEvent::Client { ms, .. }
             | TraceEvent::Broker { ms, .. }
             | TraceEvent::Drop { ms, .. } => *ms,
@@ -133,6 +136,11 @@ impl fmt::Display for TraceEvent {
             TraceEvent::SessionDiscarded { client_id, .. } => {
                 write!(f, "{:>10} :: session {client_id:?} discarded", "broker")
             }
+            TraceEvent::SessionConnected { client_id, clean, session_present, .. } => write!(
+                f,
+                "{:>10} :: session {client_id:?} connected (clean={}, present={})",
+                "broker", *clean as u8, *session_present as u8
+            ),
             TraceEvent::SessionOffline { client_id, reason, .. } => {
                 write!(f, "{:>10} :: {client_id:?} closed: {reason}", "broker")
             }

@@ -102,12 +102,11 @@ impl BrokerMonitor for SimMonitor {
                 qos: qos.as_u8(),
                 reason: reason.as_str().to_owned(),
             },
-            Event::Connected { client_id, clean_session, session_present, .. } => TraceEvent::Broker {
+            Event::Connected { client_id, clean_session, session_present, .. } => TraceEvent::SessionConnected {
                 ms,
-                event: format!(
-                    "session {client_id:?} connected (clean={}, present={})",
-                    *clean_session as u8, *session_present as u8
-                ),
+                client_id: client_id.clone(),
+                clean: *clean_session,
+                session_present: *session_present,
             },
             Event::Disconnected { client_id: Some(client_id), reason, .. } => {
                 TraceEvent::SessionOffline { ms, client_id: client_id.clone(), reason: reason.to_string() }
@@ -381,10 +380,13 @@ impl World {
         Ok(())
     }
 
-    /// Starts the broker again after a crash, with empty state.
-    pub fn restart_broker(&mut self) {
-        self.note_fault("broker restarts");
-        self.sim.bounce(BROKER);
+    /// Starts the broker again after a crash, with empty state; does nothing while it runs.
+    pub fn restart_broker(&mut self) -> Result<(), WorldError> {
+        if !self.sim.is_host_running(BROKER) {
+            self.note_fault("broker restarts");
+            self.sim.bounce(BROKER);
+        }
+        Ok(())
     }
 
     /// Crashes a client host: its process and all its state are gone.

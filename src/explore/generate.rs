@@ -1,0 +1,155 @@
+//! proptest strategies over the scenario model: whole scenarios with 2 to 4 clients (clean and
+//! persistent, sometimes sharing a client id), overlapping wildcard subscriptions, QoS mixes,
+//! retain flags and fault schedules (disconnects, lost connections, partitions, holds, broker
+//! crashes, takeovers). Every generated case is a `Scenario`, so it can be written out as YAML.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use proptest::prelude::*;
+
+use crate::protocol::QoS;
+use crate::scenario::model::{
+    BrokerSettings, ClientSpec, ClientStep, ConnectStep, Direction, ExpectedOutcome, FilterQos, Network, OutcomeKind,
+    PartitionStep, PublishStep, Scenario, Step, SubscribeStep, UnsubscribeStep,
+};
+use crate::scenario::values::{Qos, Span, TopicFilter, TopicName};
+
+const TOPICS: &[&str] = &["a/b", "a/c", "a/b/c", "x"];
+const FILTERS: &[&str] = &["a/b", "a/+", "a/#", "#", "+/b", "a/b/c", "x"];
+/// Keep alive of generated clients: short, so partitions end in reconnects within the run.
+pub const KEEP_ALIVE: u16 = 2;
+
+fn qos() -> impl Strategy<Value = Qos> {
+    prop_oneof![Just(QoS::AtMostOnce), Just(QoS::AtLeastOnce), Just(QoS::ExactlyOnce)].prop_map(Qos)
+}
+
+fn client(n: usize) -> impl Strategy<Value = String> {
+    (0..n).prop_map(|i| format!("c{i}"))
+}
+
+fn step(n: usize) -> impl Strategy<Value = Step> {
+    let unchecked = ExpectedOutcome::Any;
+    prop_oneof![
+        3 => client(n).prop_map(move |c| Step::Connect(ConnectStep {
+            client: c,
+            clean_session: None,
+            session_present: None,
+            refused: None,
+            outcome: Some(unchecked)
+        })),
+        3 => (client(n), prop::sample::select(FILTERS), qos()).prop_map(move |(c, f, q)| Step::Subscribe(SubscribeStep {
+            client: c,
+            topic: None,
+            qos: None,
+            topics: vec![FilterQos { filter: TopicFilter(f.to_owned()), qos: q }],
+            outcome: unchecked,
+        })),
+        1 => (client(n), prop::sample::select(FILTERS)).prop_map(move |(c, f)| Step::Unsubscribe(UnsubscribeStep {
+            client: c,
+            topic: Some(TopicFilter(f.to_owned())),
+            topics: vec![],
+            outcome: unchecked,
+        })),
+        8 => (client(n), prop::sample::select(TOPICS), qos(), prop::bool::weighted(0.15), 1u32..4, any::<bool>())
+            .prop_map(move |(c, t, q, retain, repeat, no_wait)| Step::Publish(PublishStep {
+                client: c,
+                topic: TopicName(t.to_owned()),
+                payload: String::new(), // numbered after generation, so payloads are unique
+                qos: q,
+                retain,
+                repeat,
+                no_wait,
+                outcome: unchecked,
+            })),
+        2 => client(n).prop_map(|c| Step::Disconnect(ClientStep { client: c })),
+        2 => client(n).prop_map(|c| Step::LoseConnection(ClientStep { client: c })),
+        1 => (client(n), prop_oneof![Just(Direction::Both), Just(Direction::ToBroker), Just(Direction::FromBroker)])
+            .prop_map(|(c, d)| Step::Partition(PartitionStep { client: c, direction: d })),
+        1 => client(n).prop_map(|c| Step::Heal(ClientStep { client: c })),
+        1 => client(n).prop_map(|c| Step::Hold(ClientStep { client: c })),
+        1 => client(n).prop_map(|c| Step::Release(ClientStep { client: c })),
+        1 => Just(Step::CrashBroker),
+        1 => Just(Step::RestartBroker),
+        3 => (1u64..40).prop_map(|tenths| Step::Wait(Span(Duration::from_millis(tenths * 100)))),
+    ]
+}
+
+/// Numbers publish payloads `m1`, `m2`, ... in step order (`{n}` adds the repeat index).
+fn number_payloads(steps: &mut [Step]) {
+    let mut n = 0;
+    for s in steps {
+        if let Step::Publish(p) = s {
+            n += 1;
+            p.payload = if p.repeat > 1 { format!("m{n}.{{n}}") } else { format!("m{n}") };
+        }
+    }
+}
+
+/// Ends every case the same way: faults repaired, the broker up, keep alive given time to notice
+/// dead streams, then every client connected and time for re-sends, so the at-least-once
+/// invariant can judge what persistent sessions were owed.
+fn epilogue(n: usize) -> Vec<Step> {
+    let mut steps = Vec::new();
+    for i in 0..n {
+        steps.push(Step::Heal(ClientStep { client: format!("c{i}") }));
+        steps.push(Step::Release(ClientStep { client: format!("c{i}") }));
+    }
+    steps.push(Step::RestartBroker);
+    steps.push(Step::Wait(Span(Duration::from_secs(u64::from(KEEP_ALIVE) * 2 + 3))));
+    for i in 0..n {
+        steps.push(Step::Connect(ConnectStep {
+            client: format!("c{i}"),
+            clean_session: None,
+            session_present: None,
+            refused: None,
+            outcome: Some(ExpectedOutcome::Any),
+        }));
+    }
+    steps.push(Step::Wait(Span(Duration::from_secs(3))));
+    steps
+}
+
+/// Whole scenarios. The steps before the epilogue shrink (proptest drops and simplifies them).
+pub fn scenario() -> impl Strategy<Value = Scenario> {
+    (2usize..=4)
+        .prop_flat_map(|n| {
+            let clients = prop::collection::vec((any::<bool>(), prop::bool::weighted(0.2)), n);
+            let limit = prop_oneof![4 => Just(None), 1 => (1usize..6).prop_map(Some)];
+            (Just(n), clients, limit, prop::collection::vec(step(n), 1..25))
+        })
+        .prop_map(|(n, flags, limit, mut steps)| {
+            let mut clients = BTreeMap::new();
+            for (i, (persistent, share_id)) in flags.into_iter().enumerate() {
+                // Some clients share c0's client id, to exercise takeovers.
+                let client_id = (share_id && i > 0).then(|| "c0".to_owned());
+                clients.insert(
+                    format!("c{i}"),
+                    ClientSpec {
+                        client_id,
+                        clean_session: !persistent,
+                        keep_alive: KEEP_ALIVE,
+                        will: None,
+                        username: None,
+                        password: None,
+                    },
+                );
+            }
+            number_payloads(&mut steps);
+            steps.extend(epilogue(n));
+            Scenario {
+                name: "generated by mqtt-sim explore".into(),
+                description: String::new(),
+                spec: vec![],
+                claim: None,
+                known_deviations: BTreeMap::new(),
+                seed: 1,
+                outcome: OutcomeKind::MayVary,
+                broker: BrokerSettings { max_queued_messages: limit, ..BrokerSettings::default() },
+                network: Network::default(),
+                clients,
+                steps,
+                step_lines: vec![],
+            }
+        })
+}
