@@ -6,7 +6,11 @@
 //! - [`protocol`]: the pure codec, every control packet to and from bytes;
 //! - [`topic`]: topic name and filter validation and matching;
 //! - [`time`]: the `now` the sans-IO state machines are given;
-//! - [`broker`]: the broker state machine.
+//! - [`broker`]: the broker state machine; [`client`]: the client session state machine;
+//! - [`net`]: the tokio drivers (broker server, async client) over any byte stream;
+//! - [`sim`]: the turmoil world, faults and trace; [`scenario`]: YAML scenarios and snapshots;
+//! - [`check`]: delivery invariants; [`explore`]: generated scenarios; [`external`]: checking
+//!   another broker over TCP; [`report`], [`conformance`], [`commands`]: what the binary prints.
 
 pub mod broker;
 pub mod check;
