@@ -22,7 +22,7 @@ use crate::net::{Client, TcpConnector};
 use crate::protocol::{LastWill, QoS, SubscribeFilter};
 use crate::scenario::model::{ConnectStep, Expect, ExpectedOutcome, Scenario, Step};
 use crate::scenario::runner::{describe, SETTLE};
-use crate::scenario::snapshot::{message_line, received_line, ClientSnapshot};
+use crate::scenario::snapshot::{received_line, ClientSnapshot};
 use crate::sim::agent::Command;
 use crate::sim::{ConnackSeen, Outcome, Trace, TraceEvent};
 
@@ -312,17 +312,7 @@ impl Run<'_> {
     /// state clauses are not observable and were reported as skipped.
     fn check(&self, e: &Expect) -> Difference {
         for (client, expected) in &e.received {
-            let record = self.host(client).record();
-            let got: Vec<String> = record.messages.iter().map(|(_, m)| received_line(m)).collect();
-            let want: Vec<String> = expected
-                .iter()
-                .enumerate()
-                .map(|(i, m)| {
-                    // DUP is compared only where the scenario states it.
-                    let dup = m.dup.unwrap_or_else(|| record.messages.get(i).is_some_and(|(_, r)| r.dup));
-                    message_line(&m.topic, m.payload.as_bytes(), m.qos.0.as_u8(), m.retain, dup)
-                })
-                .collect();
+            let (got, want) = crate::scenario::expect::received_lines(&self.host(client).record(), expected);
             if got != want {
                 return Some((format!("{client} received"), lines(&want), lines(&got)));
             }

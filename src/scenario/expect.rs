@@ -1,25 +1,30 @@
 //! Checking an `expect` step against what the world shows now.
 
 use crate::broker::BrokerView;
-use crate::sim::{World, WorldError};
+use crate::sim::{ClientRecord, World, WorldError};
 
-use super::model::{Expect, SessionState};
+use super::model::{Expect, ExpectedMessage, SessionState};
 use super::snapshot::{message_line, received_line};
+
+/// What a client received and what a `received` clause expects, as comparable lines. DUP is
+/// compared only where the scenario states it. Shared with `external`, which records the same way.
+pub fn received_lines(record: &ClientRecord, expected: &[ExpectedMessage]) -> (Vec<String>, Vec<String>) {
+    let got = record.messages.iter().map(|(_, m)| received_line(m)).collect();
+    let want = expected
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let dup = m.dup.unwrap_or_else(|| record.messages.get(i).is_some_and(|(_, r)| r.dup));
+            message_line(&m.topic, m.payload.as_bytes(), m.qos.0.as_u8(), m.retain, dup)
+        })
+        .collect();
+    (got, want)
+}
 
 /// The first expectation that does not hold, as a sentence with the expected and actual values.
 pub fn check(world: &mut World, e: &Expect) -> Result<Option<String>, WorldError> {
     for (client, expected) in &e.received {
-        let record = world.record(client)?;
-        let got: Vec<String> = record.messages.iter().map(|(_, m)| received_line(m)).collect();
-        let want: Vec<String> = expected
-            .iter()
-            .enumerate()
-            .map(|(i, m)| {
-                // DUP is compared only where the scenario states it.
-                let dup = m.dup.unwrap_or_else(|| record.messages.get(i).is_some_and(|(_, r)| r.dup));
-                message_line(&m.topic, m.payload.as_bytes(), m.qos.0.as_u8(), m.retain, dup)
-            })
-            .collect();
+        let (got, want) = received_lines(&world.record(client)?, expected);
         if got != want {
             return Ok(Some(format!("{client} received:\n{}\nexpected:\n{}", lines(&got), lines(&want))));
         }
