@@ -113,6 +113,7 @@ fn mqtt_2_2_2_1_pubcomp_flags_must_be_0000() {
     check_flags(PacketType::Pubcomp, 0, &[0x00, 0x01]);
 }
 
+// [MQTT-3.8.1-1]: SUBSCRIBE flags 0010, else the connection closes.
 #[test]
 fn mqtt_2_2_2_1_subscribe_flags_must_be_0010() {
     // [MQTT-3.8.1-1]
@@ -124,6 +125,7 @@ fn mqtt_2_2_2_1_suback_flags_must_be_0000() {
     check_flags(PacketType::Suback, 0, &[0x00, 0x01, 0x00]);
 }
 
+// [MQTT-3.10.1-1]: UNSUBSCRIBE flags 0010, else the connection closes.
 #[test]
 fn mqtt_2_2_2_1_unsubscribe_flags_must_be_0010() {
     // [MQTT-3.10.1-1]
@@ -145,6 +147,7 @@ fn mqtt_2_2_2_1_pingresp_flags_must_be_0000() {
     check_flags(PacketType::Pingresp, 0, &[]);
 }
 
+// [MQTT-3.14.1-1]: DISCONNECT reserved bits zero, else the connection closes.
 #[test]
 fn mqtt_2_2_2_1_disconnect_flags_must_be_0000() {
     check_flags(PacketType::Disconnect, 0, &[]);
@@ -203,7 +206,9 @@ fn mqtt_1_5_3_1_ill_formed_utf8_is_refused() {
         assert_eq!(err, DecodeError::InvalidUtf8 { field: "topic name" }, "{bad:02X?}");
         assert_rule(&err, Some("MQTT-1.5.3-1"));
     }
-    // In the client identifier, a user name, a will topic, a filter in SUBSCRIBE and UNSUBSCRIBE.
+    // In the client identifier [MQTT-3.1.3-4], a user name [MQTT-3.1.3-11], a will topic
+    // [MQTT-3.1.3-10], a filter in SUBSCRIBE [MQTT-3.8.3-1] and UNSUBSCRIBE [MQTT-3.10.3-1]; the
+    // PUBLISH topic above is [MQTT-3.3.2-1].
     assert_eq!(
         decode_err(&frame(0x10, &connect_body(0x02, &s(b"\xFE")))),
         DecodeError::InvalidUtf8 { field: "client identifier" }
@@ -265,7 +270,8 @@ fn mqtt_1_5_3_2_null_character_is_refused() {
 
 #[test]
 fn mqtt_1_5_3_3_bom_is_kept_not_stripped() {
-    // EF BB BF is U+FEFF and stays part of the string, in a topic and in a client identifier.
+    // [MQTT-1.5.3-3]: EF BB BF is U+FEFF and stays part of the string, in a topic and in a
+    // client identifier.
     let bytes = frame(0x30, &cat(&[&s(b"\xEF\xBB\xBFa"), b"p"]));
     let Packet::Publish(p) = decode_ok(&bytes) else { panic!() };
     assert_eq!(p.topic, "\u{FEFF}a");

@@ -277,7 +277,8 @@ pub fn decode(buf: &mut BytesMut, max_packet_size: usize) -> Result<Option<Packe
     let packet_type = PacketType::from_u8(header.byte1 >> 4)?;
     let flags = header.byte1 & 0x0f;
     if packet_type != PacketType::Publish && flags != packet_type.required_flags() {
-        return Err(DecodeError::InvalidFlags { packet: packet_type, flags }); // [MQTT-2.2.2-2]
+        // [MQTT-2.2.2-2] [MQTT-3.6.1-1] [MQTT-3.8.1-1] [MQTT-3.10.1-1] [MQTT-3.14.1-1]
+        return Err(DecodeError::InvalidFlags { packet: packet_type, flags });
     }
     if buf.len() < size {
         return Ok(None);
