@@ -53,11 +53,26 @@ async fn publish_completes_with_the_qos_flow_and_messages_arrive() {
 
 #[tokio::test]
 async fn refused_connect_reports_the_return_code() {
+    let broker = TestBroker::start(Config { allow_zero_length_clientid: false, ..Config::default() }).await;
+    // The server may refuse a zero-length client id [MQTT-3.1.3-9].
+    let err =
+        Client::connect(TcpConnector(broker.addr.to_string()), ClientOptions::new("", true), None).await.unwrap_err();
+    assert!(matches!(err, mqtt_sim::net::ClientError::Refused(ConnectReturnCode::IdentifierRejected)), "{err:?}");
+}
+
+#[tokio::test]
+async fn client_refuses_an_empty_client_id_with_a_persistent_session() {
+    // [MQTT-3.1.3-7]: nothing is sent; the broker is never asked.
     let broker = TestBroker::start(Config::default()).await;
-    // A persistent session needs a client id [MQTT-3.1.3-8].
     let err =
         Client::connect(TcpConnector(broker.addr.to_string()), ClientOptions::new("", false), None).await.unwrap_err();
-    assert!(matches!(err, mqtt_sim::net::ClientError::Refused(ConnectReturnCode::IdentifierRejected)), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            mqtt_sim::net::ClientError::Client(mqtt_sim::client::ClientError::EmptyClientIdNeedsCleanSession)
+        ),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -142,8 +157,14 @@ fn command_exit_codes() {
     let wildcard = run(&["pub", "-h", "127.0.0.1", "-p", &port, "-t", "x/#", "-m", "y"]);
     assert_eq!(wildcard.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&wildcard.stderr).contains("[MQTT-3.3.2-2]"));
-    let refused = run(&["sub", "-h", "127.0.0.1", "-p", &port, "-t", "x", "-c", "-i", ""]);
-    assert_eq!(refused.status.code(), Some(12), "CONNACK 2: {}", String::from_utf8_lossy(&refused.stderr));
+    let local = run(&["sub", "-h", "127.0.0.1", "-p", &port, "-t", "x", "-c", "-i", ""]);
+    assert_eq!(
+        local.status.code(),
+        Some(2),
+        "refused by the client itself: {}",
+        String::from_utf8_lossy(&local.stderr)
+    );
+    assert!(String::from_utf8_lossy(&local.stderr).contains("[MQTT-3.1.3-7]"));
     let timeout = run(&["sub", "-h", "127.0.0.1", "-p", &port, "-t", "x", "-C", "1", "-W", "1"]);
     assert_eq!(timeout.status.code(), Some(4));
     drop(broker);

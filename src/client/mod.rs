@@ -52,6 +52,17 @@ impl ClientOptions {
         }
     }
 
+    /// Checks the client-side CONNECT rules before anything is sent: a zero-length client id
+    /// only with clean session 1 [MQTT-3.1.3-7]; a password only with a user name
+    /// [MQTT-3.1.2-22]; a will topic without wildcards [MQTT-3.1.3-10] [MQTT-3.3.2-2].
+    pub fn validate(&self) -> Result<(), ClientError> {
+        if self.client_id.is_empty() && !self.clean_session {
+            return Err(ClientError::EmptyClientIdNeedsCleanSession);
+        }
+        Packet::Connect(self.connect_packet()).encode(&mut bytes::BytesMut::new(), crate::protocol::MAX_PACKET_SIZE)?;
+        Ok(())
+    }
+
     fn connect_packet(&self) -> Connect {
         Connect {
             will: self.will.clone(),
@@ -131,6 +142,9 @@ pub enum ClientError {
     /// The request is not valid MQTT (bad topic, empty filter list, ...).
     #[error("invalid request: {0}")]
     Invalid(#[from] crate::protocol::EncodeError),
+    /// A zero-length client id asks for a session the server cannot find again.
+    #[error("a zero-length client id needs clean session 1 [MQTT-3.1.3-7]")]
+    EmptyClientIdNeedsCleanSession,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

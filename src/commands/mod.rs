@@ -81,6 +81,9 @@ impl From<NetError> for CommandError {
         match e {
             NetError::Refused(code) => CommandError::Refused(code),
             NetError::Client(crate::client::ClientError::Invalid(e)) => CommandError::Invalid(e.to_string()),
+            NetError::Client(e @ crate::client::ClientError::EmptyClientIdNeedsCleanSession) => {
+                CommandError::Invalid(e.to_string())
+            }
             other => CommandError::Connection(other.to_string()),
         }
     }

@@ -132,6 +132,7 @@ pub fn scenario() -> impl Strategy<Value = Scenario> {
                         will: None,
                         username: None,
                         password: None,
+                        break_client_rules: false,
                     },
                 );
             }

@@ -92,11 +92,16 @@ async fn run(mut commands: mpsc::UnboundedReceiver<Command>, connector: TappedTc
     let store = SessionStore::new();
     while let Some(command) = commands.recv().await {
         match command {
-            Command::Connect { options, reply } => {
+            Command::Connect { options, checked, reply } => {
                 if let Some(old) = client.take() {
                     old.abort().await;
                 }
-                match Client::connect_resuming(connector.clone(), options, None, &store).await {
+                let connected = if checked {
+                    Client::connect_resuming(connector.clone(), options, None, &store).await
+                } else {
+                    Client::connect_resuming_unchecked(connector.clone(), options, None, &store).await
+                };
+                match connected {
                     Ok((c, mut events)) => {
                         client = Some(c);
                         // The stream starts with `Connected`; record it before replying.

@@ -211,7 +211,8 @@ impl Run<'_> {
         match step {
             Step::Connect(c) => {
                 let options = self.connect_options(c);
-                let got = self.command(&c.client, |reply| Command::Connect { options, reply }).await;
+                let checked = !self.scenario.clients[&c.client].break_client_rules;
+                let got = self.command(&c.client, |reply| Command::Connect { options, checked, reply }).await;
                 if let Some(rc) = c.refused {
                     let seen = self.host(&c.client).record().connacks.last().copied();
                     match seen {

@@ -113,6 +113,7 @@ impl Client {
         options: ClientOptions,
         reconnect: Option<ReconnectPolicy>,
     ) -> Result<(Client, Events), Error> {
+        options.validate()?;
         Self::start(connector, ClientSession::new(options), reconnect, None).await
     }
 
@@ -120,6 +121,18 @@ impl Client {
     /// connection with the same client id (unacknowledged publications, QoS 2 ids awaiting
     /// PUBREL), and keeps it there again when this connection ends [MQTT-4.1.0-1].
     pub async fn connect_resuming<C: Connector>(
+        connector: C,
+        options: ClientOptions,
+        reconnect: Option<ReconnectPolicy>,
+        store: &SessionStore,
+    ) -> Result<(Client, Events), Error> {
+        options.validate()?;
+        Self::connect_resuming_unchecked(connector, options, reconnect, store).await
+    }
+
+    /// `connect_resuming` without the client-side CONNECT checks, for harnesses that script a
+    /// client breaking a client rule to see what the server does (e.g. [MQTT-3.1.3-8]).
+    pub async fn connect_resuming_unchecked<C: Connector>(
         connector: C,
         options: ClientOptions,
         reconnect: Option<ReconnectPolicy>,

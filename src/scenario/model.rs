@@ -141,6 +141,10 @@ pub struct ClientSpec {
     pub username: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
+    /// Send CONNECT even when it breaks a client-side rule (an empty client id with clean
+    /// session 0 [MQTT-3.1.3-7], say), to show what the broker does with it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub break_client_rules: bool,
 }
 
 fn yes() -> bool {
@@ -446,6 +450,7 @@ pub enum DropName {
     QueueFull,
     QueueBytesFull,
     Qos0Offline,
+    SlowClient,
 }
 
 impl DropName {
@@ -454,6 +459,7 @@ impl DropName {
             DropName::QueueFull => crate::broker::DropReason::QueueFull,
             DropName::QueueBytesFull => crate::broker::DropReason::QueueBytesFull,
             DropName::Qos0Offline => crate::broker::DropReason::Qos0Offline,
+            DropName::SlowClient => crate::broker::DropReason::SlowClient,
         }
     }
 }

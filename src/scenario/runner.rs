@@ -154,7 +154,12 @@ fn connect_options(scenario: &Scenario, c: &ConnectStep) -> ClientOptions {
 fn execute(world: &mut World, scenario: &Scenario, step: &Step) -> Result<Option<String>, WorldError> {
     Ok(match step {
         Step::Connect(c) => {
-            let got = world.connect(&c.client, connect_options(scenario, c))?;
+            let options = connect_options(scenario, c);
+            let got = if scenario.clients[&c.client].break_client_rules {
+                world.connect_unchecked(&c.client, options)?
+            } else {
+                world.connect(&c.client, options)?
+            };
             if let Some(rc) = c.refused {
                 let seen = world.record(&c.client)?.connacks.last().copied();
                 match seen {

@@ -18,8 +18,10 @@ pub type Reply<T> = oneshot::Sender<Result<T, String>>;
 
 /// What the world asks a client host to do.
 pub enum Command {
+    /// `checked: false` skips the client-side CONNECT rules (to test the broker's side).
     Connect {
         options: ClientOptions,
+        checked: bool,
         reply: Reply<bool>,
     },
     Subscribe {
@@ -91,14 +93,19 @@ pub async fn run(shared: AgentShared) -> turmoil::Result {
     let store = SessionStore::new();
     while let Some(command) = commands.recv().await {
         match command {
-            Command::Connect { options, reply } => {
+            Command::Connect { options, checked, reply } => {
                 if let Some(old) = client.take() {
                     old.abort().await;
                 }
                 let (client_id, clean) = (options.client_id.clone(), options.clean_session);
                 let will =
                     options.will.as_ref().map(|w| (w.topic.clone(), String::from_utf8_lossy(&w.message).into_owned()));
-                match Client::connect_resuming(connector.clone(), options, None, &store).await {
+                let connected = if checked {
+                    Client::connect_resuming(connector.clone(), options, None, &store).await
+                } else {
+                    Client::connect_resuming_unchecked(connector.clone(), options, None, &store).await
+                };
+                match connected {
                     Ok((c, mut events)) => {
                         client = Some(c);
                         // The stream starts with `Connected`; record it before replying.

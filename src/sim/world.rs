@@ -267,7 +267,13 @@ impl World {
 
     /// Connects `client`; `Done(session_present)` once CONNACK accepted it.
     pub fn connect(&mut self, client: &str, options: ClientOptions) -> Result<Outcome<bool>, WorldError> {
-        self.command(client, |reply| Command::Connect { options, reply })
+        self.command(client, |reply| Command::Connect { options, checked: true, reply })
+    }
+
+    /// `connect` without the client-side CONNECT checks, to show what the broker does with a
+    /// CONNECT a conforming client would not send.
+    pub fn connect_unchecked(&mut self, client: &str, options: ClientOptions) -> Result<Outcome<bool>, WorldError> {
+        self.command(client, |reply| Command::Connect { options, checked: false, reply })
     }
 
     pub fn subscribe(
