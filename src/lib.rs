@@ -19,6 +19,8 @@ pub mod commands;
 pub mod conformance;
 pub mod explore;
 pub mod external;
+#[cfg(feature = "mutants")]
+pub mod mutants;
 pub mod net;
 pub mod protocol;
 pub mod report;

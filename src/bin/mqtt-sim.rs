@@ -125,6 +125,11 @@ struct ExploreArgs {
     /// Where shrunk failures are written as scenario files.
     #[arg(long, value_name = "DIR", default_value = "scenarios/regressions")]
     regressions: PathBuf,
+    /// Activate a known bug (built with --features mutants): drop-offline-qos1,
+    /// forget-pubrel-state, resend-out-of-order, clean-session-resumes, overlap-lower-qos.
+    #[cfg(feature = "mutants")]
+    #[arg(long, value_name = "NAME")]
+    mutant: Option<String>,
 }
 
 fn parse_shard(s: &str) -> Result<(u64, u64), String> {
@@ -577,6 +582,15 @@ fn explore(args: ExploreArgs) -> ExitCode {
         shard: args.shard,
         time_limit: args.time_limit.map(std::time::Duration::from_secs),
         regressions: Some(args.regressions.clone()),
+        #[cfg(feature = "mutants")]
+        mutant: match args.mutant.as_deref().map(|n| (n, mqtt_sim::mutants::Mutant::by_name(n))) {
+            None => None,
+            Some((_, Some(m))) => Some(m),
+            Some((name, None)) => {
+                eprintln!("mqtt-sim explore: unknown mutant {name:?}");
+                return ExitCode::from(2);
+            }
+        },
         ..ExploreOptions::default()
     };
     let bar = indicatif::ProgressBar::new(args.cases.div_ceil(args.shard.1));

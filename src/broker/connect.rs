@@ -35,7 +35,11 @@ impl Broker {
         }
 
         // Clean session 1 discards any previous session [MQTT-3.1.2-6]; 0 resumes it [MQTT-3.1.2-4].
-        if connect.clean_session {
+        #[cfg(feature = "mutants")]
+        let resume_anyway = crate::mutants::active(crate::mutants::Mutant::CleanSessionResumes);
+        #[cfg(not(feature = "mutants"))]
+        let resume_anyway = false;
+        if connect.clean_session && !resume_anyway {
             self.discard_session(&client_id);
         }
         let resumed = self.sessions.contains_key(&client_id); // [MQTT-3.2.2-1..3]
@@ -95,6 +99,10 @@ impl Broker {
                 OutState::AwaitPubcomp => Packet::Pubrel(f.pkid),
             };
             packets.push(packet);
+        }
+        #[cfg(feature = "mutants")]
+        if crate::mutants::active(crate::mutants::Mutant::ResendOutOfOrder) {
+            packets.reverse();
         }
         for packet in packets {
             self.send(conn, packet);

@@ -156,6 +156,13 @@ impl Broker {
         let Some(session) = self.sessions.get_mut(client_id) else {
             return;
         };
+        #[cfg(feature = "mutants")]
+        if session.conn.is_none()
+            && out.qos == QoS::AtLeastOnce
+            && crate::mutants::active(crate::mutants::Mutant::DropOfflineQos1)
+        {
+            return; // the mutant loses the message, and says nothing
+        }
         if let Some(conn) = session.conn {
             if budget == 0 {
                 // The client is not reading (see "Slow readers" in the module docs of `broker`).

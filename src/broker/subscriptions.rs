@@ -101,6 +101,11 @@ fn remove_at(node: &mut Node, levels: &[&str], client_id: &str) -> bool {
 fn add_all(subscribers: &BTreeMap<String, QoS>, out: &mut BTreeMap<String, QoS>) {
     for (client, &qos) in subscribers {
         let best = out.entry(client.clone()).or_insert(qos);
+        #[cfg(feature = "mutants")]
+        if crate::mutants::active(crate::mutants::Mutant::OverlapLowerQos) {
+            *best = (*best).min(qos);
+            continue;
+        }
         *best = (*best).max(qos);
     }
 }

@@ -46,6 +46,11 @@ pub struct Connect {
 pub struct Subs(Vec<(usize, String, Option<u8>)>);
 
 impl Subs {
+    /// Whether any subscription of this id changed strictly between the two lines.
+    pub fn changed_between(&self, from: usize, to: usize) -> bool {
+        self.0.iter().any(|(l, ..)| *l > from && *l < to)
+    }
+
     /// The highest QoS granted among the filters matching `topic` that are in force at `line`.
     pub fn granted_at(&self, topic: &str, line: usize) -> Option<u8> {
         let mut active: BTreeMap<&str, u8> = BTreeMap::new();
@@ -83,6 +88,9 @@ pub struct Timeline {
     client_crashes: BTreeMap<String, Vec<usize>>,
     /// Accepted CONNECTs as the broker saw them.
     pub broker_connects: Vec<BrokerConnect>,
+    /// Subscription requests by client id: (line, filter). A retained message may arrive before
+    /// the application sees the SUBACK, but never before it asked.
+    subscribe_requests: BTreeMap<String, Vec<(usize, String)>>,
     /// (line, client id) where the broker took a session offline.
     offline: Vec<(usize, String)>,
 }
@@ -131,10 +139,18 @@ impl Timeline {
                 }
                 TraceEvent::Subscribed { client, granted, .. } => {
                     let id = current_id.get(client).cloned().unwrap_or_else(|| client.clone());
+                    // A SUBACK implies the request (for traces that do not record requests).
+                    let requests = t.subscribe_requests.entry(id.clone()).or_default();
+                    requests.extend(granted.iter().map(|(f, _)| (line, f.clone())));
                     let subs = t.subscriptions.entry(id).or_default();
                     for (f, q) in granted {
                         subs.0.push((line, f.clone(), Some(*q)));
                     }
+                }
+                TraceEvent::Subscribe { client, filters, .. } => {
+                    let id = current_id.get(client).cloned().unwrap_or_else(|| client.clone());
+                    let requests = t.subscribe_requests.entry(id).or_default();
+                    requests.extend(filters.iter().map(|f| (line, f.clone())));
                 }
                 TraceEvent::Unsubscribed { client, filters, .. } => {
                     let id = current_id.get(client).cloned().unwrap_or_else(|| client.clone());
@@ -200,23 +216,21 @@ impl Timeline {
         self.connects.iter().filter(|c| c.client == client && c.line < line).map(|c| c.client_id.as_str()).collect()
     }
 
-    /// Whether any client id `client` used had, before `line`, a subscription matching `topic`.
+    /// Whether any client id `client` used had asked, before `line`, for a subscription
+    /// matching `topic` (a message may arrive before the application sees the SUBACK).
     pub fn ever_subscribed(&self, client: &str, topic: &str, line: usize) -> bool {
-        self.ids_of(client, line).iter().any(|id| {
-            self.subscriptions
-                .get(*id)
-                .is_some_and(|s| s.0.iter().any(|(l, f, q)| *l < line && q.is_some() && matches(f, topic)))
-        })
+        self.last_subscribe_before(client, topic, line).is_some()
     }
 
-    /// The line of the last SUBACK before `line`, for any id `client` used, covering `topic`.
+    /// The line of the last subscription request before `line`, for any id `client` used,
+    /// covering `topic`.
     pub fn last_subscribe_before(&self, client: &str, topic: &str, line: usize) -> Option<usize> {
         self.ids_of(client, line)
             .iter()
-            .filter_map(|id| self.subscriptions.get(*id))
-            .flat_map(|s| s.0.iter())
-            .filter(|(l, f, q)| *l < line && q.is_some() && matches(f, topic))
-            .map(|(l, ..)| *l)
+            .filter_map(|id| self.subscribe_requests.get(*id))
+            .flat_map(|r| r.iter())
+            .filter(|(l, f)| *l < line && matches(f, topic))
+            .map(|(l, _)| *l)
             .max()
     }
 

@@ -12,6 +12,9 @@ fn accepted(client_id: &str, clean: bool, sp: bool) -> E {
 fn subscribed(client: &str, filter: &str, q: u8) -> E {
     E::Subscribed { ms: 0, client: client.into(), granted: vec![(filter.into(), q)] }
 }
+fn subscribe(client: &str, filter: &str) -> E {
+    E::Subscribe { ms: 0, client: client.into(), filters: vec![filter.into()] }
+}
 fn publish(client: &str, topic: &str, payload: &str, qos: u8, retain: bool) -> Vec<E> {
     vec![
         E::Publish { ms: 0, client: client.into(), topic: topic.into(), payload: payload.into(), qos, retain },
@@ -57,7 +60,8 @@ fn phantom_and_upgrade_and_unsubscribed() {
     let mut t = base();
     t.extend(publish("p", "t/a", "1", 0, false));
     t.push(deliver("s", "t/a", "1", 1, false));
-    assert_eq!(names(&check(&t)), vec!["qos-not-upgraded"]);
+    // An upgrade is also not the QoS the subscription asks for.
+    assert_eq!(names(&check(&t)), vec!["qos-not-upgraded", "delivered-qos"]);
     let mut t = base();
     t.extend(publish("p", "x/a", "1", 0, false));
     t.push(deliver("s", "x/a", "1", 0, false));
@@ -76,14 +80,20 @@ fn out_of_order() {
 
 #[test]
 fn retain_on_a_live_delivery() {
+    // RETAIN=1 on a message that was never published retained.
     let mut t = base();
-    t.extend(publish("p", "t/a", "1", 1, true));
+    t.extend(publish("p", "t/a", "1", 1, false));
     t.push(deliver("s", "t/a", "1", 1, true));
     assert_eq!(names(&check(&t)), vec!["retain-only-for-new-subscriptions"]);
     // Retained before the subscription: RETAIN=1 is right.
     let mut t = vec![connected("p", true, false)];
     t.extend(publish("p", "t/a", "1", 1, true));
-    t.extend([connected("s", true, false), subscribed("s", "t/#", 1), deliver("s", "t/a", "1", 1, true)]);
+    t.extend([
+        connected("s", true, false),
+        subscribe("s", "t/#"),
+        deliver("s", "t/a", "1", 1, true),
+        subscribed("s", "t/#", 1),
+    ]);
     assert_eq!(check(&t), vec![]);
 }
 
@@ -118,4 +128,14 @@ fn acknowledged_message_never_delivered() {
     let mut t = vec![connected("s", true, false), subscribed("s", "t/#", 1), connected("p", true, false)];
     t.extend(publish("p", "t/a", "1", 1, false));
     assert_eq!(check(&t), vec![]);
+}
+
+#[test]
+fn delivered_below_the_highest_granted_qos() {
+    // [MQTT-3.3.5-1]: overlapping subscriptions at QoS 0 and 2 get a QoS 2 message at QoS 2.
+    let mut t = vec![connected("s", false, false), subscribed("s", "t/a", 0), subscribed("s", "t/#", 2)];
+    t.push(connected("p", true, false));
+    t.extend(publish("p", "t/a", "1", 2, false));
+    t.push(deliver("s", "t/a", "1", 0, false));
+    assert_eq!(names(&check(&t)), vec!["delivered-qos"]);
 }

@@ -423,6 +423,10 @@ impl ClientSession {
             self.outgoing.clear();
             self.incoming_qos2.clear();
         }
+        #[cfg(feature = "mutants")]
+        if crate::mutants::active(crate::mutants::Mutant::ForgetPubrelState) {
+            self.incoming_qos2.clear();
+        }
         self.events.push_back(ClientEvent::Connected { session_present: ack.session_present });
         if expected_session && !ack.session_present {
             // The server lost its half: it will not re-send or release anything it held for us.

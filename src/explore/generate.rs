@@ -31,14 +31,14 @@ fn client(n: usize) -> impl Strategy<Value = String> {
 fn step(n: usize) -> impl Strategy<Value = Step> {
     let unchecked = ExpectedOutcome::Any;
     prop_oneof![
-        3 => client(n).prop_map(move |c| Step::Connect(ConnectStep {
+        8 => client(n).prop_map(move |c| Step::Connect(ConnectStep {
             client: c,
             clean_session: None,
             session_present: None,
             refused: None,
             outcome: Some(unchecked)
         })),
-        3 => (client(n), prop::sample::select(FILTERS), qos()).prop_map(move |(c, f, q)| Step::Subscribe(SubscribeStep {
+        6 => (client(n), prop::sample::select(FILTERS), qos()).prop_map(move |(c, f, q)| Step::Subscribe(SubscribeStep {
             client: c,
             topic: None,
             qos: None,
@@ -51,7 +51,7 @@ fn step(n: usize) -> impl Strategy<Value = Step> {
             topics: vec![],
             outcome: unchecked,
         })),
-        8 => (client(n), prop::sample::select(TOPICS), qos(), prop::bool::weighted(0.15), 1u32..4, any::<bool>())
+        12 => (client(n), prop::sample::select(TOPICS), qos(), prop::bool::weighted(0.15), 1u32..4, any::<bool>())
             .prop_map(move |(c, t, q, retain, repeat, no_wait)| Step::Publish(PublishStep {
                 client: c,
                 topic: TopicName(t.to_owned()),
@@ -62,8 +62,8 @@ fn step(n: usize) -> impl Strategy<Value = Step> {
                 no_wait,
                 outcome: unchecked,
             })),
-        2 => client(n).prop_map(|c| Step::Disconnect(ClientStep { client: c })),
-        2 => client(n).prop_map(|c| Step::LoseConnection(ClientStep { client: c })),
+        5 => client(n).prop_map(|c| Step::Disconnect(ClientStep { client: c })),
+        4 => client(n).prop_map(|c| Step::LoseConnection(ClientStep { client: c })),
         1 => (client(n), prop_oneof![Just(Direction::Both), Just(Direction::ToBroker), Just(Direction::FromBroker)])
             .prop_map(|(c, d)| Step::Partition(PartitionStep { client: c, direction: d })),
         1 => client(n).prop_map(|c| Step::Heal(ClientStep { client: c })),
@@ -71,8 +71,60 @@ fn step(n: usize) -> impl Strategy<Value = Step> {
         1 => client(n).prop_map(|c| Step::Release(ClientStep { client: c })),
         1 => Just(Step::CrashBroker),
         1 => Just(Step::RestartBroker),
-        3 => (1u64..40).prop_map(|tenths| Step::Wait(Span(Duration::from_millis(tenths * 100)))),
+        4 => (1u64..40).prop_map(|tenths| Step::Wait(Span(Duration::from_millis(tenths * 100)))),
     ]
+}
+
+/// A persistent-session story as one unit: a client subscribes, goes away (cleanly or not),
+/// another publishes QoS 1/2 messages it matches, and it comes back. Random single steps rarely
+/// line up like this, and it is where the interesting bugs live.
+fn offline_episode(n: usize) -> impl Strategy<Value = Vec<Step>> {
+    (0..n, 0..n, prop::sample::select(TOPICS), 1u8..=2, 1u8..=2, any::<bool>(), 1u32..4).prop_map(
+        move |(sub, publisher, topic, sub_qos, pub_qos, abrupt, repeat)| {
+            let (sub, publisher) = (format!("c{sub}"), format!("c{}", (publisher + usize::from(publisher == sub)) % n));
+            let connect = |c: &str| {
+                Step::Connect(ConnectStep {
+                    client: c.to_owned(),
+                    clean_session: None,
+                    session_present: None,
+                    refused: None,
+                    outcome: Some(ExpectedOutcome::Any),
+                })
+            };
+            let leave = if abrupt {
+                Step::LoseConnection(ClientStep { client: sub.clone() })
+            } else {
+                Step::Disconnect(ClientStep { client: sub.clone() })
+            };
+            vec![
+                connect(&sub),
+                Step::Subscribe(SubscribeStep {
+                    client: sub.clone(),
+                    topic: None,
+                    qos: None,
+                    topics: vec![FilterQos {
+                        filter: TopicFilter(topic.to_owned()),
+                        qos: Qos(QoS::from_u8(sub_qos).expect("1 or 2")),
+                    }],
+                    outcome: ExpectedOutcome::Any,
+                }),
+                leave,
+                Step::Wait(Span(Duration::from_millis(100))),
+                connect(&publisher),
+                Step::Publish(PublishStep {
+                    client: publisher,
+                    topic: TopicName(topic.to_owned()),
+                    payload: String::new(),
+                    qos: Qos(QoS::from_u8(pub_qos).expect("1 or 2")),
+                    retain: false,
+                    repeat,
+                    no_wait: false,
+                    outcome: ExpectedOutcome::Any,
+                }),
+                connect(&sub),
+            ]
+        },
+    )
 }
 
 /// Numbers publish payloads `m1`, `m2`, ... in step order (`{n}` adds the repeat index).
@@ -114,11 +166,13 @@ fn epilogue(n: usize) -> Vec<Step> {
 pub fn scenario() -> impl Strategy<Value = Scenario> {
     (2usize..=4)
         .prop_flat_map(|n| {
-            let clients = prop::collection::vec((any::<bool>(), prop::bool::weighted(0.2)), n);
+            let clients = prop::collection::vec((prop::bool::weighted(0.7), prop::bool::weighted(0.2)), n);
             let limit = prop_oneof![4 => Just(None), 1 => (1usize..6).prop_map(Some)];
-            (Just(n), clients, limit, prop::collection::vec(step(n), 1..25))
+            let unit = prop_oneof![6 => step(n).prop_map(|s| vec![s]), 1 => offline_episode(n)];
+            (Just(n), clients, limit, prop::collection::vec(unit, 1..30))
         })
-        .prop_map(|(n, flags, limit, mut steps)| {
+        .prop_map(|(n, flags, limit, units)| {
+            let mut steps: Vec<Step> = units.into_iter().flatten().collect();
             let mut clients = BTreeMap::new();
             for (i, (persistent, share_id)) in flags.into_iter().enumerate() {
                 // Some clients share c0's client id, to exercise takeovers.

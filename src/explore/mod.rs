@@ -28,6 +28,11 @@ pub struct ExploreOptions {
     pub regressions: Option<PathBuf>,
     /// Shrinking steps allowed per failure.
     pub max_shrink_iters: u32,
+    /// Stop at the first failure (to measure how many cases a bug needs to be caught).
+    pub stop_at_first_failure: bool,
+    /// The known bug to activate for this exploration.
+    #[cfg(feature = "mutants")]
+    pub mutant: Option<crate::mutants::Mutant>,
 }
 
 impl Default for ExploreOptions {
@@ -39,6 +44,9 @@ impl Default for ExploreOptions {
             time_limit: None,
             regressions: None,
             max_shrink_iters: 300,
+            stop_at_first_failure: false,
+            #[cfg(feature = "mutants")]
+            mutant: None,
         }
     }
 }
@@ -86,6 +94,8 @@ fn failure(scenario: &Scenario, sim_seed: u64) -> Option<String> {
 
 /// Explores `opts.cases` generated scenarios; `progress` is called after each case.
 pub fn explore(opts: &ExploreOptions, progress: &dyn Fn(u64, &Summary)) -> Summary {
+    #[cfg(feature = "mutants")]
+    crate::mutants::set(opts.mutant);
     let started = Instant::now();
     let mut summary = Summary::default();
     let mut outcomes = BTreeSet::new();
@@ -126,6 +136,9 @@ pub fn explore(opts: &ExploreOptions, progress: &dyn Fn(u64, &Summary)) -> Summa
         }
         summary.distinct_outcomes = outcomes.len();
         progress(case, &summary);
+        if opts.stop_at_first_failure && !summary.failures.is_empty() {
+            break;
+        }
     }
     summary.wall = started.elapsed();
     summary

@@ -54,6 +54,7 @@ pub fn render(events: &[TraceEvent], title: &str) -> String {
             | TraceEvent::Publish { client, .. }
             | TraceEvent::Published { client, .. }
             | TraceEvent::Subscribed { client, .. }
+            | TraceEvent::Subscribe { client, .. }
             | TraceEvent::Unsubscribed { client, .. } => {
                 lane_of(client, &mut lanes);
             }
@@ -150,6 +151,7 @@ pub fn render(events: &[TraceEvent], title: &str) -> String {
             | TraceEvent::Publish { client, .. }
             | TraceEvent::Published { client, .. }
             | TraceEvent::Subscribed { client, .. }
+            | TraceEvent::Subscribe { client, .. }
             | TraceEvent::Unsubscribed { client, .. } => {
                 let lane = lane_of(client, &mut lanes);
                 let text = e.to_string();

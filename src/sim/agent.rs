@@ -88,6 +88,9 @@ pub async fn run(shared: AgentShared) -> turmoil::Result {
         trace: shared.trace.clone(),
     };
     let mut client: Option<Client> = None;
+    // The task recording the current connection's events; awaited before the next connection
+    // so a late `Disconnected` of the old one never lands after the new `Connected`.
+    let mut pump_task: Option<tokio::task::JoinHandle<()>> = None;
     // The client's half of its session lives in this process: kept across connections, lost
     // with a crash of the host.
     let store = SessionStore::new();
@@ -96,6 +99,9 @@ pub async fn run(shared: AgentShared) -> turmoil::Result {
             Command::Connect { options, checked, reply } => {
                 if let Some(old) = client.take() {
                     old.abort().await;
+                }
+                if let Some(task) = pump_task.take() {
+                    let _ = task.await;
                 }
                 let (client_id, clean) = (options.client_id.clone(), options.clean_session);
                 let will =
@@ -133,7 +139,7 @@ pub async fn run(shared: AgentShared) -> turmoil::Result {
                             }
                             None => false,
                         };
-                        tokio::spawn(pump(events, shared.clone()));
+                        pump_task = Some(tokio::spawn(pump(events, shared.clone())));
                         let _ = reply.send(Ok(session_present));
                     }
                     Err(ClientError::Refused(code)) => {
@@ -149,6 +155,10 @@ pub async fn run(shared: AgentShared) -> turmoil::Result {
             }
             Command::Subscribe { filters, reply } => {
                 let (trace, name) = (shared.trace.clone(), shared.name.clone());
+                if client.is_some() {
+                    let filters = filters.iter().map(|f| f.filter.clone()).collect();
+                    trace.push(TraceEvent::Subscribe { ms: now_ms(), client: name.clone(), filters });
+                }
                 with_client(&client, reply, |c| async move {
                     let asked: Vec<String> = filters.iter().map(|f| f.filter.clone()).collect();
                     let codes = c.subscribe(filters).await.map_err(|e| e.to_string())?;
@@ -201,11 +211,17 @@ pub async fn run(shared: AgentShared) -> turmoil::Result {
                 if let Some(c) = client.take() {
                     c.disconnect().await;
                 }
+                if let Some(task) = pump_task.take() {
+                    let _ = task.await;
+                }
                 let _ = reply.send(Ok(()));
             }
             Command::Drop { reply } => {
                 if let Some(c) = client.take() {
                     c.abort().await;
+                }
+                if let Some(task) = pump_task.take() {
+                    let _ = task.await;
                 }
                 let _ = reply.send(Ok(()));
             }

@@ -40,6 +40,8 @@ pub enum TraceEvent {
     Publish { ms: u64, client: String, topic: String, payload: String, qos: u8, retain: bool },
     /// The QoS flow of that publication completed: the broker owns the message.
     Published { ms: u64, client: String, topic: String, payload: String, qos: u8 },
+    /// A client's application asked to subscribe to these filters.
+    Subscribe { ms: u64, client: String, filters: Vec<String> },
     /// SUBACK granted these filters, with their QoS.
     Subscribed { ms: u64, client: String, granted: Vec<(String, u8)> },
     /// UNSUBACK for these filters.
@@ -74,6 +76,7 @@ impl TraceEvent {
             | TraceEvent::Publish { ms, .. }
             | TraceEvent::Published { ms, .. }
             | TraceEvent::Subscribed { ms, .. }
+            | TraceEvent::Subscribe { ms, .. }
             | TraceEvent::Unsubscribed { ms, .. }
             | TraceEvent::SessionDiscarded { ms, .. }
             | TraceEvent::SessionOffline { ms, .. }
@@ -132,6 +135,7 @@ impl fmt::Display for TraceEvent {
                 let g: Vec<String> = granted.iter().map(|(f, q)| format!("{f:?}:q{q}")).collect();
                 write!(f, "{client:>10} :: subscribed {}", g.join(" "))
             }
+            TraceEvent::Subscribe { client, filters, .. } => write!(f, "{client:>10} :: app subscribes {filters:?}"),
             TraceEvent::Unsubscribed { client, filters, .. } => write!(f, "{client:>10} :: unsubscribed {filters:?}"),
             TraceEvent::SessionDiscarded { client_id, .. } => {
                 write!(f, "{:>10} :: session {client_id:?} discarded", "broker")
