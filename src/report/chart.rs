@@ -105,26 +105,21 @@ pub fn render(events: &[TraceEvent], title: &str) -> String {
                     esc(error)
                 );
             }
-            TraceEvent::Step { step, .. } => {
+            TraceEvent::Step { .. } | TraceEvent::Fault { .. } => {
+                // A band across every lane: grey for a scenario step, red for a fault.
+                let (band, text, label) = match e {
+                    TraceEvent::Fault { fault, .. } => ("fault", "f", format!("fault: {fault}")),
+                    TraceEvent::Step { step, .. } => ("step", "s", step.clone()),
+                    _ => unreachable!("matched above"),
+                };
                 let _ = writeln!(
                     body,
-                    r##"<rect x="{LEFT}" y="{}" width="{}" height="{ROW}" class="step"/><text x="{}" y="{}" class="s">{}</text>"##,
+                    r##"<rect x="{LEFT}" y="{}" width="{}" height="{ROW}" class="{band}"/><text x="{}" y="{}" class="{text}">{}</text>"##,
                     y(row) - ROW / 2 - 2,
                     width - LEFT - 20,
                     LEFT + 6,
                     y(row) + 4,
-                    esc(step)
-                );
-            }
-            TraceEvent::Fault { fault, .. } => {
-                let _ = writeln!(
-                    body,
-                    r##"<rect x="{LEFT}" y="{}" width="{}" height="{ROW}" class="fault"/><text x="{}" y="{}" class="f">fault: {}</text>"##,
-                    y(row) - ROW / 2 - 2,
-                    width - LEFT - 20,
-                    LEFT + 6,
-                    y(row) + 4,
-                    esc(fault)
+                    esc(&label)
                 );
             }
             TraceEvent::Deliver { client, topic, payload, qos, retain, dup, .. } => {
