@@ -65,7 +65,9 @@ fn qos2_exactly_once(t: &Timeline, out: &mut Vec<Violation>) {
     for (client, deliveries) in &t.deliveries {
         // A crashed client process forgets what it was handed; count per incarnation.
         let mut seen: BTreeMap<(usize, &str, &str), usize> = BTreeMap::new();
-        for d in deliveries.iter().filter(|d| d.qos == 2) {
+        // A retained copy sent for a new or repeated subscription (RETAIN=1) is a new send of
+        // the retained message [MQTT-3.8.4-3], not a duplicate of the live delivery.
+        for d in deliveries.iter().filter(|d| d.qos == 2 && !d.retain) {
             let key = (d.topic.as_str(), d.payload.as_str());
             if t.publish_count(key) != 1 {
                 continue;
@@ -121,8 +123,9 @@ fn delivered_qos(t: &Timeline, out: &mut Vec<Violation>) {
             let Some(p) = t.unique_publish((d.topic.as_str(), d.payload.as_str())) else { continue };
             let Some(conn) = t.connect_before(client, d.line) else { continue };
             let Some(subs) = t.subscriptions.get(&conn.client_id) else { continue };
-            // Only where the subscriptions stood still from publication to delivery.
-            if subs.changed_between(p.line, d.line) {
+            // Only where the subscriptions stood still from publication to delivery (a QoS 2
+            // message is routed at PUBREL, after a SUBSCRIBE asked for in between, say).
+            if subs.changed_between(p.line, d.line) || t.subscribe_requested_between(&conn.client_id, p.line, d.line) {
                 continue;
             }
             let Some(granted) = subs.granted_at(&d.topic, p.line) else { continue };
@@ -237,11 +240,13 @@ fn at_least_once(t: &Timeline, out: &mut Vec<Violation>) {
             continue;
         }
         for &client in &clients {
-            let Some(conn) = t.connect_before(client, acked) else { continue };
+            // Owed only to a subscription whose SUBACK arrived before the application even asked
+            // to publish: then the broker certainly had it when it routed the message.
+            let Some(conn) = t.connect_before(client, p.line) else { continue };
             if conn.clean {
                 continue;
             }
-            let granted = t.subscriptions.get(&conn.client_id).and_then(|s| s.granted_at(&p.topic, acked));
+            let granted = t.subscriptions.get(&conn.client_id).and_then(|s| s.granted_at(&p.topic, p.line));
             if granted.is_none_or(|q| q == 0) {
                 continue;
             }

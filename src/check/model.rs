@@ -234,6 +234,11 @@ impl Timeline {
             .max()
     }
 
+    /// Whether `client_id` asked for a subscription strictly between the two lines.
+    pub fn subscribe_requested_between(&self, client_id: &str, from: usize, to: usize) -> bool {
+        self.subscribe_requests.get(client_id).is_some_and(|r| r.iter().any(|(l, _)| *l > from && *l < to))
+    }
+
     /// Whether `key` was published with RETAIN=1, or is a will, before `line`.
     pub fn retained_publish_before(&self, key: (&str, &str), line: usize) -> bool {
         self.wills.contains(&(key.0.to_owned(), key.1.to_owned()))
