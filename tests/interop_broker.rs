@@ -102,35 +102,13 @@ fn describe(p: &Packet) -> String {
 async fn collect(c: &mut RawClient, n: usize) -> Transcript {
     let mut t = Vec::new();
     for _ in 0..n {
-        let p = c.recv_publish_or_packet().await;
+        let p = c.recv_acking().await;
         t.push(describe(&p));
     }
     if let Some(extra) = c.recv_within(Duration::from_millis(300)).await {
         t.push(format!("unexpected: {}", describe(&extra)));
     }
     t
-}
-
-trait RecvAny {
-    async fn recv_publish_or_packet(&mut self) -> Packet;
-}
-
-impl RecvAny for RawClient {
-    async fn recv_publish_or_packet(&mut self) -> Packet {
-        let p = self.recv().await;
-        if let Packet::Publish(publish) = &p {
-            match (publish.qos, publish.pkid) {
-                (QoS::AtLeastOnce, Some(id)) => self.send(Packet::Puback(id)).await,
-                (QoS::ExactlyOnce, Some(id)) => {
-                    self.send(Packet::Pubrec(id)).await;
-                    assert_eq!(self.recv().await, Packet::Pubrel(id));
-                    self.send(Packet::Pubcomp(id)).await;
-                }
-                _ => {}
-            }
-        }
-        p
-    }
 }
 
 /// The differential scenarios: each returns the transcript of what its observer saw.

@@ -46,19 +46,11 @@ pub fn render(events: &[TraceEvent], title: &str) -> String {
                 lane_of(host, &mut lanes);
                 lane_of(peer, &mut lanes);
             }
-            TraceEvent::Deliver { client, .. } | TraceEvent::Client { client, .. } => {
-                lane_of(client, &mut lanes);
+            other => {
+                if let Some(client) = other.client() {
+                    lane_of(client, &mut lanes);
+                }
             }
-            TraceEvent::Connected { client, .. }
-            | TraceEvent::Disconnected { client, .. }
-            | TraceEvent::Publish { client, .. }
-            | TraceEvent::Published { client, .. }
-            | TraceEvent::Subscribed { client, .. }
-            | TraceEvent::Subscribe { client, .. }
-            | TraceEvent::Unsubscribed { client, .. } => {
-                lane_of(client, &mut lanes);
-            }
-            _ => {}
         }
     }
     let x = |lane: usize| LEFT + lane * LANE + LANE / 2;
@@ -141,14 +133,14 @@ pub fn render(events: &[TraceEvent], title: &str) -> String {
                 let _ =
                     writeln!(body, r##"<text x="{}" y="{}" class="n">{}</text>"##, x(lane) + 8, y(row) + 4, esc(event));
             }
-            TraceEvent::Connected { client, .. }
-            | TraceEvent::Disconnected { client, .. }
-            | TraceEvent::Publish { client, .. }
-            | TraceEvent::Published { client, .. }
-            | TraceEvent::Subscribed { client, .. }
-            | TraceEvent::Subscribe { client, .. }
-            | TraceEvent::Unsubscribed { client, .. } => {
-                let lane = lane_of(client, &mut lanes);
+            TraceEvent::Connected { .. }
+            | TraceEvent::Disconnected { .. }
+            | TraceEvent::Publish { .. }
+            | TraceEvent::Published { .. }
+            | TraceEvent::Subscribed { .. }
+            | TraceEvent::Subscribe { .. }
+            | TraceEvent::Unsubscribed { .. } => {
+                let lane = lane_of(e.client().expect("an application event has a client"), &mut lanes);
                 let text = e.to_string();
                 let text = text.split(":: ").nth(1).unwrap_or(&text).to_owned();
                 let _ =

@@ -63,6 +63,22 @@ pub enum TraceEvent {
 }
 
 impl TraceEvent {
+    /// The client an application-side event belongs to (its lane in a chart), if any.
+    pub fn client(&self) -> Option<&str> {
+        match self {
+            TraceEvent::Deliver { client, .. }
+            | TraceEvent::Client { client, .. }
+            | TraceEvent::Connected { client, .. }
+            | TraceEvent::Disconnected { client, .. }
+            | TraceEvent::Publish { client, .. }
+            | TraceEvent::Published { client, .. }
+            | TraceEvent::Subscribed { client, .. }
+            | TraceEvent::Subscribe { client, .. }
+            | TraceEvent::Unsubscribed { client, .. } => Some(client),
+            _ => None,
+        }
+    }
+
     pub fn ms(&self) -> u64 {
         match self {
             TraceEvent::Send { ms, .. }

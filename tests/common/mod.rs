@@ -151,22 +151,29 @@ impl RawClient {
         assert_eq!(self.recv().await, Packet::Pingresp);
     }
 
+    /// Receives one packet; a PUBLISH is acknowledged as a well-behaved subscriber would.
+    pub async fn recv_acking(&mut self) -> Packet {
+        let packet = self.recv().await;
+        if let Packet::Publish(p) = &packet {
+            match (p.qos, p.pkid) {
+                (QoS::AtLeastOnce, Some(id)) => self.send(Packet::Puback(id)).await,
+                (QoS::ExactlyOnce, Some(id)) => {
+                    self.send(Packet::Pubrec(id)).await;
+                    assert_eq!(self.recv().await, Packet::Pubrel(id));
+                    self.send(Packet::Pubcomp(id)).await;
+                }
+                _ => {}
+            }
+        }
+        packet
+    }
+
     /// Receives one PUBLISH and acknowledges it as a well-behaved subscriber; returns it.
     pub async fn recv_publish(&mut self) -> Publish {
-        let p = match self.recv().await {
+        match self.recv_acking().await {
             Packet::Publish(p) => p,
             other => panic!("expected PUBLISH, got {other:?}"),
-        };
-        match (p.qos, p.pkid) {
-            (QoS::AtLeastOnce, Some(id)) => self.send(Packet::Puback(id)).await,
-            (QoS::ExactlyOnce, Some(id)) => {
-                self.send(Packet::Pubrec(id)).await;
-                assert_eq!(self.recv().await, Packet::Pubrel(id));
-                self.send(Packet::Pubcomp(id)).await;
-            }
-            _ => {}
         }
-        p
     }
 
     /// Sends DISCONNECT and waits for the broker to close the connection.
