@@ -82,14 +82,17 @@ pub async fn run_broker_monitored<L: Listener>(
     let max_packet_size = config.packet_size_limit();
     let mut broker = Broker::new(config);
     let (input_tx, mut inputs) = mpsc::unbounded_channel::<Input<L::Io>>();
-    let mut tasks = JoinSet::new();
+    // Connection tasks end with their connection's id, so the loop can forget them: a finished
+    // task's memory is freed only once the `JoinSet` has handed it back and its `AbortHandle`
+    // is dropped. The accept task ends with `None` (it only ends on shutdown).
+    let mut tasks: JoinSet<Option<ConnId>> = JoinSet::new();
     let accept_tx = input_tx.clone();
     tasks.spawn(async move {
         loop {
             match listener.accept().await {
                 Ok((io, addr)) => {
                     if accept_tx.send(Input::Accepted(io, addr)).is_err() {
-                        return;
+                        return None;
                     }
                 }
                 Err(e) => {
@@ -107,6 +110,11 @@ pub async fn run_broker_monitored<L: Listener>(
     let mut pending: BTreeMap<ConnId, usize> = BTreeMap::new();
     tokio::pin!(shutdown);
     loop {
+        while let Some(finished) = tasks.try_join_next() {
+            if let Ok(Some(conn)) = finished {
+                conn_tasks.remove(&conn);
+            }
+        }
         let deadline = broker.poll_timeout();
         let timer = async {
             match deadline {
@@ -126,7 +134,11 @@ pub async fn run_broker_monitored<L: Listener>(
                         outputs.insert(conn, tx);
                         peers.insert(conn, addr);
                         tracing::debug!(%conn, %addr, "connection opened");
-                        let task = tasks.spawn(connection(conn, io, rx, input_tx.clone(), max_packet_size));
+                        let task = connection(conn, io, rx, input_tx.clone(), max_packet_size);
+                        let task = tasks.spawn(async move {
+                            task.await;
+                            Some(conn)
+                        });
                         conn_tasks.insert(conn, task);
                     }
                     Input::Packet(conn, packet) => broker.handle_packet(conn, packet, now()),
