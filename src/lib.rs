@@ -18,6 +18,7 @@ pub mod client;
 pub mod commands;
 pub mod conformance;
 pub mod explore;
+pub mod load;
 pub mod external;
 #[cfg(feature = "mutants")]
 pub mod mutants;

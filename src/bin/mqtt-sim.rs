@@ -35,6 +35,28 @@ enum Command {
     Sub(SubArgs),
     /// Run the scenarios against a real broker over TCP and report where it differs from the spec.
     Check(CheckArgs),
+    /// Throw many hostile connections and a few well-behaved sessions at a broker over TCP.
+    Load(LoadArgs),
+}
+
+/// The load and abuse run; defaults are the numbers `tests/tcp_abuse.rs` uses.
+#[derive(Debug, Args)]
+struct LoadArgs {
+    /// The broker to load.
+    #[arg(long, value_name = "HOST:PORT")]
+    broker: String,
+    /// Connections open at once, well-behaved and hostile.
+    #[arg(long, default_value_t = 1000)]
+    connections: usize,
+    /// Well-behaved publisher/subscriber pairs among them.
+    #[arg(long, default_value_t = 20)]
+    pairs: usize,
+    /// Messages each well-behaved publisher sends, alternating QoS 1 and 2.
+    #[arg(long, default_value_t = 100)]
+    messages: u32,
+    /// How long to wait for the broker to close a hostile connection (e.g. 30s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_span, default_value = "30s")]
+    patience: std::time::Duration,
 }
 
 #[derive(Debug, Args)]
@@ -287,6 +309,12 @@ struct BrokerArgs {
     /// Largest keep alive a client may ask for, in seconds; 0 = no limit (default 0).
     #[arg(long, value_name = "SECONDS")]
     max_keepalive: Option<u16>,
+    /// Concurrent client connections; -1 = no limit (default -1).
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    max_connections: Option<i64>,
+    /// Close a connection that sends no CONNECT within this many seconds; 0 = never (default 10).
+    #[arg(long, value_name = "SECONDS")]
+    connect_timeout: Option<u64>,
 }
 
 impl BrokerArgs {
@@ -316,6 +344,15 @@ impl BrokerArgs {
         if let Some(n) = self.max_keepalive {
             config.max_keepalive = n;
         }
+        match self.max_connections {
+            Some(-1) => config.max_connections = None,
+            Some(n) if n >= 0 => config.max_connections = Some(n as usize),
+            Some(n) => return Err(format!("--max-connections must be -1 or more, found {n}")),
+            None => {}
+        }
+        if let Some(secs) = self.connect_timeout {
+            config.connect_timeout = (secs > 0).then(|| std::time::Duration::from_secs(secs));
+        }
         Ok(config)
     }
 }
@@ -330,6 +367,7 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match cli.command {
         Command::Broker(args) => broker(args),
@@ -351,6 +389,7 @@ fn main() -> ExitCode {
             }
         }
         Command::Check(args) => check(args),
+        Command::Load(args) => load(args),
         Command::Pub(args) => client_command("pub", &args.connect, |connect| {
             let payload = match (&args.message, args.lines) {
                 (Some(m), _) => Payload::Message(m.clone()),
@@ -413,6 +452,7 @@ fn broker(args: BrokerArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    raise_open_files_limit("broker");
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime starts");
     runtime.block_on(async {
         let listener = match tokio::net::TcpListener::bind(args.listen).await {
@@ -531,6 +571,48 @@ fn check(args: CheckArgs) -> ExitCode {
         eprintln!("report: {}", dir.join("index.html").display());
     }
     ExitCode::from(report.exit_code())
+}
+
+/// Each connection is a file descriptor, and the usual soft limit of 1024 is below what a broker
+/// or a load run needs; raise it to the hard limit, as systemd's LimitNOFILE would.
+fn raise_open_files_limit(command: &str) {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::debug!("open files limit: {limit}"),
+        Err(e) => tracing::warn!("mqtt-sim {command}: could not raise the open files limit: {e}"),
+    }
+}
+
+fn load(args: LoadArgs) -> ExitCode {
+    let addr = match std::net::ToSocketAddrs::to_socket_addrs(&args.broker).map(|mut a| a.next()) {
+        Ok(Some(addr)) => addr,
+        Ok(None) | Err(_) => {
+            eprintln!("mqtt-sim load: {:?} is not a reachable HOST:PORT", args.broker);
+            return ExitCode::from(2);
+        }
+    };
+    raise_open_files_limit("load");
+    let plan = mqtt_sim::load::Plan {
+        connections: args.connections,
+        pairs: args.pairs,
+        messages: args.messages,
+        patience: args.patience,
+        ..mqtt_sim::load::Plan::default()
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime starts");
+    let report = runtime.block_on(mqtt_sim::load::run(addr, &plan));
+    print!("{}", report.summary());
+    let problems = report.problems();
+    if problems.is_empty() {
+        return ExitCode::SUCCESS;
+    }
+    println!("\n{} problems:", problems.len());
+    for p in problems.iter().take(50) {
+        println!("  {p}");
+    }
+    if problems.len() > 50 {
+        println!("  ... and {} more", problems.len() - 50);
+    }
+    ExitCode::from(1)
 }
 
 fn replay(args: ReplayArgs) -> ExitCode {

@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 pub use self::turmoil::TurmoilConnector;
-pub use broker::{run_broker, run_broker_monitored, BrokerMonitor};
+pub use broker::{log_event, run_broker, run_broker_monitored, BrokerMonitor};
 pub use client::{Client, Connector, Error as ClientError, Events, ReconnectPolicy, SessionStore, TcpConnector};
 pub use framed::{PacketReader, PacketWriter, ReadError};
 
