@@ -58,9 +58,9 @@ impl Broker {
             // 1.5 times the keep alive [MQTT-3.1.2-24].
             secs => Some(Duration::from_millis(u64::from(secs) * 1500)),
         };
-        if let Some(limit) = c.keep_alive_limit {
-            self.timers.insert((now + limit, conn));
-        }
+        // The keep-alive deadline replaces the connect timeout; keep alive 0 leaves no timer.
+        let deadline = c.keep_alive_limit.map(|limit| now + limit);
+        self.set_timer(conn, deadline);
 
         // The first packet from the server is CONNACK [MQTT-3.2.0-1] [MQTT-3.1.4-4]. MQTT 3.1 has a
         // reserved byte where 3.1.1 put session present; like mosquitto, a 3.1 client gets 0 there.

@@ -28,6 +28,8 @@ impl Broker {
     ///   CONNECT belongs to a live session that points back at it; a clean session is connected
     ///   (it is discarded when its connection ends [MQTT-3.1.2-6]); a connection waiting for
     ///   CONNECT, or with a keep alive, has a timer due no later than its deadline.
+    /// - Timers: every timer entry belongs to an open connection, which has no other entry and
+    ///   records that one as its own; so the timer set never outgrows the connection table.
     pub fn check_invariants(&self) -> Result<(), String> {
         if let Some(max) = self.config.max_connections {
             if self.connections.len() > max {
@@ -125,12 +127,23 @@ impl Broker {
     }
 
     fn check_connections(&self) -> Result<(), String> {
-        let mut first_timer: BTreeMap<ConnId, Time> = BTreeMap::new();
+        let mut timer_of: BTreeMap<ConnId, Time> = BTreeMap::new();
         for &(at, conn) in &self.timers {
-            first_timer.entry(conn).or_insert(at);
+            let Some(c) = self.connections.get(&conn) else {
+                return Err(format!("timer at {at:?} for {conn}, which is not open"));
+            };
+            if let Some(earlier) = timer_of.insert(conn, at) {
+                return Err(format!("{conn} has two timers, at {earlier:?} and {at:?}"));
+            }
+            if c.timer != Some(at) {
+                return Err(format!("{conn} has a timer at {at:?} but records {:?}", c.timer));
+            }
         }
         for (conn, c) in &self.connections {
-            let due = first_timer.get(conn).copied();
+            let due = timer_of.get(conn).copied();
+            if c.timer.is_some() && due.is_none() {
+                return Err(format!("{conn} records a timer at {:?} that is not armed", c.timer));
+            }
             match &c.client_id {
                 Some(id) => match self.sessions.get(id) {
                     Some(s) if s.conn == Some(*conn) => {}

@@ -145,6 +145,9 @@ struct Connection {
     /// Packets sent and not yet written: the driver's last report plus what was sent since.
     /// `None` until the driver reports, which leaves the slow-reader limit off.
     backlog: Option<usize>,
+    /// The deadline this connection has in `Broker::timers`, if any: its one entry there, kept
+    /// here so that re-arming or closing removes exactly that entry.
+    timer: Option<Time>,
 }
 
 /// The broker. See the module docs for the call order.
@@ -155,8 +158,10 @@ pub struct Broker {
     sessions: BTreeMap<String, Session>,
     subscriptions: SubscriptionTree,
     retained: RetainedStore,
-    /// Deadlines to look at: connect timeouts and keep-alive checks. A connection may have stale
-    /// entries; `handle_timeout` re-checks the connection before acting.
+    /// Deadlines to look at: connect timeouts and keep-alive checks. At most one entry per open
+    /// connection (the one its `Connection::timer` names) and none for a closed one, so the set
+    /// stays as small as the connection table under any churn. A keep-alive entry may be early
+    /// (packets since pushed the deadline back); `handle_timeout` re-checks before acting.
     timers: BTreeSet<(Time, ConnId)>,
     actions: VecDeque<Action>,
     events: VecDeque<Event>,
@@ -203,11 +208,10 @@ impl Broker {
                 keep_alive_limit: None,
                 will: None,
                 backlog: None,
+                timer: None,
             },
         );
-        if let Some(timeout) = self.config.connect_timeout {
-            self.timers.insert((now + timeout, conn));
-        }
+        self.set_timer(conn, self.config.connect_timeout.map(|timeout| now + timeout));
         conn
     }
 
@@ -283,25 +287,26 @@ impl Broker {
                 break;
             }
             self.timers.pop_first();
-            let Some(c) = self.connections.get(&conn) else {
+            // `close` removes a connection's entry, so the connection is open; the check costs
+            // nothing and keeps a bug here from panicking the broker.
+            let Some(c) = self.connections.get_mut(&conn) else {
                 continue;
             };
-            if c.client_id.is_none() {
-                if let Some(timeout) = self.config.connect_timeout {
-                    if now >= c.opened + timeout {
-                        self.close(conn, CloseReason::ConnectTimeout, false, true, now);
-                    }
-                }
-                continue;
-            }
-            if let Some(limit) = c.keep_alive_limit {
-                let deadline = c.last_packet + limit;
-                if now >= deadline {
-                    // Treated as a network failure: the will is published [MQTT-3.1.2-24].
-                    self.close(conn, CloseReason::KeepAliveTimeout, true, true, now);
-                } else {
-                    self.timers.insert((deadline, conn));
-                }
+            c.timer = None;
+            let (deadline, reason, will) = match (&c.client_id, c.keep_alive_limit) {
+                // Only the connect timeout is armed before CONNECT.
+                (None, _) => match self.config.connect_timeout {
+                    Some(timeout) => (c.opened + timeout, CloseReason::ConnectTimeout, false),
+                    None => continue,
+                },
+                // Treated as a network failure: the will is published [MQTT-3.1.2-24].
+                (Some(_), Some(limit)) => (c.last_packet + limit, CloseReason::KeepAliveTimeout, true),
+                (Some(_), None) => continue,
+            };
+            if now >= deadline {
+                self.close(conn, reason, will, true, now);
+            } else {
+                self.set_timer(conn, Some(deadline));
             }
         }
     }
@@ -322,6 +327,20 @@ impl Broker {
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Time> {
         self.timers.first().map(|&(at, _)| at)
+    }
+
+    /// Arms the one timer entry of `conn` at `at`, or disarms it with `None`, removing the entry
+    /// it had before.
+    fn set_timer(&mut self, conn: ConnId, at: Option<Time>) {
+        let Some(c) = self.connections.get_mut(&conn) else {
+            return;
+        };
+        if let Some(old) = std::mem::replace(&mut c.timer, at) {
+            self.timers.remove(&(old, conn));
+        }
+        if let Some(at) = at {
+            self.timers.insert((at, conn));
+        }
     }
 
     fn send(&mut self, conn: ConnId, packet: Packet) {
@@ -350,6 +369,9 @@ impl Broker {
         let Some(c) = self.connections.remove(&conn) else {
             return;
         };
+        if let Some(at) = c.timer {
+            self.timers.remove(&(at, conn));
+        }
         if emit_close {
             self.actions.push_back(Action::Close { conn, reason: reason.clone() });
         }

@@ -19,6 +19,9 @@ pub struct BrokerView {
     pub retained: Vec<RetainedView>,
     /// Open connections, including those that have not sent CONNECT yet.
     pub connections: usize,
+    /// Armed timer entries (connect timeouts and keep-alive checks): at most one per open
+    /// connection, none for a closed one.
+    pub timers: usize,
 }
 
 impl BrokerView {
@@ -112,5 +115,5 @@ pub(super) fn build(broker: &Broker) -> BrokerView {
         .iter()
         .map(|(topic, r)| RetainedView { topic: topic.clone(), payload: r.payload.clone(), qos: r.qos })
         .collect();
-    BrokerView { sessions, retained, connections: broker.connections.len() }
+    BrokerView { sessions, retained, connections: broker.connections.len(), timers: broker.timers.len() }
 }

@@ -8,8 +8,8 @@
 //! One file per concern: `connect` (CONNECT/CONNACK rules and connection limits), `session`
 //! (clean session, session present, takeover), `qos` (QoS 1/2 flows in both directions, packet
 //! ids, downgrade), `queue` (offline queue, re-sends on reconnect, inflight window, queue limits),
-//! `subscribe` (SUBACK/UNSUBACK, matching, fan-out, PINGREQ), `retained`, `will_keepalive`, and
-//! `determinism`, and `backlog` (slow readers).
+//! `subscribe` (SUBACK/UNSUBACK, matching, fan-out, PINGREQ), `retained`, `will_keepalive`,
+//! `determinism`, `backlog` (slow readers), and `timers` (the timer set under connection churn).
 
 mod backlog;
 mod connect;
@@ -19,6 +19,7 @@ mod queue;
 mod retained;
 mod session;
 mod subscribe;
+mod timers;
 mod will_keepalive;
 
 use std::collections::BTreeMap;
