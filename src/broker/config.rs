@@ -19,7 +19,10 @@ pub struct Config {
     pub max_queued_bytes: usize,
     /// Queue QoS 0 messages for offline persistent sessions (not something the spec asks for).
     pub queue_qos0_messages: bool,
-    /// Outgoing QoS 1/2 messages in flight per client at once; 0 = no limit.
+    /// Outgoing QoS 1/2 messages in flight per client at once, and, as in mosquitto, incoming
+    /// QoS 2 messages awaiting PUBREL per client; 0 = no limit (65,535, the packet ids). A QoS 2
+    /// PUBLISH beyond the incoming window is refused without PUBREC and its connection closed
+    /// (mosquitto acknowledges it and discards it).
     pub max_inflight_messages: usize,
     /// Largest packet accepted from a client, in bytes including the fixed header; 0 = no limit.
     pub max_packet_size: usize,

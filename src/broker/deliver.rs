@@ -7,7 +7,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::session::{DropReason, Inflight, Message, OutState, Outgoing, Session};
-use super::{push_send, Broker, ConnId, Event};
+use super::{push_send, Broker, CloseReason, ConnId, Event};
 use crate::protocol::{LastWill, Packet, PacketId, Publish, QoS, Suback, SubackCode, Subscribe, Unsubscribe};
 use crate::time::Time;
 
@@ -29,9 +29,22 @@ impl Broker {
                 self.send(conn, Packet::Puback(pkid));
             }
             (QoS::ExactlyOnce, Some(pkid)) => {
-                // Stored until PUBREL and routed then; a re-sent PUBLISH with the same id is not
-                // routed again [MQTT-4.3.3-2].
+                let limit = self.window();
                 let session = self.sessions.get_mut(client_id).expect("a connected client has a session");
+                if !session.incoming.contains_key(&pkid) && session.incoming.len() >= limit {
+                    // The window of messages awaiting PUBREL is full. PUBREC would accept
+                    // ownership [MQTT-4.3.3-2], so it is not sent and the message is neither
+                    // stored nor forwarded; 3.1.1 has no negative acknowledgement, so the
+                    // connection is closed as for a transient error [MQTT-4.8.0-2], and the will
+                    // published as for any close without DISCONNECT [MQTT-3.1.2-8]. mosquitto 2.0
+                    // caps this window too, but sends PUBREC and discards the message: an
+                    // acknowledged message silently lost.
+                    session.incoming_refused += 1;
+                    let reason = CloseReason::IncomingWindowFull { pkid, topic: msg.topic.clone(), limit };
+                    return self.close(conn, reason, true, true, now);
+                }
+                // Stored until PUBREL and routed then; a re-sent PUBLISH with the same id is
+                // answered with PUBREC again but not routed again [MQTT-4.3.3-2].
                 session.incoming.entry(pkid).or_insert(msg);
                 self.send(conn, Packet::Pubrec(pkid));
             }

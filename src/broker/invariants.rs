@@ -17,8 +17,9 @@ impl Broker {
     /// Checks every invariant of the broker's state; `Err` names the first one broken and where.
     ///
     /// - Limits: no session queues more than `max_queued_messages` messages or more than
-    ///   `max_queued_bytes` payload bytes (when non-zero); no session has more deliveries inflight
-    ///   than the window; open connections stay within `max_connections`.
+    ///   `max_queued_bytes` payload bytes (when non-zero); no session has more deliveries inflight,
+    ///   or more incoming QoS 2 messages awaiting PUBREL, than the window;
+    ///   open connections stay within `max_connections`.
     /// - Indexes: a session's queued byte and QoS 0 counters equal what its queue holds; its
     ///   inflight packet ids are unique [MQTT-2.3.1-2] and equal its id index; every inflight
     ///   delivery is QoS 1 or 2 and in a state of its QoS's flow; the subscription trie and the
@@ -68,6 +69,9 @@ impl Broker {
         }
         if s.inflight.len() > self.window() {
             return Err(format!("{} deliveries inflight, window {}", s.inflight.len(), self.window()));
+        }
+        if s.incoming.len() > self.window() {
+            return Err(format!("{} incoming QoS 2 messages await PUBREL, window {}", s.incoming.len(), self.window()));
         }
         let mut ids = BTreeSet::new();
         for f in &s.inflight {

@@ -47,7 +47,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 use std::time::Duration;
 
-use crate::protocol::{ConnectReturnCode, DecodeError, LastWill, Packet, QoS};
+use crate::protocol::{ConnectReturnCode, DecodeError, LastWill, Packet, PacketId, QoS};
 use crate::time::Time;
 
 pub use config::{Config, ConfigError, SUPPORTED as SUPPORTED_CONF_OPTIONS};
@@ -98,6 +98,12 @@ pub enum CloseReason {
     Refused(ConnectReturnCode),
     /// `max_connections` was reached.
     TooManyConnections,
+    /// A QoS 2 PUBLISH with a packet id not already awaiting PUBREL arrived while `limit`
+    /// (`max_inflight_messages`) messages from this client awaited PUBREL. It was neither
+    /// acknowledged nor stored nor forwarded, so nothing acknowledged was lost: a persistent
+    /// client re-sends it after reconnecting. A transient error closes the connection
+    /// [MQTT-4.8.0-2].
+    IncomingWindowFull { pkid: PacketId, topic: String, limit: usize },
 }
 
 impl fmt::Display for CloseReason {
@@ -112,6 +118,11 @@ impl fmt::Display for CloseReason {
             CloseReason::TakenOver => write!(f, "session taken over by a new connection [MQTT-3.1.4-2]"),
             CloseReason::Refused(code) => write!(f, "CONNECT refused: {code:?}"),
             CloseReason::TooManyConnections => write!(f, "max_connections reached"),
+            CloseReason::IncomingWindowFull { pkid, topic, limit } => write!(
+                f,
+                "incoming QoS 2 window full (max_inflight_messages {limit}): PUBLISH {pkid} to {topic:?} refused, \
+                 not acknowledged [MQTT-4.8.0-2]"
+            ),
         }
     }
 }

@@ -102,8 +102,13 @@ pub struct Session {
     /// QoS 0 messages in `queue`: queued while offline with `queue_qos0_messages`, or behind one.
     pub queued_qos0: usize,
     /// Incoming QoS 2 messages acknowledged with PUBREC and not yet released by PUBREL.
-    /// They are routed on PUBREL, as mosquitto does (the spec's "method B").
+    /// They are routed on PUBREL, as mosquitto does (the spec's "method B"). At most
+    /// `max_inflight_messages` of them (the window, as for outgoing messages).
     pub incoming: BTreeMap<PacketId, Arc<Message>>,
+    /// QoS 2 PUBLISHes from this client refused, unacknowledged, because `incoming` was full;
+    /// each closed the connection (`CloseReason::IncomingWindowFull`). Not drops: nothing
+    /// acknowledged was lost.
+    pub incoming_refused: u64,
     /// Messages not queued, by reason.
     pub drops: BTreeMap<DropReason, u64>,
     last_pkid: u16,
@@ -122,6 +127,7 @@ impl Session {
             queued_bytes: 0,
             queued_qos0: 0,
             incoming: BTreeMap::new(),
+            incoming_refused: 0,
             drops: BTreeMap::new(),
             last_pkid: 0,
         }

@@ -42,6 +42,10 @@ pub struct SessionView {
     pub inflight_out: Vec<InflightView>,
     /// Incoming QoS 2 messages received and awaiting PUBREL, by packet id.
     pub inflight_in: Vec<(u16, MessageView)>,
+    /// QoS 2 PUBLISHes from this client refused unacknowledged, and its connection closed,
+    /// because `max_inflight_messages` messages already awaited PUBREL
+    /// (`CloseReason::IncomingWindowFull` names the message). Nothing acknowledged was lost.
+    pub incoming_refused: u64,
     /// Messages waiting to be sent, in order.
     pub queued: Vec<MessageView>,
     /// Messages not queued, by reason.
@@ -106,6 +110,7 @@ pub(super) fn build(broker: &Broker) -> BrokerView {
                     )
                 })
                 .collect(),
+            incoming_refused: s.incoming_refused,
             queued: s.queue.iter().map(message).collect(),
             drops: s.drops.clone(),
         })

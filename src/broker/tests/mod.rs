@@ -9,11 +9,13 @@
 //! (clean session, session present, takeover), `qos` (QoS 1/2 flows in both directions, packet
 //! ids, downgrade), `queue` (offline queue, re-sends on reconnect, inflight window, queue limits),
 //! `subscribe` (SUBACK/UNSUBACK, matching, fan-out, PINGREQ), `retained`, `will_keepalive`,
-//! `determinism`, `backlog` (slow readers), and `timers` (the timer set under connection churn).
+//! `determinism`, `backlog` (slow readers), `timers` (the timer set under connection churn), and
+//! `incoming_qos2` (QoS 2 messages awaiting PUBREL: their window).
 
 mod backlog;
 mod connect;
 mod determinism;
+mod incoming_qos2;
 mod qos;
 mod queue;
 mod retained;
