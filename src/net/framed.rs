@@ -21,16 +21,27 @@ pub enum ReadError {
     Io(#[from] std::io::Error),
 }
 
+/// Bytes offered to the transport per read at first. Most MQTT packets are smaller, and an idle
+/// connection holds this much while its read is pending, so a broker with many quiet clients
+/// stays small.
+const FIRST_READ: usize = 512;
+/// The most offered per read: the read size doubles each time a read fills all it was offered
+/// (a peer sending faster than we decode), up to this.
+const MAX_READ: usize = 64 * 1024;
+/// A write buffer that a burst grew past this is released after the burst is written.
+const MAX_IDLE_WRITE_BUFFER: usize = 64 * 1024;
+
 /// Reads whole packets from a stream.
 pub struct PacketReader<R> {
     io: R,
     buf: BytesMut,
+    read_size: usize,
     max_packet_size: usize,
 }
 
 impl<R: AsyncRead + Unpin> PacketReader<R> {
     pub fn new(io: R, max_packet_size: usize) -> PacketReader<R> {
-        PacketReader { io, buf: BytesMut::with_capacity(4096), max_packet_size }
+        PacketReader { io, buf: BytesMut::new(), read_size: FIRST_READ, max_packet_size }
     }
 
     /// The next packet, or `Ok(None)` at a clean end of stream.
@@ -43,11 +54,17 @@ impl<R: AsyncRead + Unpin> PacketReader<R> {
             if let Some(packet) = protocol::decode(&mut self.buf, self.max_packet_size)? {
                 return Ok(Some(packet));
             }
-            if self.io.read_buf(&mut self.buf).await? == 0 {
+            self.buf.reserve(self.read_size);
+            let offered = self.buf.capacity() - self.buf.len();
+            let n = self.io.read_buf(&mut self.buf).await?;
+            if n == 0 {
                 return match self.buf.len() {
                     0 => Ok(None),
                     n => Err(ReadError::Truncated(n)),
                 };
+            }
+            if n >= offered && self.read_size < MAX_READ {
+                self.read_size *= 2;
             }
         }
     }
@@ -61,7 +78,7 @@ pub struct PacketWriter<W> {
 
 impl<W: AsyncWrite + Unpin> PacketWriter<W> {
     pub fn new(io: W) -> PacketWriter<W> {
-        PacketWriter { io, buf: BytesMut::with_capacity(4096) }
+        PacketWriter { io, buf: BytesMut::new() }
     }
 
     /// Appends a packet to the write buffer. Nothing is sent until `flush`.
@@ -79,6 +96,9 @@ impl<W: AsyncWrite + Unpin> PacketWriter<W> {
         if !self.buf.is_empty() {
             self.io.write_all(&self.buf).await?;
             self.buf.clear();
+            if self.buf.capacity() > MAX_IDLE_WRITE_BUFFER {
+                self.buf = BytesMut::new();
+            }
         }
         self.io.flush().await
     }
