@@ -29,10 +29,8 @@
 
 use std::fmt::Write as _;
 use std::future::Future;
-use std::net::{SocketAddr, TcpListener as StdTcpListener, TcpStream as StdTcpStream};
-use std::path::PathBuf;
+use std::net::SocketAddr;
 use std::pin::pin;
-use std::process::{Child, Command, Stdio};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
@@ -44,6 +42,13 @@ use mqtt_sim::protocol::{
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::task::JoinSet;
+
+mod common;
+use common::broker_process::{BenchResult, BrokerProcess, Kind};
+
+/// The settings of both brokers: no queue limit (nothing dropped, both deliver everything), the
+/// default inflight window.
+const SETTINGS: &str = "persistence false\nmax_queued_messages 0\nmax_inflight_messages 20\n";
 
 /// Measurements per cell; the table shows the median.
 const RUNS: usize = 3;
@@ -57,14 +62,10 @@ const QOS0_BATCH: u64 = 100;
 const IDLE: Duration = Duration::from_secs(3);
 /// Hard limit on one measurement, connection setup included, at scale 1 (it grows with the scale).
 const RUN_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long a broker may take to start listening.
-const START_TIMEOUT: Duration = Duration::from_secs(10);
 /// Pause before reading VmRSS, so the broker has finished what it was doing.
 const SETTLE: Duration = Duration::from_millis(300);
 /// Clients in the fan-out and fan-in scenarios.
 const FAN: usize = 50;
-
-type BenchResult<T> = Result<T, String>;
 
 fn main() {
     if !std::env::args().any(|a| a == "--bench") {
@@ -115,7 +116,7 @@ async fn bench(scale: f64) -> BenchResult<()> {
     // Scenarios 1-4 share one long-lived process per broker.
     let mut brokers = Vec::new();
     for kind in kinds {
-        brokers.push(BrokerProcess::start(kind)?);
+        brokers.push(BrokerProcess::start(kind, SETTINGS, &[])?);
     }
     let mut tag = 0u64;
     for broker in &mut brokers {
@@ -197,154 +198,6 @@ fn load_average() -> String {
     } else {
         fields.join(" ")
     }
-}
-
-/// Which broker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Ours,
-    Mosquitto,
-}
-
-impl Kind {
-    fn name(self) -> &'static str {
-        match self {
-            Kind::Ours => "mqtt-sim",
-            Kind::Mosquitto => "mosquitto",
-        }
-    }
-}
-
-/// A broker subprocess on a loopback port, killed (and its scratch directory removed) on drop,
-/// also when the bench panics.
-struct BrokerProcess {
-    kind: Kind,
-    addr: SocketAddr,
-    child: Child,
-    dir: PathBuf,
-}
-
-impl BrokerProcess {
-    fn start(kind: Kind) -> BenchResult<BrokerProcess> {
-        let dir =
-            std::env::temp_dir().join(format!("mqtt-sim-bench-{}-{}-{}", kind.name(), std::process::id(), unique()));
-        std::fs::create_dir_all(&dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
-        let port = free_port()?;
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let log = std::fs::File::create(dir.join("broker.log")).map_err(|e| format!("create a log file: {e}"))?;
-        let mut command = match kind {
-            Kind::Ours => {
-                let mut c = Command::new(env!("CARGO_BIN_EXE_mqtt-sim"));
-                c.args(["broker", "--listen", &addr.to_string(), "--max-queued-messages", "0"]);
-                c.args(["--max-inflight-messages", "20"]);
-                c
-            }
-            Kind::Mosquitto => {
-                let conf = dir.join("mosquitto.conf");
-                let text = format!(
-                    "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n\
-                     max_queued_messages 0\nmax_inflight_messages 20\n"
-                );
-                std::fs::write(&conf, text).map_err(|e| format!("write {}: {e}", conf.display()))?;
-                let mut c = Command::new("mosquitto");
-                c.arg("-c").arg(&conf);
-                c
-            }
-        };
-        command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::from(log));
-        let child = match command.spawn() {
-            Ok(child) => child,
-            Err(e) => {
-                let _ = std::fs::remove_dir_all(&dir);
-                return Err(format!("cannot start {} (is it installed?): {e}", kind.name()));
-            }
-        };
-        // From here on, drop kills the child whatever happens.
-        let mut broker = BrokerProcess { kind, addr, child, dir };
-        let started = Instant::now();
-        while StdTcpStream::connect(addr).is_err() {
-            broker.check_alive()?;
-            if started.elapsed() > START_TIMEOUT {
-                return Err(format!("{} did not listen on {addr} within {START_TIMEOUT:?}", kind.name()));
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Ok(broker)
-    }
-
-    /// An error with the end of the broker's log if the process has exited.
-    fn check_alive(&mut self) -> BenchResult<()> {
-        match self.child.try_wait() {
-            Ok(None) => Ok(()),
-            Ok(Some(status)) => {
-                let log = std::fs::read_to_string(self.dir.join("broker.log")).unwrap_or_default();
-                let tail: Vec<&str> = log.lines().rev().take(10).collect::<Vec<_>>().into_iter().rev().collect();
-                Err(format!("{} exited ({status}); its log ends with:\n{}", self.kind.name(), tail.join("\n")))
-            }
-            Err(e) => Err(format!("cannot check on {}: {e}", self.kind.name())),
-        }
-    }
-
-    /// Resident set size of the broker process.
-    fn rss_bytes(&self) -> BenchResult<u64> {
-        self.status_bytes("VmRSS:")
-    }
-
-    /// Peak resident set size of the broker process so far.
-    fn peak_rss_bytes(&self) -> BenchResult<u64> {
-        self.status_bytes("VmHWM:")
-    }
-
-    /// User plus system CPU time of the broker process, all threads, from /proc/PID/stat.
-    fn cpu_seconds(&self) -> BenchResult<f64> {
-        /// Linux reports these times in USER_HZ ticks, 100 per second on every architecture.
-        const TICKS_PER_SECOND: f64 = 100.0;
-        let path = format!("/proc/{}/stat", self.child.id());
-        let stat = std::fs::read_to_string(&path).map_err(|e| format!("read {path}: {e}"))?;
-        // Fields 14 and 15 (utime, stime); the command name before them is in parentheses.
-        let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or_default();
-        let fields: Vec<&str> = after_name.split_whitespace().collect();
-        let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok());
-        match (ticks(11), ticks(12)) {
-            (Some(user), Some(system)) => Ok((user + system) as f64 / TICKS_PER_SECOND),
-            _ => Err(format!("no CPU times in {path}")),
-        }
-    }
-
-    /// A `kB` field of /proc/PID/status, in bytes.
-    fn status_bytes(&self, field: &str) -> BenchResult<u64> {
-        let path = format!("/proc/{}/status", self.child.id());
-        let status = std::fs::read_to_string(&path).map_err(|e| format!("read {path}: {e}"))?;
-        let line = status.lines().find(|l| l.starts_with(field)).ok_or_else(|| format!("no {field} in {path}"))?;
-        let kb: u64 = line
-            .trim_start_matches(field)
-            .trim()
-            .trim_end_matches("kB")
-            .trim()
-            .parse()
-            .map_err(|e| format!("bad {field} line {line:?}: {e}"))?;
-        Ok(kb * 1024)
-    }
-}
-
-impl Drop for BrokerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn unique() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    N.fetch_add(1, Ordering::Relaxed)
-}
-
-/// A loopback port that was free a moment ago.
-fn free_port() -> BenchResult<u16> {
-    let listener = StdTcpListener::bind("127.0.0.1:0").map_err(|e| format!("bind 127.0.0.1:0: {e}"))?;
-    listener.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
 }
 
 /// A raw MQTT client: our codec over a tokio TCP stream.
@@ -623,7 +476,7 @@ struct QueueSample {
 }
 
 async fn measure_queue(kind: Kind, n: u64, tag: u64, limit: Duration) -> BenchResult<QueueSample> {
-    let mut broker = BrokerProcess::start(kind)?;
+    let mut broker = BrokerProcess::start(kind, SETTINGS, &[])?;
     let sample = tokio::time::timeout(limit, async {
         // Warm-up: the same cycle, small, so first-use allocations are not counted.
         queue_then_drain(&broker, &format!("bench-{tag}-warm"), (n / 100).max(1), false).await?;

@@ -57,6 +57,17 @@ struct LoadArgs {
     /// How long to wait for the broker to close a hostile connection (e.g. 30s).
     #[arg(long, value_name = "DURATION", value_parser = parse_span, default_value = "30s")]
     patience: std::time::Duration,
+    /// Kinds of abuse, comma-separated (default all): garbage, oversized-length, second-connect,
+    /// wildcard-publish, no-connect-first, silent, silent-after-connect.
+    #[arg(long, value_name = "KINDS", value_delimiter = ',', value_parser = parse_abuse)]
+    abuse: Vec<mqtt_sim::load::Abuse>,
+}
+
+fn parse_abuse(s: &str) -> Result<mqtt_sim::load::Abuse, String> {
+    mqtt_sim::load::Abuse::by_name(s).ok_or_else(|| {
+        let names: Vec<&str> = mqtt_sim::load::Abuse::ALL.iter().map(|a| a.name()).collect();
+        format!("{s:?} is not a kind of abuse; the kinds are {}", names.join(", "))
+    })
 }
 
 #[derive(Debug, Args)]
@@ -596,6 +607,7 @@ fn load(args: LoadArgs) -> ExitCode {
         pairs: args.pairs,
         messages: args.messages,
         patience: args.patience,
+        kinds: args.abuse,
         ..mqtt_sim::load::Plan::default()
     };
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime starts");

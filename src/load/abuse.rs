@@ -59,6 +59,10 @@ impl Abuse {
         }
     }
 
+    pub fn by_name(name: &str) -> Option<Abuse> {
+        Abuse::ALL.into_iter().find(|a| a.name() == name)
+    }
+
     /// Part of the text our broker logs when it closes a connection of this kind (see
     /// `CloseReason`'s `Display`); the load test matches log lines against it.
     pub fn close_reason(self) -> &'static str {

@@ -40,6 +40,8 @@ pub struct Plan {
     pub patience: Duration,
     /// Connections opened at once while setting up (the listen backlog is finite).
     pub open_batch: usize,
+    /// The kinds of abuse, assigned to hostile connections in turn.
+    pub kinds: Vec<Abuse>,
 }
 
 impl Default for Plan {
@@ -51,6 +53,7 @@ impl Default for Plan {
             offline: Duration::from_millis(200),
             patience: Duration::from_secs(30),
             open_batch: 100,
+            kinds: Abuse::ALL.to_vec(),
         }
     }
 }
@@ -99,12 +102,13 @@ pub async fn run(addr: SocketAddr, plan: &Plan) -> Report {
     let started = Instant::now();
     let go = Arc::new(Barrier::new(opened.len() + plan.pairs + 1));
     let mut abusers = JoinSet::new();
+    let kinds = if plan.kinds.is_empty() { Abuse::ALL.to_vec() } else { plan.kinds.clone() };
     for (i, o) in opened {
-        let kind = Abuse::ALL[i % Abuse::ALL.len()];
-        let (go, patience) = (go.clone(), plan.patience);
+        let kind = kinds[i % kinds.len()];
+        let (go, patience, variant) = (go.clone(), plan.patience, i / kinds.len());
         abusers.spawn(async move {
             go.wait().await;
-            abuse::misbehave(kind, i / Abuse::ALL.len(), o, patience).await
+            abuse::misbehave(kind, variant, o, patience).await
         });
     }
     let mut pairs = JoinSet::new();

@@ -1,0 +1,3 @@
+//! Code the benches share.
+
+pub mod broker_process;
