@@ -24,14 +24,19 @@ impl Broker {
         match (publish.qos, publish.pkid) {
             (QoS::AtMostOnce, _) => self.route(msg),
             (QoS::AtLeastOnce, Some(pkid)) => {
+                self.is_held_resend(client_id, pkid, &msg);
                 // Route first, then PUBACK [MQTT-4.3.2-2]: the message is owned once acknowledged.
                 self.route(msg);
                 self.send(conn, Packet::Puback(pkid));
             }
             (QoS::ExactlyOnce, Some(pkid)) => {
+                if self.is_held_resend(client_id, pkid, &msg) {
+                    // Answered with PUBREC again, not routed twice [MQTT-4.3.3-2].
+                    return self.send(conn, Packet::Pubrec(pkid));
+                }
                 let limit = self.window();
                 let session = self.sessions.get_mut(client_id).expect("a connected client has a session");
-                if !session.incoming.contains_key(&pkid) && session.incoming.len() >= limit {
+                if session.incoming.len() >= limit {
                     // The window of messages awaiting PUBREL is full. PUBREC would accept
                     // ownership [MQTT-4.3.3-2], so it is not sent and the message is neither
                     // stored nor forwarded; 3.1.1 has no negative acknowledgement, so the
@@ -43,13 +48,39 @@ impl Broker {
                     let reason = CloseReason::IncomingWindowFull { pkid, topic: msg.topic.clone(), limit };
                     return self.close(conn, reason, true, true, now);
                 }
-                // Stored until PUBREL and routed then; a re-sent PUBLISH with the same id is
-                // answered with PUBREC again but not routed again [MQTT-4.3.3-2].
-                session.incoming.entry(pkid).or_insert(msg);
+                // Stored until PUBREL and routed then [MQTT-4.3.3-2].
+                session.incoming.insert(pkid, msg);
                 self.send(conn, Packet::Pubrec(pkid));
             }
             // The codec never yields this; a hand-built packet is refused, not a crash.
             (_, None) => self.violation(conn, "QoS 1/2 PUBLISH without a packet identifier [MQTT-2.3.1-1]", now),
+        }
+    }
+
+    /// Whether `msg`, published at QoS 1 or 2 with `pkid`, re-sends the QoS 2 message held under
+    /// `pkid` awaiting PUBREL: the same QoS, topic, payload and RETAIN, whatever the DUP flag.
+    /// A different message under a held id is a new one, from a publisher that lost the old one's
+    /// state (the id is free as far as it knows [MQTT-2.3.1-2]) and will never release it: the
+    /// held message is discarded, as mosquitto does ("Reused message ID ... Clearing from
+    /// storage"), and a QoS 2 one takes its place, so PUBREL releases what the publisher now
+    /// means rather than a stale message. mosquitto compares QoS, topic and payload only; we
+    /// compare RETAIN too, which a re-send keeps, so a new message differing only there is not
+    /// released with the old flag.
+    fn is_held_resend(&mut self, client_id: &str, pkid: PacketId, msg: &Message) -> bool {
+        let session = self.sessions.get_mut(client_id).expect("a connected client has a session");
+        match session.incoming.get(&pkid) {
+            None => false,
+            Some(held) if **held == *msg => true,
+            Some(_) => {
+                let held = session.incoming.remove(&pkid).expect("just found");
+                self.events.push_back(Event::IncomingPacketIdReused {
+                    client_id: client_id.to_owned(),
+                    pkid,
+                    replaced_topic: held.topic.clone(),
+                    topic: msg.topic.clone(),
+                });
+                false
+            }
         }
     }
 

@@ -141,6 +141,12 @@ pub enum Event {
     WillPublished { client_id: String, topic: String },
     /// A message was not queued for a session.
     Dropped { client_id: String, topic: String, qos: QoS, reason: DropReason },
+    /// A client sent a QoS 1 or 2 PUBLISH whose packet id still held a different QoS 2 message
+    /// awaiting PUBREL (a publisher restarted without its state, say). Not a re-send
+    /// [MQTT-4.3.3-2] but a new message: the held one, acknowledged with PUBREC but never
+    /// released, is discarded and the new one handled as any new PUBLISH (at QoS 2 it takes the
+    /// held one's place), as mosquitto does ("Reused message ID ... Clearing from storage").
+    IncomingPacketIdReused { client_id: String, pkid: PacketId, replaced_topic: String, topic: String },
 }
 
 /// Per-connection state.

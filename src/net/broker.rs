@@ -283,5 +283,8 @@ pub fn log_event(event: &Event) {
         Event::Dropped { client_id, topic, qos, reason } => {
             tracing::warn!(client_id, topic, %qos, reason = reason.as_str(), "message dropped")
         }
+        Event::IncomingPacketIdReused { client_id, pkid, replaced_topic, topic } => {
+            tracing::warn!(client_id, %pkid, replaced_topic, topic, "packet id reused: held QoS 2 message discarded")
+        }
     }
 }

@@ -118,6 +118,13 @@ impl BrokerMonitor for SimMonitor {
             Event::WillPublished { client_id, topic } => {
                 TraceEvent::Broker { ms, event: format!("will of {client_id:?} published to {topic:?}") }
             }
+            Event::IncomingPacketIdReused { client_id, pkid, replaced_topic, topic } => TraceEvent::Broker {
+                ms,
+                event: format!(
+                    "{client_id:?} reused packet id {pkid} for a new message to {topic:?}: \
+                     the QoS 2 message to {replaced_topic:?} held under it is discarded"
+                ),
+            },
         });
     }
 

@@ -120,3 +120,93 @@ fn max_inflight_messages_0_caps_incoming_only_by_the_packet_ids() {
     assert_eq!((session.inflight_in.len(), session.incoming_refused), (65_535, 0));
     assert!(session.connected);
 }
+
+/// A subscriber `s` on `t/#` at QoS 2 and a persistent publisher `p` holding `old` (QoS 2, on
+/// `t/a`, id 1) awaiting PUBREL, whose process then restarted without its state: its new
+/// connection `p2` has resumed the session, which still holds id 1.
+fn restarted_publisher_holding_id_1() -> (Harness, ConnId, ConnId) {
+    let mut h = Harness::new();
+    let s = h.client("s", true);
+    h.subscribe(s, "t/#", Q2);
+    let p = h.client("p", false);
+    assert_eq!(h.send(p, publish("t/a", "old", Q2, 1)), vec![tx(p, pubrec(1))]);
+    h.lost(p);
+    let p2 = h.open();
+    assert_eq!(h.connect(p2, "p", false, 0), vec![tx(p2, connack(true))]);
+    h.drain_events();
+    (h, s, p2)
+}
+
+fn reused(replaced_topic: &str, topic: &str) -> Event {
+    Event::IncomingPacketIdReused {
+        client_id: "p".into(),
+        pkid: pid(1),
+        replaced_topic: replaced_topic.into(),
+        topic: topic.into(),
+    }
+}
+
+#[test]
+fn a_new_qos2_message_reusing_a_held_packet_id_replaces_the_held_one() {
+    // Not a re-send, so [MQTT-4.3.3-2]'s duplicate rule does not apply: as mosquitto does, the
+    // new message replaces the held one, and PUBREL releases the new message, once [MQTT-4.3.3-2].
+    let (mut h, s, p2) = restarted_publisher_holding_id_1();
+    assert_eq!(h.send(p2, publish("t/b", "new", Q2, 1)), vec![tx(p2, pubrec(1))]);
+    assert_eq!(h.drain_events(), vec![reused("t/a", "t/b")]);
+    assert_eq!(h.session("p").inflight_in, vec![(1, msg("t/b", "new", Q2, false))]);
+    // A re-send of the new message is a duplicate: PUBREC again, kept, no event.
+    assert_eq!(h.send(p2, publish("t/b", "new", Q2, 1).dup()), vec![tx(p2, pubrec(1))]);
+    assert_eq!(h.drain_events(), vec![]);
+    assert_eq!(h.send(p2, pubrel(1)), vec![tx(s, publish("t/b", "new", Q2, 1)), tx(p2, pubcomp(1))]);
+    assert_eq!(h.send(p2, pubrel(1)), vec![tx(p2, pubcomp(1))]);
+    // The old message was never delivered, and nothing else is held or queued.
+    let sub = h.session("s");
+    assert_eq!(
+        sub.inflight_out.iter().map(|f| f.message.clone()).collect::<Vec<_>>(),
+        vec![msg("t/b", "new", Q2, false)]
+    );
+    assert_eq!((sub.queued, h.session("p").inflight_in), (vec![], vec![]));
+}
+
+#[test]
+fn any_difference_in_topic_payload_or_retain_makes_a_new_message_and_the_same_one_is_a_resend() {
+    // mosquitto compares QoS, topic and payload; we compare RETAIN too. DUP does not count.
+    let cases = [
+        (publish("t/a", "other", Q2, 1), Some(reused("t/a", "t/a")), msg("t/a", "other", Q2, false)),
+        (publish("t/z", "old", Q2, 1), Some(reused("t/a", "t/z")), msg("t/z", "old", Q2, false)),
+        (publish("t/a", "old", Q2, 1).retain(), Some(reused("t/a", "t/a")), msg("t/a", "old", Q2, true)),
+        (publish("t/a", "", Q2, 1), Some(reused("t/a", "t/a")), msg("t/a", "", Q2, false)),
+        (publish("t/a", "old", Q2, 1), None, msg("t/a", "old", Q2, false)),
+        (publish("t/a", "old", Q2, 1).dup(), None, msg("t/a", "old", Q2, false)),
+    ];
+    for (packet, event, held) in cases {
+        let (mut h, _s, p2) = restarted_publisher_holding_id_1();
+        assert_eq!(h.send(p2, packet.clone()), vec![tx(p2, pubrec(1))], "{packet:?}");
+        assert_eq!(h.drain_events(), event.into_iter().collect::<Vec<_>>(), "{packet:?}");
+        assert_eq!(h.session("p").inflight_in, vec![(1, held)], "{packet:?}");
+    }
+}
+
+#[test]
+fn a_qos1_message_reusing_a_held_packet_id_discards_the_held_one() {
+    // mosquitto clears the held message when the QoS differs too; the QoS 1 message is routed and
+    // acknowledged as any other [MQTT-4.3.2-2], and a later PUBREL releases nothing stale.
+    let (mut h, s, p2) = restarted_publisher_holding_id_1();
+    assert_eq!(h.send(p2, publish("t/b", "q1", Q1, 1)), vec![tx(s, publish("t/b", "q1", Q1, 1)), tx(p2, puback(1))]);
+    assert_eq!(h.drain_events(), vec![reused("t/a", "t/b")]);
+    assert_eq!(h.session("p").inflight_in, vec![]);
+    assert_eq!(h.send(p2, pubrel(1)), vec![tx(p2, pubcomp(1))]);
+}
+
+#[test]
+fn replacing_a_held_message_in_a_full_window_is_not_refused() {
+    // The replacement takes the held message's slot: the window does not grow.
+    let mut h = Harness::with_config(Config { max_inflight_messages: 1, ..Config::default() });
+    let s = h.client("s", true);
+    h.subscribe(s, "t", Q2);
+    let p = h.client("p", false);
+    assert_eq!(h.send(p, publish("t", "old", Q2, 1)), vec![tx(p, pubrec(1))]);
+    assert_eq!(h.send(p, publish("t", "new", Q2, 1)), vec![tx(p, pubrec(1))]);
+    assert_eq!(h.session("p").incoming_refused, 0);
+    assert_eq!(h.send(p, pubrel(1)), vec![tx(s, publish("t", "new", Q2, 1)), tx(p, pubcomp(1))]);
+}
