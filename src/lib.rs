@@ -18,8 +18,8 @@ pub mod client;
 pub mod commands;
 pub mod conformance;
 pub mod explore;
-pub mod load;
 pub mod external;
+pub mod load;
 #[cfg(feature = "mutants")]
 pub mod mutants;
 pub mod net;

@@ -172,3 +172,37 @@ fn command_exit_codes() {
     let unreachable = run(&["sub", "-h", "127.0.0.1", "-p", &closed_port, "-t", "x"]);
     assert_eq!(unreachable.status.code(), Some(1));
 }
+
+#[tokio::test]
+async fn a_burst_of_qos2_publications_beyond_the_brokers_incoming_window_completes_on_one_connection() {
+    // 200 QoS 2 publications at once against the broker's default max_inflight_messages of 20,
+    // which caps the QoS 2 messages it holds awaiting PUBREL (and closes a connection that sends
+    // more): the client's own window of 20 keeps within it, so all complete and arrive once each.
+    let broker = TestBroker::start(Config::default()).await;
+    let connector = TcpConnector(broker.addr.to_string());
+    let (sub, mut sub_events) = Client::connect(connector.clone(), ClientOptions::new("s", true), None).await.unwrap();
+    sub.subscribe(filter("burst", 2)).await.unwrap();
+    let (publisher, mut publisher_events) =
+        Client::connect(connector, ClientOptions::new("p", true), None).await.unwrap();
+    let sends: Vec<_> = (0..200)
+        .map(|n| {
+            let publisher = publisher.clone();
+            tokio::spawn(async move { publisher.publish("burst", n.to_string(), q(2), false).await })
+        })
+        .collect();
+    for send in sends {
+        send.await.unwrap().expect("every publication completes");
+    }
+    let mut got = Vec::new();
+    while got.len() < 200 {
+        got.push(String::from_utf8_lossy(&next_message(&mut sub_events).await.payload).parse::<u32>().unwrap());
+    }
+    got.sort();
+    assert_eq!(got, (0..200).collect::<Vec<u32>>(), "each once");
+    assert!(
+        std::iter::from_fn(|| publisher_events.try_recv()).all(|e| !matches!(e, ClientEvent::Disconnected { .. })),
+        "the publisher's connection was never closed"
+    );
+    publisher.disconnect().await;
+    sub.disconnect().await;
+}

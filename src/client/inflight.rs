@@ -1,4 +1,5 @@
-//! The client's record of one of its own QoS 1/2 publications until it is fully acknowledged.
+//! The client's record of one of its own QoS 1/2 publications until it is fully acknowledged:
+//! waiting for room in the inflight window, then in flight.
 
 use crate::protocol::{PacketId, Publish};
 
@@ -21,4 +22,6 @@ pub struct Outgoing {
     pub pkid: PacketId,
     pub publish: Publish,
     pub state: OutState,
+    /// Whether it was ever sent; `false` while it waits for room in the inflight window.
+    pub sent: bool,
 }

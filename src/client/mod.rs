@@ -38,7 +38,16 @@ pub struct ClientOptions {
     pub will: Option<LastWill>,
     pub username: Option<String>,
     pub password: Option<Bytes>,
+    /// Our QoS 1/2 publications in flight (sent, not yet fully acknowledged) at once; more wait
+    /// in order until one completes. 0 = no limit. Default 20, as libmosquitto's
+    /// `mosquitto_max_inflight_messages_set`, which matches the broker's default
+    /// `max_inflight_messages`: our broker (and mosquitto) holds at most that many of a client's
+    /// QoS 2 messages awaiting PUBREL.
+    pub max_inflight: u16,
 }
+
+/// The default of [`ClientOptions::max_inflight`].
+pub const DEFAULT_MAX_INFLIGHT: u16 = 20;
 
 impl ClientOptions {
     pub fn new(client_id: impl Into<String>, clean_session: bool) -> ClientOptions {
@@ -49,6 +58,7 @@ impl ClientOptions {
             will: None,
             username: None,
             password: None,
+            max_inflight: DEFAULT_MAX_INFLIGHT,
         }
     }
 
@@ -171,7 +181,8 @@ pub struct ClientSession {
     state: State,
     /// Whether a CONNACK was ever accepted, so session present = 0 later means state was lost.
     had_session: bool,
-    /// Our QoS 1/2 publications not yet fully acknowledged, in the order first sent.
+    /// Our QoS 1/2 publications not yet fully acknowledged, in publication order: first those in
+    /// flight (`sent`), then those waiting for room in the window.
     outgoing: VecDeque<Outgoing>,
     /// QoS 2 packet ids received and handed to the application, PUBREL not yet received.
     incoming_qos2: BTreeSet<PacketId>,
@@ -245,9 +256,11 @@ impl ClientSession {
             _ if connecting => self.violation("first packet from the server is not CONNACK [MQTT-3.2.0-1]"),
             _ if self.state == State::Disconnected => {}
             Packet::Publish(publish) => self.handle_publish(publish, now),
-            Packet::Puback(pkid) => self.complete(pkid, OutState::AwaitPuback),
+            Packet::Puback(pkid) => self.complete(pkid, OutState::AwaitPuback, now),
             Packet::Pubrec(pkid) => {
-                if let Some(o) = self.outgoing.iter_mut().find(|o| o.pkid == pkid && o.state != OutState::AwaitPuback) {
+                if let Some(o) =
+                    self.outgoing.iter_mut().find(|o| o.pkid == pkid && o.sent && o.state != OutState::AwaitPuback)
+                {
                     // From now on only PUBREL is sent for this id [MQTT-4.3.3-1].
                     o.state = OutState::AwaitPubcomp;
                     self.send(Packet::Pubrel(pkid), now);
@@ -259,7 +272,7 @@ impl ClientSession {
                 self.incoming_qos2.remove(&pkid);
                 self.send(Packet::Pubcomp(pkid), now);
             }
-            Packet::Pubcomp(pkid) => self.complete(pkid, OutState::AwaitPubcomp),
+            Packet::Pubcomp(pkid) => self.complete(pkid, OutState::AwaitPubcomp, now),
             // SUBACK answers a SUBSCRIBE [MQTT-3.8.4-1] [MQTT-3.8.4-2] and UNSUBACK an UNSUBSCRIBE
             // [MQTT-3.10.4-4]: an ack of the other kind is ignored, not taken as the answer.
             Packet::Suback(suback) => {
@@ -306,8 +319,8 @@ impl ClientSession {
         publish.pkid = Some(pkid);
         self.check(&Packet::Publish(publish.clone())).inspect_err(|_| self.last_pkid = before)?;
         let state = if qos == QoS::ExactlyOnce { OutState::AwaitPubrec } else { OutState::AwaitPuback };
-        self.outgoing.push_back(Outgoing { pkid, publish: publish.clone(), state });
-        self.send(Packet::Publish(publish), now);
+        self.outgoing.push_back(Outgoing { pkid, publish, state, sent: false });
+        self.send_waiting(now);
         Ok(Some(pkid))
     }
 
@@ -434,10 +447,12 @@ impl ClientSession {
             self.events.push_back(ClientEvent::SessionLost { unacknowledged: self.outgoing.len() });
         }
         // Re-send unacknowledged PUBLISH (DUP=1) and PUBREL, same ids, original order
-        // [MQTT-4.4.0-1] [MQTT-4.6.0-1] [MQTT-3.3.1-1] [MQTT-2.3.1-3].
+        // [MQTT-4.4.0-1] [MQTT-4.6.0-1] [MQTT-3.3.1-1] [MQTT-2.3.1-3]; then what waited for
+        // room in the window, for the first time (DUP=0).
         let resend: Vec<Packet> = self
             .outgoing
             .iter()
+            .filter(|o| o.sent)
             .map(|o| match o.state {
                 OutState::AwaitPuback | OutState::AwaitPubrec => {
                     Packet::Publish(Publish { dup: true, ..o.publish.clone() })
@@ -447,6 +462,26 @@ impl ClientSession {
             .collect();
         for packet in resend {
             self.send(packet, now);
+        }
+        self.send_waiting(now);
+    }
+
+    /// Sends, in order, the publications waiting for room in the window while there is room and
+    /// a connection to send on.
+    fn send_waiting(&mut self, now: Time) {
+        if self.state != State::Connected {
+            return;
+        }
+        let max = usize::from(self.options.max_inflight);
+        let mut in_flight = self.outgoing.iter().filter(|o| o.sent).count();
+        let mut next = in_flight;
+        while (max == 0 || in_flight < max) && next < self.outgoing.len() {
+            let o = &mut self.outgoing[next];
+            o.sent = true;
+            let packet = Packet::Publish(o.publish.clone());
+            self.send(packet, now);
+            in_flight += 1;
+            next += 1;
         }
     }
 
@@ -479,10 +514,11 @@ impl ClientSession {
         }
     }
 
-    fn complete(&mut self, pkid: PacketId, state: OutState) {
-        if let Some(i) = self.outgoing.iter().position(|o| o.pkid == pkid && o.state == state) {
+    fn complete(&mut self, pkid: PacketId, state: OutState, now: Time) {
+        if let Some(i) = self.outgoing.iter().position(|o| o.pkid == pkid && o.sent && o.state == state) {
             self.outgoing.remove(i);
             self.events.push_back(ClientEvent::Published(pkid));
+            self.send_waiting(now);
         }
     }
 

@@ -203,6 +203,7 @@ impl Run<'_> {
             }),
             username,
             password: password.map(Bytes::from),
+            max_inflight: spec.max_inflight,
         }
     }
 

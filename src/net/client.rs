@@ -103,6 +103,11 @@ impl Events {
     pub async fn recv(&mut self) -> Option<ClientEvent> {
         self.rx.recv().await
     }
+
+    /// The next event if one is waiting, without waiting.
+    pub fn try_recv(&mut self) -> Option<ClientEvent> {
+        self.rx.try_recv().ok()
+    }
 }
 
 impl Client {

@@ -145,6 +145,18 @@ pub struct ClientSpec {
     /// session 0 [MQTT-3.1.3-7], say), to show what the broker does with it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub break_client_rules: bool,
+    /// QoS 1/2 publications in flight at once; more wait in the client. 0 = no limit. Default 20
+    /// (`ClientOptions::max_inflight`).
+    #[serde(default = "default_max_inflight", skip_serializing_if = "is_default_max_inflight")]
+    pub max_inflight: u16,
+}
+
+fn default_max_inflight() -> u16 {
+    crate::client::DEFAULT_MAX_INFLIGHT
+}
+
+fn is_default_max_inflight(n: &u16) -> bool {
+    *n == crate::client::DEFAULT_MAX_INFLIGHT
 }
 
 fn yes() -> bool {

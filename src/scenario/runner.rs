@@ -147,6 +147,7 @@ fn connect_options(scenario: &Scenario, c: &ConnectStep) -> ClientOptions {
         }),
         username: spec.username.clone(),
         password: spec.password.clone().map(Bytes::from),
+        max_inflight: spec.max_inflight,
     }
 }
 

@@ -9,7 +9,7 @@
 //! violations, DISCONNECT), `ids` (packet identifiers, invalid requests), `qos` (QoS 0/1/2 in both
 //! directions, acknowledgement order), `reconnect` (re-sends and the state kept or discarded across
 //! connections), `keep_alive` (PINGREQ, PINGRESP and CONNACK timers), `subscribe`
-//! (SUBACK/UNSUBACK), and `determinism`.
+//! (SUBACK/UNSUBACK), `window` (the inflight window) and `determinism`.
 
 mod connect;
 mod determinism;
@@ -18,6 +18,7 @@ mod keep_alive;
 mod qos;
 mod reconnect;
 mod subscribe;
+mod window;
 
 use std::time::Duration;
 
