@@ -1,5 +1,7 @@
 //! Limits over real TCP on an ephemeral loopback port: each test drives one limit past its bound
-//! and checks both the refusal and that a well-behaved pair of clients lost nothing meanwhile.
+//! and checks both the refusal and that a well-behaved pair of clients lost nothing meanwhile:
+//! connect_timeout, max_connections, max_packet_size, keep alive, second CONNECT, max_keepalive,
+//! max_queued_messages and max_queued_bytes for online clients, and the incoming QoS 2 window.
 
 mod common;
 
@@ -240,6 +242,88 @@ async fn max_keepalive_refuses_a_longer_keep_alive_as_mosquitto_does() {
         let (mut refused, ack) = RawClient::connect_with(broker.addr, Connect::new("long", true, keep_alive)).await;
         assert_eq!(ack.code, mqtt_sim::protocol::ConnectReturnCode::IdentifierRejected, "keep alive {keep_alive}");
         refused.expect_closed().await; // [MQTT-3.2.2-5]
+    }
+    bystanders.exchange().await;
+}
+
+#[tokio::test]
+async fn max_queued_bytes_holds_for_an_online_subscriber_that_does_not_acknowledge() {
+    // The subscriber reads but never sends PUBACK: 20 messages fill its inflight window, the
+    // next ones queue while it is online until their payloads reach max_queued_bytes, and the
+    // rest are dropped for it alone (counted as queue_bytes_full), as mosquitto applies the limit
+    // to online clients too. A subscriber that acknowledges gets all of them.
+    const MESSAGES: u16 = 60;
+    let config = Config { max_queued_bytes: 10 * 100, ..Config::default() };
+    let broker = TestBroker::start(config).await;
+    let mut bystanders = Bystanders::connect(&broker).await;
+    let mut slow = RawClient::connect_ok(broker.addr, "slow", false, false).await;
+    slow.subscribe(1, &[("bulk", QoS::AtLeastOnce)]).await;
+    let mut good = RawClient::connect_ok(broker.addr, "good", true, false).await;
+    good.subscribe(1, &[("bulk", QoS::AtLeastOnce)]).await;
+    let good_reader = tokio::spawn(async move {
+        let mut got = Vec::new();
+        while got.len() < usize::from(MESSAGES) {
+            got.push(good.recv_publish().await.payload);
+        }
+        got
+    });
+    let mut publisher = RawClient::connect_ok(broker.addr, "bulk-pub", true, false).await;
+    let payload = |i: u16| format!("{:0>100}", format!("m{i}")); // exactly 100 bytes
+    for i in 1..=MESSAGES {
+        publisher.publish("bulk", &payload(i), QoS::AtLeastOnce, false, i).await;
+    }
+    let got = tokio::time::timeout(PATIENCE, good_reader).await.expect("good reader done").unwrap();
+    let sent: Vec<Bytes> = (1..=MESSAGES).map(|i| Bytes::from(payload(i))).collect();
+    assert_eq!(got, sent, "the acknowledging subscriber lost nothing");
+
+    // The slow one: 20 in flight, unacknowledged.
+    let mut pkids = Vec::new();
+    for i in 1..=20u16 {
+        let Packet::Publish(p) = slow.recv().await else { panic!("expected PUBLISH") };
+        assert_eq!(p.payload.len(), 100);
+        assert!(std::str::from_utf8(&p.payload).unwrap().ends_with(&format!("m{i}")));
+        pkids.push(p.pkid.unwrap());
+    }
+    assert_eq!(slow.recv_within(Duration::from_millis(100)).await, None, "the window of 20 is full");
+    // Acknowledging releases the 10 queued ones (1,000 bytes), no more.
+    for pkid in pkids {
+        slow.send(Packet::Puback(pkid)).await;
+    }
+    let mut queued = Vec::new();
+    while let Some(packet) = slow.recv_within(Duration::from_millis(300)).await {
+        let Packet::Publish(p) = packet else { panic!("expected PUBLISH, got {packet:?}") };
+        slow.send(Packet::Puback(p.pkid.unwrap())).await;
+        queued.push(String::from_utf8_lossy(&p.payload).trim_start_matches('0').to_owned());
+    }
+    assert_eq!(queued, (21..=30).map(|i| format!("m{i}")).collect::<Vec<_>>(), "the queue held 1,000 bytes");
+    bystanders.exchange().await;
+}
+
+#[tokio::test]
+async fn a_qos2_publisher_beyond_the_incoming_window_is_closed_unacknowledged() {
+    // max_inflight_messages caps the QoS 2 messages a client may have awaiting PUBREL; the one
+    // beyond is not acknowledged (no PUBREC) and the connection is closed. The 20 held are
+    // released when the publisher comes back and sends PUBREL [MQTT-4.3.3-2].
+    let broker = TestBroker::start(Config::default()).await; // max_inflight_messages 20
+    let mut bystanders = Bystanders::connect(&broker).await;
+    let mut greedy = RawClient::connect_ok(broker.addr, "greedy", false, false).await;
+    for i in 1..=20u16 {
+        let p = Publish::new("watch/g", QoS::ExactlyOnce, Bytes::from(format!("g{i}")), false, Some(pid(i)));
+        greedy.send(Packet::Publish(p)).await;
+        assert_eq!(greedy.recv().await, Packet::Pubrec(pid(i)));
+    }
+    let p = Publish::new("watch/g", QoS::ExactlyOnce, Bytes::from_static(b"g21"), false, Some(pid(21)));
+    greedy.send(Packet::Publish(p)).await;
+    greedy.expect_closed().await;
+    assert_eq!(bystanders.sub.recv_within(Duration::from_millis(100)).await, None, "nothing released yet");
+    bystanders.exchange().await;
+    // Back, the publisher releases what the broker holds: each delivered once, in order.
+    let mut back = RawClient::connect_ok(broker.addr, "greedy", false, true).await;
+    for i in 1..=20u16 {
+        back.send(Packet::Pubrel(pid(i))).await;
+        assert_eq!(back.recv().await, Packet::Pubcomp(pid(i)));
+        let got = bystanders.sub.recv_publish().await;
+        assert_eq!(got.payload, Bytes::from(format!("g{i}")));
     }
     bystanders.exchange().await;
 }
