@@ -1,16 +1,23 @@
-//! A simulated client host: an agent that takes commands from the world (connect, subscribe,
-//! publish, disconnect, drop the connection) and carries them out with the real async client over
-//! turmoil TCP. Everything the application sees is recorded for expectations and snapshots.
+//! A client host: an agent that takes scenario commands (connect, subscribe, publish, disconnect,
+//! drop the connection) and carries them out with the real async client, keeping the client's
+//! half of a persistent session in a `SessionStore` across connections. What the application
+//! asks and sees goes to the trace and the record, for invariants, expectations and snapshots.
+//!
+//! [`serve`] is the agent, generic over the connector: the simulation runs it over turmoil TCP
+//! ([`run`], a simulated host), `mqtt-sim check` over tokio TCP against a real broker
+//! (`external::host`), with topics and client ids shown without the run's namespace.
 
+use std::future::Future;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Waker};
 
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
 use super::tap::TappedConnector;
-use super::trace::{now_ms, Trace, TraceEvent};
+use super::trace::{Trace, TraceEvent};
 use crate::client::{ClientEvent, ClientOptions, Message};
-use crate::net::{Client, ClientError, Events, SessionStore, TurmoilConnector};
+use crate::net::{Client, ClientError, Connector, Events, SessionStore, TurmoilConnector};
 use crate::protocol::{ConnectReturnCode, QoS, SubackCode, SubscribeFilter};
 
 /// The result of a command, as text for reports; `Ok` carries a detail where there is one.
@@ -65,7 +72,7 @@ pub struct ClientRecord {
     pub sessions_lost: usize,
 }
 
-/// State shared between the world and one client host.
+/// State shared between the world and one simulated client host.
 #[derive(Clone)]
 pub struct AgentShared {
     pub name: String,
@@ -76,9 +83,9 @@ pub struct AgentShared {
     pub commands: Arc<Mutex<Option<mpsc::UnboundedReceiver<Command>>>>,
 }
 
-/// The host's main future.
+/// The simulated host's main future: the agent over turmoil TCP to the broker host.
 pub async fn run(shared: AgentShared) -> turmoil::Result {
-    let Some(mut commands) = shared.commands.lock().expect("agent lock").take() else {
+    let Some(commands) = shared.commands.lock().expect("agent lock").take() else {
         return Ok(());
     };
     let connector = TappedConnector {
@@ -87,6 +94,58 @@ pub async fn run(shared: AgentShared) -> turmoil::Result {
         peer: shared.broker.clone(),
         trace: shared.trace.clone(),
     };
+    let context = AgentContext { name: shared.name, trace: shared.trace, record: shared.record, shown: None };
+    serve(commands, connector, context).await;
+    Ok(())
+}
+
+/// Shows a topic, filter or client id as the scenario wrote it (without a run's namespace).
+pub type Shown = Arc<dyn Fn(&str) -> String + Send + Sync>;
+
+/// Where an agent records what its application asks and sees.
+#[derive(Clone)]
+pub struct AgentContext {
+    /// The client's name in the scenario.
+    pub name: String,
+    pub trace: Trace,
+    pub record: Arc<Mutex<ClientRecord>>,
+    /// Maps names on the wire to names in the scenario; `None` shows them as they are.
+    pub shown: Option<Shown>,
+}
+
+impl AgentContext {
+    fn show(&self, name: &str) -> String {
+        match &self.shown {
+            Some(f) => f(name),
+            None => name.to_owned(),
+        }
+    }
+
+    fn push(&self, event: TraceEvent) {
+        self.trace.push(event);
+    }
+
+    fn now(&self) -> u64 {
+        self.trace.now_ms()
+    }
+
+    fn note(&self, event: String) {
+        self.push(TraceEvent::Client { ms: self.now(), client: self.name.clone(), event });
+    }
+
+    fn record(&self) -> std::sync::MutexGuard<'_, ClientRecord> {
+        self.record.lock().expect("agent lock")
+    }
+}
+
+/// The agent: one command at a time until the command channel closes, then the connection is
+/// dropped. Requests that wait on the broker (subscribe, publish...) run in their own tasks, so a
+/// pending one does not hold up the next command.
+pub async fn serve<C: Connector + Clone>(
+    mut commands: mpsc::UnboundedReceiver<Command>,
+    connector: C,
+    ctx: AgentContext,
+) {
     let mut client: Option<Client> = None;
     // The task recording the current connection's events; awaited before the next connection
     // so a late `Disconnected` of the old one never lands after the new `Connected`.
@@ -97,15 +156,12 @@ pub async fn run(shared: AgentShared) -> turmoil::Result {
     while let Some(command) = commands.recv().await {
         match command {
             Command::Connect { options, checked, reply } => {
-                if let Some(old) = client.take() {
-                    old.abort().await;
-                }
-                if let Some(task) = pump_task.take() {
-                    let _ = task.await;
-                }
-                let (client_id, clean) = (options.client_id.clone(), options.clean_session);
-                let will =
-                    options.will.as_ref().map(|w| (w.topic.clone(), String::from_utf8_lossy(&w.message).into_owned()));
+                end_connection(&mut client, &mut pump_task, false).await;
+                let (client_id, clean) = (ctx.show(&options.client_id), options.clean_session);
+                let will = options
+                    .will
+                    .as_ref()
+                    .map(|w| (ctx.show(&w.topic), String::from_utf8_lossy(&w.message).into_owned()));
                 let connected = if checked {
                     Client::connect_resuming(connector.clone(), options, None, &store).await
                 } else {
@@ -117,15 +173,10 @@ pub async fn run(shared: AgentShared) -> turmoil::Result {
                         // The stream starts with `Connected`; record it before replying.
                         let session_present = match events.recv().await {
                             Some(ClientEvent::Connected { session_present }) => {
-                                shared
-                                    .record
-                                    .lock()
-                                    .expect("agent lock")
-                                    .connacks
-                                    .push(ConnackSeen::Accepted { session_present });
-                                shared.trace.push(TraceEvent::Connected {
-                                    ms: now_ms(),
-                                    client: shared.name.clone(),
+                                ctx.record().connacks.push(ConnackSeen::Accepted { session_present });
+                                ctx.push(TraceEvent::Connected {
+                                    ms: ctx.now(),
+                                    client: ctx.name.clone(),
                                     client_id,
                                     clean,
                                     session_present,
@@ -134,33 +185,32 @@ pub async fn run(shared: AgentShared) -> turmoil::Result {
                                 session_present
                             }
                             Some(other) => {
-                                record_event(&shared, other);
+                                record_event(&ctx, other);
                                 false
                             }
                             None => false,
                         };
-                        pump_task = Some(tokio::spawn(pump(events, shared.clone())));
+                        pump_task = Some(tokio::spawn(pump(events, ctx.clone())));
                         let _ = reply.send(Ok(session_present));
                     }
                     Err(ClientError::Refused(code)) => {
-                        shared.record.lock().expect("agent lock").connacks.push(ConnackSeen::Refused(code));
-                        note(&shared, format!("connection refused: CONNACK rc={}", code as u8));
+                        ctx.record().connacks.push(ConnackSeen::Refused(code));
+                        ctx.note(format!("connection refused: CONNACK rc={}", code as u8));
                         let _ = reply.send(Err(format!("refused with CONNACK rc={}", code as u8)));
                     }
                     Err(e) => {
-                        note(&shared, format!("connect failed: {e}"));
+                        ctx.note(format!("connect failed: {e}"));
                         let _ = reply.send(Err(e.to_string()));
                     }
                 }
             }
             Command::Subscribe { filters, reply } => {
-                let (trace, name) = (shared.trace.clone(), shared.name.clone());
+                let asked: Vec<String> = filters.iter().map(|f| ctx.show(&f.filter)).collect();
                 if client.is_some() {
-                    let filters = filters.iter().map(|f| f.filter.clone()).collect();
-                    trace.push(TraceEvent::Subscribe { ms: now_ms(), client: name.clone(), filters });
+                    ctx.push(TraceEvent::Subscribe { ms: ctx.now(), client: ctx.name.clone(), filters: asked.clone() });
                 }
+                let ctx = ctx.clone();
                 with_client(&client, reply, |c| async move {
-                    let asked: Vec<String> = filters.iter().map(|f| f.filter.clone()).collect();
                     let codes = c.subscribe(filters).await.map_err(|e| e.to_string())?;
                     let granted = asked
                         .into_iter()
@@ -170,37 +220,38 @@ pub async fn run(shared: AgentShared) -> turmoil::Result {
                             SubackCode::Failure => None,
                         })
                         .collect();
-                    trace.push(TraceEvent::Subscribed { ms: now_ms(), client: name, granted });
+                    ctx.push(TraceEvent::Subscribed { ms: ctx.now(), client: ctx.name.clone(), granted });
                     Ok(codes)
                 })
             }
             Command::Unsubscribe { filters, reply } => {
-                let (trace, name) = (shared.trace.clone(), shared.name.clone());
+                let ctx = ctx.clone();
                 with_client(&client, reply, |c| async move {
-                    c.unsubscribe(filters.clone()).await.map_err(|e| e.to_string())?;
-                    trace.push(TraceEvent::Unsubscribed { ms: now_ms(), client: name, filters });
+                    let shown = filters.iter().map(|f| ctx.show(f)).collect();
+                    c.unsubscribe(filters).await.map_err(|e| e.to_string())?;
+                    ctx.push(TraceEvent::Unsubscribed { ms: ctx.now(), client: ctx.name.clone(), filters: shown });
                     Ok(())
                 })
             }
             Command::Publish { topic, payload, qos, retain, reply } => {
-                let (trace, name) = (shared.trace.clone(), shared.name.clone());
-                let text = String::from_utf8_lossy(&payload).into_owned();
+                let (shown, text) = (ctx.show(&topic), String::from_utf8_lossy(&payload).into_owned());
                 if client.is_some() {
-                    trace.push(TraceEvent::Publish {
-                        ms: now_ms(),
-                        client: name.clone(),
-                        topic: topic.clone(),
+                    ctx.push(TraceEvent::Publish {
+                        ms: ctx.now(),
+                        client: ctx.name.clone(),
+                        topic: shown.clone(),
                         payload: text.clone(),
                         qos: qos.as_u8(),
                         retain,
                     });
                 }
+                let ctx = ctx.clone();
                 with_client(&client, reply, |c| async move {
-                    c.publish(topic.clone(), payload, qos, retain).await.map_err(|e| e.to_string())?;
-                    trace.push(TraceEvent::Published {
-                        ms: now_ms(),
-                        client: name,
-                        topic,
+                    c.publish(topic, payload, qos, retain).await.map_err(|e| e.to_string())?;
+                    ctx.push(TraceEvent::Published {
+                        ms: ctx.now(),
+                        client: ctx.name.clone(),
+                        topic: shown,
                         payload: text,
                         qos: qos.as_u8(),
                     });
@@ -208,26 +259,35 @@ pub async fn run(shared: AgentShared) -> turmoil::Result {
                 })
             }
             Command::Disconnect { reply } => {
-                if let Some(c) = client.take() {
-                    c.disconnect().await;
-                }
-                if let Some(task) = pump_task.take() {
-                    let _ = task.await;
-                }
+                end_connection(&mut client, &mut pump_task, true).await;
                 let _ = reply.send(Ok(()));
             }
             Command::Drop { reply } => {
-                if let Some(c) = client.take() {
-                    c.abort().await;
-                }
-                if let Some(task) = pump_task.take() {
-                    let _ = task.await;
-                }
+                end_connection(&mut client, &mut pump_task, false).await;
                 let _ = reply.send(Ok(()));
             }
         }
     }
-    Ok(())
+    end_connection(&mut client, &mut pump_task, false).await;
+}
+
+/// Ends the current connection, with DISCONNECT or by dropping it, and waits until its events
+/// are recorded.
+async fn end_connection(
+    client: &mut Option<Client>,
+    pump_task: &mut Option<tokio::task::JoinHandle<()>>,
+    disconnect: bool,
+) {
+    if let Some(c) = client.take() {
+        if disconnect {
+            c.disconnect().await;
+        } else {
+            c.abort().await;
+        }
+    }
+    if let Some(task) = pump_task.take() {
+        let _ = task.await;
+    }
 }
 
 /// Runs a request in its own task so the agent keeps taking commands while it is pending.
@@ -235,12 +295,12 @@ fn with_client<T, F, Fut>(client: &Option<Client>, reply: Reply<T>, f: F)
 where
     T: Send + 'static,
     F: FnOnce(Client) -> Fut,
-    Fut: std::future::Future<Output = Result<T, String>> + Send + 'static,
+    Fut: Future<Output = Result<T, String>> + Send + 'static,
 {
     match client {
         Some(c) => {
             let fut = f(c.clone());
-            tokio::spawn(async move {
+            start_in_order(async move {
                 let _ = reply.send(fut.await);
             });
         }
@@ -250,47 +310,55 @@ where
     }
 }
 
-fn note(shared: &AgentShared, event: String) {
-    shared.trace.push(TraceEvent::Client { ms: now_ms(), client: shared.name.clone(), event });
-}
-
-/// Records what the application sees.
-async fn pump(mut events: Events, shared: AgentShared) {
-    while let Some(event) = events.recv().await {
-        record_event(&shared, event);
+/// Polls `fut` once here, then lets a task finish it. A `Client` request is handed to the
+/// client's driver on its first poll, so this keeps requests in the order the commands came:
+/// with a plain `spawn`, a multi-threaded runtime may start the tasks in another order (its
+/// LIFO slot runs the newest first), which would reorder `no_wait` publications. (In the
+/// simulation each host is a single-threaded runtime, where spawned tasks start in order.)
+fn start_in_order(fut: impl Future<Output = ()> + Send + 'static) {
+    let mut fut = Box::pin(fut);
+    let mut cx = Context::from_waker(Waker::noop());
+    // The task's first poll registers its own waker, replacing the no-op one.
+    if fut.as_mut().poll(&mut cx).is_pending() {
+        tokio::spawn(fut);
     }
 }
 
-fn record_event(shared: &AgentShared, event: ClientEvent) {
-    {
-        match event {
-            ClientEvent::Message(m) => {
-                shared.trace.push(TraceEvent::Deliver {
-                    ms: now_ms(),
-                    client: shared.name.clone(),
-                    topic: m.topic.clone(),
-                    payload: String::from_utf8_lossy(&m.payload).into_owned(),
-                    qos: m.qos.as_u8(),
-                    retain: m.retain,
-                    dup: m.dup,
-                });
-                shared.record.lock().expect("agent lock").messages.push((now_ms(), m));
-            }
-            ClientEvent::Connected { session_present } => {
-                shared.record.lock().expect("agent lock").connacks.push(ConnackSeen::Accepted { session_present });
-                note(shared, format!("connected, session present = {}", session_present as u8));
-            }
-            ClientEvent::SessionLost { unacknowledged } => {
-                shared.record.lock().expect("agent lock").sessions_lost += 1;
-                note(shared, format!("session lost on the server ({unacknowledged} unacknowledged re-sent)"));
-            }
-            ClientEvent::Disconnected { cause } => shared.trace.push(TraceEvent::Disconnected {
-                ms: now_ms(),
-                client: shared.name.clone(),
-                cause: format!("{cause:?}"),
-            }),
-            ClientEvent::Refused(code) => note(shared, format!("refused rc={}", code as u8)),
-            ClientEvent::Published(_) | ClientEvent::Subscribed { .. } | ClientEvent::Unsubscribed(_) => {}
+/// Records what the application sees.
+async fn pump(mut events: Events, ctx: AgentContext) {
+    while let Some(event) = events.recv().await {
+        record_event(&ctx, event);
+    }
+}
+
+fn record_event(ctx: &AgentContext, event: ClientEvent) {
+    let ms = ctx.now();
+    match event {
+        ClientEvent::Message(mut m) => {
+            m.topic = ctx.show(&m.topic);
+            ctx.push(TraceEvent::Deliver {
+                ms,
+                client: ctx.name.clone(),
+                topic: m.topic.clone(),
+                payload: String::from_utf8_lossy(&m.payload).into_owned(),
+                qos: m.qos.as_u8(),
+                retain: m.retain,
+                dup: m.dup,
+            });
+            ctx.record().messages.push((ms, m));
         }
+        ClientEvent::Connected { session_present } => {
+            ctx.record().connacks.push(ConnackSeen::Accepted { session_present });
+            ctx.note(format!("connected, session present = {}", session_present as u8));
+        }
+        ClientEvent::SessionLost { unacknowledged } => {
+            ctx.record().sessions_lost += 1;
+            ctx.note(format!("session lost on the server ({unacknowledged} unacknowledged re-sent)"));
+        }
+        ClientEvent::Disconnected { cause } => {
+            ctx.push(TraceEvent::Disconnected { ms, client: ctx.name.clone(), cause: format!("{cause:?}") })
+        }
+        ClientEvent::Refused(code) => ctx.note(format!("refused rc={}", code as u8)),
+        ClientEvent::Published(_) | ClientEvent::Subscribed { .. } | ClientEvent::Unsubscribed(_) => {}
     }
 }
