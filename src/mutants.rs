@@ -18,15 +18,21 @@ pub enum Mutant {
     CleanSessionResumes = 4,
     /// The broker delivers overlapping subscriptions at the lowest granted QoS.
     OverlapLowerQos = 5,
+    /// The broker re-sends unacknowledged PUBLISH packets on reconnect with DUP=0.
+    ResendWithoutDup = 6,
+    /// The broker sends retained messages for a new subscription with RETAIN=0.
+    RetainedWithoutRetainFlag = 7,
 }
 
 impl Mutant {
-    pub const ALL: [Mutant; 5] = [
+    pub const ALL: [Mutant; 7] = [
         Mutant::DropOfflineQos1,
         Mutant::ForgetPubrelState,
         Mutant::ResendOutOfOrder,
         Mutant::CleanSessionResumes,
         Mutant::OverlapLowerQos,
+        Mutant::ResendWithoutDup,
+        Mutant::RetainedWithoutRetainFlag,
     ];
 
     pub fn name(self) -> &'static str {
@@ -36,6 +42,8 @@ impl Mutant {
             Mutant::ResendOutOfOrder => "resend-out-of-order",
             Mutant::CleanSessionResumes => "clean-session-resumes",
             Mutant::OverlapLowerQos => "overlap-lower-qos",
+            Mutant::ResendWithoutDup => "resend-without-dup",
+            Mutant::RetainedWithoutRetainFlag => "retained-without-retain-flag",
         }
     }
 

@@ -159,7 +159,8 @@ struct ExploreArgs {
     #[arg(long, value_name = "DIR", default_value = "scenarios/regressions")]
     regressions: PathBuf,
     /// Activate a known bug (built with --features mutants): drop-offline-qos1,
-    /// forget-pubrel-state, resend-out-of-order, clean-session-resumes, overlap-lower-qos.
+    /// forget-pubrel-state, resend-out-of-order, clean-session-resumes, overlap-lower-qos,
+    /// resend-without-dup, retained-without-retain-flag.
     #[cfg(feature = "mutants")]
     #[arg(long, value_name = "NAME")]
     mutant: Option<String>,

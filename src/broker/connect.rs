@@ -94,6 +94,10 @@ impl Broker {
                         Some(f.pkid),
                     );
                     publish.dup = true;
+                    #[cfg(feature = "mutants")]
+                    if crate::mutants::active(crate::mutants::Mutant::ResendWithoutDup) {
+                        publish.dup = false;
+                    }
                     Packet::Publish(publish)
                 }
                 OutState::AwaitPubcomp => Packet::Pubrel(f.pkid),

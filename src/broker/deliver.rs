@@ -149,6 +149,12 @@ impl Broker {
                     retain: true,
                 })
                 .collect();
+            #[cfg(feature = "mutants")]
+            let retained: Vec<Outgoing> = if crate::mutants::active(crate::mutants::Mutant::RetainedWithoutRetainFlag) {
+                retained.into_iter().map(|o| Outgoing { retain: false, ..o }).collect()
+            } else {
+                retained
+            };
             for out in retained {
                 self.deliver(client_id, out);
             }

@@ -6,6 +6,7 @@
 //! Messages are identified by (topic, payload). Where a run publishes the same (topic, payload)
 //! twice the invariants that need identity skip that message rather than guess.
 
+mod flags;
 mod model;
 #[cfg(test)]
 mod tests;
@@ -43,6 +44,8 @@ pub const INVARIANTS: &[(&str, &str)] = &[
     ("delivered-qos", "delivered at min(published QoS, highest granted QoS of the matching subscriptions) [MQTT-3.3.5-1] [MQTT-3.8.4-6]"),
     ("order-per-publisher", "per publisher, topic and QoS, messages arrive in publish order [MQTT-4.6.0-6]"),
     ("retain-only-for-new-subscriptions", "RETAIN=1 only on messages sent for a new subscription [MQTT-3.3.1-8] [MQTT-3.3.1-9]"),
+    ("retain-on-new-subscription", "a retained message sent for a new subscription has RETAIN=1 [MQTT-3.3.1-8]"),
+    ("dup-on-redelivery", "a PUBLISH re-sent while its packet id is unacknowledged has DUP=1, from the broker and from the client [MQTT-3.3.1-1]"),
     ("session-present", "session present is 1 exactly when a persistent session was stored [MQTT-3.2.2-1] [MQTT-3.2.2-2] [MQTT-3.2.2-3]"),
     ("at-least-once", "an acknowledged QoS 1/2 message for a matching persistent subscription is delivered, unless the trace says why not [MQTT-3.1.2-5] [MQTT-4.5.0-1]"),
 ];
@@ -56,6 +59,8 @@ pub fn check(events: &[TraceEvent]) -> Vec<Violation> {
     delivered_qos(&t, &mut out);
     order_per_publisher(&t, &mut out);
     retain_flag(&t, &mut out);
+    flags::retain_on_new_subscription(events, &t, &mut out);
+    flags::dup_on_redelivery(events, &mut out);
     session_present(&t, &mut out);
     at_least_once(&t, &mut out);
     out
@@ -124,8 +129,12 @@ fn delivered_qos(t: &Timeline, out: &mut Vec<Violation>) {
             let Some(conn) = t.connect_before(client, d.line) else { continue };
             let Some(subs) = t.subscriptions.get(&conn.client_id) else { continue };
             // Only where the subscriptions stood still from publication to delivery (a QoS 2
-            // message is routed at PUBREL, after a SUBSCRIBE asked for in between, say).
-            if subs.changed_between(p.line, d.line) || t.subscribe_requested_between(&conn.client_id, p.line, d.line) {
+            // message is routed at PUBREL, after a SUBSCRIBE asked for in between, say), and
+            // are known: a SUBSCRIBE whose SUBACK was lost may have changed the granted QoS.
+            if subs.changed_between(p.line, d.line)
+                || t.subscribe_requested_between(&conn.client_id, p.line, d.line)
+                || t.unanswered_subscribe_before(&conn.client_id, &d.topic, d.line)
+            {
                 continue;
             }
             let Some(granted) = subs.granted_at(&d.topic, p.line) else { continue };
@@ -149,7 +158,10 @@ fn order_per_publisher(t: &Timeline, out: &mut Vec<Violation>) {
         // Publish order of each message, by (publisher, topic, qos), for messages published once.
         let mut last: BTreeMap<(&str, &str, u8), (usize, usize)> = BTreeMap::new();
         let mut seen = BTreeSet::new();
-        for d in deliveries {
+        // A retained copy (RETAIN=1) is sent because of a subscription, when it is made
+        // [MQTT-3.3.1-6], not forwarded in publication order: it is not ordered against the
+        // publisher's live messages.
+        for d in deliveries.iter().filter(|d| !d.retain) {
             let key = (d.topic.as_str(), d.payload.as_str());
             if !seen.insert(key) {
                 continue; // a re-delivery (QoS 1 DUP): only first arrivals are ordered

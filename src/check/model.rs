@@ -91,6 +91,8 @@ pub struct Timeline {
     /// Subscription requests by client id: (line, filter). A retained message may arrive before
     /// the application sees the SUBACK, but never before it asked.
     subscribe_requests: BTreeMap<String, Vec<(usize, String)>>,
+    /// Subscription requests the application made (not implied by a SUBACK), by client id.
+    subscribe_asked: BTreeMap<String, Vec<(usize, String)>>,
     /// (line, client id) where the broker took a session offline.
     offline: Vec<(usize, String)>,
 }
@@ -149,8 +151,10 @@ impl Timeline {
                 }
                 TraceEvent::Subscribe { client, filters, .. } => {
                     let id = current_id.get(client).cloned().unwrap_or_else(|| client.clone());
-                    let requests = t.subscribe_requests.entry(id).or_default();
+                    let requests = t.subscribe_requests.entry(id.clone()).or_default();
                     requests.extend(filters.iter().map(|f| (line, f.clone())));
+                    let asked = t.subscribe_asked.entry(id).or_default();
+                    asked.extend(filters.iter().map(|f| (line, f.clone())));
                 }
                 TraceEvent::Unsubscribed { client, filters, .. } => {
                     let id = current_id.get(client).cloned().unwrap_or_else(|| client.clone());
@@ -232,6 +236,25 @@ impl Timeline {
             .filter(|(l, f)| *l < line && matches(f, topic))
             .map(|(l, _)| *l)
             .max()
+    }
+
+    /// Whether `client_id` asked, before `line`, for a subscription matching `topic`.
+    pub fn subscribe_requested_before(&self, client_id: &str, topic: &str, line: usize) -> bool {
+        self.subscribe_requests.get(client_id).is_some_and(|r| r.iter().any(|(l, f)| *l < line && matches(f, topic)))
+    }
+
+    /// Whether `client_id` asked, before `line`, for a subscription matching `topic` whose SUBACK
+    /// its application had not seen by `line`: the broker may have granted it (replacing an
+    /// existing subscription's QoS [MQTT-3.8.4-3]) with the answer lost on the way.
+    pub fn unanswered_subscribe_before(&self, client_id: &str, topic: &str, line: usize) -> bool {
+        let answered = |asked: usize, filter: &str| {
+            self.subscriptions
+                .get(client_id)
+                .is_some_and(|s| s.0.iter().any(|(l, f, q)| *l > asked && *l < line && f == filter && q.is_some()))
+        };
+        self.subscribe_asked
+            .get(client_id)
+            .is_some_and(|r| r.iter().any(|(l, f)| *l < line && matches(f, topic) && !answered(*l, f)))
     }
 
     /// Whether `client_id` asked for a subscription strictly between the two lines.

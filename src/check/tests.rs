@@ -139,3 +139,134 @@ fn delivered_below_the_highest_granted_qos() {
     t.push(deliver("s", "t/a", "1", 0, false));
     assert_eq!(names(&check(&t)), vec!["delivered-qos"]);
 }
+
+fn wire(from: &str, to: &str, packet: &str) -> Vec<E> {
+    vec![
+        E::Send { ms: 0, host: from.into(), peer: to.into(), packet: packet.into() },
+        E::Recv { ms: 0, host: to.into(), peer: from.into(), packet: packet.into() },
+    ]
+}
+
+/// `s` connects with clean session 0 to the broker and is sent PUBLISH id=1, which it does not
+/// acknowledge; then it reconnects and the broker resumes the session.
+fn unacknowledged_then_resumed(resend: &str) -> Vec<E> {
+    let mut t = wire("s", "broker", "CONNECT id=\"s\" clean=0 keepalive=60");
+    t.push(accepted("s", false, false));
+    t.push(connected("s", false, false));
+    t.extend(wire("broker", "s", "PUBLISH id=1 q1 \"t/a\" \"1\""));
+    t.extend(wire("s", "broker", "CONNECT id=\"s\" clean=0 keepalive=60"));
+    t.push(accepted("s", false, true));
+    t.push(connected("s", false, true));
+    t.extend(wire("broker", "s", resend));
+    t
+}
+
+#[test]
+fn a_redelivery_without_dup() {
+    let t = unacknowledged_then_resumed("PUBLISH id=1 q1 dup \"t/a\" \"1\"");
+    assert_eq!(check(&t), vec![]);
+    let t = unacknowledged_then_resumed("PUBLISH id=1 q1 \"t/a\" \"1\"");
+    assert_eq!(names(&check(&t)), vec!["dup-on-redelivery"]);
+    // Once acknowledged, the id is free: a new message with it is a first send, DUP=0.
+    let mut t = unacknowledged_then_resumed("PUBLISH id=1 q1 dup \"t/a\" \"1\"");
+    t.extend(wire("s", "broker", "PUBACK id=1"));
+    t.extend(wire("broker", "s", "PUBLISH id=1 q1 \"t/a\" \"2\""));
+    assert_eq!(check(&t), vec![]);
+    // A new session (session present 0) owes nothing: DUP=0 is right.
+    let mut t = wire("s", "broker", "CONNECT id=\"s\" clean=0 keepalive=60");
+    t.push(accepted("s", false, false));
+    t.extend(wire("broker", "s", "PUBLISH id=1 q1 \"t/a\" \"1\""));
+    t.extend(wire("s", "broker", "CONNECT id=\"s\" clean=1 keepalive=60"));
+    t.push(accepted("s", true, false));
+    t.extend(wire("broker", "s", "PUBLISH id=1 q1 \"t/a\" \"2\""));
+    assert_eq!(check(&t), vec![]);
+}
+
+#[test]
+fn a_client_redelivery_without_dup() {
+    let mut t = wire("p", "broker", "CONNECT id=\"p\" clean=0 keepalive=60");
+    t.extend(wire("p", "broker", "PUBLISH id=4 q2 \"t/a\" \"1\""));
+    t.extend(wire("p", "broker", "PUBLISH id=4 q2 \"t/a\" \"1\""));
+    assert_eq!(names(&check(&t)), vec!["dup-on-redelivery"]);
+    // After PUBREC only PUBREL follows; after a crash of the client it has nothing to re-send.
+    let mut t = wire("p", "broker", "PUBLISH id=4 q2 \"t/a\" \"1\"");
+    t.push(E::Fault { ms: 0, fault: "p crashes".into() });
+    t.extend(wire("p", "broker", "PUBLISH id=4 q2 \"t/a\" \"2\""));
+    t.extend(wire("broker", "p", "PUBREC id=4"));
+    t.extend(wire("p", "broker", "PUBLISH id=4 q1 \"t/a\" \"3\""));
+    assert_eq!(check(&t), vec![]);
+}
+
+#[test]
+fn a_retained_copy_for_a_new_subscription_without_retain() {
+    let make = |retain_flag: bool| {
+        let mut t = vec![connected("p", true, false)];
+        t.extend(publish("p", "t/a", "1", 1, true));
+        t.push(connected("s", true, false));
+        t.push(subscribe("s", "t/#"));
+        t.push(subscribed("s", "t/#", 1));
+        t.push(deliver("s", "t/a", "1", 1, retain_flag));
+        t
+    };
+    assert_eq!(check(&make(true)), vec![]);
+    assert_eq!(names(&check(&make(false))), vec!["retain-on-new-subscription"]);
+    // At QoS 0 "complete" only means sent: the broker may take the SUBSCRIBE first.
+    let mut t = vec![connected("p", true, false)];
+    t.extend(publish("p", "t/a", "0", 0, true));
+    t.extend([connected("s", true, false), subscribe("s", "t/#"), subscribed("s", "t/#", 0)]);
+    t.push(deliver("s", "t/a", "0", 0, false));
+    assert_eq!(check(&t), vec![]);
+    // Subscribed before the publication was acknowledged: a live delivery, RETAIN=0 is right.
+    let mut t = vec![connected("p", true, false), connected("s", true, false), subscribe("s", "t/#")];
+    t.extend(publish("p", "t/a", "1", 1, true));
+    t.push(subscribed("s", "t/#", 1));
+    t.push(deliver("s", "t/a", "1", 1, false));
+    assert_eq!(check(&t), vec![]);
+}
+
+#[test]
+fn a_retained_copy_is_not_ordered_against_live_messages() {
+    // Found by exploration: a retained copy of "2" for a new subscription, then the publisher's
+    // QoS 1 re-sends of "1" and "2" forwarded live, in order.
+    let mut t = vec![connected("p", false, false)];
+    t.extend(publish("p", "t/a", "1", 1, true));
+    t.extend(publish("p", "t/a", "2", 1, true));
+    t.push(connected("s", false, false));
+    t.push(subscribe("s", "t/a"));
+    t.push(subscribed("s", "t/a", 1));
+    t.push(deliver("s", "t/a", "2", 1, true));
+    let before_resends = t.clone();
+    t.extend(wire("p", "broker", "PUBLISH id=1 q1 dup retain \"t/a\" \"1\""));
+    t.extend(wire("p", "broker", "PUBLISH id=2 q1 dup retain \"t/a\" \"2\""));
+    let mut right = t.clone();
+    right.push(deliver("s", "t/a", "1", 1, false));
+    right.push(deliver("s", "t/a", "2", 1, false));
+    assert_eq!(check(&right), vec![]);
+    // Live messages out of order are still caught.
+    let mut wrong = t.clone();
+    wrong.push(deliver("s", "t/a", "2", 1, false));
+    wrong.push(deliver("s", "t/a", "1", 1, false));
+    assert_eq!(names(&check(&wrong)), vec!["order-per-publisher"]);
+    // Without the publisher's re-sends, a live copy for the new subscriber would be wrong.
+    let mut no_resend = before_resends;
+    no_resend.push(deliver("s", "t/a", "1", 1, false));
+    assert_eq!(names(&check(&no_resend)), vec!["retain-on-new-subscription"]);
+}
+
+#[test]
+fn a_subscribe_whose_suback_was_lost_may_have_changed_the_delivered_qos() {
+    // Found by exploration: "t/#" granted at QoS 1; the client asks again at QoS 0 and loses the
+    // connection before the SUBACK; the broker replaced the subscription [MQTT-3.8.4-3].
+    let mut t = base();
+    t.push(subscribe("s", "t/#"));
+    t.extend(publish("p", "t/a", "1", 2, false));
+    t.push(deliver("s", "t/a", "1", 0, false));
+    assert_eq!(check(&t), vec![]);
+    // Answered, the granted QoS is known again and a wrong QoS is caught.
+    let mut t = base();
+    t.push(subscribe("s", "t/#"));
+    t.push(subscribed("s", "t/#", 1));
+    t.extend(publish("p", "t/a", "1", 2, false));
+    t.push(deliver("s", "t/a", "1", 0, false));
+    assert_eq!(names(&check(&t)), vec!["delivered-qos"]);
+}

@@ -1,0 +1,178 @@
+//! The PUBLISH header flags a trace can judge: DUP=1 on every re-delivery, by the broker and by
+//! the client [MQTT-3.3.1-1]; and RETAIN=1 on a retained message sent because of a new
+//! subscription [MQTT-3.3.1-8]. The first reads the packets each side wrote (the trace's tapped
+//! `Send`/`Recv` lines, in our packet display format); the second the application's view.
+
+use std::collections::BTreeMap;
+
+use super::model::Timeline;
+use super::Violation;
+use crate::sim::{TraceEvent, BROKER};
+
+/// A sender's outstanding QoS 1/2 PUBLISH packet ids: id -> line of the first send.
+type Outstanding = BTreeMap<u16, usize>;
+
+/// A PUBLISH written with this packet id while an earlier PUBLISH with the same id to the same
+/// session is unacknowledged (no PUBACK or PUBREC yet) is a re-delivery, and must carry DUP=1.
+///
+/// Broker to client: per client id; a new session (session present 0), a discarded session or a
+/// broker crash forgets what was outstanding. Client to broker: per client process; a clean
+/// CONNECT or a crash of the client forgets it.
+pub fn dup_on_redelivery(events: &[TraceEvent], out: &mut Vec<Violation>) {
+    let mut id_of_host: BTreeMap<&str, String> = BTreeMap::new();
+    let mut from_broker: BTreeMap<String, Outstanding> = BTreeMap::new();
+    let mut from_client: BTreeMap<&str, Outstanding> = BTreeMap::new();
+    for (line, e) in events.iter().enumerate() {
+        match e {
+            TraceEvent::Recv { host, peer, packet, .. } if host == BROKER => {
+                if let Some(id) = connect_client_id(packet) {
+                    id_of_host.insert(peer, id);
+                } else if let Some(pkid) = ack_id(packet) {
+                    if let Some(o) = id_of_host.get(peer.as_str()).and_then(|id| from_broker.get_mut(id)) {
+                        o.remove(&pkid);
+                    }
+                }
+            }
+            TraceEvent::Send { host, peer, packet, .. } if host == BROKER => {
+                let Some((pkid, dup)) = publish_id_dup(packet) else { continue };
+                let Some(id) = id_of_host.get(peer.as_str()).filter(|id| !id.is_empty()) else { continue };
+                let o = from_broker.entry(id.clone()).or_default();
+                check_send(o, pkid, dup, line, || format!("the broker re-sent PUBLISH id={pkid} to {peer}"), out);
+            }
+            TraceEvent::Send { host, peer, packet, .. } if peer == BROKER => {
+                if connect_clean(packet) == Some(true) {
+                    from_client.remove(host.as_str());
+                } else if let Some((pkid, dup)) = publish_id_dup(packet) {
+                    let o = from_client.entry(host).or_default();
+                    check_send(o, pkid, dup, line, || format!("{host} re-sent PUBLISH id={pkid}"), out);
+                }
+            }
+            TraceEvent::Recv { host, peer, packet, .. } if peer == BROKER => {
+                if let (Some(pkid), Some(o)) = (ack_id(packet), from_client.get_mut(host.as_str())) {
+                    o.remove(&pkid);
+                }
+            }
+            TraceEvent::SessionConnected { client_id, session_present: false, .. } => {
+                from_broker.remove(client_id);
+            }
+            TraceEvent::SessionDiscarded { client_id, .. } => {
+                from_broker.remove(client_id);
+            }
+            TraceEvent::Fault { fault, .. } => {
+                if fault.starts_with("broker crashes") {
+                    from_broker.clear();
+                } else if let Some(client) = fault.strip_suffix(" crashes") {
+                    from_client.remove(client);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn check_send(
+    outstanding: &mut Outstanding,
+    pkid: u16,
+    dup: bool,
+    line: usize,
+    what: impl FnOnce() -> String,
+    out: &mut Vec<Violation>,
+) {
+    match outstanding.get(&pkid) {
+        Some(&first) if !dup => out.push(Violation {
+            invariant: "dup-on-redelivery",
+            message: format!("{} with DUP=0 although it was unacknowledged since line {first}", what()),
+            lines: vec![first, line],
+        }),
+        Some(_) => {}
+        None => {
+            outstanding.insert(pkid, line);
+        }
+    }
+}
+
+/// A client that had asked for no subscription matching a retained message's topic until after
+/// the message was published and acknowledged can only receive it as the retained copy sent for
+/// its new subscription, which must carry RETAIN=1 — unless the publisher sent the PUBLISH again
+/// (DUP=1, after a reconnect), which the broker may forward as a new message [MQTT-4.3.2-2].
+pub fn retain_on_new_subscription(events: &[TraceEvent], t: &Timeline, out: &mut Vec<Violation>) {
+    for (client, deliveries) in &t.deliveries {
+        for d in deliveries.iter().filter(|d| !d.retain) {
+            let Some(p) = t.unique_publish((&d.topic, &d.payload)) else { continue };
+            let Some(acked) = p.acked_line.filter(|&a| p.retain && p.qos > 0 && a < d.line) else { continue };
+            let Some(id) = t.connect_before(client, d.line).map(|c| c.client_id.as_str()) else { continue };
+            if t.subscribe_requested_before(id, &d.topic, acked)
+                || t.ever_subscribed(client, &d.topic, acked)
+                || resent_after(events, &p.client, &p.topic, p.line)
+            {
+                continue;
+            }
+            out.push(Violation {
+                invariant: "retain-on-new-subscription",
+                message: format!(
+                    "{client} subscribed after {:?} {:?} was retained and acknowledged, yet received it with RETAIN=0",
+                    d.topic, d.payload
+                ),
+                lines: vec![acked, d.line],
+            });
+        }
+    }
+}
+
+/// Whether `client` wrote a PUBLISH with DUP=1 on `topic` after `line`.
+fn resent_after(events: &[TraceEvent], client: &str, topic: &str, line: usize) -> bool {
+    let quoted = format!(" {topic:?} ");
+    events.iter().skip(line + 1).any(|e| match e {
+        TraceEvent::Send { host, peer, packet, .. } if host == client && peer == BROKER => {
+            publish_id_dup(packet).is_some_and(|(_, dup)| dup) && packet.contains(&quoted)
+        }
+        _ => false,
+    })
+}
+
+/// `PUBLISH id=N qQ [dup] ...` -> (N, dup), for QoS 1/2.
+fn publish_id_dup(packet: &str) -> Option<(u16, bool)> {
+    let mut tokens = packet.split_whitespace();
+    if tokens.next()? != "PUBLISH" {
+        return None;
+    }
+    let pkid = tokens.next()?.strip_prefix("id=")?.parse().ok()?;
+    let _qos = tokens.next()?;
+    Some((pkid, tokens.next() == Some("dup")))
+}
+
+/// `PUBACK id=N` or `PUBREC id=N` -> N: the end of a PUBLISH's re-delivery duty.
+fn ack_id(packet: &str) -> Option<u16> {
+    let rest = packet.strip_prefix("PUBACK id=").or_else(|| packet.strip_prefix("PUBREC id="))?;
+    rest.trim().parse().ok()
+}
+
+/// `CONNECT id="x" clean=C ...` -> x.
+fn connect_client_id(packet: &str) -> Option<String> {
+    let quoted = packet.strip_prefix("CONNECT id=")?;
+    let (id, _) = quoted.split_once(" clean=")?;
+    serde_json::from_str::<String>(id).ok().or_else(|| Some(id.trim_matches('"').to_owned()))
+}
+
+/// `CONNECT ... clean=C ...` -> C.
+fn connect_clean(packet: &str) -> Option<bool> {
+    let (_, rest) = packet.strip_prefix("CONNECT ")?.split_once(" clean=")?;
+    Some(rest.starts_with('1'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packet_texts_parse() {
+        assert_eq!(publish_id_dup("PUBLISH id=7 q1 dup \"a/b\" \"x\""), Some((7, true)));
+        assert_eq!(publish_id_dup("PUBLISH id=7 q2 retain \"a/b\" \"dup\""), Some((7, false)));
+        assert_eq!(publish_id_dup("PUBLISH q0 \"a\" \"x\""), None);
+        assert_eq!(ack_id("PUBREC id=3"), Some(3));
+        assert_eq!(ack_id("PUBREL id=3"), None);
+        assert_eq!(connect_client_id("CONNECT id=\"c0\" clean=0 keepalive=60"), Some("c0".into()));
+        assert_eq!(connect_client_id("CONNECT id=\"a \\\"q\\\" b\" clean=1 keepalive=60"), Some("a \"q\" b".into()));
+        assert_eq!(connect_clean("CONNECT id=\"c0\" clean=1 keepalive=60"), Some(true));
+    }
+}
