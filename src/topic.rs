@@ -7,6 +7,17 @@
 /// The longest topic a two-byte length prefix can carry [MQTT-4.7.3-3].
 pub const MAX_TOPIC_LEN: usize = 65_535;
 
+/// The most levels a broker accepts in a topic name or filter: mosquitto's limit (at most 200
+/// `/`, `TOPIC_HIERARCHY_LIMIT`, added for CVE-2019-11779, where a SUBSCRIBE of about 65,400 `/`
+/// crashed the broker). The spec sets none; our broker needs one for the same reason, since its
+/// subscription trie walks one level per call.
+pub const MAX_LEVELS: usize = 201;
+
+/// The number of levels of a topic name or filter (`a/b` has 2, `/` has 2, `a` has 1).
+pub fn levels(topic: &str) -> usize {
+    topic.bytes().filter(|&b| b == b'/').count() + 1
+}
+
 /// Why a string is not a valid topic name or topic filter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum TopicError {

@@ -1,6 +1,6 @@
 //! The load and abuse test over real TCP (issue: robustness). 1,000 connections are open on
 //! loopback at once: 20 pairs of well-behaved persistent sessions exchanging QoS 1 and 2 messages
-//! (each subscriber dropping its connection midway and resuming), and 960 hostile ones of seven
+//! (each subscriber dropping its connection midway and resuming), and 960 hostile ones of eight
 //! kinds (see `mqtt_sim::load::Abuse`). It checks that:
 //! - the well-behaved sessions lose nothing, see no QoS 2 duplicate and no reordering;
 //! - every hostile connection is closed by the broker, with a log line naming its address and the

@@ -11,6 +11,12 @@ use crate::time::Time;
 
 impl Broker {
     pub(super) fn handle_connect(&mut self, conn: ConnId, connect: Connect, now: Time) {
+        if let Some(levels) = connect.will.as_ref().map(|w| crate::topic::levels(&w.topic)) {
+            if levels > crate::topic::MAX_LEVELS {
+                // No CONNACK code fits (mosquitto closes too); the will is not stored.
+                return self.close(conn, CloseReason::TopicTooDeep { levels }, false, true, now);
+            }
+        }
         let mut client_id = connect.client_id;
         if client_id.is_empty() {
             // mosquitto refuses empty ids from MQTT 3.1 clients, which had no such rule.

@@ -10,9 +10,16 @@ use super::session::{DropReason, Inflight, Message, OutState, Outgoing, Session}
 use super::{push_send, Broker, CloseReason, ConnId, Event};
 use crate::protocol::{LastWill, Packet, PacketId, Publish, QoS, Suback, SubackCode, Subscribe, Unsubscribe};
 use crate::time::Time;
+use crate::topic;
 
 impl Broker {
     pub(super) fn handle_publish(&mut self, conn: ConnId, client_id: &str, publish: Publish, now: Time) {
+        let levels = topic::levels(&publish.topic);
+        if levels > topic::MAX_LEVELS {
+            // Neither acknowledged nor forwarded; the will is published as for any close the
+            // client did not ask for [MQTT-3.1.2-8].
+            return self.close(conn, CloseReason::TopicTooDeep { levels }, true, true, now);
+        }
         let msg = Arc::new(Message {
             topic: publish.topic,
             // A copy: a slice of the read buffer would keep the whole buffer alive while the
@@ -124,6 +131,11 @@ impl Broker {
         // filter, in order [MQTT-3.8.4-4] [MQTT-3.8.4-5] [MQTT-3.9.3-1].
         let mut codes = Vec::with_capacity(subscribe.filters.len());
         for f in &subscribe.filters {
+            if topic::levels(&f.filter) > topic::MAX_LEVELS {
+                // Refused alone, with the failure code [MQTT-3.9.3-2]; the other filters stand.
+                codes.push(SubackCode::Failure);
+                continue;
+            }
             // An identical filter replaces the old subscription [MQTT-3.8.4-3].
             self.subscriptions.insert(&f.filter, client_id, f.qos);
             let session = self.sessions.get_mut(client_id).expect("a connected client has a session");
@@ -131,10 +143,10 @@ impl Broker {
             codes.push(SubackCode::Granted(f.qos));
         }
         // Same packet id as the SUBSCRIBE [MQTT-3.8.4-2] [MQTT-2.3.1-7].
-        self.send(conn, Packet::Suback(Suback { pkid: subscribe.pkid, codes }));
+        self.send(conn, Packet::Suback(Suback { pkid: subscribe.pkid, codes: codes.clone() }));
         // Retained messages follow the SUBACK, as in mosquitto, with RETAIN=1 [MQTT-3.3.1-6]
         // [MQTT-3.3.1-8], also for a replaced subscription [MQTT-3.8.4-3].
-        for f in &subscribe.filters {
+        for (f, _) in subscribe.filters.iter().zip(&codes).filter(|(_, c)| **c != SubackCode::Failure) {
             let retained: Vec<Outgoing> = self
                 .retained
                 .matching(&f.filter)

@@ -104,6 +104,10 @@ pub enum CloseReason {
     /// client re-sends it after reconnecting. A transient error closes the connection
     /// [MQTT-4.8.0-2].
     IncomingWindowFull { pkid: PacketId, topic: String, limit: usize },
+    /// A topic name (of a PUBLISH or a will) with more levels than `topic::MAX_LEVELS`, which
+    /// our broker, like mosquitto, does not accept; 3.1.1 has no way to refuse a PUBLISH but to
+    /// close the connection.
+    TopicTooDeep { levels: usize },
 }
 
 impl fmt::Display for CloseReason {
@@ -122,6 +126,11 @@ impl fmt::Display for CloseReason {
                 f,
                 "incoming QoS 2 window full (max_inflight_messages {limit}): PUBLISH {pkid} to {topic:?} refused, \
                  not acknowledged [MQTT-4.8.0-2]"
+            ),
+            CloseReason::TopicTooDeep { levels } => write!(
+                f,
+                "topic name of {levels} levels refused: more than {} (as mosquitto)",
+                crate::topic::MAX_LEVELS
             ),
         }
     }

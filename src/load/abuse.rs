@@ -33,11 +33,15 @@ pub enum Abuse {
     /// A valid CONNECT with a keep alive of 1 s, then nothing: reaped by the keep-alive rule
     /// [MQTT-3.1.2-24], as a half-open socket would be.
     SilentAfterConnect,
+    /// A SUBSCRIBE to a filter of 30,000 levels (refused with 0x80), then a PUBLISH to a topic of
+    /// as many: the packets that crash a broker whose topic tree recurses per level
+    /// (mosquitto's CVE-2019-11779; ours too, before `topic::MAX_LEVELS`).
+    DeepTopic,
 }
 
 impl Abuse {
     /// Every kind, in the order connections are assigned to them.
-    pub const ALL: [Abuse; 7] = [
+    pub const ALL: [Abuse; 8] = [
         Abuse::Garbage,
         Abuse::OversizedLength,
         Abuse::SecondConnect,
@@ -45,6 +49,7 @@ impl Abuse {
         Abuse::NoConnectFirst,
         Abuse::Silent,
         Abuse::SilentAfterConnect,
+        Abuse::DeepTopic,
     ];
 
     pub fn name(self) -> &'static str {
@@ -56,6 +61,7 @@ impl Abuse {
             Abuse::NoConnectFirst => "no-connect-first",
             Abuse::Silent => "silent",
             Abuse::SilentAfterConnect => "silent-after-connect",
+            Abuse::DeepTopic => "deep-topic",
         }
     }
 
@@ -74,6 +80,7 @@ impl Abuse {
             Abuse::NoConnectFirst => "first packet is not CONNECT [MQTT-3.1.0-1]",
             Abuse::Silent => "no CONNECT in time",
             Abuse::SilentAfterConnect => "keep alive expired [MQTT-3.1.2-24]",
+            Abuse::DeepTopic => "levels refused",
         }
     }
 }
@@ -141,6 +148,23 @@ pub(super) async fn misbehave(kind: Abuse, index: usize, opened: Opened, patienc
         Abuse::NoConnectFirst => vec![Step::Send(vec![0x82, 0x08, 0x00, 0x01, 0x00, 0x03, b'a', b'/', b'b', 0x01])],
         Abuse::Silent => vec![],
         Abuse::SilentAfterConnect => vec![connect(&client_id, 1), Step::ReadConnack],
+        Abuse::DeepTopic => {
+            let topic = vec!["a"; DEEP_LEVELS].join("/");
+            let filter = format!("{topic}/#");
+            let mut subscribe = vec![0x00, 0x01]; // packet id 1
+            subscribe.extend_from_slice(&(filter.len() as u16).to_be_bytes());
+            subscribe.extend_from_slice(filter.as_bytes());
+            subscribe.push(1);
+            let mut publish = (topic.len() as u16).to_be_bytes().to_vec();
+            publish.extend_from_slice(topic.as_bytes());
+            publish.extend_from_slice(b"deep");
+            vec![
+                connect(&client_id, 60),
+                Step::ReadConnack,
+                Step::Send(packet(0x82, &subscribe)),
+                Step::Send(packet(0x30, &publish)),
+            ]
+        }
     };
     for step in script {
         let done = match step {
@@ -180,6 +204,25 @@ pub(super) async fn misbehave(kind: Abuse, index: usize, opened: Opened, patienc
 enum Step {
     Send(Vec<u8>),
     ReadConnack,
+}
+
+/// Levels of the deep topic: 60 KB, within a 64 KiB `max_packet_size`.
+const DEEP_LEVELS: usize = 30_000;
+
+/// A packet with this first byte and body, the remaining length encoded as the spec says.
+fn packet(first: u8, body: &[u8]) -> Vec<u8> {
+    let mut out = vec![first];
+    let mut n = body.len();
+    loop {
+        let byte = (n % 128) as u8;
+        n /= 128;
+        out.push(if n > 0 { byte | 0x80 } else { byte });
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(body);
+    out
 }
 
 fn connect(client_id: &str, keep_alive: u16) -> Step {

@@ -22,6 +22,7 @@ mod retained;
 mod session;
 mod subscribe;
 mod timers;
+mod topic_depth;
 mod will_keepalive;
 
 use std::collections::BTreeMap;
