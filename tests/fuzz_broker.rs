@@ -76,12 +76,22 @@ fn arb_client_id() -> impl Strategy<Value = String> {
 }
 
 fn arb_topic() -> impl Strategy<Value = String> {
-    prop_oneof![Just("a"), Just("b"), Just("a/b"), Just("a/b/c"), Just("$SYS/x"), Just("/"), Just("a//b")]
-        .prop_map(str::to_owned)
+    prop_oneof![
+        40 => prop_oneof![Just("a"), Just("b"), Just("a/b"), Just("a/b/c"), Just("$SYS/x"), Just("/"), Just("a//b")]
+            .prop_map(str::to_owned),
+        1 => arb_deep(""),
+    ]
+}
+
+/// A topic around the depth limit (`topic::MAX_LEVELS`) or far past it, as a hostile client
+/// sends to make a per-level recursion overflow the stack; `tail` ends a filter.
+fn arb_deep(tail: &'static str) -> impl Strategy<Value = String> {
+    prop_oneof![Just(200usize), Just(201), Just(202), Just(30_000)]
+        .prop_map(move |levels| format!("{}{tail}", vec!["a"; levels].join("/")))
 }
 
 fn arb_filter() -> impl Strategy<Value = String> {
-    prop_oneof![
+    let shallow = prop_oneof![
         Just("#"),
         Just("+"),
         Just("a/#"),
@@ -93,7 +103,8 @@ fn arb_filter() -> impl Strategy<Value = String> {
         Just("+/+/+"),
         Just("/")
     ]
-    .prop_map(str::to_owned)
+    .prop_map(str::to_owned);
+    prop_oneof![40 => shallow, 1 => arb_deep("/#"), 1 => arb_deep("")]
 }
 
 fn arb_payload() -> impl Strategy<Value = Bytes> {
