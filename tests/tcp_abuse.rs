@@ -9,7 +9,10 @@
 //!   file descriptors it had before, and its heap is back to its baseline.
 //!
 //! The heap is measured by a counting global allocator, so this binary holds this one test only:
-//! anything else running in the process would move the count.
+//! anything else running in the process would move the count. Open files are counted in
+//! /proc/self/fd, so the test runs on Linux only.
+
+#![cfg(target_os = "linux")]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::BTreeMap;
@@ -168,7 +171,9 @@ async fn settle<T>(within: Duration, mut check: impl FnMut() -> (bool, T)) -> T 
 #[test]
 fn a_thousand_connections_of_load_and_abuse_lose_nothing_and_leave_nothing_behind() {
     // Two sockets per connection live in this process (client and broker side).
-    rlimit::increase_nofile_limit(u64::MAX).expect("raise the open files limit");
+    let limit = rlimit::increase_nofile_limit(u64::MAX).expect("raise the open files limit");
+    let needed = 2 * plan().connections as u64 + 200;
+    assert!(limit >= needed, "the open files hard limit is {limit}; this test needs {needed} (ulimit -Hn)");
     let logs = std::env::temp_dir().join(format!("mqtt-sim-tcp-abuse-{}.log", std::process::id()));
     let log_file = std::fs::File::create(&logs).expect("create the log file");
     tracing_subscriber::fmt()
