@@ -15,30 +15,37 @@ type Outstanding = BTreeMap<u16, usize>;
 /// A PUBLISH written with this packet id while an earlier PUBLISH with the same id to the same
 /// session is unacknowledged (no PUBACK or PUBREC yet) is a re-delivery, and must carry DUP=1.
 ///
-/// Broker to client: per client id; a new session (session present 0), a discarded session or a
-/// broker crash forgets what was outstanding. Client to broker: per client process; a clean
-/// CONNECT or a crash of the client forgets it.
+/// Broker to client: per client id; a new session (CONNACK with session present 0), a discarded
+/// session or a broker crash forgets what was outstanding. Client to broker: per client process;
+/// a clean CONNECT or a crash of the client forgets it.
 pub fn dup_on_redelivery(events: &[TraceEvent], out: &mut Vec<Violation>) {
+    // Where the broker's end of each connection is tapped (the simulation) the broker is judged
+    // by what it wrote and read; against a real broker (`mqtt-sim check`) by what its clients
+    // read from it and wrote to it.
+    let tapped = events.iter().any(|e| matches!(e, TraceEvent::Send { host, .. } if host == BROKER));
     let mut id_of_host: BTreeMap<&str, String> = BTreeMap::new();
     let mut from_broker: BTreeMap<String, Outstanding> = BTreeMap::new();
     let mut from_client: BTreeMap<&str, Outstanding> = BTreeMap::new();
     for (line, e) in events.iter().enumerate() {
-        match e {
-            TraceEvent::Recv { host, peer, packet, .. } if host == BROKER => {
+        if let Some((client, by_broker, packet)) = broker_view(e, tapped) {
+            if !by_broker {
                 if let Some(id) = connect_client_id(packet) {
-                    id_of_host.insert(peer, id);
+                    id_of_host.insert(client, id);
                 } else if let Some(pkid) = ack_id(packet) {
-                    if let Some(o) = id_of_host.get(peer.as_str()).and_then(|id| from_broker.get_mut(id)) {
+                    if let Some(o) = id_of_host.get(client).and_then(|id| from_broker.get_mut(id)) {
                         o.remove(&pkid);
                     }
                 }
+            } else if let Some(id) = id_of_host.get(client).filter(|id| !id.is_empty()) {
+                if packet.starts_with("CONNACK sp=0 rc=0") {
+                    from_broker.remove(id);
+                } else if let Some((pkid, dup)) = publish_id_dup(packet) {
+                    let o = from_broker.entry(id.clone()).or_default();
+                    check_send(o, pkid, dup, line, || format!("the broker re-sent PUBLISH id={pkid} to {client}"), out);
+                }
             }
-            TraceEvent::Send { host, peer, packet, .. } if host == BROKER => {
-                let Some((pkid, dup)) = publish_id_dup(packet) else { continue };
-                let Some(id) = id_of_host.get(peer.as_str()).filter(|id| !id.is_empty()) else { continue };
-                let o = from_broker.entry(id.clone()).or_default();
-                check_send(o, pkid, dup, line, || format!("the broker re-sent PUBLISH id={pkid} to {peer}"), out);
-            }
+        }
+        match e {
             TraceEvent::Send { host, peer, packet, .. } if peer == BROKER => {
                 if connect_clean(packet) == Some(true) {
                     from_client.remove(host.as_str());
@@ -52,9 +59,6 @@ pub fn dup_on_redelivery(events: &[TraceEvent], out: &mut Vec<Violation>) {
                     o.remove(&pkid);
                 }
             }
-            TraceEvent::SessionConnected { client_id, session_present: false, .. } => {
-                from_broker.remove(client_id);
-            }
             TraceEvent::SessionDiscarded { client_id, .. } => {
                 from_broker.remove(client_id);
             }
@@ -67,6 +71,18 @@ pub fn dup_on_redelivery(events: &[TraceEvent], out: &mut Vec<Violation>) {
             }
             _ => {}
         }
+    }
+}
+
+/// A packet between the broker and a client, from the broker's end where it is `tapped`, else
+/// from the client's: (client host, whether the broker wrote it, packet).
+fn broker_view(e: &TraceEvent, tapped: bool) -> Option<(&str, bool, &str)> {
+    match e {
+        TraceEvent::Send { host, peer, packet, .. } if tapped && host == BROKER => Some((peer, true, packet)),
+        TraceEvent::Recv { host, peer, packet, .. } if tapped && host == BROKER => Some((peer, false, packet)),
+        TraceEvent::Recv { host, peer, packet, .. } if !tapped && peer == BROKER => Some((host, true, packet)),
+        TraceEvent::Send { host, peer, packet, .. } if !tapped && peer == BROKER => Some((host, false, packet)),
+        _ => None,
     }
 }
 

@@ -50,6 +50,15 @@ pub const INVARIANTS: &[(&str, &str)] = &[
     ("at-least-once", "an acknowledged QoS 1/2 message for a matching persistent subscription is delivered, unless the trace says why not [MQTT-3.1.2-5] [MQTT-4.5.0-1]"),
 ];
 
+/// The invariants that need the broker's own events (sessions connected and discarded, drops):
+/// they hold vacuously, or cannot be judged, on a trace of a real broker's clients alone.
+pub const BROKER_SIDE: &[&str] = &["session-present", "at-least-once"];
+
+/// The rule an invariant stands for, by name.
+pub fn rule(invariant: &str) -> Option<&'static str> {
+    INVARIANTS.iter().find(|(name, _)| *name == invariant).map(|(_, rule)| *rule)
+}
+
 /// Checks every invariant against a trace.
 pub fn check(events: &[TraceEvent]) -> Vec<Violation> {
     let t = Timeline::build(events);

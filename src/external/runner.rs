@@ -2,8 +2,9 @@
 //! `scenario::runner` runs them in simulation (each command waits for its reply, or is reported
 //! pending after `COMMAND_TIMEOUT`), the `received` and `received_count` expectations checked
 //! (with a short grace for late messages), then a settling second, the clients' view compared
-//! with the recorded snapshot, and the broker cleaned of the run's sessions and retained messages.
-//! The first difference ends the run. It judges what it observes; what applies is `applicable`'s.
+//! with the recorded snapshot, and the broker cleaned of the run's sessions and retained messages;
+//! last, the delivery invariants of `check` that a client-side trace can judge. The first
+//! difference ends the run. It judges what it observes; what applies is `applicable`'s.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -118,8 +119,22 @@ pub async fn run(scenario: &Scenario, target: &Target, namespace: Namespace, rec
         host.stop().await;
     }
     cleanup(scenario, target, &namespace).await;
-    let trace = trace.events().into_iter().map(|e| strip(e, &namespace)).collect();
+    let trace: Vec<TraceEvent> = trace.events().into_iter().map(|e| strip(e, &namespace)).collect();
+    let deviation = deviation.or_else(|| broken_invariant(&trace));
     RunOutput { deviation, clients, trace, elapsed: started.elapsed() }
+}
+
+/// The first delivery invariant the run broke, judged from what the clients sent and saw (as
+/// every simulated run is), except those that need the broker's own events.
+fn broken_invariant(trace: &[TraceEvent]) -> Option<Deviation> {
+    let v = crate::check::check(trace).into_iter().find(|v| !crate::check::BROKER_SIDE.contains(&v.invariant))?;
+    Some(Deviation {
+        step: None,
+        line: None,
+        summary: format!("the run broke the invariant `{}` (trace lines {:?})", v.invariant, v.lines),
+        expected: crate::check::rule(v.invariant).unwrap_or_default().to_owned(),
+        observed: v.message,
+    })
 }
 
 /// Polls `differs` until it reports nothing or `GRACE` has passed; returns its last report.
