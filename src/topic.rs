@@ -70,11 +70,13 @@ fn check_common(topic: &str) -> Result<(), TopicError> {
 
 /// Checks a topic name, as carried by PUBLISH and by a will.
 pub fn validate_name(name: &str) -> Result<(), TopicError> {
-    check_common(name)?;
-    if name.contains(['+', '#']) {
-        return Err(TopicError::WildcardInName); // [MQTT-3.3.2-2] [MQTT-4.7.1-1]
+    // One pass over the bytes for the common case (every PUBLISH is checked on encode and decode);
+    // the slower checks only run to name what is wrong.
+    if !name.is_empty() && name.len() <= MAX_TOPIC_LEN && !name.bytes().any(|b| matches!(b, 0 | b'+' | b'#')) {
+        return Ok(());
     }
-    Ok(())
+    check_common(name)?;
+    Err(TopicError::WildcardInName) // [MQTT-3.3.2-2] [MQTT-4.7.1-1]
 }
 
 /// Checks a topic filter, as carried by SUBSCRIBE and UNSUBSCRIBE.

@@ -3,7 +3,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::wire::{field_len, put_string, Reader};
+use super::wire::{field_len, put_binary, Reader};
 use super::{DecodeError, EncodeError, PacketId, QoS};
 use crate::topic;
 
@@ -77,7 +77,8 @@ impl Publish {
     }
 
     pub(super) fn write_body(&self, out: &mut BytesMut) -> Result<(), EncodeError> {
-        put_string(out, "topic name", &self.topic)?;
+        // `validate` checked the topic name (no U+0000, at most 65,535 bytes).
+        put_binary(out, "topic name", self.topic.as_bytes())?;
         if let Some(pkid) = self.pkid {
             out.put_u16(pkid.get());
         }
