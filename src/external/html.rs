@@ -9,11 +9,8 @@ use std::path::Path;
 use super::report::{location, spec_lines, totals};
 use super::suite::{CheckReport, ScenarioCheck, Verdict};
 use crate::report::chart;
+use crate::report::escape::{href, text as esc};
 use crate::sim::TraceEvent;
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
-}
 
 /// `report::html`'s style, with classes for the verdicts a check has besides ok and failed.
 const STYLE: &str = "body{font-family:sans-serif;margin:2em} table{border-collapse:collapse} td,th{padding:4px 10px;border-bottom:1px solid #ddd;text-align:left} .ok{color:#070} .fail{color:#c00;font-weight:bold} .known{color:#b60} .na{color:#888} pre{background:#f6f6f6;padding:1em;overflow:auto}";
@@ -37,7 +34,7 @@ pub fn write(dir: &Path, report: &CheckReport) -> std::io::Result<()> {
     );
     for c in &report.checks {
         let ran = !c.trace.is_empty();
-        let name = if ran { format!("<a href=\"{0}.html\">{0}</a>", esc(&c.name)) } else { esc(&c.name) };
+        let name = if ran { format!("<a href=\"{}.html\">{}</a>", href(&c.name), esc(&c.name)) } else { esc(&c.name) };
         let _ = writeln!(
             index,
             "<tr><td>{name}</td><td class={}>{}</td><td>{}</td></tr>",

@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
 
+use super::escape::{shorten, text as esc};
 use crate::sim::{TraceEvent, BROKER};
 
 const ROW: usize = 18;
@@ -13,18 +14,9 @@ const LANE: usize = 260;
 const LEFT: usize = 90;
 const TOP: usize = 50;
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
-/// The packet label on an arrow: the packet text without its payload, shortened.
+/// The packet label on an arrow: the packet text, shortened.
 fn label(packet: &str) -> String {
-    let mut s = packet.to_owned();
-    if s.len() > 48 {
-        s.truncate(45);
-        s.push_str("...");
-    }
-    s
+    shorten(packet, 48)
 }
 
 /// Renders the trace events as a standalone SVG document.
@@ -55,35 +47,37 @@ pub fn render(events: &[TraceEvent], title: &str) -> String {
     }
     let x = |lane: usize| LEFT + lane * LANE + LANE / 2;
     let y = |row: usize| TOP + row * ROW + ROW;
-    let width = LEFT + lanes.len() * LANE + 240;
     let height = TOP + (events.len() + 2) * ROW;
     let mut body = String::new();
-    // Pending sends per directed link, matched FIFO with receives of the same packet.
-    let mut pending: BTreeMap<(String, String), VecDeque<(usize, String)>> = BTreeMap::new();
+    let mut links = Links::default();
     for (row, e) in events.iter().enumerate() {
         let ms = e.ms();
         let _ = writeln!(body, r##"<text x="4" y="{}" class="t">{}.{:03}s</text>"##, y(row) + 4, ms / 1000, ms % 1000);
         match e {
             TraceEvent::Send { host, peer, packet, .. } => {
-                pending.entry((host.clone(), peer.clone())).or_default().push_back((row, packet.clone()));
+                if packet.starts_with("CONNECT ") {
+                    links.new_connection(host, peer);
+                }
+                links.send(host, peer, row, packet);
             }
             TraceEvent::Recv { host, peer, packet, .. } => {
-                let queue = pending.entry((peer.clone(), host.clone())).or_default();
-                let sent_row = match queue.iter().position(|(_, p)| p == packet) {
-                    Some(i) => queue.remove(i).map(|(r, _)| r).unwrap_or(row),
-                    None => row,
-                };
+                let sent_row = links.receive(peer, host, packet).unwrap_or(row);
+                if packet.starts_with("CONNECT ") {
+                    // What the receiver writes from now on goes on the new connection.
+                    links.new_connection(host, peer);
+                }
                 let (from, to) = (lane_of(peer, &mut lanes), lane_of(host, &mut lanes));
                 let class = if packet.starts_with("PUBLISH") { "pub" } else { "ack" };
+                // The label starts at the sender's end, just above the arrow, on the side it leaves by.
+                let (label_x, anchor) = if to >= from { (x(from) + 8, "start") } else { (x(from) - 8, "end") };
                 let _ = writeln!(
                     body,
-                    r##"<line x1="{}" y1="{}" x2="{}" y2="{}" class="{class}" marker-end="url(#arrow)"/><text x="{}" y="{}" class="l">{}</text>"##,
+                    r##"<line x1="{}" y1="{}" x2="{}" y2="{}" class="{class}" marker-end="url(#arrow)"/><text x="{label_x}" y="{}" class="l" text-anchor="{anchor}">{}</text>"##,
                     x(from),
                     y(sent_row),
                     x(to),
                     y(row),
-                    (x(from) + x(to)) / 2 - 100,
-                    (y(sent_row) + y(row)) / 2 - 3,
+                    y(sent_row) - 3,
                     esc(&label(packet))
                 );
             }
@@ -106,9 +100,8 @@ pub fn render(events: &[TraceEvent], title: &str) -> String {
                 };
                 let _ = writeln!(
                     body,
-                    r##"<rect x="{LEFT}" y="{}" width="{}" height="{ROW}" class="{band}"/><text x="{}" y="{}" class="{text}">{}</text>"##,
+                    r##"<rect x="{LEFT}" y="{}" width="{{BAND_WIDTH}}" height="{ROW}" class="{band}"/><text x="{}" y="{}" class="{text}">{}</text>"##,
                     y(row) - ROW / 2 - 2,
-                    width - LEFT - 20,
                     LEFT + 6,
                     y(row) + 4,
                     esc(&label)
@@ -178,26 +171,39 @@ pub fn render(events: &[TraceEvent], title: &str) -> String {
             }
         }
     }
-    // Sends that never arrived: lost to a partition or a crash.
-    for ((from, to), queue) in &pending {
+    // Sends that never arrived: lost to a partition or a crash. The dashed line stops just short
+    // of the receiver's lane, so it is clear whom it was for; the label sits above its start.
+    for (from, to, row, packet) in links.lost() {
         let (a, b) =
             (lanes.iter().position(|l| l == from).unwrap_or(0), lanes.iter().position(|l| l == to).unwrap_or(0));
-        for (row, packet) in queue {
-            let mid = (x(a) + x(b)) / 2;
-            let _ = writeln!(
-                body,
-                r##"<line x1="{}" y1="{}" x2="{mid}" y2="{}" class="lost"/><text x="{}" y="{}" class="x">✕</text><text x="{}" y="{}" class="drop">{} (never arrived)</text>"##,
-                x(a),
-                y(*row),
-                y(*row),
-                mid - 5,
-                y(*row) + 5,
-                mid + 8,
-                y(*row) - 3,
-                esc(&label(packet))
-            );
-        }
+        let end = if b >= a { x(b).saturating_sub(24) } else { x(b) + 24 };
+        let text_x = if b >= a { x(a) + 6 } else { x(b) + 30 };
+        let _ = writeln!(
+            body,
+            r##"<line x1="{}" y1="{}" x2="{end}" y2="{}" class="lost"/><text x="{}" y="{}" class="x">✕</text><text x="{text_x}" y="{}" class="drop">{} (never arrived)</text>"##,
+            x(a),
+            y(row),
+            y(row),
+            end - 5,
+            y(row) + 5,
+            y(row) - 3,
+            esc(&label(packet))
+        );
     }
+    // Wide enough for the longest text to the right of the last lane (monospace, 11 px).
+    let widest = body
+        .split("<text x=\"")
+        .skip(1)
+        .filter_map(|t| {
+            let (x, rest) = t.split_once('"')?;
+            let (_, content) = rest.split_once('>')?;
+            let content = content.split("</text>").next()?;
+            Some(x.parse::<usize>().ok()? + content.chars().count() * 7)
+        })
+        .max()
+        .unwrap_or(0);
+    let width = (LEFT + lanes.len() * LANE + 40).max(widest + 20);
+    let body = body.replace("{BAND_WIDTH}", &(width - LEFT - 20).to_string());
     let mut head = String::new();
     let _ = writeln!(
         head,
@@ -222,4 +228,126 @@ pub fn render(events: &[TraceEvent], title: &str) -> String {
         );
     }
     format!("{head}{body}</svg>\n")
+}
+
+/// Packets written and not yet read, per directed link (sender, receiver), in generations: one
+/// per connection. TCP delivers a connection's bytes in order and nothing written on a dead
+/// connection arrives later, so a received packet is the oldest unread one of its connection
+/// (the newest connection whose oldest unread packet it is); a send on a connection that died
+/// before it was read stays unmatched, and is drawn as lost.
+#[derive(Default)]
+struct Links(BTreeMap<(String, String), VecDeque<VecDeque<(usize, String)>>>);
+
+impl Links {
+    /// From now on `from` writes to `to` on a new connection.
+    fn new_connection(&mut self, from: &str, to: &str) {
+        self.0.entry((from.to_owned(), to.to_owned())).or_default().push_back(VecDeque::new());
+    }
+
+    fn send(&mut self, from: &str, to: &str, row: usize, packet: &str) {
+        let generations = self.0.entry((from.to_owned(), to.to_owned())).or_default();
+        if generations.is_empty() {
+            generations.push_back(VecDeque::new());
+        }
+        generations.back_mut().expect("one generation at least").push_back((row, packet.to_owned()));
+    }
+
+    /// The row where the packet `to` read from `from` was written.
+    fn receive(&mut self, from: &str, to: &str, packet: &str) -> Option<usize> {
+        let generations = self.0.get_mut(&(from.to_owned(), to.to_owned()))?;
+        // Newest connection first: a client reads only its current connection, and the broker
+        // stops reading an old one once it has read the CONNECT of the new one (takeover).
+        if let Some(g) = generations.iter_mut().rev().find(|g| g.front().is_some_and(|(_, p)| p == packet)) {
+            return g.pop_front().map(|(row, _)| row);
+        }
+        // Not in connection order (a trace this model does not fit): the oldest such send.
+        let g = generations.iter_mut().find(|g| g.iter().any(|(_, p)| p == packet))?;
+        let i = g.iter().position(|(_, p)| p == packet)?;
+        g.remove(i).map(|(row, _)| row)
+    }
+
+    /// What was never read: (sender, receiver, row, packet).
+    fn lost(&self) -> impl Iterator<Item = (&str, &str, usize, &str)> {
+        self.0.iter().flat_map(|((from, to), generations)| {
+            generations.iter().flatten().map(move |(row, p)| (from.as_str(), to.as_str(), *row, p.as_str()))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn send(ms: u64, from: &str, to: &str, packet: &str) -> [TraceEvent; 1] {
+        [TraceEvent::Send { ms, host: from.into(), peer: to.into(), packet: packet.into() }]
+    }
+    fn recv(ms: u64, at: &str, from: &str, packet: &str) -> [TraceEvent; 1] {
+        [TraceEvent::Recv { ms, host: at.into(), peer: from.into(), packet: packet.into() }]
+    }
+
+    #[test]
+    fn a_packet_lost_with_its_connection_is_the_lost_one_not_its_resend() {
+        // Found in a browser: the PUBREL lost at row 1 was drawn as delivered and its re-send
+        // on the next connection as lost.
+        let events: Vec<TraceEvent> = [
+            send(1, "c", BROKER, "CONNECT id=\"c\" clean=0 keepalive=60"),
+            recv(2, BROKER, "c", "CONNECT id=\"c\" clean=0 keepalive=60"),
+            send(3, BROKER, "c", "PUBREL id=1"),
+            send(4, "c", BROKER, "CONNECT id=\"c\" clean=0 keepalive=60"),
+            recv(5, BROKER, "c", "CONNECT id=\"c\" clean=0 keepalive=60"),
+            send(6, BROKER, "c", "PUBREL id=1"),
+            recv(7, "c", BROKER, "PUBREL id=1"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let mut links = Links::default();
+        let mut arrows = Vec::new();
+        for (row, e) in events.iter().enumerate() {
+            match e {
+                TraceEvent::Send { host, peer, packet, .. } => {
+                    if packet.starts_with("CONNECT ") {
+                        links.new_connection(host, peer);
+                    }
+                    links.send(host, peer, row, packet);
+                }
+                TraceEvent::Recv { host, peer, packet, .. } => {
+                    arrows.push((links.receive(peer, host, packet), row));
+                    if packet.starts_with("CONNECT ") {
+                        links.new_connection(host, peer);
+                    }
+                }
+                _ => {}
+            }
+        }
+        assert_eq!(arrows, vec![(Some(0), 1), (Some(3), 4), (Some(5), 6)]);
+        assert_eq!(links.lost().collect::<Vec<_>>(), vec![(BROKER, "c", 2, "PUBREL id=1")]);
+        // The rendered chart says the same.
+        let svg = render(&events, "t");
+        assert_eq!(svg.matches("(never arrived)").count(), 1);
+    }
+
+    #[test]
+    fn non_ascii_and_control_characters_neither_panic_nor_break_the_xml() {
+        let topic = format!("a{}", "é".repeat(40));
+        let packet = format!("PUBLISH q0 {topic:?} \"x\"");
+        let events: Vec<TraceEvent> = [
+            send(1, "c", BROKER, &packet),
+            [TraceEvent::Deliver {
+                ms: 2,
+                client: "c".into(),
+                topic,
+                payload: "\u{1}\u{1b}".into(),
+                qos: 0,
+                retain: false,
+                dup: false,
+            }],
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let svg = render(&events, "t");
+        assert!(!svg.contains('\u{1}') && !svg.contains('\u{1b}'), "control characters escaped");
+        assert!(svg.contains("\\u{1}"));
+    }
 }

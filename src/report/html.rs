@@ -5,12 +5,9 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::chart;
+use super::escape::{href, text as esc};
 use crate::scenario::suite::FileReport;
 use crate::scenario::{load, run};
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
-}
 
 const STYLE: &str = "body{font-family:sans-serif;margin:2em} table{border-collapse:collapse} td,th{padding:4px 10px;border-bottom:1px solid #ddd;text-align:left} .ok{color:#070} .fail{color:#c00;font-weight:bold} pre{background:#f6f6f6;padding:1em;overflow:auto}";
 
@@ -23,9 +20,10 @@ pub fn write(dir: &Path, project: &Path, reports: &[FileReport]) -> std::io::Res
         let (class, result) = if r.passed() { ("ok", "ok") } else { ("fail", "FAILED") };
         let _ = writeln!(
             index,
-            "<tr><td><a href=\"{0}.html\">{0}</a></td><td>{1}</td><td class={class}>{result}</td><td>{d}</td><td>{q}</td><td>{x}</td></tr>",
+            "<tr><td><a href=\"{2}.html\">{0}</a></td><td>{1}</td><td class={class}>{result}</td><td>{d}</td><td>{q}</td><td>{x}</td></tr>",
             esc(&r.name),
-            r.seeds_run.len()
+            r.seeds_run.len(),
+            href(&r.name)
         );
         std::fs::write(dir.join(format!("{}.html", r.name)), page(project, r))?;
     }

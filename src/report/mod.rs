@@ -2,6 +2,7 @@
 //! JSON form, the HTML report with sequence charts, and the charts themselves.
 
 pub mod chart;
+pub mod escape;
 pub mod html;
 
 use std::fmt::Write as _;
