@@ -236,7 +236,10 @@ pub fn render(events: &[TraceEvent], title: &str) -> String {
 /// (the newest connection whose oldest unread packet it is); a send on a connection that died
 /// before it was read stays unmatched, and is drawn as lost.
 #[derive(Default)]
-struct Links(BTreeMap<(String, String), VecDeque<VecDeque<(usize, String)>>>);
+struct Links(BTreeMap<(String, String), VecDeque<Unread>>);
+
+/// One connection's packets written and not yet read: (row, packet), oldest first.
+type Unread = VecDeque<(usize, String)>;
 
 impl Links {
     /// From now on `from` writes to `to` on a new connection.
