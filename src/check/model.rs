@@ -273,14 +273,15 @@ impl Timeline {
         self.connects.iter().rev().find(|c| c.client == client && c.line < line)
     }
 
-    /// Whether the trace explains why `client_id` may not get a message on `topic` published at
-    /// `sent` and acknowledged at `acked`: a drop after it was sent (the broker drops before it
-    /// acknowledges), or a discarded session, a broker crash or an unsubscribe after the ack.
-    pub fn excused(&self, client_id: &str, topic: &str, sent: usize, acked: usize) -> bool {
+    /// Whether the trace explains why `client_id` may not get a message on `topic` asked to be
+    /// published at `sent`: a drop, a discarded session, a broker crash or an unsubscribe after
+    /// that. (Not only after the publisher saw the acknowledgement: the broker acknowledges
+    /// before that, and a crash while the PUBACK or PUBCOMP is on its way loses the message too.)
+    pub fn excused(&self, client_id: &str, topic: &str, sent: usize) -> bool {
         self.drops.iter().any(|(l, id, t)| *l > sent && id == client_id && t == topic)
-            || self.discards.iter().any(|(l, id)| *l > acked && id == client_id)
-            || self.broker_crashes.iter().any(|&l| l > acked)
-            || self.subscriptions.get(client_id).is_some_and(|s| s.0.iter().any(|(l, _, q)| *l > acked && q.is_none()))
+            || self.discards.iter().any(|(l, id)| *l > sent && id == client_id)
+            || self.broker_crashes.iter().any(|&l| l > sent)
+            || self.subscriptions.get(client_id).is_some_and(|s| s.0.iter().any(|(l, _, q)| *l > sent && q.is_none()))
     }
 
     /// Whether `client` ends the run connected, as both it and the broker see it.
