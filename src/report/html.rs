@@ -14,8 +14,13 @@ const STYLE: &str = "body{font-family:sans-serif;margin:2em} table{border-collap
 /// Writes `dir/index.html` and one page per scenario. `project` is where scenario paths start.
 pub fn write(dir: &Path, project: &Path, reports: &[FileReport]) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    let mut index = format!("<!doctype html><meta charset=utf-8><title>mqtt-sim report</title><style>{STYLE}</style><h1>mqtt-sim scenario report</h1><table><tr><th>scenario</th><th>seeds</th><th>result</th><th>delivered</th><th>queued</th><th>dropped</th></tr>\n");
-    for r in reports {
+    let failed = reports.iter().filter(|r| !r.passed()).count();
+    let summary = format!("{} scenarios: {} passed, {failed} failed", reports.len(), reports.len() - failed);
+    let mut index = format!("<!doctype html><meta charset=utf-8><title>mqtt-sim report</title><style>{STYLE}</style><h1>mqtt-sim scenario report</h1><p class={}>{summary}</p><table><tr><th>scenario</th><th>seeds</th><th>result</th><th>delivered</th><th>queued</th><th>dropped</th></tr>\n", if failed > 0 { "fail" } else { "ok" });
+    // Failures first, then the rest in the order they were run.
+    let mut ordered: Vec<&FileReport> = reports.iter().collect();
+    ordered.sort_by_key(|r| r.passed());
+    for r in ordered {
         let (d, q, x) = r.counts;
         let (class, result) = if r.passed() { ("ok", "ok") } else { ("fail", "FAILED") };
         let _ = writeln!(
