@@ -53,19 +53,11 @@ pub fn render(events: &[TraceEvent], title: &str) -> String {
     for (row, e) in events.iter().enumerate() {
         let ms = e.ms();
         let _ = writeln!(body, r##"<text x="4" y="{}" class="t">{}.{:03}s</text>"##, y(row) + 4, ms / 1000, ms % 1000);
+        let sent_row = links.observe(row, e);
         match e {
-            TraceEvent::Send { host, peer, packet, .. } => {
-                if packet.starts_with("CONNECT ") {
-                    links.new_connection(host, peer);
-                }
-                links.send(host, peer, row, packet);
-            }
+            TraceEvent::Send { .. } => {}
             TraceEvent::Recv { host, peer, packet, .. } => {
-                let sent_row = links.receive(peer, host, packet).unwrap_or(row);
-                if packet.starts_with("CONNECT ") {
-                    // What the receiver writes from now on goes on the new connection.
-                    links.new_connection(host, peer);
-                }
+                let sent_row = sent_row.unwrap_or(row);
                 let (from, to) = (lane_of(peer, &mut lanes), lane_of(host, &mut lanes));
                 let class = if packet.starts_with("PUBLISH") { "pub" } else { "ack" };
                 // The label starts at the sender's end, just above the arrow, on the side it leaves by.
@@ -242,6 +234,28 @@ struct Links(BTreeMap<(String, String), VecDeque<Unread>>);
 type Unread = VecDeque<(usize, String)>;
 
 impl Links {
+    /// Follows one trace event at `row`; for a packet read, returns the row it was written at.
+    fn observe(&mut self, row: usize, e: &TraceEvent) -> Option<usize> {
+        match e {
+            TraceEvent::Send { host, peer, packet, .. } => {
+                if packet.starts_with("CONNECT ") {
+                    self.new_connection(host, peer);
+                }
+                self.send(host, peer, row, packet);
+                None
+            }
+            TraceEvent::Recv { host, peer, packet, .. } => {
+                let sent = self.receive(peer, host, packet);
+                if packet.starts_with("CONNECT ") {
+                    // What the receiver writes from now on goes on the new connection.
+                    self.new_connection(host, peer);
+                }
+                sent
+            }
+            _ => None,
+        }
+    }
+
     /// From now on `from` writes to `to` on a new connection.
     fn new_connection(&mut self, from: &str, to: &str) {
         self.0.entry((from.to_owned(), to.to_owned())).or_default().push_back(VecDeque::new());
@@ -307,20 +321,9 @@ mod tests {
         let mut links = Links::default();
         let mut arrows = Vec::new();
         for (row, e) in events.iter().enumerate() {
-            match e {
-                TraceEvent::Send { host, peer, packet, .. } => {
-                    if packet.starts_with("CONNECT ") {
-                        links.new_connection(host, peer);
-                    }
-                    links.send(host, peer, row, packet);
-                }
-                TraceEvent::Recv { host, peer, packet, .. } => {
-                    arrows.push((links.receive(peer, host, packet), row));
-                    if packet.starts_with("CONNECT ") {
-                        links.new_connection(host, peer);
-                    }
-                }
-                _ => {}
+            let sent_row = links.observe(row, e);
+            if matches!(e, TraceEvent::Recv { .. }) {
+                arrows.push((sent_row, row));
             }
         }
         assert_eq!(arrows, vec![(Some(0), 1), (Some(3), 4), (Some(5), 6)]);
