@@ -1,0 +1,341 @@
+//! The command line's arguments: one clap struct per subcommand, with mosquitto's flag and
+//! option names where a mosquitto tool has them, and the small parsers they use.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args};
+use mqtt_sim::broker::Config;
+use mqtt_sim::commands::ConnectOptions;
+use mqtt_sim::protocol::QoS;
+
+/// The load and abuse run; defaults are the numbers `tests/tcp_abuse.rs` uses.
+#[derive(Debug, Args)]
+pub(crate) struct LoadArgs {
+    /// The broker to load.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub(crate) broker: String,
+    /// Connections open at once, well-behaved and hostile.
+    #[arg(long, default_value_t = 1000)]
+    pub(crate) connections: usize,
+    /// Well-behaved publisher/subscriber pairs among them.
+    #[arg(long, default_value_t = 20)]
+    pub(crate) pairs: usize,
+    /// Messages each well-behaved publisher sends, alternating QoS 1 and 2.
+    #[arg(long, default_value_t = 100)]
+    pub(crate) messages: u32,
+    /// How long to wait for the broker to close a hostile connection (e.g. 30s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_span, default_value = "30s")]
+    pub(crate) patience: std::time::Duration,
+    /// Kinds of abuse, comma-separated (default all): garbage, oversized-length, second-connect,
+    /// wildcard-publish, no-connect-first, silent, silent-after-connect.
+    #[arg(long, value_name = "KINDS", value_delimiter = ',', value_parser = parse_abuse)]
+    pub(crate) abuse: Vec<mqtt_sim::load::Abuse>,
+}
+
+pub(crate) fn parse_abuse(s: &str) -> Result<mqtt_sim::load::Abuse, String> {
+    mqtt_sim::load::Abuse::by_name(s).ok_or_else(|| {
+        let names: Vec<&str> = mqtt_sim::load::Abuse::ALL.iter().map(|a| a.name()).collect();
+        format!("{s:?} is not a kind of abuse; the kinds are {}", names.join(", "))
+    })
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CheckArgs {
+    /// The broker to check.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub(crate) broker: String,
+    /// Scenario files or folders.
+    #[arg(default_value = "scenarios")]
+    pub(crate) paths: Vec<PathBuf>,
+    /// Write an HTML report with sequence charts to this folder.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) report: Option<PathBuf>,
+    /// User name every client presents (unless its scenario gives one).
+    #[arg(long)]
+    pub(crate) username: Option<String>,
+    /// Password every client presents.
+    #[arg(long, requires = "username")]
+    pub(crate) password: Option<String>,
+    /// The broker's name in the scenarios' `known_deviations` (e.g. mosquitto).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) broker_name: Option<String>,
+    /// The broker's mosquitto.conf-style settings (default: mosquitto 2.0's defaults); only the
+    /// options a scenario's `broker:` section can set are read.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) broker_config: Option<PathBuf>,
+    /// Scenarios run at once.
+    #[arg(long, default_value_t = 4)]
+    pub(crate) parallel: usize,
+    /// Skip scenarios whose waits add up to more than this (e.g. 30s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_span)]
+    pub(crate) max_wait: Option<std::time::Duration>,
+}
+
+pub(crate) fn parse_span(s: &str) -> Result<std::time::Duration, String> {
+    mqtt_sim::scenario::values::parse_duration(s).ok_or_else(|| format!("{s:?} is not a duration like 30s or 2m"))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// Scenario files or folders.
+    #[arg(default_value = "scenarios")]
+    pub(crate) paths: Vec<PathBuf>,
+    /// Extra seeds per scenario, besides its recorded one.
+    #[arg(long, default_value_t = 3)]
+    pub(crate) seeds: u64,
+    /// Run every scenario at exactly this seed instead.
+    #[arg(long)]
+    pub(crate) seed: Option<u64>,
+    /// Output format of the summary.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub(crate) format: Format,
+    /// Write an HTML report with sequence charts to this folder.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) report: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ConformanceArgs {
+    /// The project folder (with scenarios/, src/, tests/).
+    #[arg(long, default_value = ".")]
+    pub(crate) project: PathBuf,
+    /// Where to write the table.
+    #[arg(long, default_value = "docs/conformance.md")]
+    pub(crate) output: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ExploreArgs {
+    /// How many generated cases.
+    #[arg(long, default_value_t = 200)]
+    pub(crate) cases: u64,
+    /// The exploration seed (cases and their simulation seeds derive from it).
+    #[arg(long, default_value_t = 0)]
+    pub(crate) seed: u64,
+    /// Run shard I of N (cases whose index is I modulo N), e.g. 0/2.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard, default_value = "0/1")]
+    pub(crate) shard: (u64, u64),
+    /// Stop after this many seconds of wall time.
+    #[arg(long, value_name = "SECS")]
+    pub(crate) time_limit: Option<u64>,
+    /// Where shrunk failures are written as scenario files.
+    #[arg(long, value_name = "DIR", default_value = "scenarios/regressions")]
+    pub(crate) regressions: PathBuf,
+    /// Activate a known bug (built with --features mutants): drop-offline-qos1,
+    /// forget-pubrel-state, resend-out-of-order, clean-session-resumes, overlap-lower-qos,
+    /// resend-without-dup, retained-without-retain-flag.
+    #[cfg(feature = "mutants")]
+    #[arg(long, value_name = "NAME")]
+    pub(crate) mutant: Option<String>,
+}
+
+pub(crate) fn parse_shard(s: &str) -> Result<(u64, u64), String> {
+    let (i, n) = s.split_once('/').ok_or("expected I/N, e.g. 0/2")?;
+    let (i, n): (u64, u64) = (i.parse().map_err(|_| "I is a number")?, n.parse().map_err(|_| "N is a number")?);
+    if n == 0 || i >= n {
+        return Err(format!("shard {i}/{n}: need 0 <= I < N"));
+    }
+    Ok((i, n))
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ReplayArgs {
+    /// The scenario file.
+    pub(crate) file: PathBuf,
+    /// The seed to replay (default: the scenario's recorded seed).
+    #[arg(long)]
+    pub(crate) seed: Option<u64>,
+    /// Print the trace as text.
+    #[arg(long)]
+    pub(crate) trace: bool,
+    /// Print the trace as JSON lines.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Write a sequence chart of the run as SVG.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) chart: Option<PathBuf>,
+}
+
+/// Connection flags shared by `pub` and `sub`, spelled as mosquitto_pub/mosquitto_sub spell them.
+#[derive(Debug, Args)]
+pub(crate) struct ConnectArgs {
+    /// Broker host.
+    #[arg(short = 'h', long = "host", default_value = "localhost")]
+    pub(crate) host: String,
+    /// Broker port.
+    #[arg(short = 'p', long = "port", default_value_t = 1883)]
+    pub(crate) port: u16,
+    /// Client id (default: mqtt-sim- and the process id).
+    #[arg(short = 'i', long = "id")]
+    pub(crate) id: Option<String>,
+    /// Disable clean session: keep a persistent session on the broker (needs -i).
+    #[arg(short = 'c', long = "disable-clean-session")]
+    pub(crate) persistent: bool,
+    /// Keep alive in seconds.
+    #[arg(short = 'k', long = "keepalive", default_value_t = 60)]
+    pub(crate) keep_alive: u16,
+    /// User name.
+    #[arg(short = 'u', long = "username")]
+    pub(crate) username: Option<String>,
+    /// Password.
+    #[arg(short = 'P', long = "pw", requires = "username")]
+    pub(crate) password: Option<String>,
+    /// Quality of service: 0, 1 or 2.
+    #[arg(short = 'q', long = "qos", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=2))]
+    pub(crate) qos: u8,
+    /// Print help.
+    #[arg(long, action = ArgAction::Help)]
+    pub(crate) help: Option<bool>,
+}
+
+impl ConnectArgs {
+    pub(crate) fn options(&self, tool: &str) -> Result<ConnectOptions, String> {
+        if self.persistent && self.id.is_none() {
+            return Err("-c needs a client id (-i): a persistent session is found by its client id".into());
+        }
+        Ok(ConnectOptions {
+            host: self.host.clone(),
+            port: self.port,
+            client_id: self.id.clone().unwrap_or_else(|| format!("mqtt-sim-{tool}-{}", std::process::id())),
+            persistent: self.persistent,
+            keep_alive: self.keep_alive,
+            username: self.username.clone(),
+            password: self.password.clone(),
+        })
+    }
+
+    pub(crate) fn qos(&self) -> QoS {
+        QoS::from_u8(self.qos).expect("clap checked the range")
+    }
+}
+
+#[derive(Debug, Args)]
+#[command(disable_help_flag = true)]
+#[command(group(clap::ArgGroup::new("payload").required(true).args(["message", "lines", "null"])))]
+pub(crate) struct PubArgs {
+    #[command(flatten)]
+    pub(crate) connect: ConnectArgs,
+    /// Topic to publish to.
+    #[arg(short = 't', long = "topic")]
+    pub(crate) topic: String,
+    /// The message.
+    #[arg(short = 'm', long = "message")]
+    pub(crate) message: Option<String>,
+    /// Publish each line of standard input as a message.
+    #[arg(short = 'l', long = "stdin-line")]
+    pub(crate) lines: bool,
+    /// Publish a zero-length message.
+    #[arg(short = 'n', long = "null-message")]
+    pub(crate) null: bool,
+    /// Retain the message.
+    #[arg(short = 'r', long = "retain")]
+    pub(crate) retain: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(disable_help_flag = true)]
+pub(crate) struct SubArgs {
+    #[command(flatten)]
+    pub(crate) connect: ConnectArgs,
+    /// Topic filter to subscribe to; repeat for several.
+    #[arg(short = 't', long = "topic", required = true)]
+    pub(crate) topics: Vec<String>,
+    /// Exit after this many messages.
+    #[arg(short = 'C', value_name = "COUNT")]
+    pub(crate) count: Option<usize>,
+    /// Exit with code 4 if -C messages did not arrive within this many seconds.
+    #[arg(short = 'W', value_name = "SECONDS")]
+    pub(crate) timeout: Option<u64>,
+    /// Print "topic payload".
+    #[arg(short = 'v', long = "verbose")]
+    pub(crate) verbose: bool,
+    /// Do not print messages with RETAIN set.
+    #[arg(short = 'R')]
+    pub(crate) no_retained: bool,
+    /// Exit once the subscription is acknowledged.
+    #[arg(short = 'E')]
+    pub(crate) exit_after_subscribe: bool,
+}
+
+/// Options named after mosquitto.conf's; flags override the config file.
+#[derive(Debug, Args)]
+pub(crate) struct BrokerArgs {
+    /// Address to listen on. Loopback only by default, as mosquitto 2.0 without a listener.
+    #[arg(long, default_value = "127.0.0.1:1883")]
+    pub(crate) listen: SocketAddr,
+    /// Read options from a mosquitto.conf-style file (supported options only).
+    #[arg(short = 'c', long = "config-file", value_name = "FILE")]
+    pub(crate) config_file: Option<PathBuf>,
+    /// Queued QoS 1/2 messages per session; 0 = no limit (default 1000).
+    #[arg(long, value_name = "N")]
+    pub(crate) max_queued_messages: Option<usize>,
+    /// Queued payload bytes per session; 0 = no limit (default 0).
+    #[arg(long, value_name = "N")]
+    pub(crate) max_queued_bytes: Option<usize>,
+    /// Queue QoS 0 messages for offline persistent sessions too.
+    #[arg(long)]
+    queue_qos0_messages: bool,
+    /// Outgoing QoS 1/2 messages in flight, and incoming QoS 2 messages awaiting PUBREL, per
+    /// client; 0 = no limit (default 20).
+    #[arg(long, value_name = "N")]
+    pub(crate) max_inflight_messages: Option<usize>,
+    /// Largest packet accepted, in bytes; 0 = no limit (default 0).
+    #[arg(long, value_name = "N")]
+    pub(crate) max_packet_size: Option<usize>,
+    /// Largest keep alive a client may ask for, in seconds; 0 = no limit (default 0).
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) max_keepalive: Option<u16>,
+    /// Concurrent client connections; -1 = no limit (default -1).
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub(crate) max_connections: Option<i64>,
+    /// Close a connection that sends no CONNECT within this many seconds; 0 = never (default 10).
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) connect_timeout: Option<u64>,
+}
+
+impl BrokerArgs {
+    pub(crate) fn config(&self) -> Result<Config, String> {
+        let mut config = match &self.config_file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+                Config::parse_conf(&text, &path.display().to_string()).map_err(|e| e.to_string())?
+            }
+            None => Config::default(),
+        };
+        if let Some(n) = self.max_queued_messages {
+            config.max_queued_messages = n;
+        }
+        if let Some(n) = self.max_queued_bytes {
+            config.max_queued_bytes = n;
+        }
+        if self.queue_qos0_messages {
+            config.queue_qos0_messages = true;
+        }
+        if let Some(n) = self.max_inflight_messages {
+            config.max_inflight_messages = n;
+        }
+        if let Some(n) = self.max_packet_size {
+            config.max_packet_size = n;
+        }
+        if let Some(n) = self.max_keepalive {
+            config.max_keepalive = n;
+        }
+        match self.max_connections {
+            Some(-1) => config.max_connections = None,
+            Some(n) if n >= 0 => config.max_connections = Some(n as usize),
+            Some(n) => return Err(format!("--max-connections must be -1 or more, found {n}")),
+            None => {}
+        }
+        if let Some(secs) = self.connect_timeout {
+            config.connect_timeout = (secs > 0).then(|| std::time::Duration::from_secs(secs));
+        }
+        Ok(config)
+    }
+}
