@@ -117,6 +117,26 @@ pub enum CloseCause {
     ProtocolViolation(&'static str),
 }
 
+impl std::fmt::Display for CloseCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CloseCause::Disconnect => write!(f, "sent DISCONNECT"),
+            CloseCause::PingTimeout => write!(f, "no PINGRESP within the keep alive"),
+            CloseCause::ConnackTimeout => write!(f, "no CONNACK in time"),
+            CloseCause::Refused(code) => write!(f, "refused with CONNACK rc={}", *code as u8),
+            CloseCause::ProtocolViolation(what) => write!(f, "the server broke the protocol: {what}"),
+        }
+    }
+}
+
+impl CloseCause {
+    /// Why a transport ended, for people: the cause if the client closed it, else that the
+    /// connection was lost.
+    pub fn describe(cause: Option<CloseCause>) -> String {
+        cause.map_or_else(|| "connection lost".to_owned(), |c| c.to_string())
+    }
+}
+
 /// What the application sees.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClientEvent {

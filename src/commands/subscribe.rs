@@ -55,7 +55,10 @@ pub async fn subscribe(opts: &SubOptions, out: &mut (impl Write + Send)) -> Resu
                     received += 1;
                 }
                 Some(ClientEvent::Disconnected { cause }) => {
-                    return Err(CommandError::Connection(format!("connection lost ({cause:?})")));
+                    return Err(CommandError::Connection(format!(
+                        "connection closed: {}",
+                        crate::client::CloseCause::describe(cause)
+                    )));
                 }
                 Some(_) => {}
                 None => return Err(CommandError::Connection("connection lost".into())),

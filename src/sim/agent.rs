@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::tap::TappedConnector;
 use super::trace::{Trace, TraceEvent};
-use crate::client::{ClientEvent, ClientOptions, Message};
+use crate::client::{ClientEvent, ClientOptions, CloseCause, Message};
 use crate::net::{Client, ClientError, Connector, Events, SessionStore, TurmoilConnector};
 use crate::protocol::{ConnectReturnCode, QoS, SubackCode, SubscribeFilter};
 
@@ -356,7 +356,7 @@ fn record_event(ctx: &AgentContext, event: ClientEvent) {
             ctx.note(format!("session lost on the server ({unacknowledged} unacknowledged re-sent)"));
         }
         ClientEvent::Disconnected { cause } => {
-            ctx.push(TraceEvent::Disconnected { ms, client: ctx.name.clone(), cause: format!("{cause:?}") })
+            ctx.push(TraceEvent::Disconnected { ms, client: ctx.name.clone(), cause: CloseCause::describe(cause) })
         }
         ClientEvent::Refused(code) => ctx.note(format!("refused rc={}", code as u8)),
         ClientEvent::Published(_) | ClientEvent::Subscribed { .. } | ClientEvent::Unsubscribed(_) => {}
