@@ -170,16 +170,19 @@ pub fn render(events: &[TraceEvent], title: &str) -> String {
             (lanes.iter().position(|l| l == from).unwrap_or(0), lanes.iter().position(|l| l == to).unwrap_or(0));
         let end = if b >= a { x(b).saturating_sub(24) } else { x(b) + 24 };
         let text_x = if b >= a { x(a) + 6 } else { x(b) + 30 };
+        // Rightwards the label must end before the cross (7 px a character).
+        let room = if b >= a { end.saturating_sub(text_x + 12) / 7 } else { usize::MAX };
+        let text = shorten(&format!("{} (never arrived)", label(packet)), room.max(16));
         let _ = writeln!(
             body,
-            r##"<line x1="{}" y1="{}" x2="{end}" y2="{}" class="lost"/><text x="{}" y="{}" class="x">✕</text><text x="{text_x}" y="{}" class="drop">{} (never arrived)</text>"##,
+            r##"<line x1="{}" y1="{}" x2="{end}" y2="{}" class="lost"/><text x="{}" y="{}" class="x">✕</text><text x="{text_x}" y="{}" class="drop">{}</text>"##,
             x(a),
             y(row),
             y(row),
             end - 5,
             y(row) + 5,
             y(row) - 3,
-            esc(&label(packet))
+            esc(&text)
         );
     }
     // Wide enough for the longest text to the right of the last lane (monospace, 11 px).
