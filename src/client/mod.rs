@@ -250,6 +250,12 @@ impl ClientSession {
         self.state == State::Connected
     }
 
+    /// Our QoS 1/2 publications on the wire and not yet fully acknowledged (at most
+    /// `max_inflight` of them, when that is not 0).
+    pub fn in_flight(&self) -> usize {
+        self.outgoing.iter().filter(|o| o.sent).count()
+    }
+
     /// Our publications awaiting acknowledgement: (packet id, topic), in send order.
     pub fn unacknowledged(&self) -> impl Iterator<Item = (PacketId, &str)> {
         self.outgoing.iter().map(|o| (o.pkid, o.publish.topic.as_str()))
