@@ -1,6 +1,6 @@
 //! Text into HTML and SVG, for every page and chart the reports write: markup characters escaped,
-//! control characters (which XML forbids and a payload may carry) shown as `\u{..}`, and scenario
-//! names made safe as relative links.
+//! control characters (which XML forbids and a payload may carry) shown as `\u{..}`, scenario
+//! names made safe as relative links, and paths made safe to paste into a shell.
 
 use std::fmt::Write as _;
 
@@ -38,6 +38,16 @@ pub fn href(name: &str) -> String {
     out
 }
 
+/// `s` as one word for a POSIX shell: as it is when it holds only letters, digits and `_-./+,:=@`,
+/// else in single quotes (a `'` inside written `'\''`), so a printed command can be pasted.
+pub fn shell(s: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_-./+,:=@".contains(c);
+    if !s.is_empty() && s.chars().all(plain) {
+        return s.to_owned();
+    }
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
 /// At most `max` characters of `s`, with `...` when cut (never inside a character).
 pub fn shorten(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
@@ -62,6 +72,14 @@ mod tests {
     fn links_are_percent_encoded() {
         assert_eq!(href("faults__x-y.z"), "faults__x-y.z");
         assert_eq!(href("hash#and?q \"é"), "hash%23and%3Fq%20%22%C3%A9");
+    }
+
+    #[test]
+    fn shell_words_are_quoted_only_when_needed() {
+        assert_eq!(shell("scenarios/faults/a_b-c.yaml"), "scenarios/faults/a_b-c.yaml");
+        assert_eq!(shell("x <b>.yaml"), "'x <b>.yaml'");
+        assert_eq!(shell("it's"), "'it'\\''s'");
+        assert_eq!(shell(""), "''");
     }
 
     #[test]

@@ -59,7 +59,8 @@ impl FileReport {
     /// The command that replays the failure exactly.
     pub fn replay_command(&self) -> Option<String> {
         let seed = self.failure.as_ref()?.seed?;
-        Some(format!("cargo run --release -- replay {} --seed {seed} --trace", self.path.display()))
+        let path = crate::report::escape::shell(&self.path.display().to_string());
+        Some(format!("cargo run --release -- replay {path} --seed {seed} --trace"))
     }
 
     /// Everything a person needs to understand a failure, or `None` if it passed.

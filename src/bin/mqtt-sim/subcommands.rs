@@ -262,7 +262,8 @@ pub(crate) fn explore(args: ExploreArgs) -> ExitCode {
             f.case, f.sim_seed, f.steps.0, f.steps.1, f.message
         );
         if let Some(path) = &f.written_to {
-            println!("written to {}\nreplay: cargo run --release -- replay {} --trace", path.display(), path.display());
+            let word = mqtt_sim::report::escape::shell(&path.display().to_string());
+            println!("written to {}\nreplay: cargo run --release -- replay {word} --trace", path.display());
         }
     }
     if summary.failures.is_empty() {
