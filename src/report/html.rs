@@ -9,6 +9,9 @@ use super::escape::{href, text as esc};
 use crate::scenario::suite::FileReport;
 use crate::scenario::{load, run};
 
+/// Events drawn in a page's chart; `replay --chart` draws a whole run.
+const CHART_ROWS: usize = 2000;
+
 const STYLE: &str = "body{font-family:sans-serif;margin:2em} table{border-collapse:collapse} td,th{padding:4px 10px;border-bottom:1px solid #ddd;text-align:left} .ok{color:#070} .fail{color:#c00;font-weight:bold} pre{background:#f6f6f6;padding:1em;overflow:auto}";
 
 /// Writes `dir/index.html` and one page per scenario. `project` is where scenario paths start.
@@ -55,7 +58,7 @@ fn page(project: &Path, r: &FileReport) -> String {
     let _ = write!(
         html,
         "<h2>sequence chart (seed {seed})</h2>{}<h2>trace</h2><pre>{}</pre>",
-        chart::render(&events, &format!("{} — seed {seed}", r.name)),
+        chart::render_at_most(&events, &format!("{} — seed {seed}", r.name), CHART_ROWS),
         esc(&result.trace.to_text())
     );
     html
