@@ -11,7 +11,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use crate::protocol::{Connect, Packet, MAX_PACKET_SIZE};
+use crate::protocol::{put_remaining_length, Connect, Packet, MAX_PACKET_SIZE};
 
 /// One way of misbehaving. Every kind must end with the broker closing the connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -209,20 +209,12 @@ enum Step {
 /// Levels of the deep topic: 60 KB, within a 64 KiB `max_packet_size`.
 const DEEP_LEVELS: usize = 30_000;
 
-/// A packet with this first byte and body, the remaining length encoded as the spec says.
+/// A packet with this first byte and body, whatever the body holds (the encoder would refuse it).
 fn packet(first: u8, body: &[u8]) -> Vec<u8> {
-    let mut out = vec![first];
-    let mut n = body.len();
-    loop {
-        let byte = (n % 128) as u8;
-        n /= 128;
-        out.push(if n > 0 { byte | 0x80 } else { byte });
-        if n == 0 {
-            break;
-        }
-    }
+    let mut out = BytesMut::from(&[first][..]);
+    put_remaining_length(&mut out, body.len()).expect("a body within the remaining length's range");
     out.extend_from_slice(body);
-    out
+    out.to_vec()
 }
 
 fn connect(client_id: &str, keep_alive: u16) -> Step {

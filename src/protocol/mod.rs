@@ -23,6 +23,7 @@ pub use connect::{Connack, Connect, ConnectReturnCode, LastWill, Protocol};
 pub use error::{DecodeError, EncodeError};
 pub use publish::Publish;
 pub use subscribe::{Suback, SubackCode, Subscribe, SubscribeFilter, Unsubscribe};
+pub(crate) use wire::put_remaining_length;
 pub use wire::MAX_REMAINING_LENGTH;
 
 /// The largest packet MQTT 3.1.1 can frame: a 5-byte fixed header plus the maximum remaining length.
