@@ -1,4 +1,4 @@
-//! Load and abuse at scale: `mqtt_sim::load` (the plan of `tests/tcp_abuse.rs`, with more
+//! Load and abuse at scale: `mqtt_sim::loadtest` (the plan of `tests/tcp_abuse.rs`, with more
 //! connections) against our broker and mosquitto 2.0, each a fresh subprocess with the same
 //! settings, in the same run. For each broker it reports how long the run took, how fast each
 //! kind of hostile connection was closed, the broker's CPU time, its resident memory before, at
@@ -20,7 +20,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::broker_process::{BenchResult, BrokerProcess, Kind};
-use mqtt_sim::load::{Abuse, Plan, Report};
+use mqtt_sim::loadtest::{Abuse, Plan, Report};
 
 /// The settings of both brokers.
 const SETTINGS: &str = "persistence false\nmax_packet_size 65536\n";
@@ -108,7 +108,7 @@ async fn measure(kind: Kind, plan: &Plan) -> BenchResult<Measurement> {
     let mut broker = BrokerProcess::start(kind, SETTINGS, &[])?;
     let (rss_before, fds_before, cpu_before) = (broker.rss_bytes()?, broker.open_files()?, broker.cpu_seconds()?);
     let started = Instant::now();
-    let report = mqtt_sim::load::run(broker.addr, plan).await;
+    let report = mqtt_sim::loadtest::run(broker.addr, plan).await;
     let elapsed = started.elapsed();
     tokio::time::sleep(SETTLE).await;
     broker.check_alive()?;

@@ -18,8 +18,9 @@ pub mod client;
 pub mod commands;
 pub mod conformance;
 pub mod explore;
-pub mod external;
-pub mod load;
+pub mod harness;
+pub mod invariants;
+pub mod loadtest;
 #[cfg(feature = "mutants")]
 pub mod mutants;
 pub mod net;

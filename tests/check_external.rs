@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use common::mosquitto::TempDir;
 use common::TestBroker;
 use mqtt_sim::broker::Config;
-use mqtt_sim::external::{check, report, CheckOptions, Target, Verdict};
+use mqtt_sim::check::{check, report, CheckOptions, Target, Verdict};
 
 fn scenarios() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")

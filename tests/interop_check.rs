@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use common::mosquitto::Mosquitto;
 use common::TestBroker;
 use mqtt_sim::broker::Config;
-use mqtt_sim::external::{check, report, target, CheckOptions, CheckReport, Target, Verdict};
+use mqtt_sim::check::{check, report, target, CheckOptions, CheckReport, Target, Verdict};
 
 fn scenarios() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")

@@ -4,8 +4,9 @@
 use std::time::Duration;
 
 use mqtt_sim::client::ClientOptions;
+use mqtt_sim::harness::Outcome;
 use mqtt_sim::protocol::{QoS, SubackCode, SubscribeFilter};
-use mqtt_sim::sim::{Outcome, World, WorldConfig};
+use mqtt_sim::sim::{World, WorldConfig};
 
 fn q(n: u8) -> QoS {
     QoS::from_u8(n).unwrap()

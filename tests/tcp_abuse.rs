@@ -1,7 +1,7 @@
 //! The load and abuse test over real TCP (issue: robustness). 1,000 connections are open on
 //! loopback at once: 20 pairs of well-behaved persistent sessions exchanging QoS 1 and 2 messages
 //! (each subscriber dropping its connection midway and resuming), and 960 hostile ones of eight
-//! kinds (see `mqtt_sim::load::Abuse`). It checks that:
+//! kinds (see `mqtt_sim::loadtest::Abuse`). It checks that:
 //! - the well-behaved sessions lose nothing, see no QoS 2 duplicate and no reordering;
 //! - every hostile connection is closed by the broker, with a log line naming its address and the
 //!   reason for its kind;
@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use mqtt_sim::broker::{Broker, BrokerView, Config, Event};
-use mqtt_sim::load::{Abuse, Plan};
+use mqtt_sim::loadtest::{Abuse, Plan};
 use mqtt_sim::net::BrokerMonitor;
 use mqtt_sim::time::Time;
 use tokio::net::TcpListener;
@@ -126,7 +126,7 @@ async fn emptied(inspector: &Inspector) -> BrokerView {
 }
 
 /// Every hostile connection's close is in the log with its address and its kind's reason.
-fn check_close_logs(logs: &std::path::Path, report: &mqtt_sim::load::Report) {
+fn check_close_logs(logs: &std::path::Path, report: &mqtt_sim::loadtest::Report) {
     let text = std::fs::read_to_string(logs).expect("read the log");
     let closes: BTreeMap<String, &str> = text
         .lines()
@@ -199,7 +199,7 @@ fn a_thousand_connections_of_load_and_abuse_lose_nothing_and_leave_nothing_behin
         // A small run first, so what lives as long as the runtime or a thread is allocated
         // before the baseline is taken.
         let warm_up = Plan { connections: 2 * Abuse::ALL.len() + 2, pairs: 1, messages: 10, ..plan() };
-        let report = mqtt_sim::load::run(addr, &warm_up).await;
+        let report = mqtt_sim::loadtest::run(addr, &warm_up).await;
         assert_eq!(report.problems(), Vec::<String>::new(), "warm-up:\n{}", report.summary());
         let view = emptied(&inspector).await;
         assert_eq!((view.connections, view.sessions.len(), view.timers), (0, 0, 0), "after the warm-up: {view:?}");
@@ -207,7 +207,7 @@ fn a_thousand_connections_of_load_and_abuse_lose_nothing_and_leave_nothing_behin
         let heap_before = live_heap();
         PEAK.store(heap_before, Ordering::Relaxed);
 
-        let report = mqtt_sim::load::run(addr, &plan()).await;
+        let report = mqtt_sim::loadtest::run(addr, &plan()).await;
         let summary = report.summary();
         println!("{summary}");
         assert_eq!(report.problems(), Vec::<String>::new(), "{summary}");

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
 
 use super::escape::{shorten, text as esc};
-use crate::sim::{TraceEvent, BROKER};
+use crate::harness::{TraceEvent, BROKER};
 
 const ROW: usize = 18;
 const LANE: usize = 260;

@@ -1,7 +1,8 @@
 //! Checking an `expect` step against what the world shows now.
 
 use crate::broker::BrokerView;
-use crate::sim::{ClientRecord, World, WorldError};
+use crate::harness::ClientRecord;
+use crate::sim::{World, WorldError};
 
 use super::model::{Expect, ExpectedMessage, SessionState};
 use super::snapshot::{message_line, received_line};

@@ -9,8 +9,9 @@ use super::expect;
 use super::model::{ConnectStep, Direction, ExpectedOutcome, Scenario, Step};
 use super::snapshot::{self, Snapshot};
 use crate::client::ClientOptions;
+use crate::harness::{ConnackSeen, Outcome, Trace};
 use crate::protocol::{LastWill, SubscribeFilter};
-use crate::sim::{ConnackSeen, Outcome, Trace, World, WorldConfig, WorldError};
+use crate::sim::{World, WorldConfig, WorldError};
 
 /// Simulated time allowed after the last step for messages in flight to land.
 pub const SETTLE: Duration = Duration::from_secs(1);
@@ -87,7 +88,7 @@ pub fn run(scenario: &Scenario, seed: u64) -> RunResult {
     // The delivery invariants hold on every run, whatever the scenario expects.
     if failure.is_none() {
         let events = world.trace().events();
-        let violations = crate::check::check(&events);
+        let violations = crate::invariants::check(&events);
         if !violations.is_empty() {
             let mut message = String::new();
             for v in &violations {
@@ -216,8 +217,8 @@ fn execute(world: &mut World, scenario: &Scenario, step: &Step) -> Result<Option
         Step::Partition(p) => {
             match p.direction {
                 Direction::Both => world.partition(&p.client),
-                Direction::ToBroker => world.partition_oneway(&p.client, crate::sim::BROKER),
-                Direction::FromBroker => world.partition_oneway(crate::sim::BROKER, &p.client),
+                Direction::ToBroker => world.partition_oneway(&p.client, crate::harness::BROKER),
+                Direction::FromBroker => world.partition_oneway(crate::harness::BROKER, &p.client),
             }
             None
         }

@@ -9,7 +9,8 @@ use serde::Serialize;
 
 use crate::broker::{BrokerView, MessageView, OutState};
 use crate::client::Message;
-use crate::sim::{ConnackSeen, World};
+use crate::harness::ConnackSeen;
+use crate::sim::World;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Snapshot {

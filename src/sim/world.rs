@@ -11,17 +11,15 @@ use std::time::{Duration, UNIX_EPOCH};
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot, Notify};
 
-use super::agent::{self, AgentShared, ClientRecord, Command};
-use super::tap::TappedListener;
-use super::trace::{now_ms, Trace, TraceEvent};
 use crate::broker::{Broker, BrokerView, Config, Event};
 use crate::client::ClientOptions;
+use crate::harness::agent::{self, AgentShared, ClientRecord, Command};
+use crate::harness::tap::TappedListener;
+use crate::harness::trace::{now_ms, Trace, TraceEvent};
+use crate::harness::{Outcome, BROKER};
 use crate::net::{run_broker_monitored, BrokerMonitor};
 use crate::protocol::{QoS, SubackCode, SubscribeFilter};
 use crate::time::Time;
-
-/// The broker's host name; clients reach it at `broker:1883`.
-pub const BROKER: &str = "broker";
 
 /// How a world is built.
 #[derive(Debug, Clone)]
@@ -44,25 +42,6 @@ impl WorldConfig {
             min_latency: Duration::from_millis(1),
             max_latency: Duration::from_millis(20),
             command_timeout: Duration::from_secs(30),
-        }
-    }
-}
-
-/// How a command ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome<T> {
-    Done(T),
-    /// It completed with an error (refused, not connected, host crashed...).
-    Failed(String),
-    /// Still not complete after `command_timeout` of simulated time; it may complete later.
-    Pending,
-}
-
-impl<T> Outcome<T> {
-    pub fn done(self) -> Option<T> {
-        match self {
-            Outcome::Done(v) => Some(v),
-            _ => None,
         }
     }
 }

@@ -30,12 +30,12 @@ pub(crate) struct LoadArgs {
     /// Kinds of abuse, comma-separated (default all): garbage, oversized-length, second-connect,
     /// wildcard-publish, no-connect-first, silent, silent-after-connect.
     #[arg(long, value_name = "KINDS", value_delimiter = ',', value_parser = parse_abuse)]
-    pub(crate) abuse: Vec<mqtt_sim::load::Abuse>,
+    pub(crate) abuse: Vec<mqtt_sim::loadtest::Abuse>,
 }
 
-pub(crate) fn parse_abuse(s: &str) -> Result<mqtt_sim::load::Abuse, String> {
-    mqtt_sim::load::Abuse::by_name(s).ok_or_else(|| {
-        let names: Vec<&str> = mqtt_sim::load::Abuse::ALL.iter().map(|a| a.name()).collect();
+pub(crate) fn parse_abuse(s: &str) -> Result<mqtt_sim::loadtest::Abuse, String> {
+    mqtt_sim::loadtest::Abuse::by_name(s).ok_or_else(|| {
+        let names: Vec<&str> = mqtt_sim::loadtest::Abuse::ALL.iter().map(|a| a.name()).collect();
         format!("{s:?} is not a kind of abuse; the kinds are {}", names.join(", "))
     })
 }

@@ -93,7 +93,7 @@ pub(crate) fn run(args: RunArgs) -> ExitCode {
 }
 
 pub(crate) fn check(args: CheckArgs) -> ExitCode {
-    use mqtt_sim::external::{self, report, target};
+    use mqtt_sim::check::{self, report, target};
     let config = match &args.broker_config {
         Some(path) => match target::config_from_file(path) {
             Ok(c) => c,
@@ -104,8 +104,8 @@ pub(crate) fn check(args: CheckArgs) -> ExitCode {
         },
         None => Config::default(),
     };
-    let options = external::CheckOptions {
-        target: external::Target {
+    let options = check::CheckOptions {
+        target: check::Target {
             addr: args.broker,
             username: args.username,
             password: args.password,
@@ -116,7 +116,7 @@ pub(crate) fn check(args: CheckArgs) -> ExitCode {
         parallel: args.parallel,
         max_wait: args.max_wait,
     };
-    let report = match external::check_blocking(&options) {
+    let report = match check::check_blocking(&options) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("mqtt-sim check: {e}");
@@ -129,7 +129,7 @@ pub(crate) fn check(args: CheckArgs) -> ExitCode {
         print!("\n{details}");
     }
     if let Some(dir) = &args.report {
-        if let Err(e) = external::html::write(dir, &report) {
+        if let Err(e) = check::html::write(dir, &report) {
             eprintln!("mqtt-sim check: writing the report to {}: {e}", dir.display());
             return ExitCode::from(2);
         }
@@ -156,16 +156,16 @@ pub(crate) fn load(args: LoadArgs) -> ExitCode {
         }
     };
     raise_open_files_limit("load");
-    let plan = mqtt_sim::load::Plan {
+    let plan = mqtt_sim::loadtest::Plan {
         connections: args.connections,
         pairs: args.pairs,
         messages: args.messages,
         patience: args.patience,
         kinds: args.abuse,
-        ..mqtt_sim::load::Plan::default()
+        ..mqtt_sim::loadtest::Plan::default()
     };
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime starts");
-    let report = runtime.block_on(mqtt_sim::load::run(addr, &plan));
+    let report = runtime.block_on(mqtt_sim::loadtest::run(addr, &plan));
     print!("{}", report.summary());
     let problems = report.problems();
     if problems.is_empty() {

@@ -1,7 +1,7 @@
 //! Each invariant fails on a hand-built trace that breaks it, and holds on one that does not.
 
 use super::*;
-use crate::sim::TraceEvent as E;
+use crate::harness::TraceEvent as E;
 
 fn connected(client: &str, clean: bool, sp: bool) -> E {
     E::Connected { ms: 0, client: client.into(), client_id: client.into(), clean, session_present: sp, will: None }

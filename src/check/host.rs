@@ -11,10 +11,10 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::names::Namespace;
+use crate::harness::agent::{self, AgentContext, Command};
+use crate::harness::tap::Tap;
+use crate::harness::{ClientRecord, Trace, BROKER};
 use crate::net::{Connector, TcpConnector};
-use crate::sim::agent::{self, AgentContext, Command};
-use crate::sim::tap::Tap;
-use crate::sim::{ClientRecord, Trace, BROKER};
 
 /// Opens tapped TCP streams to the broker; the trace shows them as `client <-> broker`.
 #[derive(Clone)]

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::matches;
-use crate::sim::TraceEvent;
+use crate::harness::TraceEvent;
 
 pub struct Delivery {
     pub line: usize,

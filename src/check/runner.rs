@@ -19,13 +19,13 @@ use super::names::Namespace;
 use super::recorded::{self, Recorded};
 use super::target::Target;
 use crate::client::ClientOptions;
+use crate::harness::agent::Command;
+use crate::harness::{ConnackSeen, Outcome, Trace, TraceEvent};
 use crate::net::{Client, TcpConnector};
 use crate::protocol::{LastWill, QoS, SubscribeFilter};
 use crate::scenario::model::{ConnectStep, Expect, ExpectedOutcome, Scenario, Step};
 use crate::scenario::runner::{describe, SETTLE};
 use crate::scenario::snapshot::{received_line, ClientSnapshot};
-use crate::sim::agent::Command;
-use crate::sim::{ConnackSeen, Outcome, Trace, TraceEvent};
 
 /// Real time a command may take before it is reported pending (the simulation allows 30 s of
 /// simulated time; a broker on a working network answers in milliseconds).
@@ -127,12 +127,13 @@ pub async fn run(scenario: &Scenario, target: &Target, namespace: Namespace, rec
 /// The first delivery invariant the run broke, judged from what the clients sent and saw (as
 /// every simulated run is), except those that need the broker's own events.
 fn broken_invariant(trace: &[TraceEvent]) -> Option<Deviation> {
-    let v = crate::check::check(trace).into_iter().find(|v| !crate::check::BROKER_SIDE.contains(&v.invariant))?;
+    let v =
+        crate::invariants::check(trace).into_iter().find(|v| !crate::invariants::BROKER_SIDE.contains(&v.invariant))?;
     Some(Deviation {
         step: None,
         line: None,
         summary: format!("the run broke the invariant `{}` (trace lines {:?})", v.invariant, v.lines),
-        expected: crate::check::rule(v.invariant).unwrap_or_default().to_owned(),
+        expected: crate::invariants::rule(v.invariant).unwrap_or_default().to_owned(),
         observed: v.message,
     })
 }

@@ -5,9 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use super::model::Timeline;
+use super::timeline::Timeline;
 use super::Violation;
-use crate::sim::{TraceEvent, BROKER};
+use crate::harness::{TraceEvent, BROKER};
 
 /// A sender's outstanding QoS 1/2 PUBLISH packet ids: id -> line of the first send.
 type Outstanding = BTreeMap<u16, usize>;

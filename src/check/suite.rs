@@ -14,11 +14,11 @@ use super::names::{run_tag, Namespace};
 use super::recorded;
 use super::runner::{self, Deviation, COMMAND_TIMEOUT};
 use super::target::Target;
+use crate::harness::TraceEvent;
 use crate::scenario::model::{OutcomeKind, Scenario, Step};
 use crate::scenario::snapshot::ClientSnapshot;
 use crate::scenario::suite::scenarios_root;
 use crate::scenario::{discover, load, test_name};
-use crate::sim::TraceEvent;
 
 /// What to check, and how.
 #[derive(Debug, Clone)]

@@ -1,0 +1,298 @@
+//! Delivery invariants, checked on every simulated run from its trace alone: what applications
+//! asked to publish, what the broker acknowledged, what each application received, who was
+//! subscribed, who connected with which session, and the faults. Each violation names the
+//! invariant, the message and the trace lines that show it.
+//!
+//! Messages are identified by (topic, payload). Where a run publishes the same (topic, payload)
+//! twice the invariants that need identity skip that message rather than guess.
+
+mod flags;
+#[cfg(test)]
+mod tests;
+mod timeline;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use crate::harness::TraceEvent;
+use crate::topic;
+
+use timeline::Timeline;
+
+/// One broken invariant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// The invariant's name, as listed in `INVARIANTS`.
+    pub invariant: &'static str,
+    pub message: String,
+    /// Indices into the trace of the events that show it.
+    pub lines: Vec<usize>,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invariant `{}` violated: {} (trace lines {:?})", self.invariant, self.message, self.lines)
+    }
+}
+
+/// The invariants, with the rule each stands for.
+pub const INVARIANTS: &[(&str, &str)] = &[
+    ("qos2-exactly-once", "a QoS 2 message reaches each application at most once [MQTT-4.3.3-2]"),
+    ("no-phantom-messages", "every delivered message was published, or is a will"),
+    ("no-unsubscribed-delivery", "a client receives only messages matching one of its subscriptions [MQTT-3.3.2-3]"),
+    ("qos-not-upgraded", "a message is never delivered at a higher QoS than it was published with [MQTT-3.8.4-6]"),
+    ("delivered-qos", "delivered at min(published QoS, highest granted QoS of the matching subscriptions) [MQTT-3.3.5-1] [MQTT-3.8.4-6]"),
+    ("order-per-publisher", "per publisher, topic and QoS, messages arrive in publish order [MQTT-4.6.0-6]"),
+    ("retain-only-for-new-subscriptions", "RETAIN=1 only on messages sent for a new subscription [MQTT-3.3.1-8] [MQTT-3.3.1-9]"),
+    ("retain-on-new-subscription", "a retained message sent for a new subscription has RETAIN=1 [MQTT-3.3.1-8]"),
+    ("dup-on-redelivery", "a PUBLISH re-sent while its packet id is unacknowledged has DUP=1, from the broker and from the client [MQTT-3.3.1-1]"),
+    ("session-present", "session present is 1 exactly when a persistent session was stored [MQTT-3.2.2-1] [MQTT-3.2.2-2] [MQTT-3.2.2-3]"),
+    ("at-least-once", "an acknowledged QoS 1/2 message for a matching persistent subscription is delivered, unless the trace says why not [MQTT-3.1.2-5] [MQTT-4.5.0-1]"),
+];
+
+/// The invariants that need the broker's own events (sessions connected and discarded, drops):
+/// they hold vacuously, or cannot be judged, on a trace of a real broker's clients alone.
+pub const BROKER_SIDE: &[&str] = &["session-present", "at-least-once"];
+
+/// The rule an invariant stands for, by name.
+pub fn rule(invariant: &str) -> Option<&'static str> {
+    INVARIANTS.iter().find(|(name, _)| *name == invariant).map(|(_, rule)| *rule)
+}
+
+/// Checks every invariant against a trace.
+pub fn check(events: &[TraceEvent]) -> Vec<Violation> {
+    let t = Timeline::build(events);
+    let mut out = Vec::new();
+    qos2_exactly_once(&t, &mut out);
+    phantoms_qos_and_subscriptions(&t, &mut out);
+    delivered_qos(&t, &mut out);
+    order_per_publisher(&t, &mut out);
+    retain_flag(&t, &mut out);
+    flags::retain_on_new_subscription(events, &t, &mut out);
+    flags::dup_on_redelivery(events, &mut out);
+    session_present(&t, &mut out);
+    at_least_once(&t, &mut out);
+    out
+}
+
+fn qos2_exactly_once(t: &Timeline, out: &mut Vec<Violation>) {
+    for (client, deliveries) in &t.deliveries {
+        // A crashed client process forgets what it was handed; count per incarnation.
+        let mut seen: BTreeMap<(usize, &str, &str), usize> = BTreeMap::new();
+        // A retained copy sent for a new or repeated subscription (RETAIN=1) is a new send of
+        // the retained message [MQTT-3.8.4-3], not a duplicate of the live delivery.
+        for d in deliveries.iter().filter(|d| d.qos == 2 && !d.retain) {
+            let key = (d.topic.as_str(), d.payload.as_str());
+            if t.publish_count(key) != 1 {
+                continue;
+            }
+            if let Some(first) = seen.insert((d.incarnation, key.0, key.1), d.line) {
+                out.push(Violation {
+                    invariant: "qos2-exactly-once",
+                    message: format!("{client} received {:?} {:?} at QoS 2 twice", d.topic, d.payload),
+                    lines: vec![first, d.line],
+                });
+            }
+        }
+    }
+}
+
+fn phantoms_qos_and_subscriptions(t: &Timeline, out: &mut Vec<Violation>) {
+    for (client, deliveries) in &t.deliveries {
+        for d in deliveries {
+            let key = (d.topic.as_str(), d.payload.as_str());
+            let published = t.max_published_qos(key);
+            let is_will = t.wills.contains(&(d.topic.clone(), d.payload.clone()));
+            match published {
+                None if !is_will => out.push(Violation {
+                    invariant: "no-phantom-messages",
+                    message: format!("{client} received {:?} {:?}, which nobody published", d.topic, d.payload),
+                    lines: vec![d.line],
+                }),
+                Some(q) if d.qos > q && !is_will => out.push(Violation {
+                    invariant: "qos-not-upgraded",
+                    message: format!(
+                        "{client} received {:?} {:?} at QoS {}, published at QoS {q}",
+                        d.topic, d.payload, d.qos
+                    ),
+                    lines: vec![d.line],
+                }),
+                _ => {}
+            }
+            if !t.ever_subscribed(client, &d.topic, d.line) {
+                out.push(Violation {
+                    invariant: "no-unsubscribed-delivery",
+                    message: format!("{client} received {:?} without any subscription matching it", d.topic),
+                    lines: vec![d.line],
+                });
+            }
+        }
+    }
+}
+
+fn delivered_qos(t: &Timeline, out: &mut Vec<Violation>) {
+    for (client, deliveries) in &t.deliveries {
+        // Messages sent for a new subscription (RETAIN=1) take that subscription's QoS instead.
+        for d in deliveries.iter().filter(|d| !d.retain) {
+            let Some(p) = t.unique_publish((d.topic.as_str(), d.payload.as_str())) else { continue };
+            let Some(conn) = t.connect_before(client, d.line) else { continue };
+            let Some(subs) = t.subscriptions.get(&conn.client_id) else { continue };
+            // Only where the subscriptions stood still from publication to delivery (a QoS 2
+            // message is routed at PUBREL, after a SUBSCRIBE asked for in between, say), and
+            // are known: a SUBSCRIBE whose SUBACK was lost may have changed the granted QoS.
+            if subs.changed_between(p.line, d.line)
+                || t.subscribe_requested_between(&conn.client_id, p.line, d.line)
+                || t.unanswered_subscribe_before(&conn.client_id, &d.topic, d.line)
+            {
+                continue;
+            }
+            let Some(granted) = subs.granted_at(&d.topic, p.line) else { continue };
+            let expected = p.qos.min(granted);
+            if d.qos != expected {
+                out.push(Violation {
+                    invariant: "delivered-qos",
+                    message: format!(
+                        "{client} received {:?} {:?} at QoS {}, expected {expected} (published at {}, granted up to {granted})",
+                        d.topic, d.payload, d.qos, p.qos
+                    ),
+                    lines: vec![p.line, d.line],
+                });
+            }
+        }
+    }
+}
+
+fn order_per_publisher(t: &Timeline, out: &mut Vec<Violation>) {
+    for (client, deliveries) in &t.deliveries {
+        // Publish order of each message, by (publisher, topic, qos), for messages published once.
+        let mut last: BTreeMap<(&str, &str, u8), (usize, usize)> = BTreeMap::new();
+        let mut seen = BTreeSet::new();
+        // A retained copy (RETAIN=1) is sent because of a subscription, when it is made
+        // [MQTT-3.3.1-6], not forwarded in publication order: it is not ordered against the
+        // publisher's live messages.
+        for d in deliveries.iter().filter(|d| !d.retain) {
+            let key = (d.topic.as_str(), d.payload.as_str());
+            if !seen.insert(key) {
+                continue; // a re-delivery (QoS 1 DUP): only first arrivals are ordered
+            }
+            let Some(p) = t.unique_publish(key) else { continue };
+            let stream = (p.client.as_str(), p.topic.as_str(), p.qos);
+            if let Some(&(prev_seq, prev_line)) = last.get(&stream) {
+                if p.seq < prev_seq {
+                    out.push(Violation {
+                        invariant: "order-per-publisher",
+                        message: format!(
+                            "{client} received {:?} {:?} from {} after a message that was published later",
+                            d.topic, d.payload, p.client
+                        ),
+                        lines: vec![prev_line, d.line],
+                    });
+                }
+            }
+            last.insert(stream, (p.seq, d.line));
+        }
+    }
+}
+
+fn retain_flag(t: &Timeline, out: &mut Vec<Violation>) {
+    for (client, deliveries) in &t.deliveries {
+        for d in deliveries.iter().filter(|d| d.retain) {
+            // RETAIN=1 is only for a retained message sent because of a subscription: it must
+            // have been published with RETAIN, and a matching subscription asked for, before it
+            // arrived. (Which of the two the broker processed first the trace does not say, so a
+            // live delivery wrongly flagged RETAIN=1 after a retained publish is not caught.)
+            let key = (d.topic.as_str(), d.payload.as_str());
+            let retained_before =
+                t.last_subscribe_before(client, &d.topic, d.line).is_some() && t.retained_publish_before(key, d.line);
+            if !retained_before {
+                out.push(Violation {
+                    invariant: "retain-only-for-new-subscriptions",
+                    message: format!(
+                        "{client} received {:?} {:?} with RETAIN=1, but not because of a new subscription",
+                        d.topic, d.payload
+                    ),
+                    lines: vec![d.line],
+                });
+            }
+        }
+    }
+}
+
+fn session_present(t: &Timeline, out: &mut Vec<Violation>) {
+    // Replayed from the broker's side: a CONNECT the client never saw answered (its CONNACK
+    // lost) still created the session. A persistent session is stored after a clean-0 connect,
+    // until a clean-1 connect, a discard or a broker crash.
+    let mut stored: BTreeMap<&str, bool> = BTreeMap::new();
+    let mut events: Vec<(usize, Option<&timeline::BrokerConnect>)> =
+        t.broker_connects.iter().map(|c| (c.0, Some(c))).collect();
+    events.extend(t.broker_crashes.iter().map(|&l| (l, None)));
+    events.extend(t.discards.iter().map(|(l, _)| (*l, None)));
+    events.sort_by_key(|(l, _)| *l);
+    for (line, connect) in events {
+        let Some((_, id, clean, present)) = connect else {
+            if t.broker_crashes.contains(&line) {
+                stored.clear();
+            } else if let Some((_, id)) = t.discards.iter().find(|(l, _)| *l == line) {
+                stored.insert(id.as_str(), false);
+            }
+            continue;
+        };
+        let expected = !clean && stored.get(id.as_str()).copied().unwrap_or(false);
+        if *present != expected {
+            out.push(Violation {
+                invariant: "session-present",
+                message: format!(
+                    "{id:?} connected with clean session {} and got session present {}, expected {}",
+                    *clean as u8, *present as u8, expected as u8
+                ),
+                lines: vec![line],
+            });
+        }
+        stored.insert(id.as_str(), !clean);
+    }
+}
+
+fn at_least_once(t: &Timeline, out: &mut Vec<Violation>) {
+    let clients: BTreeSet<&str> = t.connects.iter().map(|c| c.client.as_str()).collect();
+    for p in t.publishes.iter().filter(|p| p.qos > 0) {
+        let Some(acked) = p.acked_line else { continue };
+        let key = (p.topic.as_str(), p.payload.as_str());
+        if t.publish_count(key) != 1 {
+            continue;
+        }
+        for &client in &clients {
+            // Owed only to a subscription whose SUBACK arrived before the application even asked
+            // to publish: then the broker certainly had it when it routed the message.
+            let Some(conn) = t.connect_before(client, p.line) else { continue };
+            if conn.clean {
+                continue;
+            }
+            let granted = t.subscriptions.get(&conn.client_id).and_then(|s| s.granted_at(&p.topic, p.line));
+            if granted.is_none_or(|q| q == 0) {
+                continue;
+            }
+            // Whoever holds the session at the end receives it: any client using the same id.
+            let holders = t.clients_with_id(&conn.client_id);
+            let excused =
+                t.excused(&conn.client_id, &p.topic, p.line) || !holders.iter().any(|c| t.connected_at_end(c));
+            let delivered = holders.iter().any(|c| {
+                t.deliveries.get(*c).is_some_and(|ds| ds.iter().any(|d| (d.topic.as_str(), d.payload.as_str()) == key))
+            });
+            if !excused && !delivered {
+                out.push(Violation {
+                    invariant: "at-least-once",
+                    message: format!(
+                        "{client} (persistent session {:?}) never received {:?} {:?}, acknowledged to {} at QoS {}",
+                        conn.client_id, p.topic, p.payload, p.client, p.qos
+                    ),
+                    lines: vec![acked],
+                });
+            }
+        }
+    }
+}
+
+/// Whether `filter` matches `name`; shared by the timeline.
+fn matches(filter: &str, name: &str) -> bool {
+    topic::matches(filter, name)
+}
