@@ -21,7 +21,7 @@ fn reference_world(seed: u64) -> (Duration, usize) {
     w.connect("sub-b", opts("sub-b")).unwrap();
     w.subscribe("sub-b", filters("bench/+")).unwrap();
     w.connect("pub", ClientOptions::new("pub", true)).unwrap();
-    w.partition("sub-b");
+    w.partition("sub-b", mqtt_sim::scenario::model::Direction::Both);
     for i in 0..100 {
         let qos = if i % 2 == 0 { QoS::AtLeastOnce } else { QoS::ExactlyOnce };
         w.publish("pub", "bench/t", format!("m{i}").into(), qos, false).unwrap();

@@ -55,7 +55,7 @@ pub fn build(project: &Path) -> Vec<Row> {
     for file in scenario::discover(&root).unwrap_or_default() {
         let name = scenario::test_name(&root, &file);
         let Ok(s) = scenario::load(&file) else { continue };
-        let passed = scenario::run(&s, s.seed).failure.is_none();
+        let passed = crate::sim::run(&s, s.seed).failure.is_none();
         for id in &s.spec {
             by_id.entry(id.0.clone()).or_default().push((name.clone(), passed));
         }

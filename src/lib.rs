@@ -8,9 +8,12 @@
 //! - [`time`]: the `now` the sans-IO state machines are given;
 //! - [`broker`]: the broker state machine; [`client`]: the client session state machine;
 //! - [`net`]: the tokio drivers (broker server, async client) over any byte stream;
-//! - [`sim`]: the turmoil world, faults and trace; [`scenario`]: YAML scenarios and snapshots;
-//! - [`check`]: delivery invariants; [`explore`]: generated scenarios; [`external`]: checking
-//!   another broker over TCP; [`report`], [`conformance`], [`commands`]: what the binary prints.
+//! - [`trace`]: the structured trace of a run; [`harness`]: agents, taps, the network interface;
+//! - [`sim`]: the turmoil world and its faults; [`scenario`]: YAML scenarios and snapshots;
+//! - [`invariants`]: delivery invariants judged from a trace; [`explore`]: generated scenarios;
+//! - [`check`]: `mqtt-sim check`, the scenarios against another broker over TCP;
+//! - [`loadtest`]: `mqtt-sim load`, many hostile connections at once;
+//! - [`report`], [`conformance`], [`commands`]: what the binary prints.
 
 pub mod broker;
 pub mod check;
@@ -30,3 +33,4 @@ pub mod scenario;
 pub mod sim;
 pub mod time;
 pub mod topic;
+pub mod trace;

@@ -125,3 +125,56 @@ async fn an_unreachable_broker_is_an_error_not_a_deviation() {
     let e = check(&options).await.unwrap_err();
     assert!(e.to_string().starts_with(&format!("cannot reach the broker at 127.0.0.1:{port}")), "{e}");
 }
+
+/// `outcome: any` steps (as `explore` writes regressions) and `outcome: may_vary`: a publish
+/// before its client connects fails, which `any` accepts.
+const ANY: &str = r#"
+name: outcomes any and may_vary
+description: judged by the one executor, whichever network runs it
+outcome: may_vary
+clients: { reader: {}, writer: {} }
+steps:
+  - publish: { client: writer, topic: t/1, payload: early, qos: 1, outcome: any }
+  - connect: { client: reader, outcome: any }
+  - subscribe: { client: reader, topic: t/#, qos: 1, outcome: any }
+  - connect: writer
+  - publish: { client: writer, topic: t/1, payload: m, qos: 1, outcome: any }
+  - wait: 200ms
+  - expect:
+      received:
+        reader: [{ topic: t/1, payload: m, qos: 1 }]
+"#;
+
+#[test]
+fn outcome_any_and_may_vary_are_judged_alike_in_simulation_and_over_tcp() {
+    let dir = TempDir::new("check-any");
+    let scenarios = dir.0.join("scenarios");
+    std::fs::create_dir_all(&scenarios).unwrap();
+    let lenient = scenarios.join("any.yaml");
+    std::fs::write(&lenient, ANY).unwrap();
+    // The same scenario, but the first publish must succeed: both networks fail it at step 1.
+    let strict = scenarios.join("strict.yaml");
+    std::fs::write(&strict, ANY.replacen("payload: early, qos: 1, outcome: any", "payload: early, qos: 1", 1)).unwrap();
+
+    // The check runs on a runtime of its own; the simulation must not (turmoil starts its own).
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let report = runtime.block_on(async {
+        let broker = TestBroker::start(Config::default()).await;
+        check(&options(&broker, vec![lenient.clone(), strict.clone()])).await.unwrap()
+    });
+    let text = report::details(&report);
+    for (file, check) in [&lenient, &strict].into_iter().zip(&report.checks) {
+        let scenario = mqtt_sim::scenario::load(file).unwrap();
+        let simulated = mqtt_sim::sim::run(&scenario, scenario.seed).failure;
+        let over_tcp = check.verdict.deviation();
+        assert_eq!(
+            simulated.as_ref().map(|f| (f.step, f.summary.clone())),
+            over_tcp.map(|d| (d.step, d.summary.clone())),
+            "{}: the simulation and TCP judge alike\n{text}",
+            file.display()
+        );
+    }
+    assert!(matches!(report.checks[0].verdict, Verdict::Pass), "{text}");
+    let deviation = report.checks[1].verdict.deviation().expect("the strict twin fails");
+    assert_eq!((deviation.step, deviation.expected.as_str()), (Some(0), "Done"), "{text}");
+}

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use mqtt_sim::scenario::suite::{check_file, Seeds};
+use mqtt_sim::sim::suite::{check_file, Seeds};
 
 #[test]
 fn a_failure_prints_a_replay_command_that_reproduces_it() {

@@ -101,11 +101,11 @@ fn nothing_runs_for_an_invalid_file_in_a_suite() {
     std::fs::create_dir_all(&scenarios).unwrap();
     let file = scenarios.join("bad.yaml");
     std::fs::write(&file, format!("{HEAD}  - connect: zz\n")).unwrap();
-    let report = mqtt_sim::scenario::suite::check_file(
+    let report = mqtt_sim::sim::suite::check_file(
         &scenarios,
         &file,
         &dir.join("snapshots"),
-        mqtt_sim::scenario::suite::Seeds::Recorded { extra: 3 },
+        mqtt_sim::sim::suite::Seeds::Recorded { extra: 3 },
     );
     std::fs::remove_dir_all(&dir).unwrap();
     assert!(report.seeds_run.is_empty(), "no seed ran");

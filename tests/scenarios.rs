@@ -6,7 +6,8 @@
 use std::path::Path;
 
 use libtest_mimic::{Arguments, Failed, Trial};
-use mqtt_sim::scenario::{self, suite};
+use mqtt_sim::scenario;
+use mqtt_sim::sim::suite;
 
 fn main() {
     let args = Arguments::from_args();

@@ -8,9 +8,9 @@ use std::path::Path;
 
 use super::report::{location, spec_lines, totals};
 use super::suite::{CheckReport, ScenarioCheck, Verdict};
-use crate::harness::TraceEvent;
 use crate::report::chart;
 use crate::report::escape::{href, text as esc};
+use crate::trace::TraceEvent;
 
 /// `report::html`'s style, with classes for the verdicts a check has besides ok and failed.
 const STYLE: &str = "body{font-family:sans-serif;margin:2em} table{border-collapse:collapse} td,th{padding:4px 10px;border-bottom:1px solid #ddd;text-align:left} .ok{color:#070} .fail{color:#c00;font-weight:bold} .known{color:#b60} .na{color:#888} pre{background:#f6f6f6;padding:1em;overflow:auto}";

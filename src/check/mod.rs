@@ -6,7 +6,7 @@
 //! - [`target`]: the broker under test and the settings the user says it has;
 //! - [`applicable`]: which scenarios can run against it and which expectations can be observed;
 //! - [`names`]: the run-unique prefix of client ids and topics;
-//! - [`host`]: one scenario client over TCP, recording what its application sees;
+//! - [`network`]: real TCP as the executor's network: one client host per scenario client;
 //! - [`runner`]: one scenario in real time, judged against its expectations and its snapshot;
 //! - [`recorded`]: the simulation's reviewed snapshot, reduced to what clients observe;
 //! - [`suite`]: many scenarios in parallel, and their verdicts;
@@ -16,9 +16,9 @@
 //! simulation: real time is read only through tokio's clock.
 
 pub mod applicable;
-pub mod host;
 pub mod html;
 pub mod names;
+pub mod network;
 pub mod recorded;
 pub mod report;
 pub mod runner;

@@ -66,9 +66,18 @@ impl Namespace {
         topic.strip_prefix(&self.prefix).and_then(|t| t.strip_prefix('/')).unwrap_or(topic).to_owned()
     }
 
-    /// Text (a packet in the trace) with the namespace removed from topics and client ids.
-    pub fn strip_text(&self, text: &str) -> String {
-        text.replace(&format!("{}/", self.prefix), "").replace(&format!("{}-", self.prefix), "")
+    /// A client id without the namespace; an id from outside it stays as it is.
+    pub fn strip_client_id(&self, id: &str) -> String {
+        id.strip_prefix(&self.prefix).and_then(|t| t.strip_prefix('-')).unwrap_or(id).to_owned()
+    }
+
+    /// A name the run gave, topic or client id, without the namespace.
+    pub fn strip_name(&self, name: &str) -> String {
+        let stripped = self.strip_topic(name);
+        if stripped != name {
+            return stripped;
+        }
+        self.strip_client_id(name)
     }
 }
 
@@ -85,10 +94,10 @@ mod tests {
         assert_eq!(ns.topic("/a"), "ms-abc-7//a");
         assert_eq!(ns.strip_topic("ms-abc-7//a"), "/a");
         assert_eq!(ns.strip_topic("other/a"), "other/a");
-        assert_eq!(
-            ns.strip_text(r#"CONNECT id="ms-abc-7-reader" will="ms-abc-7/presence/x":q1"#),
-            r#"CONNECT id="reader" will="presence/x":q1"#
-        );
+        assert_eq!(ns.strip_client_id("ms-abc-7-reader"), "reader");
+        assert_eq!(ns.strip_client_id("ms-abc-70-reader"), "ms-abc-70-reader");
+        assert_eq!(ns.strip_name("ms-abc-7/presence/x"), "presence/x");
+        assert_eq!(ns.strip_name("ms-abc-7-reader"), "reader");
     }
 
     #[test]

@@ -11,14 +11,15 @@ use std::time::Duration;
 
 use super::applicable::{plan, Plan, Skipped};
 use super::names::{run_tag, Namespace};
+use super::network::COMMAND_TIMEOUT;
 use super::recorded;
-use super::runner::{self, Deviation, COMMAND_TIMEOUT};
+use super::runner::{self, Deviation};
 use super::target::Target;
-use crate::harness::TraceEvent;
 use crate::scenario::model::{OutcomeKind, Scenario, Step};
+use crate::scenario::scenarios_root;
 use crate::scenario::snapshot::ClientSnapshot;
-use crate::scenario::suite::scenarios_root;
 use crate::scenario::{discover, load, test_name};
+use crate::trace::TraceEvent;
 
 /// What to check, and how.
 #[derive(Debug, Clone)]

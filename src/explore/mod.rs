@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
-use crate::scenario::{run, Scenario};
+use crate::scenario::Scenario;
+use crate::sim::run;
 
 /// What to explore.
 #[derive(Debug, Clone)]
@@ -84,8 +85,8 @@ fn rng(seed: u64, case: u64) -> TestRng {
 
 /// The invariant violations of a run, if any. Generated scenarios expect nothing of their
 /// commands (a connect to a crashed broker may stay pending, say): only invariants judge them.
-fn violation(result: &crate::scenario::RunResult) -> Option<String> {
-    result.failure.as_ref().filter(|f| f.message.starts_with("invariant `")).map(|f| f.message.clone())
+fn violation(result: &crate::sim::RunResult) -> Option<String> {
+    result.failure.as_ref().filter(|f| f.invariant.is_some()).map(|f| f.to_string())
 }
 
 fn failure(scenario: &Scenario, sim_seed: u64) -> Option<String> {

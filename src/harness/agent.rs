@@ -15,10 +15,11 @@ use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
 use super::tap::TappedConnector;
-use super::trace::{Trace, TraceEvent};
-use crate::client::{ClientEvent, ClientOptions, CloseCause, Message};
+use crate::client::{ClientEvent, ClientOptions, Message};
 use crate::net::{Client, ClientError, Connector, Events, SessionStore, TurmoilConnector};
 use crate::protocol::{ConnectReturnCode, QoS, SubackCode, SubscribeFilter};
+use crate::trace::{ClientNote, EndCause};
+use crate::trace::{Trace, TraceEvent};
 
 /// The result of a command, as text for reports; `Ok` carries a detail where there is one.
 pub type Reply<T> = oneshot::Sender<Result<T, String>>;
@@ -129,7 +130,7 @@ impl AgentContext {
         self.trace.now_ms()
     }
 
-    fn note(&self, event: String) {
+    fn note(&self, event: ClientNote) {
         self.push(TraceEvent::Client { ms: self.now(), client: self.name.clone(), event });
     }
 
@@ -195,11 +196,11 @@ pub async fn serve<C: Connector + Clone>(
                     }
                     Err(ClientError::Refused(code)) => {
                         ctx.record().connacks.push(ConnackSeen::Refused(code));
-                        ctx.note(format!("connection refused: CONNACK rc={}", code as u8));
+                        ctx.note(ClientNote::ConnectRefused { code: code as u8 });
                         let _ = reply.send(Err(format!("refused with CONNACK rc={}", code as u8)));
                     }
                     Err(e) => {
-                        ctx.note(format!("connect failed: {e}"));
+                        ctx.note(ClientNote::ConnectFailed { error: e.to_string() });
                         let _ = reply.send(Err(e.to_string()));
                     }
                 }
@@ -349,16 +350,16 @@ fn record_event(ctx: &AgentContext, event: ClientEvent) {
         }
         ClientEvent::Connected { session_present } => {
             ctx.record().connacks.push(ConnackSeen::Accepted { session_present });
-            ctx.note(format!("connected, session present = {}", session_present as u8));
+            ctx.note(ClientNote::Reconnected { session_present });
         }
         ClientEvent::SessionLost { unacknowledged } => {
             ctx.record().sessions_lost += 1;
-            ctx.note(format!("session lost on the server ({unacknowledged} unacknowledged re-sent)"));
+            ctx.note(ClientNote::SessionLost { unacknowledged });
         }
         ClientEvent::Disconnected { cause } => {
-            ctx.push(TraceEvent::Disconnected { ms, client: ctx.name.clone(), cause: CloseCause::describe(cause) })
+            ctx.push(TraceEvent::Disconnected { ms, client: ctx.name.clone(), cause: EndCause(cause) })
         }
-        ClientEvent::Refused(code) => ctx.note(format!("refused rc={}", code as u8)),
+        ClientEvent::Refused(code) => ctx.note(ClientNote::Refused { code: code as u8 }),
         ClientEvent::Published(_) | ClientEvent::Subscribed { .. } | ClientEvent::Unsubscribed(_) => {}
     }
 }

@@ -3,19 +3,17 @@
 //!
 //! - [`agent`]: what runs on a client host: commands in, the application's view recorded;
 //! - [`tap`]: stream wrappers that record every packet in the trace;
-//! - [`trace`]: the structured trace and its text and JSON-lines forms.
+//! - [`executor`]: what each scenario step means and how each expectation is judged, once;
+//! - [`network`]: the interface the executor drives, implemented by the simulation and by TCP.
 //!
 //! Nothing here adds code paths to the broker or the client: they see tokio-compatible streams.
 
 pub mod agent;
+pub mod executor;
+pub mod network;
 pub mod tap;
-pub mod trace;
 
 pub use agent::{ClientRecord, ConnackSeen};
-pub use trace::{Trace, TraceEvent};
-
-/// The broker's name in every trace, and its host name in the simulation (`broker:1883`).
-pub const BROKER: &str = "broker";
 
 /// How a client command ended.
 #[derive(Debug, Clone, PartialEq, Eq)]

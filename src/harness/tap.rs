@@ -10,9 +10,9 @@ use std::task::{Context, Poll};
 use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use super::trace::{Trace, TraceEvent};
 use crate::net::{Connector, Listener, TurmoilConnector};
-use crate::protocol::{self, MAX_PACKET_SIZE};
+use crate::protocol::{self, PacketSummary, MAX_PACKET_SIZE};
+use crate::trace::{Trace, TraceEvent};
 
 /// Decodes one direction of a stream for the trace.
 #[derive(Debug, Default)]
@@ -46,7 +46,7 @@ impl<Io> Tap<Io> {
             match protocol::decode(&mut decoder.buf, MAX_PACKET_SIZE) {
                 Ok(Some(packet)) => {
                     let (ms, host, peer, packet) =
-                        (self.trace.now_ms(), self.host.clone(), self.peer.clone(), packet.to_string());
+                        (self.trace.now_ms(), self.host.clone(), self.peer.clone(), PacketSummary::from(&packet));
                     self.trace.push(if sending {
                         TraceEvent::Send { ms, host, peer, packet }
                     } else {

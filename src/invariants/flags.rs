@@ -1,13 +1,14 @@
 //! The PUBLISH header flags a trace can judge: DUP=1 on every re-delivery, by the broker and by
 //! the client [MQTT-3.3.1-1]; and RETAIN=1 on a retained message sent because of a new
-//! subscription [MQTT-3.3.1-8]. The first reads the packets each side wrote (the trace's tapped
-//! `Send`/`Recv` lines, in our packet display format); the second the application's view.
+//! subscription [MQTT-3.3.1-8]. The first reads the packets each side wrote (the packet summaries of
+//! the trace's tapped `Send`/`Recv` events); the second the application's view.
 
 use std::collections::BTreeMap;
 
 use super::timeline::Timeline;
 use super::Violation;
-use crate::harness::{TraceEvent, BROKER};
+use crate::protocol::{PacketSummary, PublishSummary};
+use crate::trace::{BrokerEvent, Fault, TraceEvent, BROKER};
 
 /// A sender's outstanding QoS 1/2 PUBLISH packet ids: id -> line of the first send.
 type Outstanding = BTreeMap<u16, usize>;
@@ -23,51 +24,64 @@ pub fn dup_on_redelivery(events: &[TraceEvent], out: &mut Vec<Violation>) {
     // by what it wrote and read; against a real broker (`mqtt-sim check`) by what its clients
     // read from it and wrote to it.
     let tapped = events.iter().any(|e| matches!(e, TraceEvent::Send { host, .. } if host == BROKER));
-    let mut id_of_host: BTreeMap<&str, String> = BTreeMap::new();
-    let mut from_broker: BTreeMap<String, Outstanding> = BTreeMap::new();
+    let mut id_of_host: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut from_broker: BTreeMap<&str, Outstanding> = BTreeMap::new();
     let mut from_client: BTreeMap<&str, Outstanding> = BTreeMap::new();
     for (line, e) in events.iter().enumerate() {
         if let Some((client, by_broker, packet)) = broker_view(e, tapped) {
             if !by_broker {
-                if let Some(id) = connect_client_id(packet) {
-                    id_of_host.insert(client, id);
-                } else if let Some(pkid) = ack_id(packet) {
-                    if let Some(o) = id_of_host.get(client).and_then(|id| from_broker.get_mut(id)) {
-                        o.remove(&pkid);
+                match packet {
+                    PacketSummary::Connect { client_id, .. } => {
+                        id_of_host.insert(client, client_id);
                     }
+                    PacketSummary::Puback { pkid } | PacketSummary::Pubrec { pkid } => {
+                        if let Some(o) = id_of_host.get(client).and_then(|id| from_broker.get_mut(id)) {
+                            o.remove(pkid);
+                        }
+                    }
+                    _ => {}
                 }
-            } else if let Some(id) = id_of_host.get(client).filter(|id| !id.is_empty()) {
-                if packet.starts_with("CONNACK sp=0 rc=0") {
-                    from_broker.remove(id);
-                } else if let Some((pkid, dup)) = publish_id_dup(packet) {
-                    let o = from_broker.entry(id.clone()).or_default();
-                    check_send(o, pkid, dup, line, || format!("the broker re-sent PUBLISH id={pkid} to {client}"), out);
+            } else if let Some(&id) = id_of_host.get(client).filter(|id| !id.is_empty()) {
+                match packet {
+                    PacketSummary::Connack { session_present: false, return_code: 0 } => {
+                        from_broker.remove(id);
+                    }
+                    PacketSummary::Publish(PublishSummary { pkid: Some(pkid), dup, .. }) => {
+                        let o = from_broker.entry(id).or_default();
+                        let what = || format!("the broker re-sent PUBLISH id={pkid} to {client}");
+                        check_send(o, *pkid, *dup, line, what, out);
+                    }
+                    _ => {}
                 }
             }
         }
         match e {
-            TraceEvent::Send { host, peer, packet, .. } if peer == BROKER => {
-                if connect_clean(packet) == Some(true) {
+            TraceEvent::Send { host, peer, packet, .. } if peer == BROKER => match packet {
+                PacketSummary::Connect { clean_session: true, .. } => {
                     from_client.remove(host.as_str());
-                } else if let Some((pkid, dup)) = publish_id_dup(packet) {
+                }
+                PacketSummary::Publish(PublishSummary { pkid: Some(pkid), dup, .. }) => {
                     let o = from_client.entry(host).or_default();
-                    check_send(o, pkid, dup, line, || format!("{host} re-sent PUBLISH id={pkid}"), out);
+                    check_send(o, *pkid, *dup, line, || format!("{host} re-sent PUBLISH id={pkid}"), out);
+                }
+                _ => {}
+            },
+            TraceEvent::Recv {
+                host,
+                peer,
+                packet: PacketSummary::Puback { pkid } | PacketSummary::Pubrec { pkid },
+                ..
+            } if peer == BROKER => {
+                if let Some(o) = from_client.get_mut(host.as_str()) {
+                    o.remove(pkid);
                 }
             }
-            TraceEvent::Recv { host, peer, packet, .. } if peer == BROKER => {
-                if let (Some(pkid), Some(o)) = (ack_id(packet), from_client.get_mut(host.as_str())) {
-                    o.remove(&pkid);
-                }
+            TraceEvent::Broker { event: BrokerEvent::SessionDiscarded { client_id }, .. } => {
+                from_broker.remove(client_id.as_str());
             }
-            TraceEvent::SessionDiscarded { client_id, .. } => {
-                from_broker.remove(client_id);
-            }
-            TraceEvent::Fault { fault, .. } => {
-                if fault.starts_with("broker crashes") {
-                    from_broker.clear();
-                } else if let Some(client) = fault.strip_suffix(" crashes") {
-                    from_client.remove(client);
-                }
+            TraceEvent::Fault { fault: Fault::CrashBroker, .. } => from_broker.clear(),
+            TraceEvent::Fault { fault: Fault::CrashClient { client }, .. } => {
+                from_client.remove(client.as_str());
             }
             _ => {}
         }
@@ -76,7 +90,7 @@ pub fn dup_on_redelivery(events: &[TraceEvent], out: &mut Vec<Violation>) {
 
 /// A packet between the broker and a client, from the broker's end where it is `tapped`, else
 /// from the client's: (client host, whether the broker wrote it, packet).
-fn broker_view(e: &TraceEvent, tapped: bool) -> Option<(&str, bool, &str)> {
+fn broker_view(e: &TraceEvent, tapped: bool) -> Option<(&str, bool, &PacketSummary)> {
     match e {
         TraceEvent::Send { host, peer, packet, .. } if tapped && host == BROKER => Some((peer, true, packet)),
         TraceEvent::Recv { host, peer, packet, .. } if tapped && host == BROKER => Some((peer, false, packet)),
@@ -137,58 +151,10 @@ pub fn retain_on_new_subscription(events: &[TraceEvent], t: &Timeline, out: &mut
 
 /// Whether `client` wrote a PUBLISH with DUP=1 on `topic` after `line`.
 fn resent_after(events: &[TraceEvent], client: &str, topic: &str, line: usize) -> bool {
-    let quoted = format!(" {topic:?} ");
     events.iter().skip(line + 1).any(|e| match e {
-        TraceEvent::Send { host, peer, packet, .. } if host == client && peer == BROKER => {
-            publish_id_dup(packet).is_some_and(|(_, dup)| dup) && packet.contains(&quoted)
+        TraceEvent::Send { host, peer, packet: PacketSummary::Publish(p), .. } if host == client && peer == BROKER => {
+            p.pkid.is_some() && p.dup && p.topic == topic
         }
         _ => false,
     })
-}
-
-/// `PUBLISH id=N qQ [dup] ...` -> (N, dup), for QoS 1/2.
-fn publish_id_dup(packet: &str) -> Option<(u16, bool)> {
-    let mut tokens = packet.split_whitespace();
-    if tokens.next()? != "PUBLISH" {
-        return None;
-    }
-    let pkid = tokens.next()?.strip_prefix("id=")?.parse().ok()?;
-    let _qos = tokens.next()?;
-    Some((pkid, tokens.next() == Some("dup")))
-}
-
-/// `PUBACK id=N` or `PUBREC id=N` -> N: the end of a PUBLISH's re-delivery duty.
-fn ack_id(packet: &str) -> Option<u16> {
-    let rest = packet.strip_prefix("PUBACK id=").or_else(|| packet.strip_prefix("PUBREC id="))?;
-    rest.trim().parse().ok()
-}
-
-/// `CONNECT id="x" clean=C ...` -> x.
-fn connect_client_id(packet: &str) -> Option<String> {
-    let quoted = packet.strip_prefix("CONNECT id=")?;
-    let (id, _) = quoted.split_once(" clean=")?;
-    serde_json::from_str::<String>(id).ok().or_else(|| Some(id.trim_matches('"').to_owned()))
-}
-
-/// `CONNECT ... clean=C ...` -> C.
-fn connect_clean(packet: &str) -> Option<bool> {
-    let (_, rest) = packet.strip_prefix("CONNECT ")?.split_once(" clean=")?;
-    Some(rest.starts_with('1'))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn packet_texts_parse() {
-        assert_eq!(publish_id_dup("PUBLISH id=7 q1 dup \"a/b\" \"x\""), Some((7, true)));
-        assert_eq!(publish_id_dup("PUBLISH id=7 q2 retain \"a/b\" \"dup\""), Some((7, false)));
-        assert_eq!(publish_id_dup("PUBLISH q0 \"a\" \"x\""), None);
-        assert_eq!(ack_id("PUBREC id=3"), Some(3));
-        assert_eq!(ack_id("PUBREL id=3"), None);
-        assert_eq!(connect_client_id("CONNECT id=\"c0\" clean=0 keepalive=60"), Some("c0".into()));
-        assert_eq!(connect_client_id("CONNECT id=\"a \\\"q\\\" b\" clean=1 keepalive=60"), Some("a \"q\" b".into()));
-        assert_eq!(connect_clean("CONNECT id=\"c0\" clean=1 keepalive=60"), Some(true));
-    }
 }

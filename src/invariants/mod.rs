@@ -14,8 +14,8 @@ mod timeline;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use crate::harness::TraceEvent;
 use crate::topic;
+use crate::trace::TraceEvent;
 
 use timeline::Timeline;
 

@@ -1,13 +1,17 @@
 //! Each invariant fails on a hand-built trace that breaks it, and holds on one that does not.
 
 use super::*;
-use crate::harness::TraceEvent as E;
+use crate::protocol::PacketSummary as P;
+use crate::trace::{BrokerEvent, Fault, TraceEvent as E};
 
 fn connected(client: &str, clean: bool, sp: bool) -> E {
     E::Connected { ms: 0, client: client.into(), client_id: client.into(), clean, session_present: sp, will: None }
 }
 fn accepted(client_id: &str, clean: bool, sp: bool) -> E {
-    E::SessionConnected { ms: 0, client_id: client_id.into(), clean, session_present: sp }
+    E::Broker {
+        ms: 0,
+        event: BrokerEvent::SessionConnected { client_id: client_id.into(), clean, session_present: sp },
+    }
 }
 fn subscribed(client: &str, filter: &str, q: u8) -> E {
     E::Subscribed { ms: 0, client: client.into(), granted: vec![(filter.into(), q)] }
@@ -105,10 +109,10 @@ fn session_present_wrong() {
     assert_eq!(names(&check(&t)), vec!["session-present"]);
     let t = vec![accepted("s", false, false), accepted("s", true, true)];
     assert_eq!(names(&check(&t)), vec!["session-present"]);
-    let crash = E::Fault { ms: 0, fault: "broker crashes (state in memory is lost)".into() };
+    let crash = E::Fault { ms: 0, fault: Fault::CrashBroker };
     let t = vec![accepted("s", false, false), crash, accepted("s", false, false)];
     assert_eq!(check(&t), vec![]);
-    let discard = E::SessionDiscarded { ms: 0, client_id: "s".into() };
+    let discard = E::Broker { ms: 0, event: BrokerEvent::SessionDiscarded { client_id: "s".into() } };
     let t = vec![accepted("s", false, false), discard, accepted("s", false, false)];
     assert_eq!(check(&t), vec![]);
 }
@@ -121,7 +125,15 @@ fn acknowledged_message_never_delivered() {
     // Excused by a drop recorded for the subscriber's session.
     let mut t = base();
     t.push(E::Publish { ms: 0, client: "p".into(), topic: "t/a".into(), payload: "1".into(), qos: 1, retain: false });
-    t.push(E::Drop { ms: 0, client_id: "s".into(), topic: "t/a".into(), qos: 1, reason: "queue_full".into() });
+    t.push(E::Broker {
+        ms: 0,
+        event: BrokerEvent::Dropped {
+            client_id: "s".into(),
+            topic: "t/a".into(),
+            qos: 1,
+            reason: crate::broker::DropReason::QueueFull,
+        },
+    });
     t.push(E::Published { ms: 0, client: "p".into(), topic: "t/a".into(), payload: "1".into(), qos: 1 });
     assert_eq!(check(&t), vec![]);
     // Not owed to a clean session, nor at QoS 0.
@@ -140,21 +152,21 @@ fn delivered_below_the_highest_granted_qos() {
     assert_eq!(names(&check(&t)), vec!["delivered-qos"]);
 }
 
-fn wire(from: &str, to: &str, packet: &str) -> Vec<E> {
+fn wire(from: &str, to: &str, packet: P) -> Vec<E> {
     vec![
-        E::Send { ms: 0, host: from.into(), peer: to.into(), packet: packet.into() },
-        E::Recv { ms: 0, host: to.into(), peer: from.into(), packet: packet.into() },
+        E::Send { ms: 0, host: from.into(), peer: to.into(), packet: packet.clone() },
+        E::Recv { ms: 0, host: to.into(), peer: from.into(), packet },
     ]
 }
 
 /// `s` connects with clean session 0 to the broker and is sent PUBLISH id=1, which it does not
 /// acknowledge; then it reconnects and the broker resumes the session.
-fn unacknowledged_then_resumed(resend: &str) -> Vec<E> {
-    let mut t = wire("s", "broker", "CONNECT id=\"s\" clean=0 keepalive=60");
+fn unacknowledged_then_resumed(resend: P) -> Vec<E> {
+    let mut t = wire("s", "broker", P::connect_for_test("s", false));
     t.push(accepted("s", false, false));
     t.push(connected("s", false, false));
-    t.extend(wire("broker", "s", "PUBLISH id=1 q1 \"t/a\" \"1\""));
-    t.extend(wire("s", "broker", "CONNECT id=\"s\" clean=0 keepalive=60"));
+    t.extend(wire("broker", "s", P::publish_for_test(Some(1), 1, false, false, "t/a", "1")));
+    t.extend(wire("s", "broker", P::connect_for_test("s", false)));
     t.push(accepted("s", false, true));
     t.push(connected("s", false, true));
     t.extend(wire("broker", "s", resend));
@@ -163,22 +175,22 @@ fn unacknowledged_then_resumed(resend: &str) -> Vec<E> {
 
 #[test]
 fn a_redelivery_without_dup() {
-    let t = unacknowledged_then_resumed("PUBLISH id=1 q1 dup \"t/a\" \"1\"");
+    let t = unacknowledged_then_resumed(P::publish_for_test(Some(1), 1, true, false, "t/a", "1"));
     assert_eq!(check(&t), vec![]);
-    let t = unacknowledged_then_resumed("PUBLISH id=1 q1 \"t/a\" \"1\"");
+    let t = unacknowledged_then_resumed(P::publish_for_test(Some(1), 1, false, false, "t/a", "1"));
     assert_eq!(names(&check(&t)), vec!["dup-on-redelivery"]);
     // Once acknowledged, the id is free: a new message with it is a first send, DUP=0.
-    let mut t = unacknowledged_then_resumed("PUBLISH id=1 q1 dup \"t/a\" \"1\"");
-    t.extend(wire("s", "broker", "PUBACK id=1"));
-    t.extend(wire("broker", "s", "PUBLISH id=1 q1 \"t/a\" \"2\""));
+    let mut t = unacknowledged_then_resumed(P::publish_for_test(Some(1), 1, true, false, "t/a", "1"));
+    t.extend(wire("s", "broker", P::Puback { pkid: 1 }));
+    t.extend(wire("broker", "s", P::publish_for_test(Some(1), 1, false, false, "t/a", "2")));
     assert_eq!(check(&t), vec![]);
     // A new session (session present 0) owes nothing: DUP=0 is right.
-    let mut t = wire("s", "broker", "CONNECT id=\"s\" clean=0 keepalive=60");
-    t.extend(wire("broker", "s", "CONNACK sp=0 rc=0"));
-    t.extend(wire("broker", "s", "PUBLISH id=1 q1 \"t/a\" \"1\""));
-    t.extend(wire("s", "broker", "CONNECT id=\"s\" clean=1 keepalive=60"));
-    t.extend(wire("broker", "s", "CONNACK sp=0 rc=0"));
-    t.extend(wire("broker", "s", "PUBLISH id=1 q1 \"t/a\" \"2\""));
+    let mut t = wire("s", "broker", P::connect_for_test("s", false));
+    t.extend(wire("broker", "s", P::Connack { session_present: false, return_code: 0 }));
+    t.extend(wire("broker", "s", P::publish_for_test(Some(1), 1, false, false, "t/a", "1")));
+    t.extend(wire("s", "broker", P::connect_for_test("s", true)));
+    t.extend(wire("broker", "s", P::Connack { session_present: false, return_code: 0 }));
+    t.extend(wire("broker", "s", P::publish_for_test(Some(1), 1, false, false, "t/a", "2")));
     assert_eq!(check(&t), vec![]);
 }
 
@@ -190,24 +202,24 @@ fn a_redelivery_without_dup_seen_from_the_clients_of_a_real_broker() {
             .filter(|e| !matches!(e, E::Send { host, .. } | E::Recv { host, .. } if host == "broker"))
             .collect()
     };
-    let t = client_side(unacknowledged_then_resumed("PUBLISH id=1 q1 \"t/a\" \"1\""));
+    let t = client_side(unacknowledged_then_resumed(P::publish_for_test(Some(1), 1, false, false, "t/a", "1")));
     assert_eq!(names(&check(&t)), vec!["dup-on-redelivery"]);
-    let t = client_side(unacknowledged_then_resumed("PUBLISH id=1 q1 dup \"t/a\" \"1\""));
+    let t = client_side(unacknowledged_then_resumed(P::publish_for_test(Some(1), 1, true, false, "t/a", "1")));
     assert_eq!(check(&t), vec![]);
 }
 
 #[test]
 fn a_client_redelivery_without_dup() {
-    let mut t = wire("p", "broker", "CONNECT id=\"p\" clean=0 keepalive=60");
-    t.extend(wire("p", "broker", "PUBLISH id=4 q2 \"t/a\" \"1\""));
-    t.extend(wire("p", "broker", "PUBLISH id=4 q2 \"t/a\" \"1\""));
+    let mut t = wire("p", "broker", P::connect_for_test("p", false));
+    t.extend(wire("p", "broker", P::publish_for_test(Some(4), 2, false, false, "t/a", "1")));
+    t.extend(wire("p", "broker", P::publish_for_test(Some(4), 2, false, false, "t/a", "1")));
     assert_eq!(names(&check(&t)), vec!["dup-on-redelivery"]);
     // After PUBREC only PUBREL follows; after a crash of the client it has nothing to re-send.
-    let mut t = wire("p", "broker", "PUBLISH id=4 q2 \"t/a\" \"1\"");
-    t.push(E::Fault { ms: 0, fault: "p crashes".into() });
-    t.extend(wire("p", "broker", "PUBLISH id=4 q2 \"t/a\" \"2\""));
-    t.extend(wire("broker", "p", "PUBREC id=4"));
-    t.extend(wire("p", "broker", "PUBLISH id=4 q1 \"t/a\" \"3\""));
+    let mut t = wire("p", "broker", P::publish_for_test(Some(4), 2, false, false, "t/a", "1"));
+    t.push(E::Fault { ms: 0, fault: Fault::CrashClient { client: "p".into() } });
+    t.extend(wire("p", "broker", P::publish_for_test(Some(4), 2, false, false, "t/a", "2")));
+    t.extend(wire("broker", "p", P::Pubrec { pkid: 4 }));
+    t.extend(wire("p", "broker", P::publish_for_test(Some(4), 1, false, false, "t/a", "3")));
     assert_eq!(check(&t), vec![]);
 }
 
@@ -250,8 +262,8 @@ fn a_retained_copy_is_not_ordered_against_live_messages() {
     t.push(subscribed("s", "t/a", 1));
     t.push(deliver("s", "t/a", "2", 1, true));
     let before_resends = t.clone();
-    t.extend(wire("p", "broker", "PUBLISH id=1 q1 dup retain \"t/a\" \"1\""));
-    t.extend(wire("p", "broker", "PUBLISH id=2 q1 dup retain \"t/a\" \"2\""));
+    t.extend(wire("p", "broker", P::publish_for_test(Some(1), 1, true, true, "t/a", "1")));
+    t.extend(wire("p", "broker", P::publish_for_test(Some(2), 1, true, true, "t/a", "2")));
     let mut right = t.clone();
     right.push(deliver("s", "t/a", "1", 1, false));
     right.push(deliver("s", "t/a", "2", 1, false));
@@ -292,12 +304,12 @@ fn a_broker_crash_while_the_acknowledgement_is_on_its_way_excuses_the_loss() {
     let mut t = base();
     let [asked, acknowledged] = <[E; 2]>::try_from(publish("p", "t/a", "1", 2, false)).ok().unwrap();
     t.push(asked);
-    t.push(E::Fault { ms: 0, fault: "broker crashes (state in memory is lost)".into() });
+    t.push(E::Fault { ms: 0, fault: Fault::CrashBroker });
     t.push(acknowledged);
     assert_eq!(check(&t), vec![]);
     // A crash before the publication was even asked for excuses nothing.
     let mut t = base();
-    t.push(E::Fault { ms: 0, fault: "broker crashes (state in memory is lost)".into() });
+    t.push(E::Fault { ms: 0, fault: Fault::CrashBroker });
     t.push(connected("s", false, true));
     t.push(subscribed("s", "t/#", 2));
     t.extend(publish("p", "t/a", "1", 2, false));

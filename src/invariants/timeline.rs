@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::matches;
-use crate::harness::TraceEvent;
+use crate::trace::{BrokerEvent, Fault, TraceEvent};
 
 pub struct Delivery {
     pub line: usize,
@@ -163,25 +163,29 @@ impl Timeline {
                         subs.0.push((line, f.clone(), None));
                     }
                 }
-                TraceEvent::SessionDiscarded { client_id, .. } => {
-                    t.discards.push((line, client_id.clone()));
-                    t.subscriptions.entry(client_id.clone()).or_default().0.push((line, "*".into(), None));
-                }
-                TraceEvent::SessionConnected { client_id, clean, session_present, .. } => {
-                    t.broker_connects.push((line, client_id.clone(), *clean, *session_present))
-                }
-                TraceEvent::SessionOffline { client_id, .. } => t.offline.push((line, client_id.clone())),
-                TraceEvent::Drop { client_id, topic, .. } => t.drops.push((line, client_id.clone(), topic.clone())),
-                TraceEvent::Fault { fault, .. } => {
-                    if fault.starts_with("broker crashes") {
-                        t.broker_crashes.push(line);
-                        for subs in t.subscriptions.values_mut() {
-                            subs.0.push((line, "*".into(), None));
-                        }
-                    } else if let Some(client) = fault.strip_suffix(" crashes") {
-                        t.client_crashes.entry(client.to_owned()).or_default().push(line);
-                        t.presence.entry(client.to_owned()).or_default().push((line, false));
+                TraceEvent::Broker { event, .. } => match event {
+                    BrokerEvent::SessionDiscarded { client_id } => {
+                        t.discards.push((line, client_id.clone()));
+                        t.subscriptions.entry(client_id.clone()).or_default().0.push((line, "*".into(), None));
                     }
+                    BrokerEvent::SessionConnected { client_id, clean, session_present } => {
+                        t.broker_connects.push((line, client_id.clone(), *clean, *session_present))
+                    }
+                    BrokerEvent::SessionOffline { client_id, .. } => t.offline.push((line, client_id.clone())),
+                    BrokerEvent::Dropped { client_id, topic, .. } => {
+                        t.drops.push((line, client_id.clone(), topic.clone()))
+                    }
+                    _ => {}
+                },
+                TraceEvent::Fault { fault: Fault::CrashBroker, .. } => {
+                    t.broker_crashes.push(line);
+                    for subs in t.subscriptions.values_mut() {
+                        subs.0.push((line, "*".into(), None));
+                    }
+                }
+                TraceEvent::Fault { fault: Fault::CrashClient { client }, .. } => {
+                    t.client_crashes.entry(client.clone()).or_default().push(line);
+                    t.presence.entry(client.clone()).or_default().push((line, false));
                 }
                 TraceEvent::Deliver { client, topic, payload, qos, retain, .. } => {
                     let incarnation = t.client_crashes.get(client).map_or(0, Vec::len);

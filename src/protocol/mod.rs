@@ -12,6 +12,7 @@ mod display;
 mod error;
 mod publish;
 mod subscribe;
+mod summary;
 mod wire;
 
 use std::fmt;
@@ -23,6 +24,7 @@ pub use connect::{Connack, Connect, ConnectReturnCode, LastWill, Protocol};
 pub use error::{DecodeError, EncodeError};
 pub use publish::Publish;
 pub use subscribe::{Suback, SubackCode, Subscribe, SubscribeFilter, Unsubscribe};
+pub use summary::{PacketSummary, PublishSummary, WillSummary, PAYLOAD_SHOWN};
 pub(crate) use wire::put_remaining_length;
 pub use wire::MAX_REMAINING_LENGTH;
 

@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
 
 use super::escape::{shorten, text as esc};
-use crate::harness::{TraceEvent, BROKER};
+use crate::protocol::PacketSummary;
+use crate::trace::{BrokerEvent, TraceEvent, BROKER};
 
 const ROW: usize = 18;
 const LANE: usize = 260;
@@ -15,8 +16,8 @@ const LEFT: usize = 90;
 const TOP: usize = 50;
 
 /// The packet label on an arrow: the packet text, shortened.
-fn label(packet: &str) -> String {
-    shorten(packet, 48)
+fn label(packet: &PacketSummary) -> String {
+    shorten(&packet.to_string(), 48)
 }
 
 /// Renders the trace events as a standalone SVG document.
@@ -72,7 +73,7 @@ pub fn render_at_most(events: &[TraceEvent], title: &str, max_rows: usize) -> St
             TraceEvent::Recv { host, peer, packet, .. } => {
                 let sent_row = sent_row.unwrap_or(row);
                 let (from, to) = (lane_of(peer, &mut lanes), lane_of(host, &mut lanes));
-                let class = if packet.starts_with("PUBLISH") { "pub" } else { "ack" };
+                let class = if packet.publish().is_some() { "pub" } else { "ack" };
                 // The label starts at the sender's end, just above the arrow, on the side it leaves by.
                 let (label_x, anchor) = if to >= from { (x(from) + 8, "start") } else { (x(from) - 8, "end") };
                 let _ = writeln!(
@@ -126,52 +127,27 @@ pub fn render_at_most(events: &[TraceEvent], title: &str, max_rows: usize) -> St
                     esc(payload)
                 );
             }
-            TraceEvent::Client { client, event, .. } => {
-                let lane = lane_of(client, &mut lanes);
-                let _ =
-                    writeln!(body, r##"<text x="{}" y="{}" class="n">{}</text>"##, x(lane) + 8, y(row) + 4, esc(event));
-            }
             TraceEvent::Connected { .. }
             | TraceEvent::Disconnected { .. }
             | TraceEvent::Publish { .. }
             | TraceEvent::Published { .. }
             | TraceEvent::Subscribed { .. }
             | TraceEvent::Subscribe { .. }
-            | TraceEvent::Unsubscribed { .. } => {
+            | TraceEvent::Unsubscribed { .. }
+            | TraceEvent::Client { .. } => {
                 let lane = lane_of(e.client().expect("an application event has a client"), &mut lanes);
-                let text = e.to_string();
-                let text = text.split(":: ").nth(1).unwrap_or(&text).to_owned();
+                let text = e.application_text();
                 let _ =
                     writeln!(body, r##"<text x="{}" y="{}" class="n">{}</text>"##, x(lane) + 8, y(row) + 4, esc(&text));
             }
-            TraceEvent::SessionOffline { .. } | TraceEvent::SessionConnected { .. } => {
-                let text = e.to_string();
-                let text = text.split(":: ").nth(1).unwrap_or(&text).to_owned();
-                let _ =
-                    writeln!(body, r##"<text x="{}" y="{}" class="n">{}</text>"##, x(0) + 8, y(row) + 4, esc(&text));
-            }
-            TraceEvent::SessionDiscarded { client_id, .. } => {
-                let _ = writeln!(
-                    body,
-                    r##"<text x="{}" y="{}" class="n">session {} discarded</text>"##,
-                    x(0) + 8,
-                    y(row) + 4,
-                    esc(client_id)
-                );
-            }
             TraceEvent::Broker { event, .. } => {
-                let _ =
-                    writeln!(body, r##"<text x="{}" y="{}" class="n">{}</text>"##, x(0) + 8, y(row) + 4, esc(event));
-            }
-            TraceEvent::Drop { client_id, topic, qos, reason, .. } => {
+                let class = if matches!(event, BrokerEvent::Dropped { .. }) { "drop" } else { "n" };
                 let _ = writeln!(
                     body,
-                    r##"<text x="{}" y="{}" class="drop">dropped for {}: {} q{qos} ({})</text>"##,
+                    r##"<text x="{}" y="{}" class="{class}">{}</text>"##,
                     x(0) + 8,
                     y(row) + 4,
-                    esc(client_id),
-                    esc(topic),
-                    esc(reason)
+                    esc(&event.to_string())
                 );
             }
         }
@@ -257,14 +233,14 @@ pub fn render_at_most(events: &[TraceEvent], title: &str, max_rows: usize) -> St
 struct Links(BTreeMap<(String, String), VecDeque<Unread>>);
 
 /// One connection's packets written and not yet read: (row, packet), oldest first.
-type Unread = VecDeque<(usize, String)>;
+type Unread = VecDeque<(usize, PacketSummary)>;
 
 impl Links {
     /// Follows one trace event at `row`; for a packet read, returns the row it was written at.
     fn observe(&mut self, row: usize, e: &TraceEvent) -> Option<usize> {
         match e {
             TraceEvent::Send { host, peer, packet, .. } => {
-                if packet.starts_with("CONNECT ") {
+                if matches!(packet, PacketSummary::Connect { .. }) {
                     self.new_connection(host, peer);
                 }
                 self.send(host, peer, row, packet);
@@ -272,7 +248,7 @@ impl Links {
             }
             TraceEvent::Recv { host, peer, packet, .. } => {
                 let sent = self.receive(peer, host, packet);
-                if packet.starts_with("CONNECT ") {
+                if matches!(packet, PacketSummary::Connect { .. }) {
                     // What the receiver writes from now on goes on the new connection.
                     self.new_connection(host, peer);
                 }
@@ -287,16 +263,16 @@ impl Links {
         self.0.entry((from.to_owned(), to.to_owned())).or_default().push_back(VecDeque::new());
     }
 
-    fn send(&mut self, from: &str, to: &str, row: usize, packet: &str) {
+    fn send(&mut self, from: &str, to: &str, row: usize, packet: &PacketSummary) {
         let generations = self.0.entry((from.to_owned(), to.to_owned())).or_default();
         if generations.is_empty() {
             generations.push_back(VecDeque::new());
         }
-        generations.back_mut().expect("one generation at least").push_back((row, packet.to_owned()));
+        generations.back_mut().expect("one generation at least").push_back((row, packet.clone()));
     }
 
     /// The row where the packet `to` read from `from` was written.
-    fn receive(&mut self, from: &str, to: &str, packet: &str) -> Option<usize> {
+    fn receive(&mut self, from: &str, to: &str, packet: &PacketSummary) -> Option<usize> {
         let generations = self.0.get_mut(&(from.to_owned(), to.to_owned()))?;
         // Newest connection first: a client reads only its current connection, and the broker
         // stops reading an old one once it has read the CONNECT of the new one (takeover).
@@ -310,9 +286,9 @@ impl Links {
     }
 
     /// What was never read: (sender, receiver, row, packet).
-    fn lost(&self) -> impl Iterator<Item = (&str, &str, usize, &str)> {
+    fn lost(&self) -> impl Iterator<Item = (&str, &str, usize, &PacketSummary)> {
         self.0.iter().flat_map(|((from, to), generations)| {
-            generations.iter().flatten().map(move |(row, p)| (from.as_str(), to.as_str(), *row, p.as_str()))
+            generations.iter().flatten().map(move |(row, p)| (from.as_str(), to.as_str(), *row, p))
         })
     }
 }
@@ -321,11 +297,13 @@ impl Links {
 mod tests {
     use super::*;
 
-    fn send(ms: u64, from: &str, to: &str, packet: &str) -> [TraceEvent; 1] {
-        [TraceEvent::Send { ms, host: from.into(), peer: to.into(), packet: packet.into() }]
+    use crate::protocol::PacketSummary as P;
+
+    fn send(ms: u64, from: &str, to: &str, packet: P) -> [TraceEvent; 1] {
+        [TraceEvent::Send { ms, host: from.into(), peer: to.into(), packet }]
     }
-    fn recv(ms: u64, at: &str, from: &str, packet: &str) -> [TraceEvent; 1] {
-        [TraceEvent::Recv { ms, host: at.into(), peer: from.into(), packet: packet.into() }]
+    fn recv(ms: u64, at: &str, from: &str, packet: P) -> [TraceEvent; 1] {
+        [TraceEvent::Recv { ms, host: at.into(), peer: from.into(), packet }]
     }
 
     #[test]
@@ -333,13 +311,13 @@ mod tests {
         // Found in a browser: the PUBREL lost at row 1 was drawn as delivered and its re-send
         // on the next connection as lost.
         let events: Vec<TraceEvent> = [
-            send(1, "c", BROKER, "CONNECT id=\"c\" clean=0 keepalive=60"),
-            recv(2, BROKER, "c", "CONNECT id=\"c\" clean=0 keepalive=60"),
-            send(3, BROKER, "c", "PUBREL id=1"),
-            send(4, "c", BROKER, "CONNECT id=\"c\" clean=0 keepalive=60"),
-            recv(5, BROKER, "c", "CONNECT id=\"c\" clean=0 keepalive=60"),
-            send(6, BROKER, "c", "PUBREL id=1"),
-            recv(7, "c", BROKER, "PUBREL id=1"),
+            send(1, "c", BROKER, P::connect_for_test("c", false)),
+            recv(2, BROKER, "c", P::connect_for_test("c", false)),
+            send(3, BROKER, "c", P::Pubrel { pkid: 1 }),
+            send(4, "c", BROKER, P::connect_for_test("c", false)),
+            recv(5, BROKER, "c", P::connect_for_test("c", false)),
+            send(6, BROKER, "c", P::Pubrel { pkid: 1 }),
+            recv(7, "c", BROKER, P::Pubrel { pkid: 1 }),
         ]
         .into_iter()
         .flatten()
@@ -353,7 +331,7 @@ mod tests {
             }
         }
         assert_eq!(arrows, vec![(Some(0), 1), (Some(3), 4), (Some(5), 6)]);
-        assert_eq!(links.lost().collect::<Vec<_>>(), vec![(BROKER, "c", 2, "PUBREL id=1")]);
+        assert_eq!(links.lost().collect::<Vec<_>>(), vec![(BROKER, "c", 2, &P::Pubrel { pkid: 1 })]);
         // The rendered chart says the same.
         let svg = render(&events, "t");
         assert_eq!(svg.matches("(never arrived)").count(), 1);
@@ -362,7 +340,7 @@ mod tests {
     #[test]
     fn a_cut_chart_draws_the_first_rows_and_loses_nothing_to_the_cut() {
         let events: Vec<TraceEvent> = (0..10)
-            .flat_map(|i| [send(i, "c", BROKER, "PINGREQ"), recv(i, BROKER, "c", "PINGREQ")])
+            .flat_map(|i| [send(i, "c", BROKER, P::Pingreq), recv(i, BROKER, "c", P::Pingreq)])
             .flatten()
             .collect();
         // Row 2's PINGREQ is read at row 3, beyond the cut: not drawn, and not lost either.
@@ -376,9 +354,9 @@ mod tests {
     #[test]
     fn non_ascii_and_control_characters_neither_panic_nor_break_the_xml() {
         let topic = format!("a{}", "é".repeat(40));
-        let packet = format!("PUBLISH q0 {topic:?} \"x\"");
+        let packet = P::publish_for_test(None, 0, false, false, &topic, "x");
         let events: Vec<TraceEvent> = [
-            send(1, "c", BROKER, &packet),
+            send(1, "c", BROKER, packet),
             [TraceEvent::Deliver {
                 ms: 2,
                 client: "c".into(),

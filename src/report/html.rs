@@ -6,8 +6,9 @@ use std::path::Path;
 
 use super::chart;
 use super::escape::{href, text as esc};
-use crate::scenario::suite::FileReport;
-use crate::scenario::{load, run};
+use crate::scenario::load;
+use crate::sim::run;
+use crate::sim::suite::FileReport;
 
 /// Events drawn in a page's chart; `replay --chart` draws a whole run.
 const CHART_ROWS: usize = 2000;

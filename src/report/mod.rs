@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::scenario::suite::FileReport;
+use crate::sim::suite::FileReport;
 
 /// The summary table: scenario, seeds, result, delivered / queued / dropped.
 pub fn summary_table(reports: &[FileReport]) -> String {

@@ -76,7 +76,7 @@ fn check(s: &Scenario) -> Result<(), (String, String)> {
         s.clients.iter().map(|(name, c)| c.client_id.clone().unwrap_or_else(|| name.clone())).collect();
     let known = |set: &BTreeSet<&str>| set.iter().copied().collect::<Vec<_>>().join(", ");
     for name in s.clients.keys() {
-        if name == crate::harness::BROKER {
+        if name == crate::trace::BROKER {
             return Err((format!("clients.{name}"), format!("{name:?} is the broker's host name; choose another")));
         }
     }

@@ -1,21 +1,18 @@
 //! YAML scenarios: the format (`model`, `values`), reading it with file:line:column errors
-//! (`load`, `position`), running it in simulation (`runner`, `expect`), and the snapshot of a
-//! run (`snapshot`). docs/scenarios.md is the user's guide.
+//! (`load`, `position`), and the snapshot of a run (`snapshot`). Nothing here runs a scenario:
+//! `harness::executor` does, on the network `sim` or `check` gives it. docs/scenarios.md is the
+//! user's guide.
 
-pub mod expect;
 pub mod load;
 pub mod model;
 pub mod position;
-pub mod runner;
 pub mod snapshot;
-pub mod suite;
 pub mod values;
 
 use std::path::{Path, PathBuf};
 
 pub use load::{load, parse, ScenarioError};
 pub use model::Scenario;
-pub use runner::{run, Failure, RunResult};
 
 /// Every `*.yaml` file under `root` (a file or a folder), in path order.
 pub fn discover(root: &Path) -> std::io::Result<Vec<PathBuf>> {
@@ -43,4 +40,20 @@ pub fn discover(root: &Path) -> std::io::Result<Vec<PathBuf>> {
 pub fn test_name(root: &Path, file: &Path) -> String {
     let rel = file.strip_prefix(root).unwrap_or(file);
     rel.with_extension("").to_string_lossy().replace(['/', '\\'], "__")
+}
+
+/// The `scenarios/` folder a path lies in (its nearest ancestor of that name), else the path
+/// itself if it is a folder, else its parent. Test names and snapshot names are relative to it.
+pub fn scenarios_root(path: &Path) -> PathBuf {
+    let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    for ancestor in abs.ancestors() {
+        if ancestor.file_name().is_some_and(|n| n == "scenarios") {
+            return ancestor.to_path_buf();
+        }
+    }
+    if abs.is_dir() {
+        abs
+    } else {
+        abs.parent().map(Path::to_path_buf).unwrap_or(abs)
+    }
 }

@@ -382,16 +382,7 @@ fn one() -> u32 {
     1
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Direction {
-    #[default]
-    Both,
-    /// Only packets from the client to the broker are lost.
-    ToBroker,
-    /// Only packets from the broker to the client are lost.
-    FromBroker,
-}
+pub use crate::trace::Direction;
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]

@@ -9,8 +9,7 @@ use serde::Serialize;
 
 use crate::broker::{BrokerView, MessageView, OutState};
 use crate::client::Message;
-use crate::harness::ConnackSeen;
-use crate::sim::World;
+use crate::harness::{ClientRecord, ConnackSeen};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Snapshot {
@@ -64,7 +63,8 @@ fn view_line(m: &MessageView) -> String {
     message_line(&m.topic, &m.payload, m.qos.as_u8(), m.retain, false)
 }
 
-fn connack_line(c: &ConnackSeen) -> String {
+/// A CONNACK as snapshots and reports write it.
+pub fn connack_line(c: &ConnackSeen) -> String {
     match c {
         ConnackSeen::Accepted { session_present } => format!("accepted, session present {}", *session_present as u8),
         ConnackSeen::Refused(code) => format!("refused, return code {}", *code as u8),
@@ -108,22 +108,18 @@ pub fn broker_snapshot(view: &BrokerView) -> BrokerSnapshot {
     BrokerSnapshot { sessions, retained }
 }
 
-/// Takes the snapshot of a world at the end of a run.
-pub fn take(world: &mut World) -> Result<Snapshot, crate::sim::WorldError> {
-    let names: Vec<String> = world.client_names().map(str::to_owned).collect();
-    let mut clients = BTreeMap::new();
-    for name in names {
-        let record = world.record(&name)?;
-        clients.insert(
-            name,
-            ClientSnapshot {
-                connacks: record.connacks.iter().map(connack_line).collect(),
-                received: record.messages.iter().map(|(_, m)| received_line(m)).collect(),
-            },
-        );
+/// A client's CONNACKs and received messages, as snapshots write them.
+pub fn client_snapshot(record: &ClientRecord) -> ClientSnapshot {
+    ClientSnapshot {
+        connacks: record.connacks.iter().map(connack_line).collect(),
+        received: record.messages.iter().map(|(_, m)| received_line(m)).collect(),
     }
-    let broker = world.broker_view()?.map(|v| broker_snapshot(&v));
-    Ok(Snapshot { clients, broker })
+}
+
+/// The snapshot of a run's end: each client's record, and the broker's state if it is up.
+pub fn take(records: &BTreeMap<String, ClientRecord>, broker: Option<&BrokerView>) -> Snapshot {
+    let clients = records.iter().map(|(name, r)| (name.clone(), client_snapshot(r))).collect();
+    Snapshot { clients, broker: broker.map(broker_snapshot) }
 }
 
 /// Compares `snapshot` with the stored one (`dir/name.snap`) using insta. A new or changed

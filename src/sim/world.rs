@@ -15,11 +15,14 @@ use crate::broker::{Broker, BrokerView, Config, Event};
 use crate::client::ClientOptions;
 use crate::harness::agent::{self, AgentShared, ClientRecord, Command};
 use crate::harness::tap::TappedListener;
-use crate::harness::trace::{now_ms, Trace, TraceEvent};
-use crate::harness::{Outcome, BROKER};
+use crate::harness::Outcome;
 use crate::net::{run_broker_monitored, BrokerMonitor};
 use crate::protocol::{QoS, SubackCode, SubscribeFilter};
+use crate::scenario::model::Direction;
 use crate::time::Time;
+use crate::trace::BROKER;
+use crate::trace::{now_ms, Trace, TraceEvent};
+use crate::trace::{BrokerEvent, Fault};
 
 /// How a world is built.
 #[derive(Debug, Clone)]
@@ -72,39 +75,36 @@ struct SimMonitor {
 
 impl BrokerMonitor for SimMonitor {
     fn on_event(&mut self, _now: Time, event: &Event) {
-        let ms = now_ms();
-        self.trace.push(match event {
-            Event::Dropped { client_id, topic, qos, reason } => TraceEvent::Drop {
-                ms,
+        let event = match event {
+            Event::Dropped { client_id, topic, qos, reason } => BrokerEvent::Dropped {
                 client_id: client_id.clone(),
                 topic: topic.clone(),
                 qos: qos.as_u8(),
-                reason: reason.as_str().to_owned(),
+                reason: *reason,
             },
-            Event::Connected { client_id, clean_session, session_present, .. } => TraceEvent::SessionConnected {
-                ms,
+            Event::Connected { client_id, clean_session, session_present, .. } => BrokerEvent::SessionConnected {
                 client_id: client_id.clone(),
                 clean: *clean_session,
                 session_present: *session_present,
             },
             Event::Disconnected { client_id: Some(client_id), reason, .. } => {
-                TraceEvent::SessionOffline { ms, client_id: client_id.clone(), reason: reason.to_string() }
+                BrokerEvent::SessionOffline { client_id: client_id.clone(), reason: reason.clone() }
             }
             Event::Disconnected { client_id: None, reason, .. } => {
-                TraceEvent::Broker { ms, event: format!("connection closed before CONNECT: {reason}") }
+                BrokerEvent::ClosedBeforeConnect { reason: reason.clone() }
             }
-            Event::SessionDiscarded { client_id } => TraceEvent::SessionDiscarded { ms, client_id: client_id.clone() },
+            Event::SessionDiscarded { client_id } => BrokerEvent::SessionDiscarded { client_id: client_id.clone() },
             Event::WillPublished { client_id, topic } => {
-                TraceEvent::Broker { ms, event: format!("will of {client_id:?} published to {topic:?}") }
+                BrokerEvent::WillPublished { client_id: client_id.clone(), topic: topic.clone() }
             }
-            Event::IncomingPacketIdReused { client_id, pkid, replaced_topic, topic } => TraceEvent::Broker {
-                ms,
-                event: format!(
-                    "{client_id:?} reused packet id {pkid} for a new message to {topic:?}: \
-                     the QoS 2 message to {replaced_topic:?} held under it is discarded"
-                ),
+            Event::IncomingPacketIdReused { client_id, pkid, replaced_topic, topic } => BrokerEvent::PacketIdReused {
+                client_id: client_id.clone(),
+                pkid: pkid.get(),
+                replaced_topic: replaced_topic.clone(),
+                topic: topic.clone(),
             },
-        });
+        };
+        self.trace.push(TraceEvent::Broker { ms: now_ms(), event });
     }
 
     fn on_step(&mut self, broker: &Broker) {
@@ -209,8 +209,8 @@ impl World {
         self.trace.push(TraceEvent::Step { ms: self.sim.elapsed().as_millis() as u64, step: step.into() });
     }
 
-    fn note_fault(&self, fault: impl Into<String>) {
-        self.trace.push(TraceEvent::Fault { ms: self.sim.elapsed().as_millis() as u64, fault: fault.into() });
+    fn note_fault(&self, fault: Fault) {
+        self.trace.push(TraceEvent::Fault { ms: self.sim.elapsed().as_millis() as u64, fault });
     }
 
     fn step(&mut self) -> Result<(), WorldError> {
@@ -226,7 +226,9 @@ impl World {
         Ok(())
     }
 
-    fn command<T>(
+    /// Sends a command to `client`'s agent and steps the simulation until it replies, or until
+    /// `command_timeout` of simulated time has passed (`Pending`).
+    pub fn command<T>(
         &mut self,
         client: &str,
         make: impl FnOnce(agent::Reply<T>) -> Command,
@@ -296,9 +298,15 @@ impl World {
         qos: QoS,
         retain: bool,
     ) -> Result<(), WorldError> {
-        let host = self.clients.get(client).ok_or_else(|| WorldError::UnknownClient(client.to_owned()))?;
         let (reply, _ignored) = oneshot::channel();
-        let _ = host.commands.send(Command::Publish { topic: topic.to_owned(), payload, qos, retain, reply });
+        self.send(client, Command::Publish { topic: topic.to_owned(), payload, qos, retain, reply })
+    }
+
+    /// Hands a command to `client`'s agent without stepping the simulation; its reply is not
+    /// awaited (a host that is down drops it).
+    pub fn send(&mut self, client: &str, command: Command) -> Result<(), WorldError> {
+        let host = self.clients.get(client).ok_or_else(|| WorldError::UnknownClient(client.to_owned()))?;
+        let _ = host.commands.send(command);
         Ok(())
     }
 
@@ -309,43 +317,41 @@ impl World {
 
     /// Closes the connection without DISCONNECT: the broker publishes the will.
     pub fn drop_connection(&mut self, client: &str) -> Result<Outcome<()>, WorldError> {
-        self.note_fault(format!("{client} drops its connection without DISCONNECT"));
+        self.note_fault(Fault::LoseConnection { client: client.to_owned() });
         self.command(client, |reply| Command::Drop { reply })
     }
 
-    /// Cuts the link between `client` and the broker both ways. turmoil's TCP never
+    /// Cuts the link between `client` and the broker, both ways or one. turmoil's TCP never
     /// retransmits: a stream that carried data during the partition stays broken after repair.
-    pub fn partition(&mut self, client: &str) {
-        self.note_fault(format!("partition {client} <-> broker"));
-        self.sim.partition(client, BROKER);
-    }
-
-    /// Cuts one direction of the link.
-    pub fn partition_oneway(&mut self, from: &str, to: &str) {
-        self.note_fault(format!("partition {from} -> {to}"));
-        self.sim.partition_oneway(from, to);
+    pub fn partition(&mut self, client: &str, direction: Direction) {
+        self.note_fault(Fault::Partition { client: client.to_owned(), direction });
+        match direction {
+            Direction::Both => self.sim.partition(client, BROKER),
+            Direction::ToBroker => self.sim.partition_oneway(client, BROKER),
+            Direction::FromBroker => self.sim.partition_oneway(BROKER, client),
+        }
     }
 
     /// Repairs a partition between `client` and the broker.
     pub fn repair(&mut self, client: &str) {
-        self.note_fault(format!("repair {client} <-> broker"));
+        self.note_fault(Fault::Heal { client: client.to_owned() });
         self.sim.repair(client, BROKER);
     }
 
     /// Holds traffic between `client` and the broker until `release`: delayed, not lost.
     pub fn hold(&mut self, client: &str) {
-        self.note_fault(format!("hold {client} <-> broker"));
+        self.note_fault(Fault::Hold { client: client.to_owned() });
         self.sim.hold(client, BROKER);
     }
 
     pub fn release(&mut self, client: &str) {
-        self.note_fault(format!("release {client} <-> broker"));
+        self.note_fault(Fault::Release { client: client.to_owned() });
         self.sim.release(client, BROKER);
     }
 
     /// Sets a fixed latency on the link between `client` and the broker.
     pub fn set_latency(&mut self, client: &str, latency: Duration) {
-        self.note_fault(format!("latency {client} <-> broker = {} ms", latency.as_millis()));
+        self.note_fault(Fault::Latency { client: client.to_owned(), ms: latency.as_millis() as u64 });
         self.sim.set_link_latency(client, BROKER, latency);
     }
 
@@ -354,13 +360,13 @@ impl World {
     /// a later tick). turmoil's TCP never retransmits, so one such loss leaves the stream with a
     /// gap: it stalls silently until keep alive notices. `rate` 0 turns it off.
     pub fn set_packet_loss(&mut self, client: &str, rate: f64) {
-        self.note_fault(format!("packet loss {client} <-> broker at rate {rate}"));
+        self.note_fault(Fault::PacketLoss { client: client.to_owned(), rate });
         self.sim.set_link_fail_rate(client, BROKER, rate);
     }
 
     /// Crashes the broker: its in-memory state is lost (as mosquitto with `persistence false`).
     pub fn crash_broker(&mut self) -> Result<(), WorldError> {
-        self.note_fault("broker crashes (state in memory is lost)");
+        self.note_fault(Fault::CrashBroker);
         // The driver drops its connections in id order first: the OS would close a dead
         // process's sockets too, and this keeps the order, and so the trace, reproducible.
         self.stop.notify_waiters();
@@ -375,7 +381,7 @@ impl World {
     /// Starts the broker again after a crash, with empty state; does nothing while it runs.
     pub fn restart_broker(&mut self) -> Result<(), WorldError> {
         if !self.sim.is_host_running(BROKER) {
-            self.note_fault("broker restarts");
+            self.note_fault(Fault::RestartBroker);
             self.sim.bounce(BROKER);
         }
         Ok(())
@@ -386,7 +392,7 @@ impl World {
         if !self.clients.contains_key(client) {
             return Err(WorldError::UnknownClient(client.to_owned()));
         }
-        self.note_fault(format!("{client} crashes"));
+        self.note_fault(Fault::CrashClient { client: client.to_owned() });
         self.sim.crash(client);
         Ok(())
     }
@@ -397,7 +403,7 @@ impl World {
         let (tx, rx) = mpsc::unbounded_channel();
         *host.shared.commands.lock().expect("agent lock") = Some(rx);
         host.commands = tx;
-        self.note_fault(format!("{client} restarts"));
+        self.note_fault(Fault::RestartClient { client: client.to_owned() });
         self.sim.bounce(client);
         Ok(())
     }

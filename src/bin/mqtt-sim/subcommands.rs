@@ -38,7 +38,8 @@ pub(crate) fn broker(args: BrokerArgs) -> ExitCode {
 }
 
 pub(crate) fn run(args: RunArgs) -> ExitCode {
-    use mqtt_sim::scenario::{self, suite};
+    use mqtt_sim::scenario;
+    use mqtt_sim::sim::suite;
     let mut files = Vec::new();
     let mut root = None;
     for path in &args.paths {
@@ -49,7 +50,7 @@ pub(crate) fn run(args: RunArgs) -> ExitCode {
                 return ExitCode::from(2);
             }
         }
-        root.get_or_insert_with(|| suite::scenarios_root(path));
+        root.get_or_insert_with(|| scenario::scenarios_root(path));
     }
     let root = root.unwrap_or_else(|| PathBuf::from("scenarios"));
     let files: Vec<PathBuf> = files.iter().map(|f| std::fs::canonicalize(f).unwrap_or_else(|_| f.clone())).collect();
@@ -190,7 +191,7 @@ pub(crate) fn replay(args: ReplayArgs) -> ExitCode {
         }
     };
     let seed = args.seed.unwrap_or(scenario.seed);
-    let result = mqtt_sim::scenario::run(&scenario, seed);
+    let result = mqtt_sim::sim::run(&scenario, seed);
     if args.trace {
         print!("{}", result.trace.to_text());
     }
@@ -216,7 +217,7 @@ pub(crate) fn replay(args: ReplayArgs) -> ExitCode {
         Some(f) => {
             let at = f.line.map(|l| format!("{}:{l}: ", args.file.display())).unwrap_or_default();
             let step = f.step.map(|s| format!("step {} failed: ", s + 1)).unwrap_or_default();
-            eprintln!("{at}{step}{}\n(seed {seed})", f.message);
+            eprintln!("{at}{step}{}\n(seed {seed})", f);
             ExitCode::from(1)
         }
     }

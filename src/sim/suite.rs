@@ -4,9 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::model::OutcomeKind;
 use super::runner::{run, RunResult};
-use super::{load, snapshot, test_name};
+use crate::scenario::model::OutcomeKind;
+use crate::scenario::{load, snapshot, test_name};
 
 /// Lines of trace shown with a failure.
 const TRACE_TAIL: usize = 40;
@@ -89,7 +89,7 @@ fn failure_of(result: &RunResult, file: &Path) -> Option<FileFailure> {
     };
     Some(FileFailure {
         seed: Some(result.seed),
-        message: format!("{at}{}", f.message),
+        message: format!("{at}{}", f),
         trace_tail: result.trace.tail(TRACE_TAIL),
     })
 }
@@ -186,20 +186,4 @@ pub fn check_files(
         }
     });
     results.into_inner().expect("results lock").into_iter().map(|r| r.expect("every file was checked")).collect()
-}
-
-/// The `scenarios/` folder a path lies in (its nearest ancestor of that name), else the path
-/// itself if it is a folder, else its parent. Test names and snapshot names are relative to it.
-pub fn scenarios_root(path: &Path) -> PathBuf {
-    let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    for ancestor in abs.ancestors() {
-        if ancestor.file_name().is_some_and(|n| n == "scenarios") {
-            return ancestor.to_path_buf();
-        }
-    }
-    if abs.is_dir() {
-        abs
-    } else {
-        abs.parent().map(Path::to_path_buf).unwrap_or(abs)
-    }
 }

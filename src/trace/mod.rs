@@ -10,20 +10,28 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-/// One line of the trace.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+mod events;
+
+use crate::protocol::PacketSummary;
+pub use events::{BrokerEvent, ClientNote, Direction, EndCause, Fault};
+
+/// The broker's name in every trace, and its host name in the simulation (`broker:1883`).
+pub const BROKER: &str = "broker";
+
+/// One line of the trace. Every field is data; `Display` is the text for people.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TraceEvent {
     /// `host` wrote a packet to its connection with `peer`.
-    Send { ms: u64, host: String, peer: String, packet: String },
+    Send { ms: u64, host: String, peer: String, packet: PacketSummary },
     /// `host` read a packet from its connection with `peer`.
-    Recv { ms: u64, host: String, peer: String, packet: String },
+    Recv { ms: u64, host: String, peer: String, packet: PacketSummary },
     /// Bytes that do not decode as MQTT.
     Malformed { ms: u64, host: String, peer: String, error: String },
     /// A scenario step started.
     Step { ms: u64, step: String },
     /// A fault was injected.
-    Fault { ms: u64, fault: String },
+    Fault { ms: u64, fault: Fault },
     /// A client's CONNECT was accepted (what the application asked for, and the CONNACK).
     Connected {
         ms: u64,
@@ -35,7 +43,7 @@ pub enum TraceEvent {
         will: Option<(String, String)>,
     },
     /// A client's application saw its connection end.
-    Disconnected { ms: u64, client: String, cause: String },
+    Disconnected { ms: u64, client: String, cause: EndCause },
     /// A client's application asked to publish.
     Publish { ms: u64, client: String, topic: String, payload: String, qos: u8, retain: bool },
     /// The QoS flow of that publication completed: the broker owns the message.
@@ -46,20 +54,12 @@ pub enum TraceEvent {
     Subscribed { ms: u64, client: String, granted: Vec<(String, u8)> },
     /// UNSUBACK for these filters.
     Unsubscribed { ms: u64, client: String, filters: Vec<String> },
-    /// The broker accepted a CONNECT for this client id.
-    SessionConnected { ms: u64, client_id: String, clean: bool, session_present: bool },
-    /// The broker took a session's connection away (the session itself may stay).
-    SessionOffline { ms: u64, client_id: String, reason: String },
-    /// The broker discarded a session's state.
-    SessionDiscarded { ms: u64, client_id: String },
     /// A client handed a message to its application.
     Deliver { ms: u64, client: String, topic: String, payload: String, qos: u8, retain: bool, dup: bool },
-    /// A client-side event other than a message (connected, session lost, disconnected...).
-    Client { ms: u64, client: String, event: String },
-    /// A broker event other than a drop.
-    Broker { ms: u64, event: String },
-    /// The broker did not queue a message for a session.
-    Drop { ms: u64, client_id: String, topic: String, qos: u8, reason: String },
+    /// A client-side event other than a message, a connect or a disconnect.
+    Client { ms: u64, client: String, event: ClientNote },
+    /// Something the broker reports (sessions, drops, wills).
+    Broker { ms: u64, event: BrokerEvent },
 }
 
 impl TraceEvent {
@@ -94,13 +94,55 @@ impl TraceEvent {
             | TraceEvent::Subscribed { ms, .. }
             | TraceEvent::Subscribe { ms, .. }
             | TraceEvent::Unsubscribed { ms, .. }
-            | TraceEvent::SessionDiscarded { ms, .. }
-            | TraceEvent::SessionOffline { ms, .. }
-            | TraceEvent::SessionConnected { ms, .. }
             | TraceEvent::Client { ms, .. }
-            | TraceEvent::Broker { ms, .. }
-            | TraceEvent::Drop { ms, .. } => *ms,
+            | TraceEvent::Broker { ms, .. } => *ms,
         }
+    }
+}
+
+impl TraceEvent {
+    /// What a client's application asked or was told, in words (the text after its lane in the
+    /// trace and on a chart); nothing for other events.
+    fn application(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TraceEvent::Client { event, .. } => write!(f, "{event}"),
+            TraceEvent::Connected { client_id, clean, session_present, will, .. } => {
+                write!(
+                    f,
+                    "connected as {client_id:?}, clean={}, session present={}",
+                    *clean as u8, *session_present as u8
+                )?;
+                if let Some((topic, _)) = will {
+                    write!(f, ", will on {topic:?}")?;
+                }
+                Ok(())
+            }
+            TraceEvent::Disconnected { cause, .. } => write!(f, "disconnected ({cause})"),
+            TraceEvent::Publish { topic, payload, qos, retain, .. } => {
+                write!(f, "app publishes {topic:?} {payload:?} q{qos}{}", if *retain { " retain" } else { "" })
+            }
+            TraceEvent::Published { topic, payload, qos, .. } => {
+                write!(f, "publish complete {topic:?} {payload:?} q{qos}")
+            }
+            TraceEvent::Subscribed { granted, .. } => {
+                let g: Vec<String> = granted.iter().map(|(f, q)| format!("{f:?}:q{q}")).collect();
+                write!(f, "subscribed {}", g.join(" "))
+            }
+            TraceEvent::Subscribe { filters, .. } => write!(f, "app subscribes {filters:?}"),
+            TraceEvent::Unsubscribed { filters, .. } => write!(f, "unsubscribed {filters:?}"),
+            _ => Ok(()),
+        }
+    }
+
+    /// [`TraceEvent::application`] as a string, for a chart's lane.
+    pub fn application_text(&self) -> String {
+        struct Words<'a>(&'a TraceEvent);
+        impl fmt::Display for Words<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.application(f)
+            }
+        }
+        Words(self).to_string()
     }
 }
 
@@ -124,50 +166,21 @@ impl fmt::Display for TraceEvent {
                 }
                 Ok(())
             }
-            TraceEvent::Client { client, event, .. } => write!(f, "{client:>10} :: {event}"),
-            TraceEvent::Connected { client, client_id, clean, session_present, will, .. } => {
-                write!(
-                    f,
-                    "{client:>10} :: connected as {client_id:?}, clean={}, session present={}",
-                    *clean as u8, *session_present as u8
-                )?;
-                if let Some((topic, _)) = will {
-                    write!(f, ", will on {topic:?}")?;
-                }
-                Ok(())
+            TraceEvent::Connected { client, .. }
+            | TraceEvent::Disconnected { client, .. }
+            | TraceEvent::Publish { client, .. }
+            | TraceEvent::Published { client, .. }
+            | TraceEvent::Subscribe { client, .. }
+            | TraceEvent::Subscribed { client, .. }
+            | TraceEvent::Unsubscribed { client, .. }
+            | TraceEvent::Client { client, .. } => {
+                write!(f, "{client:>10} :: ")?;
+                self.application(f)
             }
-            TraceEvent::Disconnected { client, cause, .. } => write!(f, "{client:>10} :: disconnected ({cause})"),
-            TraceEvent::Publish { client, topic, payload, qos, retain, .. } => {
-                write!(
-                    f,
-                    "{client:>10} :: app publishes {topic:?} {payload:?} q{qos}{}",
-                    if *retain { " retain" } else { "" }
-                )
+            TraceEvent::Broker { event: event @ BrokerEvent::Dropped { .. }, .. } => {
+                write!(f, "{BROKER:>10} xx {event}")
             }
-            TraceEvent::Published { client, topic, payload, qos, .. } => {
-                write!(f, "{client:>10} :: publish complete {topic:?} {payload:?} q{qos}")
-            }
-            TraceEvent::Subscribed { client, granted, .. } => {
-                let g: Vec<String> = granted.iter().map(|(f, q)| format!("{f:?}:q{q}")).collect();
-                write!(f, "{client:>10} :: subscribed {}", g.join(" "))
-            }
-            TraceEvent::Subscribe { client, filters, .. } => write!(f, "{client:>10} :: app subscribes {filters:?}"),
-            TraceEvent::Unsubscribed { client, filters, .. } => write!(f, "{client:>10} :: unsubscribed {filters:?}"),
-            TraceEvent::SessionDiscarded { client_id, .. } => {
-                write!(f, "{:>10} :: session {client_id:?} discarded", "broker")
-            }
-            TraceEvent::SessionConnected { client_id, clean, session_present, .. } => write!(
-                f,
-                "{:>10} :: session {client_id:?} connected (clean={}, present={})",
-                "broker", *clean as u8, *session_present as u8
-            ),
-            TraceEvent::SessionOffline { client_id, reason, .. } => {
-                write!(f, "{:>10} :: {client_id:?} closed: {reason}", "broker")
-            }
-            TraceEvent::Broker { event, .. } => write!(f, "{:>10} :: {event}", "broker"),
-            TraceEvent::Drop { client_id, topic, qos, reason, .. } => {
-                write!(f, "{:>10} xx dropped for {client_id:?}: {topic:?} q{qos} ({reason})", "broker")
-            }
+            TraceEvent::Broker { event, .. } => write!(f, "{BROKER:>10} :: {event}"),
         }
     }
 }

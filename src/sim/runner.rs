@@ -1,0 +1,84 @@
+//! Running a scenario in the simulated world at one seed: the executor runs its steps on a
+//! `World`, then a settling second, the snapshot, and the delivery invariants over the trace.
+
+use std::time::Duration;
+
+use super::world::{World, WorldConfig};
+use crate::harness::executor::{broken_invariants, run_ready, run_steps};
+use crate::scenario::model::Scenario;
+use crate::scenario::snapshot::{self, Snapshot};
+use crate::trace::Trace;
+
+pub use crate::harness::executor::Failure;
+
+/// Simulated time allowed after the last step for messages in flight to land.
+pub const SETTLE: Duration = Duration::from_secs(1);
+
+/// Everything one run produced.
+pub struct RunResult {
+    pub seed: u64,
+    pub failure: Option<Failure>,
+    pub snapshot: Option<Snapshot>,
+    pub trace: Trace,
+    pub elapsed: Duration,
+}
+
+impl RunResult {
+    /// Messages delivered to applications, queued at the end, and dropped, in total.
+    pub fn counts(&self) -> (usize, usize, u64) {
+        let Some(s) = &self.snapshot else {
+            return (0, 0, 0);
+        };
+        let delivered = s.clients.values().map(|c| c.received.len()).sum();
+        let (queued, dropped) = s.broker.as_ref().map_or((0, 0), |b| {
+            (
+                b.sessions.values().map(|s| s.queued.len()).sum(),
+                b.sessions.values().flat_map(|s| s.drops.values()).sum(),
+            )
+        });
+        (delivered, queued, dropped)
+    }
+}
+
+/// Runs `scenario` at `seed`.
+pub fn run(scenario: &Scenario, seed: u64) -> RunResult {
+    let mut config = WorldConfig::new(seed);
+    scenario.broker.apply(&mut config.broker);
+    if let Some(min) = scenario.network.min_latency {
+        config.min_latency = min.0;
+    }
+    if let Some(max) = scenario.network.max_latency {
+        config.max_latency = max.0;
+    }
+    let mut world = World::new(config);
+    for name in scenario.clients.keys() {
+        world.add_client(name);
+    }
+    let mut failure = match run_ready(run_steps(&mut world, scenario)) {
+        Ok(failure) => failure,
+        Err(e) => Some(Failure::of_run(e.to_string(), "", "")),
+    };
+    let mut snapshot = None;
+    if failure.is_none() {
+        match world.sleep(SETTLE).and_then(|()| take(&mut world)) {
+            Ok(s) => snapshot = Some(s),
+            Err(e) => failure = Some(Failure::of_run(e.to_string(), "", "")),
+        }
+    }
+    // The delivery invariants hold on every run, whatever the scenario expects.
+    if failure.is_none() {
+        failure = broken_invariants(&world.trace().events(), false);
+    }
+    RunResult { seed, failure, snapshot, trace: world.trace().clone(), elapsed: world.elapsed() }
+}
+
+/// The snapshot of a world at the end of a run.
+fn take(world: &mut World) -> Result<Snapshot, super::WorldError> {
+    let mut records = std::collections::BTreeMap::new();
+    for name in world.client_names().map(str::to_owned).collect::<Vec<_>>() {
+        let record = world.record(&name)?;
+        records.insert(name, record);
+    }
+    let broker = world.broker_view()?;
+    Ok(snapshot::take(&records, broker.as_ref()))
+}
