@@ -99,16 +99,6 @@ impl RawClient {
         }
     }
 
-    /// The next packet within `wait`, `None` if nothing came.
-    pub async fn recv_within(&mut self, wait: Duration) -> Option<Packet> {
-        match tokio::time::timeout(wait, self.reader.read_packet()).await {
-            Ok(Ok(Some(p))) => Some(p),
-            Ok(Ok(None)) => panic!("connection closed"),
-            Ok(Err(e)) => panic!("read failed: {e}"),
-            Err(_) => None,
-        }
-    }
-
     /// Waits until the broker closes the connection; panics on a packet or on timeout.
     pub async fn expect_closed(&mut self) {
         match tokio::time::timeout(PATIENCE, self.reader.read_packet()).await {
