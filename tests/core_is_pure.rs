@@ -270,7 +270,8 @@ fn paths(tokens: &[(Tok, usize)]) -> Vec<(Vec<String>, usize)> {
                 match c {
                     '{' => braces.push(false),
                     '}' => {
-                        if braces.pop() == Some(true) {
+                        let closes_group = braces.pop() == Some(true);
+                        if closes_group {
                             prefixes.pop();
                         }
                     }
