@@ -36,7 +36,9 @@ impl Bystanders {
         Bystanders { sub, publisher, sent: 0 }
     }
 
-    /// One QoS 1 and one QoS 2 message through the broker: each arrives once, in order.
+    /// One QoS 1 and one QoS 2 message through the broker: each arrives once, in order, and
+    /// nothing else arrives (a copy would be sent while the broker handles the publisher's
+    /// PUBLISH or PUBREL, both answered before the subscriber's PINGREQ).
     async fn exchange(&mut self) {
         for qos in [QoS::AtLeastOnce, QoS::ExactlyOnce] {
             self.sent += 1;
@@ -45,7 +47,7 @@ impl Bystanders {
             let got = self.sub.recv_publish().await;
             assert_eq!((got.topic.as_str(), &got.payload[..], got.qos), ("watch/x", payload.as_bytes(), qos));
         }
-        assert_eq!(self.sub.recv_within(Duration::from_millis(50)).await, None, "nothing twice");
+        self.sub.expect_nothing_before_pingresp("bystander: each message once").await;
     }
 }
 
@@ -284,18 +286,23 @@ async fn max_queued_bytes_holds_for_an_online_subscriber_that_does_not_acknowled
         assert!(std::str::from_utf8(&p.payload).unwrap().ends_with(&format!("m{i}")));
         pkids.push(p.pkid.unwrap());
     }
-    assert_eq!(slow.recv_within(Duration::from_millis(100)).await, None, "the window of 20 is full");
-    // Acknowledging releases the 10 queued ones (1,000 bytes), no more.
+    // The publisher was answered for all 60 before this, so every message routed to "slow" that
+    // the window allowed has been sent ahead of the PINGRESP.
+    slow.expect_nothing_before_pingresp("the window of 20 is full").await;
+    // Acknowledging frees the whole window: every queued message is released while the broker
+    // handles these PUBACKs, so before the PINGRESP. Only the 10 that fit in 1,000 bytes come.
     for pkid in pkids {
         slow.send(Packet::Puback(pkid)).await;
     }
     let mut queued = Vec::new();
-    while let Some(packet) = slow.recv_within(Duration::from_millis(300)).await {
+    for packet in slow.packets_before_pingresp().await {
         let Packet::Publish(p) = packet else { panic!("expected PUBLISH, got {packet:?}") };
         slow.send(Packet::Puback(p.pkid.unwrap())).await;
         queued.push(String::from_utf8_lossy(&p.payload).trim_start_matches('0').to_owned());
     }
     assert_eq!(queued, (21..=30).map(|i| format!("m{i}")).collect::<Vec<_>>(), "the queue held 1,000 bytes");
+    // Acknowledging those released nothing more: the rest were dropped, not queued beyond.
+    slow.expect_nothing_before_pingresp("the queue should have held only 1,000 bytes").await;
     bystanders.exchange().await;
 }
 
@@ -315,7 +322,9 @@ async fn a_qos2_publisher_beyond_the_incoming_window_is_closed_unacknowledged() 
     let p = Publish::new("watch/g", QoS::ExactlyOnce, Bytes::from_static(b"g21"), false, Some(pid(21)));
     greedy.send(Packet::Publish(p)).await;
     greedy.expect_closed().await;
-    assert_eq!(bystanders.sub.recv_within(Duration::from_millis(100)).await, None, "nothing released yet");
+    // Nothing released yet: the broker had handled all 21 PUBLISHes (it answered each with a
+    // PUBREC or, for the last, the close) before the subscriber's PINGREQ.
+    bystanders.sub.expect_nothing_before_pingresp("QoS 2 messages held until PUBREL").await;
     bystanders.exchange().await;
     // Back, the publisher releases what the broker holds: each delivered once, in order.
     let mut back = RawClient::connect_ok(broker.addr, "greedy", false, true).await;

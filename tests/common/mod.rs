@@ -99,16 +99,6 @@ impl RawClient {
         }
     }
 
-    /// The next packet within `wait`, `None` if nothing came.
-    pub async fn recv_within(&mut self, wait: Duration) -> Option<Packet> {
-        match tokio::time::timeout(wait, self.reader.read_packet()).await {
-            Ok(Ok(Some(p))) => Some(p),
-            Ok(Ok(None)) => panic!("connection closed"),
-            Ok(Err(e)) => panic!("read failed: {e}"),
-            Err(_) => None,
-        }
-    }
-
     /// Waits until the broker closes the connection; panics on a packet or on timeout.
     pub async fn expect_closed(&mut self) {
         match tokio::time::timeout(PATIENCE, self.reader.read_packet()).await {
@@ -147,8 +137,47 @@ impl RawClient {
 
     /// PINGREQ, then waits for the PINGRESP: everything sent before has been processed.
     pub async fn sync(&mut self) {
+        self.expect_nothing_before_pingresp("sync").await;
+    }
+
+    /// Sends PINGREQ and returns every packet that arrives before its PINGRESP, without
+    /// acknowledging any: what the broker had to say to this connection up to now.
+    ///
+    /// Sound because a broker handles one connection's packets in order and writes its answers to
+    /// a connection in order. Ours: one task steps the sans-IO broker, finishing each input (and
+    /// queuing all the packets it causes) before taking the next, then one FIFO channel and one
+    /// writer per connection. mosquitto: one thread and one outgoing packet queue per client, the
+    /// PINGRESP included. So whatever the broker sent this client while handling the packets it
+    /// sent before the PINGREQ comes before the PINGRESP.
+    ///
+    /// Another connection's effects are ordered too, but only those whose cause the test saw
+    /// answered before sending this PINGREQ (a PUBACK or PUBCOMP to the publisher, a SUBACK, a
+    /// PINGRESP, the close of a connection the broker closed): that answer shows the broker has
+    /// finished the step, and its output to this client is queued ahead of the PINGRESP. Where
+    /// the cause is on another connection and has no answer, call `sync` on that connection
+    /// first. Unlike waiting a few hundred milliseconds, this holds however slow the machine is.
+    ///
+    /// The exception is output a broker defers on its own, to a timer or until its writes drain:
+    /// ours holds QoS 1/2 messages back from a connection while `max_queued_messages` packets to
+    /// it are unwritten ("Slow readers" in `broker`), so a barrier says nothing about a client
+    /// that has stopped reading that much.
+    pub async fn packets_before_pingresp(&mut self) -> Vec<Packet> {
         self.send(Packet::Pingreq).await;
-        assert_eq!(self.recv().await, Packet::Pingresp);
+        let mut before = Vec::new();
+        loop {
+            match self.recv().await {
+                Packet::Pingresp => return before,
+                other => before.push(other),
+            }
+        }
+    }
+
+    /// A barrier asserting silence: the next packet after a PINGREQ must be its PINGRESP; anything
+    /// else (a PUBLISH that should not have come) fails the test, naming `what` and the packets.
+    /// See [`RawClient::packets_before_pingresp`] for why this is sound and what it orders against.
+    pub async fn expect_nothing_before_pingresp(&mut self, what: &str) {
+        let before = self.packets_before_pingresp().await;
+        assert!(before.is_empty(), "{what}: expected only PINGRESP after PINGREQ, but first got {before:?}");
     }
 
     /// Receives one packet; a PUBLISH is acknowledged as a well-behaved subscriber would.
