@@ -8,8 +8,8 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::harness::snapshot::ClientSnapshot;
 use crate::harness::ConnackSeen;
-use crate::scenario::snapshot::ClientSnapshot;
 
 /// The `clients:` part of a stored snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

@@ -16,13 +16,12 @@ use super::network::{TcpNetwork, COMMAND_TIMEOUT, GRACE};
 use super::recorded::{self, Recorded};
 use super::target::Target;
 use crate::client::ClientOptions;
-use crate::harness::executor::{broken_invariants, run_steps, Failure};
+use crate::harness::executor::{broken_invariants, run_steps, Failure, SETTLE};
 use crate::harness::network::Network;
+use crate::harness::snapshot::{client_snapshot, ClientSnapshot};
 use crate::net::{Client, TcpConnector};
 use crate::protocol::{PacketSummary, QoS};
 use crate::scenario::model::{Scenario, Step};
-use crate::scenario::snapshot::{client_snapshot, ClientSnapshot};
-use crate::sim::runner::SETTLE;
 use crate::trace::TraceEvent;
 
 /// A difference between what the scenario expects and what the broker did.

@@ -15,9 +15,9 @@ use super::network::COMMAND_TIMEOUT;
 use super::recorded;
 use super::runner::{self, Deviation};
 use super::target::Target;
+use crate::harness::snapshot::ClientSnapshot;
 use crate::scenario::model::{OutcomeKind, Scenario, Step};
 use crate::scenario::scenarios_root;
-use crate::scenario::snapshot::ClientSnapshot;
 use crate::scenario::{discover, load, test_name};
 use crate::trace::TraceEvent;
 

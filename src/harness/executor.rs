@@ -21,11 +21,14 @@ use super::network::{BrokerState, Network, NetworkError};
 use super::Outcome;
 use crate::broker::BrokerView;
 use crate::client::ClientOptions;
+use crate::harness::snapshot::{connack_line, message_line, received_line};
 use crate::invariants;
 use crate::protocol::{LastWill, SubscribeFilter};
 use crate::scenario::model::{ConnectStep, Expect, ExpectedMessage, ExpectedOutcome, Scenario, SessionState, Step};
-use crate::scenario::snapshot::{connack_line, message_line, received_line};
 use crate::trace::{Fault, TraceEvent};
+
+/// Time allowed after the last step for messages in flight to land, on either network.
+pub const SETTLE: Duration = Duration::from_secs(1);
 
 /// How often an expectation that does not hold yet is looked at again, within the network's grace.
 const RECHECK: Duration = Duration::from_millis(50);

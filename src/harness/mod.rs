@@ -2,6 +2,7 @@
 //! simulated TCP or real TCP).
 //!
 //! - [`agent`]: what runs on a client host: commands in, the application's view recorded;
+//! - [`snapshot`]: what a run's end looked like, in the reviewed `snapshots/` form;
 //! - [`tap`]: stream wrappers that record every packet in the trace;
 //! - [`executor`]: what each scenario step means and how each expectation is judged, once;
 //! - [`network`]: the interface the executor drives, implemented by the simulation and by TCP.
@@ -11,6 +12,7 @@
 pub mod agent;
 pub mod executor;
 pub mod network;
+pub mod snapshot;
 pub mod tap;
 
 pub use agent::{ClientRecord, ConnackSeen};

@@ -9,7 +9,32 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::sim::suite::FileReport;
+use crate::sim::suite::{FileReport, TRACE_TAIL};
+
+impl FileReport {
+    /// The command that replays the failure exactly.
+    pub fn replay_command(&self) -> Option<String> {
+        let seed = self.failure.as_ref()?.seed?;
+        let path = escape::shell(&self.path.display().to_string());
+        Some(format!("cargo run --release -- replay {path} --seed {seed} --trace"))
+    }
+
+    /// Everything a person needs to understand a failure, or `None` if it passed.
+    pub fn failure_text(&self) -> Option<String> {
+        let f = self.failure.as_ref()?;
+        let mut text = match f.seed {
+            Some(seed) => format!("{} failed at seed {seed}:\n{}\n", self.path.display(), f.message),
+            None => format!("{}\n", f.message),
+        };
+        if !f.trace_tail.is_empty() {
+            text.push_str(&format!("\nlast {TRACE_TAIL} trace lines:\n{}", f.trace_tail));
+        }
+        if let Some(cmd) = self.replay_command() {
+            text.push_str(&format!("\nreplay: {cmd}\n"));
+        }
+        Some(text)
+    }
+}
 
 /// The summary table: scenario, seeds, result, delivered / queued / dropped.
 pub fn summary_table(reports: &[FileReport]) -> String {

@@ -1,12 +1,11 @@
 //! YAML scenarios: the format (`model`, `values`), reading it with file:line:column errors
-//! (`load`, `position`), and the snapshot of a run (`snapshot`). Nothing here runs a scenario:
+//! (`load`, `position`), and finding files (`discover`). Nothing here runs a scenario:
 //! `harness::executor` does, on the network `sim` or `check` gives it. docs/scenarios.md is the
 //! user's guide.
 
 pub mod load;
 pub mod model;
 pub mod position;
-pub mod snapshot;
 pub mod values;
 
 use std::path::{Path, PathBuf};

@@ -4,15 +4,12 @@
 use std::time::Duration;
 
 use super::world::{World, WorldConfig};
-use crate::harness::executor::{broken_invariants, run_ready, run_steps};
+use crate::harness::executor::{broken_invariants, run_ready, run_steps, SETTLE};
+use crate::harness::snapshot::{self, Snapshot};
 use crate::scenario::model::Scenario;
-use crate::scenario::snapshot::{self, Snapshot};
 use crate::trace::Trace;
 
 pub use crate::harness::executor::Failure;
-
-/// Simulated time allowed after the last step for messages in flight to land.
-pub const SETTLE: Duration = Duration::from_secs(1);
 
 /// Everything one run produced.
 pub struct RunResult {

@@ -5,11 +5,13 @@
 use std::path::{Path, PathBuf};
 
 use super::runner::{run, RunResult};
+use crate::harness::snapshot;
 use crate::scenario::model::OutcomeKind;
-use crate::scenario::{load, snapshot, test_name};
+use crate::scenario::{load, test_name};
+use crate::trace::TraceEvent;
 
 /// Lines of trace shown with a failure.
-const TRACE_TAIL: usize = 40;
+pub const TRACE_TAIL: usize = 40;
 
 /// The seeds to run besides the recorded one: `MQTT_SIM_SEEDS` of them (default `default`).
 /// `MQTT_SIM_SEED=S` instead runs every scenario at exactly seed S.
@@ -31,16 +33,24 @@ pub enum Seeds {
     Only(u64),
 }
 
-/// What went wrong with a file, if anything.
+/// How a file fared: what it says it checks, the seeds it ran at, what went wrong if anything,
+/// and one of its runs to show (the failing one, else the recorded seed's), so a report renders
+/// runs it is given instead of running anything again.
 #[derive(Debug, Clone)]
 pub struct FileReport {
     pub name: String,
     pub path: PathBuf,
+    /// The scenario's own `name:`, description and `spec:` IDs (empty if it did not load).
+    pub title: String,
+    pub description: String,
+    pub spec: Vec<String>,
     pub seeds_run: Vec<u64>,
     /// Delivered, queued and dropped message counts at the recorded seed.
     pub counts: (usize, usize, u64),
     pub simulated_ms: u64,
     pub failure: Option<FileFailure>,
+    /// The run to show: its seed and its trace.
+    pub shown: Option<(u64, Vec<TraceEvent>)>,
 }
 
 #[derive(Debug, Clone)]
@@ -54,29 +64,6 @@ pub struct FileFailure {
 impl FileReport {
     pub fn passed(&self) -> bool {
         self.failure.is_none()
-    }
-
-    /// The command that replays the failure exactly.
-    pub fn replay_command(&self) -> Option<String> {
-        let seed = self.failure.as_ref()?.seed?;
-        let path = crate::report::escape::shell(&self.path.display().to_string());
-        Some(format!("cargo run --release -- replay {path} --seed {seed} --trace"))
-    }
-
-    /// Everything a person needs to understand a failure, or `None` if it passed.
-    pub fn failure_text(&self) -> Option<String> {
-        let f = self.failure.as_ref()?;
-        let mut text = match f.seed {
-            Some(seed) => format!("{} failed at seed {seed}:\n{}\n", self.path.display(), f.message),
-            None => format!("{}\n", f.message),
-        };
-        if !f.trace_tail.is_empty() {
-            text.push_str(&format!("\nlast {TRACE_TAIL} trace lines:\n{}", f.trace_tail));
-        }
-        if let Some(cmd) = self.replay_command() {
-            text.push_str(&format!("\nreplay: {cmd}\n"));
-        }
-        Some(text)
     }
 }
 
@@ -107,9 +94,13 @@ pub fn check_file(root: &Path, file: &Path, snapshots: &Path, seeds: Seeds) -> F
         name: name.clone(),
         path: file.to_path_buf(),
         seeds_run: vec![],
+        title: String::new(),
+        description: String::new(),
+        spec: vec![],
         counts: (0, 0, 0),
         simulated_ms: 0,
         failure: None,
+        shown: None,
     };
     let scenario = match load(full) {
         Ok(s) => s,
@@ -119,6 +110,9 @@ pub fn check_file(root: &Path, file: &Path, snapshots: &Path, seeds: Seeds) -> F
             return report;
         }
     };
+    report.title = scenario.name.clone();
+    report.description = scenario.description.clone();
+    report.spec = scenario.spec.iter().map(|s| s.0.clone()).collect();
     let seeds: Vec<u64> = match seeds {
         Seeds::Only(s) => vec![s],
         Seeds::Recorded { extra } => std::iter::once(scenario.seed).chain((1..=extra).map(|k| 1000 + k)).collect(),
@@ -130,9 +124,13 @@ pub fn check_file(root: &Path, file: &Path, snapshots: &Path, seeds: Seeds) -> F
         report.simulated_ms += result.elapsed.as_millis() as u64;
         if let Some(f) = failure_of(&result, file) {
             report.failure = Some(f);
+            report.shown = Some((seed, result.trace.events()));
             return report;
         }
         let snap = result.snapshot.clone().expect("a run without failure has a snapshot");
+        if seed == scenario.seed || report.shown.is_none() {
+            report.shown = Some((seed, result.trace.events()));
+        }
         if seed == scenario.seed {
             report.counts = result.counts();
             let description = format!("{}\n{}", scenario.name, file.display());
@@ -153,6 +151,7 @@ pub fn check_file(root: &Path, file: &Path, snapshots: &Path, seeds: Seeds) -> F
                     ),
                     trace_tail: result.trace.tail(TRACE_TAIL),
                 });
+                report.shown = Some((seed, result.trace.events()));
                 return report;
             }
             Some(_) => {}

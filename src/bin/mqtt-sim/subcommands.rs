@@ -80,7 +80,7 @@ pub(crate) fn run(args: RunArgs) -> ExitCode {
         Format::Json => println!("{}", mqtt_sim::report::json(&reports)),
     }
     if let Some(dir) = &args.report {
-        if let Err(e) = mqtt_sim::report::html::write(dir, &project, &reports) {
+        if let Err(e) = mqtt_sim::report::html::write(dir, &reports) {
             eprintln!("mqtt-sim run: writing the report to {}: {e}", dir.display());
             return ExitCode::from(2);
         }
