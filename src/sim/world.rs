@@ -204,11 +204,6 @@ impl World {
         Ok(host.shared.record.lock().expect("record lock").clone())
     }
 
-    /// Writes a step marker into the trace.
-    pub fn note_step(&self, step: impl Into<String>) {
-        self.trace.push(TraceEvent::Step { ms: self.sim.elapsed().as_millis() as u64, step: step.into() });
-    }
-
     fn note_fault(&self, fault: Fault) {
         self.trace.push(TraceEvent::Fault { ms: self.sim.elapsed().as_millis() as u64, fault });
     }
@@ -258,12 +253,6 @@ impl World {
         self.command(client, |reply| Command::Connect { options, checked: true, reply })
     }
 
-    /// `connect` without the client-side CONNECT checks, to show what the broker does with a
-    /// CONNECT a conforming client would not send.
-    pub fn connect_unchecked(&mut self, client: &str, options: ClientOptions) -> Result<Outcome<bool>, WorldError> {
-        self.command(client, |reply| Command::Connect { options, checked: false, reply })
-    }
-
     pub fn subscribe(
         &mut self,
         client: &str,
@@ -289,19 +278,6 @@ impl World {
         self.command(client, |reply| Command::Publish { topic, payload, qos, retain, reply })
     }
 
-    /// Publishes without waiting for the QoS flow: the step returns at once.
-    pub fn publish_no_wait(
-        &mut self,
-        client: &str,
-        topic: &str,
-        payload: Bytes,
-        qos: QoS,
-        retain: bool,
-    ) -> Result<(), WorldError> {
-        let (reply, _ignored) = oneshot::channel();
-        self.send(client, Command::Publish { topic: topic.to_owned(), payload, qos, retain, reply })
-    }
-
     /// Hands a command to `client`'s agent without stepping the simulation; its reply is not
     /// awaited (a host that is down drops it).
     pub fn send(&mut self, client: &str, command: Command) -> Result<(), WorldError> {
@@ -313,12 +289,6 @@ impl World {
     /// DISCONNECT, then close: no will [MQTT-3.14.4-3].
     pub fn disconnect(&mut self, client: &str) -> Result<Outcome<()>, WorldError> {
         self.command(client, |reply| Command::Disconnect { reply })
-    }
-
-    /// Closes the connection without DISCONNECT: the broker publishes the will.
-    pub fn drop_connection(&mut self, client: &str) -> Result<Outcome<()>, WorldError> {
-        self.note_fault(Fault::LoseConnection { client: client.to_owned() });
-        self.command(client, |reply| Command::Drop { reply })
     }
 
     /// Cuts the link between `client` and the broker, both ways or one. turmoil's TCP never
