@@ -4,8 +4,8 @@
 //! asks and sees goes to the trace and the record, for invariants, expectations and snapshots.
 //!
 //! [`serve`] is the agent, generic over the connector: the simulation runs it over turmoil TCP
-//! ([`run`], a simulated host), `mqtt-sim check` over tokio TCP against a real broker
-//! (`external::host`), with topics and client ids shown without the run's namespace.
+//! (`sim::hosts`), `mqtt-sim check` over tokio TCP against a real broker (`check::network`), with
+//! topics and client ids shown without the run's namespace.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -14,9 +14,8 @@ use std::task::{Context, Waker};
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
-use super::tap::TappedConnector;
 use crate::client::{ClientEvent, ClientOptions, Message};
-use crate::net::{Client, ClientError, Connector, Events, SessionStore, TurmoilConnector};
+use crate::net::{Client, ClientError, Connector, Events, SessionStore};
 use crate::protocol::{ConnectReturnCode, QoS, SubackCode, SubscribeFilter};
 use crate::trace::{ClientNote, EndCause};
 use crate::trace::{Trace, TraceEvent};
@@ -71,33 +70,6 @@ pub struct ClientRecord {
     pub connacks: Vec<ConnackSeen>,
     /// Times the server answered session present = 0 to a resume.
     pub sessions_lost: usize,
-}
-
-/// State shared between the world and one simulated client host.
-#[derive(Clone)]
-pub struct AgentShared {
-    pub name: String,
-    pub broker: String,
-    pub trace: Trace,
-    pub record: Arc<Mutex<ClientRecord>>,
-    /// The command receiver for the next start of the host (taken at start, refilled on restart).
-    pub commands: Arc<Mutex<Option<mpsc::UnboundedReceiver<Command>>>>,
-}
-
-/// The simulated host's main future: the agent over turmoil TCP to the broker host.
-pub async fn run(shared: AgentShared) -> turmoil::Result {
-    let Some(commands) = shared.commands.lock().expect("agent lock").take() else {
-        return Ok(());
-    };
-    let connector = TappedConnector {
-        inner: TurmoilConnector(format!("{}:1883", shared.broker)),
-        host: shared.name.clone(),
-        peer: shared.broker.clone(),
-        trace: shared.trace.clone(),
-    };
-    let context = AgentContext { name: shared.name, trace: shared.trace, record: shared.record, shown: None };
-    serve(commands, connector, context).await;
-    Ok(())
 }
 
 /// Shows a topic, filter or client id as the scenario wrote it (without a run's namespace).

@@ -3,14 +3,12 @@
 //! streams, rather than hooking the drivers, keeps the broker and client free of sim-only code.
 
 use std::io;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use crate::net::{Connector, Listener, TurmoilConnector};
 use crate::protocol::{self, PacketSummary, MAX_PACKET_SIZE};
 use crate::trace::{Trace, TraceEvent};
 
@@ -101,43 +99,5 @@ impl<Io: AsyncWrite + Unpin> AsyncWrite for Tap<Io> {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.io).poll_shutdown(cx)
-    }
-}
-
-/// The broker's listener, tapping each accepted stream.
-pub struct TappedListener {
-    pub inner: turmoil::net::TcpListener,
-    pub host: String,
-    pub trace: Trace,
-}
-
-impl Listener for TappedListener {
-    type Io = Tap<turmoil::net::TcpStream>;
-
-    async fn accept(&mut self) -> io::Result<(Self::Io, SocketAddr)> {
-        let (io, addr) = self.inner.accept().await?;
-        let peer = turmoil::reverse_lookup(addr.ip()).unwrap_or_else(|| addr.ip().to_string());
-        Ok((Tap::new(io, self.host.clone(), peer, self.trace.clone()), addr))
-    }
-}
-
-/// A client's connector to the broker host, tapping each stream it opens.
-#[derive(Clone)]
-pub struct TappedConnector {
-    pub inner: TurmoilConnector,
-    pub host: String,
-    pub peer: String,
-    pub trace: Trace,
-}
-
-impl Connector for TappedConnector {
-    type Io = Tap<turmoil::net::TcpStream>;
-
-    fn connect(&self) -> impl std::future::Future<Output = io::Result<Self::Io>> + Send {
-        let (inner, host, peer, trace) = (self.inner.clone(), self.host.clone(), self.peer.clone(), self.trace.clone());
-        async move {
-            let io = inner.connect().await?;
-            Ok(Tap::new(io, host, peer, trace))
-        }
     }
 }

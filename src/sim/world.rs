@@ -11,18 +11,18 @@ use std::time::{Duration, UNIX_EPOCH};
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot, Notify};
 
+use super::hosts::{self, AgentShared, TappedListener};
 use crate::broker::{Broker, BrokerView, Config, Event};
 use crate::client::ClientOptions;
-use crate::harness::agent::{self, AgentShared, ClientRecord, Command};
-use crate::harness::tap::TappedListener;
+use crate::harness::agent::{ClientRecord, Command, Reply};
 use crate::harness::Outcome;
 use crate::net::{run_broker_monitored, BrokerMonitor};
 use crate::protocol::{QoS, SubackCode, SubscribeFilter};
 use crate::scenario::model::Direction;
 use crate::time::Time;
 use crate::trace::BROKER;
-use crate::trace::{now_ms, Trace, TraceEvent};
 use crate::trace::{BrokerEvent, Fault};
+use crate::trace::{Trace, TraceEvent};
 
 /// How a world is built.
 #[derive(Debug, Clone)]
@@ -104,7 +104,7 @@ impl BrokerMonitor for SimMonitor {
                 topic: topic.clone(),
             },
         };
-        self.trace.push(TraceEvent::Broker { ms: now_ms(), event });
+        self.trace.push(TraceEvent::Broker { ms: self.trace.now_ms(), event });
     }
 
     fn on_step(&mut self, broker: &Broker) {
@@ -148,7 +148,8 @@ impl World {
             .min_message_latency(config.min_latency)
             .max_message_latency(config.max_latency)
             .build();
-        let trace = Trace::default();
+        // Simulated time since the start, read by whichever host is running (0 outside one).
+        let trace = Trace::new(Arc::new(|| turmoil::sim_elapsed().unwrap_or(Duration::ZERO).as_millis() as u64));
         let monitor = Arc::new(Mutex::new(MonitorState::default()));
         let wake = Arc::new(Notify::new());
         let stop = Arc::new(Notify::new());
@@ -181,7 +182,7 @@ impl World {
             commands: Arc::new(Mutex::new(Some(rx))),
         };
         let s = shared.clone();
-        self.sim.host(name, move || agent::run(s.clone()));
+        self.sim.host(name, move || hosts::run(s.clone()));
         self.clients.insert(name.to_owned(), ClientHost { commands: tx, shared });
     }
 
@@ -226,7 +227,7 @@ impl World {
     pub fn command<T>(
         &mut self,
         client: &str,
-        make: impl FnOnce(agent::Reply<T>) -> Command,
+        make: impl FnOnce(Reply<T>) -> Command,
     ) -> Result<Outcome<T>, WorldError> {
         let host = self.clients.get(client).ok_or_else(|| WorldError::UnknownClient(client.to_owned()))?;
         let (reply, mut rx) = oneshot::channel();

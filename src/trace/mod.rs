@@ -6,7 +6,6 @@
 
 use std::fmt::{self, Write as _};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use serde::Serialize;
 
@@ -185,27 +184,38 @@ impl fmt::Display for TraceEvent {
     }
 }
 
+/// The clock a trace stamps its events with: milliseconds since the start of the run.
+pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
+
 /// A trace shared by every host of one world (or of one run against a real broker).
-#[derive(Debug, Clone, Default)]
+#[derive(Clone)]
 pub struct Trace {
     events: Arc<Mutex<Vec<TraceEvent>>>,
-    /// Where its times count from: `None` (the default) is the simulation's clock, `Some` is real
-    /// time since that instant, for runs over real TCP (`mqtt-sim check`).
-    epoch: Option<tokio::time::Instant>,
+    /// The run's clock: the simulation's (`sim::World` gives it) or real time.
+    clock: Clock,
+}
+
+impl fmt::Debug for Trace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Trace").field("events", &self.len()).finish_non_exhaustive()
+    }
 }
 
 impl Trace {
+    /// An empty trace whose events are stamped by `clock`.
+    pub fn new(clock: Clock) -> Trace {
+        Trace { events: Arc::default(), clock }
+    }
+
     /// A trace whose times are real time since now, for a run outside a simulation.
     pub fn real_time() -> Trace {
-        Trace { events: Arc::default(), epoch: Some(tokio::time::Instant::now()) }
+        let epoch = tokio::time::Instant::now();
+        Trace::new(Arc::new(move || epoch.elapsed().as_millis() as u64))
     }
 
     /// Milliseconds since the start of the run on this trace's clock.
     pub fn now_ms(&self) -> u64 {
-        match self.epoch {
-            Some(epoch) => epoch.elapsed().as_millis() as u64,
-            None => now_ms(),
-        }
+        (self.clock)()
     }
 
     pub fn push(&self, event: TraceEvent) {
@@ -249,9 +259,4 @@ impl Trace {
         let start = events.len().saturating_sub(n);
         events[start..].iter().map(|e| format!("{e}\n")).collect()
     }
-}
-
-/// Simulated time since the start of the run, in milliseconds (0 outside a simulation).
-pub fn now_ms() -> u64 {
-    turmoil::sim_elapsed().unwrap_or(Duration::ZERO).as_millis() as u64
 }
