@@ -59,6 +59,9 @@ pub fn render_at_most(events: &[TraceEvent], title: &str, max_rows: usize) -> St
     let cut = events.len() > shown;
     let height = TOP + (shown + 2 + usize::from(cut)) * ROW;
     let mut body = String::new();
+    // Where the text furthest right ends (monospace, 11 px: 7 px a character), as it is written.
+    let mut widest = 0;
+    let mut reach = |x: usize, content: &str| widest = widest.max(x + content.chars().count() * 7);
     let mut links = Links::default();
     for (row, e) in events.iter().enumerate() {
         if row >= shown {
@@ -66,7 +69,9 @@ pub fn render_at_most(events: &[TraceEvent], title: &str, max_rows: usize) -> St
             continue;
         }
         let ms = e.ms();
-        let _ = writeln!(body, r##"<text x="4" y="{}" class="t">{}.{:03}s</text>"##, y(row) + 4, ms / 1000, ms % 1000);
+        let time = format!("{}.{:03}s", ms / 1000, ms % 1000);
+        reach(4, &time);
+        let _ = writeln!(body, r##"<text x="4" y="{}" class="t">{time}</text>"##, y(row) + 4);
         let sent_row = links.observe(row, e);
         match e {
             TraceEvent::Send { .. } => {}
@@ -76,6 +81,8 @@ pub fn render_at_most(events: &[TraceEvent], title: &str, max_rows: usize) -> St
                 let class = if packet.publish().is_some() { "pub" } else { "ack" };
                 // The label starts at the sender's end, just above the arrow, on the side it leaves by.
                 let (label_x, anchor) = if to >= from { (x(from) + 8, "start") } else { (x(from) - 8, "end") };
+                let text = esc(&label(packet));
+                reach(label_x, &text);
                 let _ = writeln!(
                     body,
                     r##"<line x1="{}" y1="{}" x2="{}" y2="{}" class="{class}" marker-end="url(#arrow)"/><text x="{label_x}" y="{}" class="l" text-anchor="{anchor}">{}</text>"##,
@@ -84,18 +91,14 @@ pub fn render_at_most(events: &[TraceEvent], title: &str, max_rows: usize) -> St
                     x(to),
                     y(row),
                     y(sent_row) - 3,
-                    esc(&label(packet))
+                    text
                 );
             }
             TraceEvent::Malformed { host, error, .. } => {
                 let lane = lane_of(host, &mut lanes);
-                let _ = writeln!(
-                    body,
-                    r##"<text x="{}" y="{}" class="drop">MALFORMED {}</text>"##,
-                    x(lane) + 6,
-                    y(row) + 4,
-                    esc(error)
-                );
+                let text = format!("MALFORMED {}", esc(error));
+                reach(x(lane) + 6, &text);
+                let _ = writeln!(body, r##"<text x="{}" y="{}" class="drop">{text}</text>"##, x(lane) + 6, y(row) + 4);
             }
             TraceEvent::Step { .. } | TraceEvent::Fault { .. } => {
                 // A band across every lane: grey for a scenario step, red for a fault.
@@ -104,27 +107,29 @@ pub fn render_at_most(events: &[TraceEvent], title: &str, max_rows: usize) -> St
                     TraceEvent::Step { step, .. } => ("step", "s", step.clone()),
                     _ => unreachable!("matched above"),
                 };
+                let label = esc(&label);
+                reach(LEFT + 6, &label);
                 let _ = writeln!(
                     body,
                     r##"<rect x="{LEFT}" y="{}" width="{{BAND_WIDTH}}" height="{ROW}" class="{band}"/><text x="{}" y="{}" class="{text}">{}</text>"##,
                     y(row) - ROW / 2 - 2,
                     LEFT + 6,
                     y(row) + 4,
-                    esc(&label)
+                    label
                 );
             }
             TraceEvent::Deliver { client, topic, payload, qos, retain, dup, .. } => {
                 let lane = lane_of(client, &mut lanes);
                 let flags = format!("q{qos}{}{}", if *retain { " retain" } else { "" }, if *dup { " dup" } else { "" });
+                let text = format!("app: {} = {} {flags}", esc(topic), esc(payload));
+                reach(x(lane) + 8, &text);
                 let _ = writeln!(
                     body,
-                    r##"<circle cx="{}" cy="{}" r="4" class="dl"/><text x="{}" y="{}" class="d">app: {} = {} {flags}</text>"##,
+                    r##"<circle cx="{}" cy="{}" r="4" class="dl"/><text x="{}" y="{}" class="d">{text}</text>"##,
                     x(lane),
                     y(row),
                     x(lane) + 8,
                     y(row) + 4,
-                    esc(topic),
-                    esc(payload)
                 );
             }
             TraceEvent::Connected { .. }
@@ -136,32 +141,32 @@ pub fn render_at_most(events: &[TraceEvent], title: &str, max_rows: usize) -> St
             | TraceEvent::Unsubscribed { .. }
             | TraceEvent::Client { .. } => {
                 let lane = lane_of(e.client().expect("an application event has a client"), &mut lanes);
-                let text = e.application_text();
-                let _ =
-                    writeln!(body, r##"<text x="{}" y="{}" class="n">{}</text>"##, x(lane) + 8, y(row) + 4, esc(&text));
+                let text = esc(&e.application_text());
+                reach(x(lane) + 8, &text);
+                let _ = writeln!(body, r##"<text x="{}" y="{}" class="n">{text}</text>"##, x(lane) + 8, y(row) + 4);
             }
             TraceEvent::Broker { event, .. } => {
                 let class = if matches!(event, BrokerEvent::Dropped { .. }) { "drop" } else { "n" };
-                let _ = writeln!(
-                    body,
-                    r##"<text x="{}" y="{}" class="{class}">{}</text>"##,
-                    x(0) + 8,
-                    y(row) + 4,
-                    esc(&event.to_string())
-                );
+                let text = esc(&event.to_string());
+                reach(x(0) + 8, &text);
+                let _ = writeln!(body, r##"<text x="{}" y="{}" class="{class}">{text}</text>"##, x(0) + 8, y(row) + 4);
             }
         }
     }
     // Sends that never arrived: lost to a partition or a crash. The dashed line stops just short
     // of the receiver's lane, so it is clear whom it was for; the label sits above its start.
     if cut {
+        let text = format!(
+            "... {} more events not drawn: `mqtt-sim replay FILE --seed S --chart out.svg` draws them all",
+            events.len() - shown
+        );
+        reach(LEFT + 6, &text);
         let _ = writeln!(
             body,
-            r##"<rect x="{LEFT}" y="{}" width="{{BAND_WIDTH}}" height="{ROW}" class="step"/><text x="{}" y="{}" class="s">... {} more events not drawn: `mqtt-sim replay FILE --seed S --chart out.svg` draws them all</text>"##,
+            r##"<rect x="{LEFT}" y="{}" width="{{BAND_WIDTH}}" height="{ROW}" class="step"/><text x="{}" y="{}" class="s">{text}</text>"##,
             y(shown) - ROW / 2 - 2,
             LEFT + 6,
             y(shown) + 4,
-            events.len() - shown
         );
     }
     for (from, to, row, packet) in links.lost().filter(|&(_, _, row, _)| row < shown) {
@@ -171,7 +176,9 @@ pub fn render_at_most(events: &[TraceEvent], title: &str, max_rows: usize) -> St
         let text_x = if b >= a { x(a) + 6 } else { x(b) + 30 };
         // Rightwards the label must end before the cross (7 px a character).
         let room = if b >= a { end.saturating_sub(text_x + 12) / 7 } else { usize::MAX };
-        let text = shorten(&format!("{} (never arrived)", label(packet)), room.max(16));
+        let text = esc(&shorten(&format!("{} (never arrived)", label(packet)), room.max(16)));
+        reach(end - 5, "✕");
+        reach(text_x, &text);
         let _ = writeln!(
             body,
             r##"<line x1="{}" y1="{}" x2="{end}" y2="{}" class="lost"/><text x="{}" y="{}" class="x">✕</text><text x="{text_x}" y="{}" class="drop">{}</text>"##,
@@ -181,21 +188,9 @@ pub fn render_at_most(events: &[TraceEvent], title: &str, max_rows: usize) -> St
             end - 5,
             y(row) + 5,
             y(row) - 3,
-            esc(&text)
+            text
         );
     }
-    // Wide enough for the longest text to the right of the last lane (monospace, 11 px).
-    let widest = body
-        .split("<text x=\"")
-        .skip(1)
-        .filter_map(|t| {
-            let (x, rest) = t.split_once('"')?;
-            let (_, content) = rest.split_once('>')?;
-            let content = content.split("</text>").next()?;
-            Some(x.parse::<usize>().ok()? + content.chars().count() * 7)
-        })
-        .max()
-        .unwrap_or(0);
     let width = (LEFT + lanes.len() * LANE + 40).max(widest + 20);
     let body = body.replace("{BAND_WIDTH}", &(width - LEFT - 20).to_string());
     let mut head = String::new();
