@@ -50,8 +50,9 @@ use std::time::Duration;
 use crate::protocol::{ConnectReturnCode, DecodeError, LastWill, Packet, PacketId, QoS};
 use crate::time::Time;
 
+pub use crate::qos::OutState;
 pub use config::{Config, ConfigError, SUPPORTED as SUPPORTED_CONF_OPTIONS};
-pub use session::{DropReason, OutState};
+pub use session::DropReason;
 pub use view::{BrokerView, InflightView, MessageView, RetainedView, SessionView};
 
 use retained::RetainedStore;

@@ -11,7 +11,6 @@
 //! 4. After any call, drain `poll_action()` (packets to write, or close the transport), then
 //!    `poll_event()` (what the application sees), then arm a timer for `poll_timeout()`.
 
-mod inflight;
 #[cfg(test)]
 mod tests;
 
@@ -24,8 +23,8 @@ use crate::protocol::{
     Connack, Connect, ConnectReturnCode, LastWill, Packet, PacketId, Publish, QoS, SubackCode, Subscribe,
     SubscribeFilter, Unsubscribe,
 };
+use crate::qos::{self, Outbox, Stored};
 use crate::time::Time;
-use inflight::{OutState, Outgoing};
 
 /// How to connect: the CONNECT packet's contents.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -202,13 +201,12 @@ pub struct ClientSession {
     /// Whether a CONNACK was ever accepted, so session present = 0 later means state was lost.
     had_session: bool,
     /// Our QoS 1/2 publications not yet fully acknowledged, in publication order: first those in
-    /// flight (`sent`), then those waiting for room in the window.
-    outgoing: VecDeque<Outgoing>,
+    /// flight, then those waiting for room in the window. It also holds the packet id counter.
+    outbox: Outbox<qos::Message>,
     /// QoS 2 packet ids received and handed to the application, PUBREL not yet received.
     incoming_qos2: BTreeSet<PacketId>,
     /// SUBSCRIBE/UNSUBSCRIBE ids awaiting their ack (not session state: lost with the connection).
     requests: BTreeMap<PacketId, Request>,
-    last_pkid: u16,
     last_sent: Time,
     ping_sent: Option<Time>,
     actions: VecDeque<ClientAction>,
@@ -221,10 +219,9 @@ impl ClientSession {
             options,
             state: State::Disconnected,
             had_session: false,
-            outgoing: VecDeque::new(),
+            outbox: Outbox::new(),
             incoming_qos2: BTreeSet::new(),
             requests: BTreeMap::new(),
-            last_pkid: 0,
             last_sent: Time::ZERO,
             ping_sent: None,
             actions: VecDeque::new(),
@@ -253,12 +250,12 @@ impl ClientSession {
     /// Our QoS 1/2 publications on the wire and not yet fully acknowledged (at most
     /// `max_inflight` of them, when that is not 0).
     pub fn in_flight(&self) -> usize {
-        self.outgoing.iter().filter(|o| o.sent).count()
+        self.outbox.in_flight()
     }
 
     /// Our publications awaiting acknowledgement: (packet id, topic), in send order.
     pub fn unacknowledged(&self) -> impl Iterator<Item = (PacketId, &str)> {
-        self.outgoing.iter().map(|o| (o.pkid, o.publish.topic.as_str()))
+        self.outbox.iter().map(|o| (o.pkid, o.msg.topic()))
     }
 
     /// A transport to the server is open: CONNECT goes first [MQTT-3.1.0-1].
@@ -282,13 +279,12 @@ impl ClientSession {
             _ if connecting => self.violation("first packet from the server is not CONNACK [MQTT-3.2.0-1]"),
             _ if self.state == State::Disconnected => {}
             Packet::Publish(publish) => self.handle_publish(publish, now),
-            Packet::Puback(pkid) => self.complete(pkid, OutState::AwaitPuback, now),
+            Packet::Puback(pkid) => {
+                let done = self.outbox.puback(pkid).is_some();
+                self.complete(done, pkid, now);
+            }
             Packet::Pubrec(pkid) => {
-                if let Some(o) =
-                    self.outgoing.iter_mut().find(|o| o.pkid == pkid && o.sent && o.state != OutState::AwaitPuback)
-                {
-                    // From now on only PUBREL is sent for this id [MQTT-4.3.3-1].
-                    o.state = OutState::AwaitPubcomp;
+                if self.outbox.pubrec(pkid) {
                     self.send(Packet::Pubrel(pkid), now);
                 }
             }
@@ -298,7 +294,10 @@ impl ClientSession {
                 self.incoming_qos2.remove(&pkid);
                 self.send(Packet::Pubcomp(pkid), now);
             }
-            Packet::Pubcomp(pkid) => self.complete(pkid, OutState::AwaitPubcomp, now),
+            Packet::Pubcomp(pkid) => {
+                let done = self.outbox.pubcomp(pkid).is_some();
+                self.complete(done, pkid, now);
+            }
             // SUBACK answers a SUBSCRIBE [MQTT-3.8.4-1] [MQTT-3.8.4-2] and UNSUBACK an UNSUBSCRIBE
             // [MQTT-3.10.4-4]: an ack of the other kind is ignored, not taken as the answer.
             Packet::Suback(suback) => {
@@ -334,18 +333,16 @@ impl ClientSession {
         if self.state != State::Connected {
             return Err(ClientError::NotConnected);
         }
-        let mut publish = Publish::new(topic, qos, payload, retain, None);
+        let publication = qos::Message { topic: topic.into(), payload: payload.into(), qos, retain };
         if qos == QoS::AtMostOnce {
-            self.check(&Packet::Publish(publish.clone()))?;
-            self.send(Packet::Publish(publish), now);
+            let publish = Packet::Publish(qos::publish(&publication, None, false));
+            self.check(&publish)?;
+            self.send(publish, now);
             return Ok(None);
         }
-        let before = self.last_pkid;
-        let pkid = self.next_pkid()?;
-        publish.pkid = Some(pkid);
-        self.check(&Packet::Publish(publish.clone())).inspect_err(|_| self.last_pkid = before)?;
-        let state = if qos == QoS::ExactlyOnce { OutState::AwaitPubrec } else { OutState::AwaitPuback };
-        self.outgoing.push_back(Outgoing { pkid, publish, state, sent: false });
+        let pkid = self.free_id()?;
+        self.check(&Packet::Publish(qos::publish(&publication, Some(pkid), false)))?;
+        self.outbox.push(pkid, publication);
         self.send_waiting(now);
         Ok(Some(pkid))
     }
@@ -355,10 +352,10 @@ impl ClientSession {
         if self.state != State::Connected {
             return Err(ClientError::NotConnected);
         }
-        let before = self.last_pkid;
-        let pkid = self.next_pkid()?;
+        let pkid = self.free_id()?;
         let packet = Packet::Subscribe(Subscribe { pkid, filters });
-        self.check(&packet).inspect_err(|_| self.last_pkid = before)?;
+        self.check(&packet)?;
+        self.outbox.claim_id(pkid);
         self.requests.insert(pkid, Request::Subscribe);
         self.send(packet, now);
         Ok(pkid)
@@ -369,10 +366,10 @@ impl ClientSession {
         if self.state != State::Connected {
             return Err(ClientError::NotConnected);
         }
-        let before = self.last_pkid;
-        let pkid = self.next_pkid()?;
+        let pkid = self.free_id()?;
         let packet = Packet::Unsubscribe(Unsubscribe { pkid, filters });
-        self.check(&packet).inspect_err(|_| self.last_pkid = before)?;
+        self.check(&packet)?;
+        self.outbox.claim_id(pkid);
         self.requests.insert(pkid, Request::Unsubscribe);
         self.send(packet, now);
         Ok(pkid)
@@ -459,7 +456,7 @@ impl ClientSession {
         self.had_session = true;
         if self.options.clean_session {
             // A clean session starts with nothing; our side discards too [MQTT-3.1.2-6].
-            self.outgoing.clear();
+            self.outbox.clear();
             self.incoming_qos2.clear();
         }
         #[cfg(feature = "mutants")]
@@ -470,23 +467,11 @@ impl ClientSession {
         if expected_session && !ack.session_present {
             // The server lost its half: it will not re-send or release anything it held for us.
             self.incoming_qos2.clear();
-            self.events.push_back(ClientEvent::SessionLost { unacknowledged: self.outgoing.len() });
+            self.events.push_back(ClientEvent::SessionLost { unacknowledged: self.outbox.len() });
         }
-        // Re-send unacknowledged PUBLISH (DUP=1) and PUBREL, same ids, original order
-        // [MQTT-4.4.0-1] [MQTT-4.6.0-1] [MQTT-3.3.1-1] [MQTT-2.3.1-3]; then what waited for
-        // room in the window, for the first time (DUP=0).
-        let resend: Vec<Packet> = self
-            .outgoing
-            .iter()
-            .filter(|o| o.sent)
-            .map(|o| match o.state {
-                OutState::AwaitPuback | OutState::AwaitPubrec => {
-                    Packet::Publish(Publish { dup: true, ..o.publish.clone() })
-                }
-                OutState::AwaitPubcomp => Packet::Pubrel(o.pkid),
-            })
-            .collect();
-        for packet in resend {
+        // Re-send unacknowledged PUBLISH (DUP=1) and PUBREL, same ids, original order; then what
+        // waited for room in the window, for the first time (DUP=0).
+        for packet in self.outbox.resend() {
             self.send(packet, now);
         }
         self.send_waiting(now);
@@ -498,16 +483,12 @@ impl ClientSession {
         if self.state != State::Connected {
             return;
         }
-        let max = usize::from(self.options.max_inflight);
-        let mut in_flight = self.outgoing.iter().filter(|o| o.sent).count();
-        let mut next = in_flight;
-        while (max == 0 || in_flight < max) && next < self.outgoing.len() {
-            let o = &mut self.outgoing[next];
-            o.sent = true;
-            let packet = Packet::Publish(o.publish.clone());
-            self.send(packet, now);
-            in_flight += 1;
-            next += 1;
+        let window = match self.options.max_inflight {
+            0 => usize::MAX,
+            n => usize::from(n),
+        };
+        while let Some(publish) = self.outbox.send_next(window) {
+            self.send(Packet::Publish(publish), now);
         }
     }
 
@@ -540,26 +521,19 @@ impl ClientSession {
         }
     }
 
-    fn complete(&mut self, pkid: PacketId, state: OutState, now: Time) {
-        if let Some(i) = self.outgoing.iter().position(|o| o.pkid == pkid && o.sent && o.state == state) {
-            self.outgoing.remove(i);
+    /// After PUBACK or PUBCOMP: if it `done` the flow of `pkid`, the application hears of it
+    /// and the window has room for the next publication.
+    fn complete(&mut self, done: bool, pkid: PacketId, now: Time) {
+        if done {
             self.events.push_back(ClientEvent::Published(pkid));
             self.send_waiting(now);
         }
     }
 
-    /// A packet id not used by any unacknowledged PUBLISH, SUBSCRIBE or UNSUBSCRIBE [MQTT-2.3.1-2].
-    fn next_pkid(&mut self) -> Result<PacketId, ClientError> {
-        for _ in 0..=u16::MAX {
-            self.last_pkid = self.last_pkid.wrapping_add(1);
-            let Some(id) = PacketId::new(self.last_pkid) else {
-                continue;
-            };
-            if !self.requests.contains_key(&id) && !self.outgoing.iter().any(|o| o.pkid == id) {
-                return Ok(id);
-            }
-        }
-        Err(ClientError::NoPacketId)
+    /// A packet id not used by any unacknowledged PUBLISH, SUBSCRIBE or UNSUBSCRIBE
+    /// [MQTT-2.3.1-2]; it is taken when the request is accepted.
+    fn free_id(&self) -> Result<PacketId, ClientError> {
+        self.outbox.free_id(|id| self.requests.contains_key(&id)).ok_or(ClientError::NoPacketId)
     }
 
     /// Removes the request waiting on `pkid` if it is of `kind`; whether it was.
@@ -571,9 +545,9 @@ impl ClientSession {
         true
     }
 
-    /// Refuses requests the encoder would refuse, before they change any state. The callers give
-    /// back the packet id they took when it refuses, so an invalid request does not shift the ids
-    /// of the requests after it.
+    /// Refuses requests the encoder would refuse, before they change any state: the packet id
+    /// is taken only after it passes, so an invalid request does not shift the ids of the
+    /// requests after it.
     fn check(&self, packet: &Packet) -> Result<(), ClientError> {
         packet.encode(&mut bytes::BytesMut::new(), crate::protocol::MAX_PACKET_SIZE)?;
         Ok(())
@@ -600,7 +574,7 @@ impl ClientSession {
         self.ping_sent = None;
         self.requests.clear();
         if self.options.clean_session {
-            self.outgoing.clear();
+            self.outbox.clear();
             self.incoming_qos2.clear();
         }
         self.events.push_back(ClientEvent::Disconnected { cause });
