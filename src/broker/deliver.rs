@@ -9,7 +9,7 @@ use bytes::Bytes;
 use super::session::{DropReason, Message, Outgoing, Session};
 use super::{push_send, Broker, CloseReason, ConnId, Event};
 use crate::protocol::{LastWill, Packet, PacketId, Publish, QoS, Suback, SubackCode, Subscribe, Unsubscribe};
-use crate::qos;
+use crate::qos::{self, Ack, Acked};
 use crate::time::Time;
 use crate::topic;
 
@@ -101,24 +101,13 @@ impl Broker {
         self.send(conn, Packet::Pubcomp(pkid));
     }
 
-    pub(super) fn handle_puback(&mut self, client_id: &str, pkid: PacketId) {
+    /// PUBACK, PUBREC or PUBCOMP for one of our deliveries (`qos::Outbox::acknowledge`).
+    pub(super) fn handle_ack(&mut self, conn: ConnId, client_id: &str, ack: Ack) {
         let session = self.sessions.get_mut(client_id).expect("a connected client has a session");
-        if session.inflight.puback(pkid).is_some() {
-            self.fill_window(client_id);
-        }
-    }
-
-    pub(super) fn handle_pubrec(&mut self, conn: ConnId, client_id: &str, pkid: PacketId) {
-        let session = self.sessions.get_mut(client_id).expect("a connected client has a session");
-        if session.inflight.pubrec(pkid) {
-            self.send(conn, Packet::Pubrel(pkid));
-        }
-    }
-
-    pub(super) fn handle_pubcomp(&mut self, client_id: &str, pkid: PacketId) {
-        let session = self.sessions.get_mut(client_id).expect("a connected client has a session");
-        if session.inflight.pubcomp(pkid).is_some() {
-            self.fill_window(client_id);
+        match session.inflight.acknowledge(ack) {
+            Acked::Complete { .. } => self.fill_window(client_id),
+            Acked::SendPubrel(pkid) => self.send(conn, Packet::Pubrel(pkid)),
+            Acked::Ignored => {}
         }
     }
 

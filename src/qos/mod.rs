@@ -18,7 +18,7 @@ use bytes::Bytes;
 
 use crate::protocol::{PacketId, Publish, QoS};
 
-pub use outbox::{Inflight, Outbox};
+pub use outbox::{Ack, Acked, Inflight, Outbox};
 
 /// What a sender keeps of a message it owes its peer: enough to build its PUBLISH again.
 pub trait Stored {

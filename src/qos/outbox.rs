@@ -6,6 +6,25 @@ use std::collections::{BTreeSet, VecDeque};
 use super::{publish, OutState, Stored};
 use crate::protocol::{Packet, PacketId, Publish};
 
+/// An acknowledgement a sender receives for one of its messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ack {
+    Puback(PacketId),
+    Pubrec(PacketId),
+    Pubcomp(PacketId),
+}
+
+/// What an acknowledgement asks of the sender.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Acked<M> {
+    /// The flow of `msg` is complete and `pkid` free again: the window has room for one more.
+    Complete { pkid: PacketId, msg: M },
+    /// PUBREL is owed for this id [MQTT-4.3.3-1].
+    SendPubrel(PacketId),
+    /// It fits no message in flight: nothing to do.
+    Ignored,
+}
+
 /// One message holding a packet identifier.
 #[derive(Debug, Clone)]
 pub struct Inflight<M> {
@@ -102,36 +121,41 @@ impl<M: Stored> Outbox<M> {
         Some(packet)
     }
 
-    /// PUBACK for `pkid`: the QoS 1 flow is complete and the identifier free again
-    /// [MQTT-4.3.2-1]. Returns the message, or `None` if no sent QoS 1 message holds `pkid`.
-    pub fn puback(&mut self, pkid: PacketId) -> Option<M> {
-        self.complete(pkid, OutState::AwaitPuback)
-    }
-
-    /// PUBREC for `pkid`: from now on only PUBREL is sent for it, never the PUBLISH
-    /// [MQTT-4.3.3-1]. Whether a sent QoS 2 message holds `pkid`, so PUBREL (again) is owed.
-    pub fn pubrec(&mut self, pkid: PacketId) -> bool {
-        match self.entries.iter_mut().take(self.sent).find(|f| f.pkid == pkid && f.state != OutState::AwaitPuback) {
-            Some(f) => {
-                f.state = OutState::AwaitPubcomp;
-                true
+    /// Applies an acknowledgement from the peer. PUBACK ends a QoS 1 flow [MQTT-4.3.2-1];
+    /// PUBREC moves a QoS 2 flow on to PUBREL, and from then on only PUBREL is sent for it,
+    /// never the PUBLISH [MQTT-4.3.3-1] (a repeated PUBREC is answered with PUBREL again);
+    /// PUBCOMP ends it. An acknowledgement that fits no sent message in the matching state
+    /// changes nothing.
+    pub fn acknowledge(&mut self, ack: Ack) -> Acked<M> {
+        match ack {
+            Ack::Puback(pkid) => self.complete(pkid, OutState::AwaitPuback),
+            Ack::Pubcomp(pkid) => self.complete(pkid, OutState::AwaitPubcomp),
+            Ack::Pubrec(pkid) => {
+                match self
+                    .entries
+                    .iter_mut()
+                    .take(self.sent)
+                    .find(|f| f.pkid == pkid && f.state != OutState::AwaitPuback)
+                {
+                    Some(f) => {
+                        f.state = OutState::AwaitPubcomp;
+                        Acked::SendPubrel(pkid)
+                    }
+                    None => Acked::Ignored,
+                }
             }
-            None => false,
         }
     }
 
-    /// PUBCOMP for `pkid`: the QoS 2 flow is complete and the identifier free again
-    /// [MQTT-4.3.3-1]. Returns the message, or `None` if none waits for PUBCOMP under `pkid`.
-    pub fn pubcomp(&mut self, pkid: PacketId) -> Option<M> {
-        self.complete(pkid, OutState::AwaitPubcomp)
-    }
-
-    fn complete(&mut self, pkid: PacketId, state: OutState) -> Option<M> {
-        let i = self.entries.iter().take(self.sent).position(|f| f.pkid == pkid && f.state == state)?;
+    /// Ends the flow of the sent message holding `pkid` in `state`, freeing the id.
+    fn complete(&mut self, pkid: PacketId, state: OutState) -> Acked<M> {
+        let Some(i) = self.entries.iter().take(self.sent).position(|f| f.pkid == pkid && f.state == state) else {
+            return Acked::Ignored;
+        };
         let f = self.entries.remove(i).expect("just found");
         self.sent -= 1;
         self.ids.remove(&f.pkid);
-        Some(f.msg)
+        Acked::Complete { pkid, msg: f.msg }
     }
 
     /// What a resumed session owes its peer for the messages sent before: each unacknowledged

@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 
-use super::{OutState, Outbox, Stored};
+use super::{Ack, Acked, OutState, Outbox, Stored};
 use crate::protocol::{Packet, PacketId, QoS};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,16 +42,17 @@ fn acknowledgements_move_each_flow_and_free_its_id() {
     let two = push(&mut out, Msg("b", QoS::ExactlyOnce));
     assert_eq!((one, two), (id(1), id(2)));
     // Nothing is acknowledged before it is sent.
-    assert_eq!(out.puback(one), None);
+    assert_eq!(out.acknowledge(Ack::Puback(one)), Acked::Ignored);
     assert!(out.send_next(usize::MAX).is_some() && out.send_next(usize::MAX).is_some());
     // An acknowledgement of the wrong kind changes nothing.
-    assert!(!out.pubrec(one));
-    assert_eq!(out.puback(two), None);
-    assert!(out.pubrec(two));
-    assert!(out.pubrec(two), "a repeated PUBREC is answered with PUBREL again");
+    assert_eq!(out.acknowledge(Ack::Pubrec(one)), Acked::Ignored);
+    assert_eq!(out.acknowledge(Ack::Puback(two)), Acked::Ignored);
+    assert_eq!(out.acknowledge(Ack::Pubcomp(two)), Acked::Ignored);
+    assert_eq!(out.acknowledge(Ack::Pubrec(two)), Acked::SendPubrel(two));
+    assert_eq!(out.acknowledge(Ack::Pubrec(two)), Acked::SendPubrel(two), "a repeated PUBREC gets PUBREL again");
     assert_eq!(out.iter().map(|f| f.state).collect::<Vec<_>>(), [OutState::AwaitPuback, OutState::AwaitPubcomp]);
-    assert_eq!(out.puback(one), Some(Msg("a", QoS::AtLeastOnce)));
-    assert_eq!(out.pubcomp(two), Some(Msg("b", QoS::ExactlyOnce)));
+    assert_eq!(out.acknowledge(Ack::Puback(one)), Acked::Complete { pkid: one, msg: Msg("a", QoS::AtLeastOnce) });
+    assert_eq!(out.acknowledge(Ack::Pubcomp(two)), Acked::Complete { pkid: two, msg: Msg("b", QoS::ExactlyOnce) });
     assert!(out.is_empty() && out.ids().is_empty() && out.in_flight() == 0);
 }
 
@@ -64,12 +65,12 @@ fn the_window_sends_in_order_and_resend_covers_only_what_was_sent() {
     }
     let first: Vec<_> = std::iter::from_fn(|| out.send_next(2)).collect();
     assert_eq!(first.iter().map(|p| (p.topic.as_str(), p.dup)).collect::<Vec<_>>(), [("a", false), ("b", false)]);
-    assert!(out.pubrec(id(1)));
+    assert_eq!(out.acknowledge(Ack::Pubrec(id(1))), Acked::SendPubrel(id(1)));
     let resend = out.resend();
     assert_eq!(resend.len(), 2);
     assert_eq!(resend[0], Packet::Pubrel(id(1)));
     assert!(matches!(&resend[1], Packet::Publish(p) if p.dup && p.pkid == Some(id(2)) && p.topic == "b"));
-    assert_eq!(out.puback(id(2)).map(|m| m.0), Some("b"));
+    assert!(matches!(out.acknowledge(Ack::Puback(id(2))), Acked::Complete { msg: Msg("b", _), .. }));
     assert_eq!(out.send_next(2).map(|p| p.pkid), Some(Some(id(3))));
 }
 
