@@ -6,6 +6,7 @@
 //! - [`protocol`]: the pure codec, every control packet to and from bytes;
 //! - [`topic`]: topic name and filter validation and matching;
 //! - [`time`]: the `now` the sans-IO state machines are given;
+//! - [`qos`]: the sender's side of QoS 1/2, shared by both ends;
 //! - [`broker`]: the broker state machine; [`client`]: the client session state machine;
 //! - [`net`]: the tokio drivers (broker server, async client) over any byte stream;
 //! - [`trace`]: the structured trace of a run; [`harness`]: agents, taps, the network interface;
@@ -28,6 +29,7 @@ pub mod loadtest;
 pub mod mutants;
 pub mod net;
 pub mod protocol;
+pub mod qos;
 pub mod report;
 pub mod scenario;
 pub mod sim;

@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use super::session::{OutState, Session};
+use super::session::Session;
 use super::{Broker, CloseReason, ConnId, Event};
-use crate::protocol::{Connack, Connect, ConnectReturnCode, Packet, Protocol, Publish};
+use crate::protocol::{Connack, Connect, ConnectReturnCode, Packet, Protocol};
 use crate::time::Time;
 
 impl Broker {
@@ -85,30 +85,17 @@ impl Broker {
     }
 
     /// Re-sends, in their original order, every unacknowledged PUBLISH (DUP=1, same packet id)
-    /// and every PUBREL still waiting for PUBCOMP [MQTT-4.4.0-1] [MQTT-4.6.0-1] [MQTT-3.3.1-1].
+    /// and every PUBREL still waiting for PUBCOMP (`qos::Outbox::resend`).
     fn resend_inflight(&mut self, conn: ConnId, client_id: &str) {
-        let session = &self.sessions[client_id];
-        let mut packets = Vec::with_capacity(session.inflight.len());
-        for f in &session.inflight {
-            let packet = match f.state {
-                OutState::AwaitPuback | OutState::AwaitPubrec => {
-                    let mut publish = Publish::new(
-                        f.out.msg.topic.clone(),
-                        f.out.qos,
-                        f.out.msg.payload.clone(),
-                        f.out.retain,
-                        Some(f.pkid),
-                    );
-                    publish.dup = true;
-                    #[cfg(feature = "mutants")]
-                    if crate::mutants::active(crate::mutants::Mutant::ResendWithoutDup) {
-                        publish.dup = false;
-                    }
-                    Packet::Publish(publish)
+        #[allow(unused_mut)] // changed only by mutants
+        let mut packets = self.sessions[client_id].inflight.resend();
+        #[cfg(feature = "mutants")]
+        if crate::mutants::active(crate::mutants::Mutant::ResendWithoutDup) {
+            for packet in &mut packets {
+                if let Packet::Publish(publish) = packet {
+                    publish.dup = false;
                 }
-                OutState::AwaitPubcomp => Packet::Pubrel(f.pkid),
-            };
-            packets.push(packet);
+            }
         }
         #[cfg(feature = "mutants")]
         if crate::mutants::active(crate::mutants::Mutant::ResendOutOfOrder) {

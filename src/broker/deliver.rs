@@ -6,9 +6,10 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::session::{DropReason, Inflight, Message, OutState, Outgoing, Session};
+use super::session::{DropReason, Message, Outgoing, Session};
 use super::{push_send, Broker, CloseReason, ConnId, Event};
 use crate::protocol::{LastWill, Packet, PacketId, Publish, QoS, Suback, SubackCode, Subscribe, Unsubscribe};
+use crate::qos::{self, Ack, Acked};
 use crate::time::Time;
 use crate::topic;
 
@@ -100,29 +101,13 @@ impl Broker {
         self.send(conn, Packet::Pubcomp(pkid));
     }
 
-    pub(super) fn handle_puback(&mut self, client_id: &str, pkid: PacketId) {
+    /// PUBACK, PUBREC or PUBCOMP for one of our deliveries (`qos::Outbox::acknowledge`).
+    pub(super) fn handle_ack(&mut self, conn: ConnId, client_id: &str, ack: Ack) {
         let session = self.sessions.get_mut(client_id).expect("a connected client has a session");
-        if let Some(i) = session.find_inflight(pkid, OutState::AwaitPuback) {
-            session.remove_inflight(i);
-            self.fill_window(client_id);
-        }
-    }
-
-    pub(super) fn handle_pubrec(&mut self, conn: ConnId, client_id: &str, pkid: PacketId) {
-        let session = self.sessions.get_mut(client_id).expect("a connected client has a session");
-        let known = session.inflight.iter_mut().find(|f| f.pkid == pkid && f.state != OutState::AwaitPuback);
-        if let Some(f) = known {
-            // From here on only PUBREL is sent for this id, never the PUBLISH [MQTT-4.3.3-1].
-            f.state = OutState::AwaitPubcomp;
-            self.send(conn, Packet::Pubrel(pkid));
-        }
-    }
-
-    pub(super) fn handle_pubcomp(&mut self, client_id: &str, pkid: PacketId) {
-        let session = self.sessions.get_mut(client_id).expect("a connected client has a session");
-        if let Some(i) = session.find_inflight(pkid, OutState::AwaitPubcomp) {
-            session.remove_inflight(i);
-            self.fill_window(client_id);
+        match session.inflight.acknowledge(ack) {
+            Acked::Complete { .. } => self.fill_window(client_id),
+            Acked::SendPubrel(pkid) => self.send(conn, Packet::Pubrel(pkid)),
+            Acked::Ignored => {}
         }
     }
 
@@ -237,13 +222,7 @@ impl Broker {
                 // QoS 0 needs no window slot, so it goes out at once, unless an older QoS 0
                 // message still waits in the queue: same topic and QoS keep their order
                 // [MQTT-4.6.0-6].
-                let packet = Packet::Publish(Publish::new(
-                    out.msg.topic.clone(),
-                    QoS::AtMostOnce,
-                    out.msg.payload.clone(),
-                    out.retain,
-                    None,
-                ));
+                let packet = Packet::Publish(qos::publish(&out, None, false));
                 return push_send(&mut self.actions, &mut self.connections, conn, packet);
             } else if session.queue.is_empty() && session.inflight.len() < max_inflight {
                 let packet = start_inflight(session, out);
@@ -285,13 +264,7 @@ impl Broker {
             let out = session.pop_queue().expect("the queue has a front");
             let packet = if out.qos == QoS::AtMostOnce {
                 // QoS 0 queued while offline (queue_qos0_messages): sent, not tracked.
-                Packet::Publish(Publish::new(
-                    out.msg.topic.clone(),
-                    QoS::AtMostOnce,
-                    out.msg.payload.clone(),
-                    out.retain,
-                    None,
-                ))
+                Packet::Publish(qos::publish(&out, None, false))
             } else {
                 start_inflight(session, out)
             };
@@ -323,12 +296,10 @@ impl Broker {
 }
 
 /// Gives a QoS 1/2 delivery a fresh packet id [MQTT-2.3.1-4], records it as inflight and returns
-/// the PUBLISH to send (DUP=0 on first sending, whatever the incoming DUP was [MQTT-3.3.1-3]).
+/// the PUBLISH to send. The caller checked that the window has room, and the window holds fewer
+/// than 65,535 deliveries, so an id is free.
 fn start_inflight(session: &mut Session, out: Outgoing) -> Packet {
-    let pkid = session.next_pkid();
-    let packet =
-        Packet::Publish(Publish::new(out.msg.topic.clone(), out.qos, out.msg.payload.clone(), out.retain, Some(pkid)));
-    let state = if out.qos == QoS::ExactlyOnce { OutState::AwaitPubrec } else { OutState::AwaitPuback };
-    session.push_inflight(Inflight { pkid, out, state });
-    packet
+    let pkid = session.inflight.free_id(|_| false).expect("the window leaves a packet id free");
+    session.inflight.push(pkid, out);
+    Packet::Publish(session.inflight.send_next(usize::MAX).expect("a delivery was just pushed"))
 }

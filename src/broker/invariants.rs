@@ -8,9 +8,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::session::{OutState, Session};
+use super::session::Session;
 use super::{Broker, ConnId};
 use crate::protocol::QoS;
+use crate::qos::OutState;
 use crate::time::Time;
 
 impl Broker {
@@ -74,24 +75,31 @@ impl Broker {
             return Err(format!("{} incoming QoS 2 messages await PUBREL, window {}", s.incoming.len(), self.window()));
         }
         let mut ids = BTreeSet::new();
-        for f in &s.inflight {
+        if s.inflight.in_flight() != s.inflight.len() {
+            return Err(format!(
+                "{} of {} inflight deliveries were never sent",
+                s.inflight.len() - s.inflight.in_flight(),
+                s.inflight.len()
+            ));
+        }
+        for f in s.inflight.iter() {
             if !ids.insert(f.pkid) {
                 return Err(format!("packet id {} inflight twice [MQTT-2.3.1-2]", f.pkid));
             }
-            let state_fits = match f.out.qos {
+            let state_fits = match f.msg.qos {
                 QoS::AtMostOnce => false,
                 QoS::AtLeastOnce => f.state == OutState::AwaitPuback,
                 QoS::ExactlyOnce => f.state != OutState::AwaitPuback,
             };
             if !state_fits {
-                return Err(format!("inflight {} at QoS {} is in state {:?}", f.pkid, f.out.qos, f.state));
+                return Err(format!("inflight {} at QoS {} is in state {:?}", f.pkid, f.msg.qos, f.state));
             }
-            if f.out.qos > f.out.msg.qos {
+            if f.msg.qos > f.msg.msg.qos {
                 return Err(format!("inflight {} delivered above its published QoS [MQTT-3.8.4-6]", f.pkid));
             }
         }
-        if &ids != s.ids_in_use() {
-            return Err(format!("inflight ids {ids:?} but the id index holds {:?}", s.ids_in_use()));
+        if &ids != s.inflight.ids() {
+            return Err(format!("inflight ids {ids:?} but the id index holds {:?}", s.inflight.ids()));
         }
         if let Some(o) = s.queue.iter().find(|o| o.qos > o.msg.qos) {
             return Err(format!("queued message on {:?} above its published QoS [MQTT-3.8.4-6]", o.msg.topic));

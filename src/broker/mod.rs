@@ -48,10 +48,12 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::protocol::{ConnectReturnCode, DecodeError, LastWill, Packet, PacketId, QoS};
+use crate::qos::Ack;
 use crate::time::Time;
 
+pub use crate::qos::OutState;
 pub use config::{Config, ConfigError, SUPPORTED as SUPPORTED_CONF_OPTIONS};
-pub use session::{DropReason, OutState};
+pub use session::DropReason;
 pub use view::{BrokerView, InflightView, MessageView, RetainedView, SessionView};
 
 use retained::RetainedStore;
@@ -257,10 +259,10 @@ impl Broker {
         match packet {
             Packet::Connect(_) => self.violation(conn, "second CONNECT [MQTT-3.1.0-2]", now),
             Packet::Publish(publish) => self.handle_publish(conn, &client_id, publish, now),
-            Packet::Puback(pkid) => self.handle_puback(&client_id, pkid),
-            Packet::Pubrec(pkid) => self.handle_pubrec(conn, &client_id, pkid),
+            Packet::Puback(pkid) => self.handle_ack(conn, &client_id, Ack::Puback(pkid)),
+            Packet::Pubrec(pkid) => self.handle_ack(conn, &client_id, Ack::Pubrec(pkid)),
             Packet::Pubrel(pkid) => self.handle_pubrel(conn, &client_id, pkid),
-            Packet::Pubcomp(pkid) => self.handle_pubcomp(&client_id, pkid),
+            Packet::Pubcomp(pkid) => self.handle_ack(conn, &client_id, Ack::Pubcomp(pkid)),
             Packet::Subscribe(subscribe) => self.handle_subscribe(conn, &client_id, subscribe),
             Packet::Unsubscribe(unsubscribe) => self.handle_unsubscribe(conn, &client_id, unsubscribe),
             Packet::Pingreq => self.send(conn, Packet::Pingresp), // [MQTT-3.12.4-1]

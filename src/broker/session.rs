@@ -5,25 +5,18 @@
 //! [MQTT-3.1.2-4].
 //!
 //! The session only holds state and answers questions about it; `Broker` decides what to send.
+//! The QoS 1/2 sender flow of its deliveries is `qos::Outbox`, shared with the client.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use bytes::Bytes;
 
 use super::ConnId;
 use crate::protocol::{PacketId, QoS};
-
-/// A message as published, shared by every session it is routed to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Message {
-    pub topic: String,
-    pub payload: Bytes,
-    /// QoS it was published with.
-    pub qos: QoS,
-    /// RETAIN as published.
-    pub retain: bool,
-}
+/// A message as published, shared (in an `Arc`) by every session it is routed to.
+pub use crate::qos::Message;
+use crate::qos::{Outbox, Stored};
 
 /// A message on its way to one session, with the QoS and RETAIN flag it is delivered with.
 #[derive(Debug, Clone)]
@@ -35,23 +28,19 @@ pub struct Outgoing {
     pub retain: bool,
 }
 
-/// Where an outgoing QoS 1/2 delivery stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum OutState {
-    /// QoS 1 PUBLISH sent, waiting for PUBACK.
-    AwaitPuback,
-    /// QoS 2 PUBLISH sent, waiting for PUBREC.
-    AwaitPubrec,
-    /// PUBREL sent, waiting for PUBCOMP. The PUBLISH is never sent again [MQTT-4.3.3-1].
-    AwaitPubcomp,
-}
-
-/// An outgoing delivery that holds a packet identifier.
-#[derive(Debug, Clone)]
-pub struct Inflight {
-    pub pkid: PacketId,
-    pub out: Outgoing,
-    pub state: OutState,
+impl Stored for Outgoing {
+    fn topic(&self) -> &str {
+        &self.msg.topic
+    }
+    fn payload(&self) -> &Bytes {
+        &self.msg.payload
+    }
+    fn qos(&self) -> QoS {
+        self.qos
+    }
+    fn retain(&self) -> bool {
+        self.retain
+    }
 }
 
 /// Why a message did not reach a session's queue.
@@ -90,11 +79,9 @@ pub struct Session {
     pub conn: Option<ConnId>,
     /// Filter -> granted QoS.
     pub subscriptions: BTreeMap<String, QoS>,
-    /// Outgoing QoS 1/2 deliveries holding a packet id, in the order they were first sent.
-    /// Change it only through `push_inflight` and `remove_inflight`, which keep `ids_in_use`.
-    pub inflight: VecDeque<Inflight>,
-    /// The packet ids held by `inflight`, so finding a free one does not scan the window.
-    ids_in_use: BTreeSet<PacketId>,
+    /// Outgoing QoS 1/2 deliveries holding a packet id, in the order they were first sent; the
+    /// broker sends each as it enters, so none waits there.
+    pub inflight: Outbox<Outgoing>,
     /// Deliveries waiting for a window slot or for the client to reconnect, in order.
     pub queue: VecDeque<Outgoing>,
     /// Payload bytes in `queue`.
@@ -111,7 +98,6 @@ pub struct Session {
     pub incoming_refused: u64,
     /// Messages not queued, by reason.
     pub drops: BTreeMap<DropReason, u64>,
-    last_pkid: u16,
 }
 
 impl Session {
@@ -121,53 +107,14 @@ impl Session {
             clean,
             conn: None,
             subscriptions: BTreeMap::new(),
-            inflight: VecDeque::new(),
-            ids_in_use: BTreeSet::new(),
+            inflight: Outbox::new(),
             queue: VecDeque::new(),
             queued_bytes: 0,
             queued_qos0: 0,
             incoming: BTreeMap::new(),
             incoming_refused: 0,
             drops: BTreeMap::new(),
-            last_pkid: 0,
         }
-    }
-
-    /// A packet identifier not held by any inflight delivery [MQTT-2.3.1-4]. The caller keeps the
-    /// window below 65,535 entries, so one is always free.
-    pub fn next_pkid(&mut self) -> PacketId {
-        loop {
-            self.last_pkid = self.last_pkid.wrapping_add(1);
-            let Some(candidate) = PacketId::new(self.last_pkid) else {
-                continue;
-            };
-            if !self.ids_in_use.contains(&candidate) {
-                return candidate;
-            }
-        }
-    }
-
-    /// The packet ids `inflight` holds, as indexed (for `Broker::check_invariants`).
-    pub fn ids_in_use(&self) -> &BTreeSet<PacketId> {
-        &self.ids_in_use
-    }
-
-    /// Records a delivery that now holds `f.pkid`.
-    pub fn push_inflight(&mut self, f: Inflight) {
-        self.ids_in_use.insert(f.pkid);
-        self.inflight.push_back(f);
-    }
-
-    /// Forgets the inflight entry at `index`, freeing its packet id.
-    pub fn remove_inflight(&mut self, index: usize) {
-        if let Some(f) = self.inflight.remove(index) {
-            self.ids_in_use.remove(&f.pkid);
-        }
-    }
-
-    /// Position of the inflight entry for `pkid` in `state`.
-    pub fn find_inflight(&self, pkid: PacketId, state: OutState) -> Option<usize> {
-        self.inflight.iter().position(|f| f.pkid == pkid && f.state == state)
     }
 
     pub fn push_queue(&mut self, out: Outgoing) {

@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 
-use super::session::{DropReason, OutState, Outgoing};
+use super::session::{DropReason, Outgoing};
 use super::Broker;
 use crate::protocol::QoS;
+use crate::qos::OutState;
 
 /// The whole broker.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,7 +94,7 @@ pub(super) fn build(broker: &Broker) -> BrokerView {
             inflight_out: s
                 .inflight
                 .iter()
-                .map(|f| InflightView { pkid: f.pkid.get(), message: message(&f.out), state: f.state })
+                .map(|f| InflightView { pkid: f.pkid.get(), message: message(&f.msg), state: f.state })
                 .collect(),
             inflight_in: s
                 .incoming

@@ -3,6 +3,12 @@
 //! re-sends owed on reconnect, exactly-once hand-off of QoS 2 messages, and keep alive. It never
 //! performs IO, reads a clock or spawns a thread; `net::client` drives it over a byte stream.
 //!
+//! This file holds the API: the types the application and the driver see, `ClientSession` and
+//! its public methods. The work is in one file per concern: `options` (what CONNECT asks for),
+//! `connect` (CONNECT, CONNACK, keep alive, closing), `publish` (our publications and their
+//! window, on the sender flow shared with the broker in `crate::qos`), `incoming` (messages
+//! from the server, incoming QoS 2), `requests` (SUBSCRIBE/UNSUBSCRIBE and packet ids).
+//!
 //! # Call order
 //! 1. When a transport is open, call `handle_connected_transport(now)`: it queues CONNECT.
 //! 2. Feed each decoded packet to `handle_packet(packet, now)`, a lost transport to
@@ -11,77 +17,25 @@
 //! 4. After any call, drain `poll_action()` (packets to write, or close the transport), then
 //!    `poll_event()` (what the application sees), then arm a timer for `poll_timeout()`.
 
-mod inflight;
+mod connect;
+mod incoming;
+mod options;
+mod publish;
+mod requests;
 #[cfg(test)]
 mod tests;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::protocol::{
-    Connack, Connect, ConnectReturnCode, LastWill, Packet, PacketId, Publish, QoS, SubackCode, Subscribe,
-    SubscribeFilter, Unsubscribe,
-};
+use crate::protocol::{ConnectReturnCode, Packet, PacketId, QoS, SubackCode, Subscribe, SubscribeFilter, Unsubscribe};
+use crate::qos::{self, Ack, Outbox, Stored};
 use crate::time::Time;
-use inflight::{OutState, Outgoing};
+use connect::State;
+use requests::Request;
 
-/// How to connect: the CONNECT packet's contents.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClientOptions {
-    pub client_id: String,
-    /// `false` asks for a persistent session [MQTT-3.1.2-4].
-    pub clean_session: bool,
-    /// Seconds; 0 turns keep alive off.
-    pub keep_alive: u16,
-    pub will: Option<LastWill>,
-    pub username: Option<String>,
-    pub password: Option<Bytes>,
-    /// Our QoS 1/2 publications in flight (sent, not yet fully acknowledged) at once; more wait
-    /// in order until one completes. 0 = no limit. Default 20, as libmosquitto's
-    /// `mosquitto_max_inflight_messages_set`, which matches the broker's default
-    /// `max_inflight_messages`: our broker (and mosquitto) holds at most that many of a client's
-    /// QoS 2 messages awaiting PUBREL.
-    pub max_inflight: u16,
-}
-
-/// The default of [`ClientOptions::max_inflight`].
-pub const DEFAULT_MAX_INFLIGHT: u16 = 20;
-
-impl ClientOptions {
-    pub fn new(client_id: impl Into<String>, clean_session: bool) -> ClientOptions {
-        ClientOptions {
-            client_id: client_id.into(),
-            clean_session,
-            keep_alive: 60,
-            will: None,
-            username: None,
-            password: None,
-            max_inflight: DEFAULT_MAX_INFLIGHT,
-        }
-    }
-
-    /// Checks the client-side CONNECT rules before anything is sent: a zero-length client id
-    /// only with clean session 1 [MQTT-3.1.3-7]; a password only with a user name
-    /// [MQTT-3.1.2-22]; a will topic without wildcards [MQTT-3.1.3-10] [MQTT-3.3.2-2].
-    pub fn validate(&self) -> Result<(), ClientError> {
-        if self.client_id.is_empty() && !self.clean_session {
-            return Err(ClientError::EmptyClientIdNeedsCleanSession);
-        }
-        Packet::Connect(self.connect_packet()).encode(&mut bytes::BytesMut::new(), crate::protocol::MAX_PACKET_SIZE)?;
-        Ok(())
-    }
-
-    fn connect_packet(&self) -> Connect {
-        Connect {
-            will: self.will.clone(),
-            username: self.username.clone(),
-            password: self.password.clone(),
-            ..Connect::new(self.client_id.clone(), self.clean_session, self.keep_alive)
-        }
-    }
-}
+pub use options::{ClientOptions, DEFAULT_MAX_INFLIGHT};
 
 /// A message handed to the application.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,23 +131,6 @@ pub enum ClientError {
     EmptyClientIdNeedsCleanSession,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
-    Disconnected,
-    /// CONNECT sent, waiting for CONNACK.
-    Connecting {
-        since: Time,
-    },
-    Connected,
-}
-
-/// Which request a SUBSCRIBE/UNSUBSCRIBE packet id is waiting on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Request {
-    Subscribe,
-    Unsubscribe,
-}
-
 /// The client session. See the module docs for the call order.
 #[derive(Debug)]
 pub struct ClientSession {
@@ -202,13 +139,12 @@ pub struct ClientSession {
     /// Whether a CONNACK was ever accepted, so session present = 0 later means state was lost.
     had_session: bool,
     /// Our QoS 1/2 publications not yet fully acknowledged, in publication order: first those in
-    /// flight (`sent`), then those waiting for room in the window.
-    outgoing: VecDeque<Outgoing>,
+    /// flight, then those waiting for room in the window. It also holds the packet id counter.
+    outbox: Outbox<qos::Message>,
     /// QoS 2 packet ids received and handed to the application, PUBREL not yet received.
     incoming_qos2: BTreeSet<PacketId>,
     /// SUBSCRIBE/UNSUBSCRIBE ids awaiting their ack (not session state: lost with the connection).
     requests: BTreeMap<PacketId, Request>,
-    last_pkid: u16,
     last_sent: Time,
     ping_sent: Option<Time>,
     actions: VecDeque<ClientAction>,
@@ -221,10 +157,9 @@ impl ClientSession {
             options,
             state: State::Disconnected,
             had_session: false,
-            outgoing: VecDeque::new(),
+            outbox: Outbox::new(),
             incoming_qos2: BTreeSet::new(),
             requests: BTreeMap::new(),
-            last_pkid: 0,
             last_sent: Time::ZERO,
             ping_sent: None,
             actions: VecDeque::new(),
@@ -253,12 +188,12 @@ impl ClientSession {
     /// Our QoS 1/2 publications on the wire and not yet fully acknowledged (at most
     /// `max_inflight` of them, when that is not 0).
     pub fn in_flight(&self) -> usize {
-        self.outgoing.iter().filter(|o| o.sent).count()
+        self.outbox.in_flight()
     }
 
     /// Our publications awaiting acknowledgement: (packet id, topic), in send order.
     pub fn unacknowledged(&self) -> impl Iterator<Item = (PacketId, &str)> {
-        self.outgoing.iter().map(|o| (o.pkid, o.publish.topic.as_str()))
+        self.outbox.iter().map(|o| (o.pkid, o.msg.topic()))
     }
 
     /// A transport to the server is open: CONNECT goes first [MQTT-3.1.0-1].
@@ -282,23 +217,10 @@ impl ClientSession {
             _ if connecting => self.violation("first packet from the server is not CONNACK [MQTT-3.2.0-1]"),
             _ if self.state == State::Disconnected => {}
             Packet::Publish(publish) => self.handle_publish(publish, now),
-            Packet::Puback(pkid) => self.complete(pkid, OutState::AwaitPuback, now),
-            Packet::Pubrec(pkid) => {
-                if let Some(o) =
-                    self.outgoing.iter_mut().find(|o| o.pkid == pkid && o.sent && o.state != OutState::AwaitPuback)
-                {
-                    // From now on only PUBREL is sent for this id [MQTT-4.3.3-1].
-                    o.state = OutState::AwaitPubcomp;
-                    self.send(Packet::Pubrel(pkid), now);
-                }
-            }
-            Packet::Pubrel(pkid) => {
-                // The id may be reused from here on; PUBCOMP even if unknown, as the PUBREL may
-                // repeat one answered before a reconnect. PUBRELs answered in order [MQTT-4.6.0-4].
-                self.incoming_qos2.remove(&pkid);
-                self.send(Packet::Pubcomp(pkid), now);
-            }
-            Packet::Pubcomp(pkid) => self.complete(pkid, OutState::AwaitPubcomp, now),
+            Packet::Puback(pkid) => self.handle_ack(Ack::Puback(pkid), now),
+            Packet::Pubrec(pkid) => self.handle_ack(Ack::Pubrec(pkid), now),
+            Packet::Pubrel(pkid) => self.handle_pubrel(pkid, now),
+            Packet::Pubcomp(pkid) => self.handle_ack(Ack::Pubcomp(pkid), now),
             // SUBACK answers a SUBSCRIBE [MQTT-3.8.4-1] [MQTT-3.8.4-2] and UNSUBACK an UNSUBSCRIBE
             // [MQTT-3.10.4-4]: an ack of the other kind is ignored, not taken as the answer.
             Packet::Suback(suback) => {
@@ -334,48 +256,17 @@ impl ClientSession {
         if self.state != State::Connected {
             return Err(ClientError::NotConnected);
         }
-        let mut publish = Publish::new(topic, qos, payload, retain, None);
-        if qos == QoS::AtMostOnce {
-            self.check(&Packet::Publish(publish.clone()))?;
-            self.send(Packet::Publish(publish), now);
-            return Ok(None);
-        }
-        let before = self.last_pkid;
-        let pkid = self.next_pkid()?;
-        publish.pkid = Some(pkid);
-        self.check(&Packet::Publish(publish.clone())).inspect_err(|_| self.last_pkid = before)?;
-        let state = if qos == QoS::ExactlyOnce { OutState::AwaitPubrec } else { OutState::AwaitPuback };
-        self.outgoing.push_back(Outgoing { pkid, publish, state, sent: false });
-        self.send_waiting(now);
-        Ok(Some(pkid))
+        self.publish_message(topic.into(), payload.into(), qos, retain, now)
     }
 
     /// Sends SUBSCRIBE; `ClientEvent::Subscribed` with the returned id carries the SUBACK.
     pub fn subscribe(&mut self, filters: Vec<SubscribeFilter>, now: Time) -> Result<PacketId, ClientError> {
-        if self.state != State::Connected {
-            return Err(ClientError::NotConnected);
-        }
-        let before = self.last_pkid;
-        let pkid = self.next_pkid()?;
-        let packet = Packet::Subscribe(Subscribe { pkid, filters });
-        self.check(&packet).inspect_err(|_| self.last_pkid = before)?;
-        self.requests.insert(pkid, Request::Subscribe);
-        self.send(packet, now);
-        Ok(pkid)
+        self.request(Request::Subscribe, |pkid| Packet::Subscribe(Subscribe { pkid, filters }), now)
     }
 
     /// Sends UNSUBSCRIBE; `ClientEvent::Unsubscribed` with the returned id carries the UNSUBACK.
     pub fn unsubscribe(&mut self, filters: Vec<String>, now: Time) -> Result<PacketId, ClientError> {
-        if self.state != State::Connected {
-            return Err(ClientError::NotConnected);
-        }
-        let before = self.last_pkid;
-        let pkid = self.next_pkid()?;
-        let packet = Packet::Unsubscribe(Unsubscribe { pkid, filters });
-        self.check(&packet).inspect_err(|_| self.last_pkid = before)?;
-        self.requests.insert(pkid, Request::Unsubscribe);
-        self.send(packet, now);
-        Ok(pkid)
+        self.request(Request::Unsubscribe, |pkid| Packet::Unsubscribe(Unsubscribe { pkid, filters }), now)
     }
 
     /// Sends DISCONNECT and closes the transport; nothing is sent after it [MQTT-3.14.4-1]
@@ -392,32 +283,7 @@ impl ClientSession {
     /// Time has reached `poll_timeout()`: send PINGREQ when idle for the keep alive
     /// [MQTT-3.1.2-23], close when a PINGRESP or CONNACK is overdue.
     pub fn handle_timeout(&mut self, now: Time) {
-        let Some(keep_alive) = self.keep_alive() else {
-            if let State::Connecting { since } = self.state {
-                if now >= since + CONNACK_TIMEOUT {
-                    self.close(CloseCause::ConnackTimeout);
-                }
-            }
-            return;
-        };
-        match self.state {
-            State::Disconnected => {}
-            State::Connecting { since } => {
-                if now >= since + keep_alive {
-                    self.close(CloseCause::ConnackTimeout);
-                }
-            }
-            State::Connected => {
-                if let Some(sent) = self.ping_sent {
-                    if now >= sent + keep_alive {
-                        self.close(CloseCause::PingTimeout);
-                    }
-                } else if now >= self.last_sent + keep_alive {
-                    self.ping_sent = Some(now);
-                    self.send(Packet::Pingreq, now);
-                }
-            }
-        }
+        self.check_keep_alive(now);
     }
 
     #[must_use]
@@ -433,150 +299,7 @@ impl ClientSession {
     /// When `handle_timeout` must next be called, if ever.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Time> {
-        match (self.state, self.keep_alive()) {
-            (State::Disconnected, _) => None,
-            (State::Connecting { since }, ka) => Some(since + ka.unwrap_or(CONNACK_TIMEOUT)),
-            (State::Connected, None) => None,
-            (State::Connected, Some(ka)) => Some(self.ping_sent.unwrap_or(self.last_sent) + ka),
-        }
-    }
-
-    fn keep_alive(&self) -> Option<Duration> {
-        match self.options.keep_alive {
-            0 => None,
-            s => Some(Duration::from_secs(u64::from(s))),
-        }
-    }
-
-    fn handle_connack(&mut self, ack: Connack, now: Time) {
-        if ack.code != ConnectReturnCode::Accepted {
-            self.events.push_back(ClientEvent::Refused(ack.code));
-            self.close(CloseCause::Refused(ack.code));
-            return;
-        }
-        self.state = State::Connected;
-        let expected_session = self.had_session && !self.options.clean_session;
-        self.had_session = true;
-        if self.options.clean_session {
-            // A clean session starts with nothing; our side discards too [MQTT-3.1.2-6].
-            self.outgoing.clear();
-            self.incoming_qos2.clear();
-        }
-        #[cfg(feature = "mutants")]
-        if crate::mutants::active(crate::mutants::Mutant::ForgetPubrelState) {
-            self.incoming_qos2.clear();
-        }
-        self.events.push_back(ClientEvent::Connected { session_present: ack.session_present });
-        if expected_session && !ack.session_present {
-            // The server lost its half: it will not re-send or release anything it held for us.
-            self.incoming_qos2.clear();
-            self.events.push_back(ClientEvent::SessionLost { unacknowledged: self.outgoing.len() });
-        }
-        // Re-send unacknowledged PUBLISH (DUP=1) and PUBREL, same ids, original order
-        // [MQTT-4.4.0-1] [MQTT-4.6.0-1] [MQTT-3.3.1-1] [MQTT-2.3.1-3]; then what waited for
-        // room in the window, for the first time (DUP=0).
-        let resend: Vec<Packet> = self
-            .outgoing
-            .iter()
-            .filter(|o| o.sent)
-            .map(|o| match o.state {
-                OutState::AwaitPuback | OutState::AwaitPubrec => {
-                    Packet::Publish(Publish { dup: true, ..o.publish.clone() })
-                }
-                OutState::AwaitPubcomp => Packet::Pubrel(o.pkid),
-            })
-            .collect();
-        for packet in resend {
-            self.send(packet, now);
-        }
-        self.send_waiting(now);
-    }
-
-    /// Sends, in order, the publications waiting for room in the window while there is room and
-    /// a connection to send on.
-    fn send_waiting(&mut self, now: Time) {
-        if self.state != State::Connected {
-            return;
-        }
-        let max = usize::from(self.options.max_inflight);
-        let mut in_flight = self.outgoing.iter().filter(|o| o.sent).count();
-        let mut next = in_flight;
-        while (max == 0 || in_flight < max) && next < self.outgoing.len() {
-            let o = &mut self.outgoing[next];
-            o.sent = true;
-            let packet = Packet::Publish(o.publish.clone());
-            self.send(packet, now);
-            in_flight += 1;
-            next += 1;
-        }
-    }
-
-    fn handle_publish(&mut self, publish: Publish, now: Time) {
-        let message = Message {
-            topic: publish.topic,
-            payload: publish.payload,
-            qos: publish.qos,
-            retain: publish.retain,
-            dup: publish.dup,
-        };
-        // Acknowledged at once, so acknowledgements leave in receive order [MQTT-4.6.0-2]
-        // [MQTT-4.6.0-3] [MQTT-4.5.0-2].
-        match (publish.qos, publish.pkid) {
-            (QoS::AtMostOnce, _) => self.events.push_back(ClientEvent::Message(message)),
-            (QoS::AtLeastOnce, Some(pkid)) => {
-                self.events.push_back(ClientEvent::Message(message));
-                self.send(Packet::Puback(pkid), now);
-            }
-            (QoS::ExactlyOnce, Some(pkid)) => {
-                // Handed over on first receipt only; a re-sent PUBLISH with an id still awaiting
-                // PUBREL is the same message [MQTT-4.3.3-2].
-                if self.incoming_qos2.insert(pkid) {
-                    self.events.push_back(ClientEvent::Message(message));
-                }
-                self.send(Packet::Pubrec(pkid), now);
-            }
-            // The codec never yields this; a hand-built packet is refused, not a crash.
-            (_, None) => self.violation("QoS 1/2 PUBLISH without a packet identifier [MQTT-2.3.1-1]"),
-        }
-    }
-
-    fn complete(&mut self, pkid: PacketId, state: OutState, now: Time) {
-        if let Some(i) = self.outgoing.iter().position(|o| o.pkid == pkid && o.sent && o.state == state) {
-            self.outgoing.remove(i);
-            self.events.push_back(ClientEvent::Published(pkid));
-            self.send_waiting(now);
-        }
-    }
-
-    /// A packet id not used by any unacknowledged PUBLISH, SUBSCRIBE or UNSUBSCRIBE [MQTT-2.3.1-2].
-    fn next_pkid(&mut self) -> Result<PacketId, ClientError> {
-        for _ in 0..=u16::MAX {
-            self.last_pkid = self.last_pkid.wrapping_add(1);
-            let Some(id) = PacketId::new(self.last_pkid) else {
-                continue;
-            };
-            if !self.requests.contains_key(&id) && !self.outgoing.iter().any(|o| o.pkid == id) {
-                return Ok(id);
-            }
-        }
-        Err(ClientError::NoPacketId)
-    }
-
-    /// Removes the request waiting on `pkid` if it is of `kind`; whether it was.
-    fn take_request(&mut self, pkid: PacketId, kind: Request) -> bool {
-        if self.requests.get(&pkid) != Some(&kind) {
-            return false;
-        }
-        self.requests.remove(&pkid);
-        true
-    }
-
-    /// Refuses requests the encoder would refuse, before they change any state. The callers give
-    /// back the packet id they took when it refuses, so an invalid request does not shift the ids
-    /// of the requests after it.
-    fn check(&self, packet: &Packet) -> Result<(), ClientError> {
-        packet.encode(&mut bytes::BytesMut::new(), crate::protocol::MAX_PACKET_SIZE)?;
-        Ok(())
+        self.deadline()
     }
 
     fn send(&mut self, packet: Packet, now: Time) {
@@ -592,20 +315,4 @@ impl ClientSession {
         self.actions.push_back(ClientAction::Close(cause));
         self.went_away(Some(cause));
     }
-
-    /// The connection is over: pending SUBSCRIBE/UNSUBSCRIBE requests die with it; a clean
-    /// session's state is discarded, a persistent one is kept for the next connection.
-    fn went_away(&mut self, cause: Option<CloseCause>) {
-        self.state = State::Disconnected;
-        self.ping_sent = None;
-        self.requests.clear();
-        if self.options.clean_session {
-            self.outgoing.clear();
-            self.incoming_qos2.clear();
-        }
-        self.events.push_back(ClientEvent::Disconnected { cause });
-    }
 }
-
-/// How long to wait for CONNACK when keep alive is off.
-const CONNACK_TIMEOUT: Duration = Duration::from_secs(30);

@@ -155,27 +155,18 @@ impl Client {
 
     async fn start<C: Connector>(
         connector: C,
-        mut session: ClientSession,
+        session: ClientSession,
         reconnect: Option<ReconnectPolicy>,
         store: Option<SessionStore>,
     ) -> Result<(Client, Events), Error> {
         let epoch = Instant::now();
         let (events_tx, events_rx) = mpsc::unbounded_channel();
-        match handshake(&connector, &mut session, &events_tx, epoch).await {
-            Ok(transport) => {
-                let (tx, rx) = mpsc::unbounded_channel();
-                let driver =
-                    Driver { connector, session, reconnect, events: events_tx, pending: Pending::default(), store };
-                tokio::spawn(driver.run(transport, rx, epoch));
-                Ok((Client { requests: tx }, Events { rx: events_rx }))
-            }
-            Err(e) => {
-                if let Some(store) = store {
-                    store.put(session);
-                }
-                Err(e)
-            }
-        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (connected_tx, connected_rx) = oneshot::channel();
+        let driver = Driver { connector, session, reconnect, events: events_tx, pending: Pending::default(), store };
+        tokio::spawn(driver.run(rx, connected_tx, epoch));
+        connected_rx.await.map_err(|_| Error::Closed)??;
+        Ok((Client { requests: tx }, Events { rx: events_rx }))
     }
 
     /// Publishes; completes when the QoS flow does (at once for QoS 0, on PUBACK for QoS 1, on
@@ -224,52 +215,6 @@ impl Client {
     }
 }
 
-/// Opens a transport and runs the session until CONNACK accepted it (or it failed).
-async fn handshake<C: Connector>(
-    connector: &C,
-    session: &mut ClientSession,
-    events: &mpsc::UnboundedSender<ClientEvent>,
-    epoch: Instant,
-) -> Result<Transport<C::Io>, Error> {
-    let now = move || Time::from_duration(epoch.elapsed());
-    let io = connector.connect().await?;
-    let mut transport = Transport::new(io);
-    session.handle_connected_transport(now());
-    loop {
-        if let Some(cause) = transport.apply(session).await {
-            while let Some(event) = session.poll_event() {
-                if let ClientEvent::Refused(code) = event {
-                    return Err(Error::Refused(code));
-                }
-            }
-            return Err(Error::Cause(cause));
-        }
-        while let Some(event) = session.poll_event() {
-            let connected = matches!(event, ClientEvent::Connected { .. });
-            let _ = events.send(event);
-            if connected {
-                return Ok(transport);
-            }
-        }
-        let deadline = session.poll_timeout().map(|t| epoch + t.since_epoch());
-        tokio::select! {
-            biased;
-            read = transport.reader.read_packet() => match read {
-                Ok(Some(packet)) => session.handle_packet(packet, now()),
-                Ok(None) => {
-                    session.handle_connection_lost(now());
-                    return Err(Error::Closed);
-                }
-                Err(e) => {
-                    session.handle_connection_lost(now());
-                    return Err(Error::Io(io::Error::other(e.to_string())));
-                }
-            },
-            () = sleep_until(deadline) => session.handle_timeout(now()),
-        }
-    }
-}
-
 /// Where a client's half of a persistent session waits between connections. Cheap to clone;
 /// drop it (or crash the process) and the state is gone.
 #[derive(Debug, Clone, Default)]
@@ -310,7 +255,7 @@ impl<Io: AsyncRead + AsyncWrite + Unpin> Transport<Io> {
 
     /// Writes the session's queued packets; returns the cause if the session closed the
     /// transport (or `Disconnect` if writing failed).
-    async fn apply(&mut self, session: &mut ClientSession) -> Option<CloseCause> {
+    async fn apply(&mut self, session: &mut ClientSession, now: Time) -> Option<CloseCause> {
         let mut closed = None;
         while let Some(action) = session.poll_action() {
             match action {
@@ -330,7 +275,7 @@ impl<Io: AsyncRead + AsyncWrite + Unpin> Transport<Io> {
             None => self.writer.flush().await,
         };
         if written.is_err() && closed.is_none() {
-            session.handle_connection_lost(Time::ZERO);
+            session.handle_connection_lost(now);
             return Some(CloseCause::Disconnect);
         }
         closed
@@ -365,59 +310,97 @@ impl<C: Connector> Drop for Driver<C> {
 }
 
 impl<C: Connector> Driver<C> {
+    /// The one driver loop: open a transport, then read, hand to the session, write what it
+    /// asks, arm its timer, again. Until the first CONNACK the loop is in its handshake state
+    /// (`handshake` holds the reply to `Client::connect`): it serves no requests, any failure
+    /// ends it and is that reply's error, and it makes no reconnect. Afterwards a lost
+    /// connection is retried under the reconnect policy, if any.
     async fn run(
         mut self,
-        transport: Transport<C::Io>,
         mut requests: mpsc::UnboundedReceiver<Request>,
+        handshake: oneshot::Sender<Result<(), Error>>,
         epoch: Instant,
     ) {
         let now = move || Time::from_duration(epoch.elapsed());
-        let mut transport = Some(transport);
+        let mut handshake = Some(handshake);
+        let mut transport: Option<Transport<C::Io>> = None;
+        let mut connect_now = true;
         let mut backoff = self.reconnect.map(|p| p.initial);
         let mut retry_at: Option<Instant> = None;
         let mut disconnect_done: Option<oneshot::Sender<()>> = None;
         loop {
-            let deadline = self.session.poll_timeout().map(|t| epoch + t.since_epoch());
-            tokio::select! {
-                biased;
-                request = requests.recv() => match request {
-                    None => { self.session.disconnect(now()); }
-                    Some(Request::Disconnect { done }) => {
-                        self.session.disconnect(now());
-                        disconnect_done = Some(done);
+            if std::mem::take(&mut connect_now) {
+                match self.connector.connect().await {
+                    Ok(io) => {
+                        transport = Some(Transport::new(io));
+                        self.session.handle_connected_transport(now());
                     }
-                    Some(Request::Abort { done }) => {
-                        // Dropping the stream closes it with no DISCONNECT on the wire.
-                        drop(transport.take());
-                        self.session.handle_connection_lost(now());
-                        self.dispatch_events();
-                        self.fail_all();
-                        let _ = done.send(());
+                    Err(e) => match handshake.take() {
+                        Some(reply) => return self.fail_handshake(reply, Error::Io(e)),
+                        None => tracing::debug!("reconnect failed: {e}"),
+                    },
+                }
+            } else {
+                let deadline = self.session.poll_timeout().map(|t| epoch + t.since_epoch());
+                tokio::select! {
+                    biased;
+                    () = caller_gone(&mut handshake) => {
+                        // `connect` was given up on: its session goes, as its future would.
+                        self.store = None;
                         return;
                     }
-                    Some(request) => self.request(request, now()),
-                },
-                read = read_packet(&mut transport) => match read {
-                    Ok(Some(packet)) => self.session.handle_packet(packet, now()),
-                    Ok(None) | Err(_) => {
-                        transport = None;
-                        self.session.handle_connection_lost(now());
-                    }
-                },
-                () = sleep_until(deadline), if transport.is_some() => self.session.handle_timeout(now()),
-                () = sleep_until(retry_at), if transport.is_none() && retry_at.is_some() => {
-                    retry_at = None;
-                    match self.connector.connect().await {
-                        Ok(io) => {
-                            transport = Some(Transport::new(io));
-                            self.session.handle_connected_transport(now());
+                    request = requests.recv(), if handshake.is_none() => match request {
+                        None => { self.session.disconnect(now()); }
+                        Some(Request::Disconnect { done }) => {
+                            self.session.disconnect(now());
+                            disconnect_done = Some(done);
                         }
-                        Err(e) => tracing::debug!("reconnect failed: {e}"),
+                        Some(Request::Abort { done }) => {
+                            // Dropping the stream closes it with no DISCONNECT on the wire.
+                            drop(transport.take());
+                            self.session.handle_connection_lost(now());
+                            self.dispatch_events();
+                            self.fail_all();
+                            let _ = done.send(());
+                            return;
+                        }
+                        Some(request) => self.request(request, now()),
+                    },
+                    read = read_packet(&mut transport) => match read {
+                        Ok(Some(packet)) => self.session.handle_packet(packet, now()),
+                        Ok(None) | Err(_) if handshake.is_some() => {
+                            self.session.handle_connection_lost(now());
+                            let error = match read {
+                                Err(e) => Error::Io(io::Error::other(e.to_string())),
+                                _ => Error::Closed,
+                            };
+                            return self.fail_handshake(handshake.take().expect("checked"), error);
+                        }
+                        Ok(None) | Err(_) => {
+                            transport = None;
+                            self.session.handle_connection_lost(now());
+                        }
+                    },
+                    () = sleep_until(deadline), if transport.is_some() => self.session.handle_timeout(now()),
+                    () = sleep_until(retry_at), if transport.is_none() && retry_at.is_some() => {
+                        retry_at = None;
+                        connect_now = true;
+                        continue;
                     }
                 }
             }
             if let Some(t) = transport.as_mut() {
-                if let Some(cause) = t.apply(&mut self.session).await {
+                if let Some(cause) = t.apply(&mut self.session, now()).await {
+                    if let Some(reply) = handshake.take() {
+                        let refused = std::iter::from_fn(|| self.session.poll_event()).find_map(|e| {
+                            if let ClientEvent::Refused(code) = e {
+                                Some(code)
+                            } else {
+                                None
+                            }
+                        });
+                        return self.fail_handshake(reply, refused.map_or(Error::Cause(cause), Error::Refused));
+                    }
                     if cause == CloseCause::Disconnect {
                         // The server closes its side once it has read DISCONNECT; waiting for
                         // that makes `disconnect` complete when the server has processed it.
@@ -429,6 +412,16 @@ impl<C: Connector> Driver<C> {
             } else {
                 // Drop anything queued for a transport that is gone.
                 while self.session.poll_action().is_some() {}
+            }
+            if let Some(reply) = handshake.take() {
+                // Events up to the first `Connected` go out now; any after it (`SessionLost`)
+                // wait for the next turn of the loop, as they always have.
+                if self.dispatch_until_connected() {
+                    let _ = reply.send(Ok(()));
+                } else {
+                    handshake = Some(reply);
+                }
+                continue;
             }
             self.dispatch_events();
             if let Some(done) = disconnect_done.take() {
@@ -456,6 +449,29 @@ impl<C: Connector> Driver<C> {
                 backoff = self.reconnect.map(|p| p.initial);
             }
         }
+    }
+
+    /// Ends a handshake that failed: the session goes back to its store first, so a caller
+    /// that retries at once resumes it, then `connect` gets the error.
+    fn fail_handshake(mut self, reply: oneshot::Sender<Result<(), Error>>, error: Error) {
+        if let Some(store) = self.store.take() {
+            let fresh = ClientSession::new(self.session.options().clone());
+            store.put(std::mem::replace(&mut self.session, fresh));
+        }
+        let _ = reply.send(Err(error));
+    }
+
+    /// Hands the application the session's events up to and including the first `Connected`;
+    /// whether there was one.
+    fn dispatch_until_connected(&mut self) -> bool {
+        while let Some(event) = self.session.poll_event() {
+            let connected = matches!(event, ClientEvent::Connected { .. });
+            let _ = self.events.send(event);
+            if connected {
+                return true;
+            }
+        }
+        false
     }
 
     fn request(&mut self, request: Request, now: Time) {
@@ -535,6 +551,14 @@ impl<C: Connector> Driver<C> {
 
     fn fail_all(&mut self) {
         self.fail_requests(false);
+    }
+}
+
+/// Completes when the caller of `connect` is gone while the handshake runs; never otherwise.
+async fn caller_gone(handshake: &mut Option<oneshot::Sender<Result<(), Error>>>) {
+    match handshake {
+        Some(reply) => reply.closed().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -1,0 +1,90 @@
+//! The sender's side of QoS 1 and QoS 2 (spec sections 4.3, 4.4 and 4.6), one copy shared by the
+//! broker (toward its subscribers) and the client (toward the server): where each message holding
+//! a packet identifier stands ([`OutState`]), the acknowledgement transitions (PUBACK; PUBREC,
+//! then PUBREL, then PUBCOMP), the messages waiting for room in an inflight window, the re-sends
+//! owed when a session resumes (DUP=1, same ids, original order), the next free packet
+//! identifier, and the one way an outgoing PUBLISH is built from a stored message ([`publish`]).
+//!
+//! It holds state and answers questions; it must not perform IO, read a clock, spawn a thread or
+//! import tokio. Its owner decides when to call it and sends what it returns. What differs
+//! between the two ends stays with them: the broker's queue and its limits, the client's
+//! SUBSCRIBE ids, and the receiver's side (answering PUBLISH, incoming QoS 2 awaiting PUBREL).
+
+mod outbox;
+#[cfg(test)]
+mod tests;
+
+use bytes::Bytes;
+
+use crate::protocol::{PacketId, Publish, QoS};
+
+pub use outbox::{Ack, Acked, Inflight, Outbox};
+
+/// What a sender keeps of a message it owes its peer: enough to build its PUBLISH again.
+pub trait Stored {
+    fn topic(&self) -> &str;
+    fn payload(&self) -> &Bytes;
+    /// The QoS it is sent with.
+    fn qos(&self) -> QoS;
+    /// The RETAIN flag it is sent with.
+    fn retain(&self) -> bool;
+}
+
+/// A message as its publisher published it. The client stores its own publications so; the
+/// broker shares one among the sessions it is routed to, each with its own delivery QoS and
+/// RETAIN flag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub topic: String,
+    pub payload: Bytes,
+    /// QoS it was published with.
+    pub qos: QoS,
+    /// RETAIN as published.
+    pub retain: bool,
+}
+
+impl Stored for Message {
+    fn topic(&self) -> &str {
+        &self.topic
+    }
+    fn payload(&self) -> &Bytes {
+        &self.payload
+    }
+    fn qos(&self) -> QoS {
+        self.qos
+    }
+    fn retain(&self) -> bool {
+        self.retain
+    }
+}
+
+/// The PUBLISH that carries `msg`: with `pkid` at QoS 1 and 2 (none at QoS 0), DUP as given. A
+/// first sending has DUP=0, whatever DUP the message arrived with [MQTT-3.3.1-3]; a re-send has
+/// DUP=1 [MQTT-3.3.1-1]; QoS 0 is never re-sent, so its DUP stays 0 [MQTT-3.3.1-2].
+pub fn publish(msg: &impl Stored, pkid: Option<PacketId>, dup: bool) -> Publish {
+    Publish { dup, ..Publish::new(msg.topic(), msg.qos(), msg.payload().clone(), msg.retain(), pkid) }
+}
+
+/// Where a sent QoS 1/2 message stands: named for the acknowledgement it waits for.
+// The shared prefix says what every state is: a wait.
+#[allow(clippy::enum_variant_names)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum OutState {
+    /// QoS 1 PUBLISH sent, waiting for PUBACK [MQTT-4.3.2-1].
+    AwaitPuback,
+    /// QoS 2 PUBLISH sent, waiting for PUBREC.
+    AwaitPubrec,
+    /// PUBREL sent, waiting for PUBCOMP. The PUBLISH is never sent again [MQTT-4.3.3-1].
+    AwaitPubcomp,
+}
+
+impl OutState {
+    /// The state of a message first sent at `qos` (1 or 2).
+    pub fn first(qos: QoS) -> OutState {
+        if qos == QoS::ExactlyOnce {
+            OutState::AwaitPubrec
+        } else {
+            OutState::AwaitPuback
+        }
+    }
+}
