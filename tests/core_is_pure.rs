@@ -1,6 +1,6 @@
 //! Guard: the sans-IO core stays pure. Every `.rs` file under `src/protocol/`, `src/topic.rs`,
-//! `src/time.rs`, `src/broker/`, `src/client/` and the shared QoS flow (`src/qos/`,
-//! checked once it exists) is read as text and must not name an async runtime or network stack
+//! `src/time.rs`, `src/broker/`, `src/client/` and the shared QoS flow `src/qos/`
+//! is read as text and must not name an async runtime or network stack
 //! (tokio, turmoil, `std::net`), threads (`std::thread`), a random number generator (rand,
 //! getrandom, fastrand, proptest, std's `RandomState`), the clock (`Instant`, `SystemTime`,
 //! `UNIX_EPOCH`), or other OS inputs (`std::fs`, `std::process`, `std::env`).
