@@ -219,6 +219,8 @@ impl Run<'_> {
             username,
             password: password.map(Bytes::from),
             max_inflight: spec.max_inflight,
+            #[cfg(feature = "mutants")]
+            mutant: None,
         }
     }
 

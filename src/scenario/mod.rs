@@ -15,6 +15,8 @@ use std::path::{Path, PathBuf};
 
 pub use load::{load, parse, ScenarioError};
 pub use model::Scenario;
+#[cfg(feature = "mutants")]
+pub use runner::run_with_mutant;
 pub use runner::{run, Failure, RunResult};
 
 /// Every `*.yaml` file under `root` (a file or a folder), in path order.

@@ -53,7 +53,17 @@ impl RunResult {
 
 /// Runs `scenario` at `seed`.
 pub fn run(scenario: &Scenario, seed: u64) -> RunResult {
-    let mut config = WorldConfig::new(seed);
+    run_in(scenario, WorldConfig::new(seed))
+}
+
+/// Runs `scenario` at `seed` with a known bug in the broker and every client.
+#[cfg(feature = "mutants")]
+pub fn run_with_mutant(scenario: &Scenario, seed: u64, mutant: Option<crate::mutants::Mutant>) -> RunResult {
+    run_in(scenario, WorldConfig { mutant, ..WorldConfig::new(seed) })
+}
+
+fn run_in(scenario: &Scenario, mut config: WorldConfig) -> RunResult {
+    let seed = config.seed;
     scenario.broker.apply(&mut config.broker);
     if let Some(min) = scenario.network.min_latency {
         config.min_latency = min.0;
@@ -148,6 +158,8 @@ fn connect_options(scenario: &Scenario, c: &ConnectStep) -> ClientOptions {
         username: spec.username.clone(),
         password: spec.password.clone().map(Bytes::from),
         max_inflight: spec.max_inflight,
+        #[cfg(feature = "mutants")]
+        mutant: None, // the world gives every client its own
     }
 }
 
