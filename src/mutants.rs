@@ -1,27 +1,28 @@
 //! Known bugs, compiled in only with the `mutants` feature, to prove that exploration and the
-//! invariants catch real mistakes. One mutant is active at a time, chosen by name; without the
-//! feature none of this code exists.
-
-use std::sync::atomic::{AtomicU8, Ordering};
+//! invariants catch real mistakes. Without the feature none of this code exists.
+//!
+//! A mutant is an input like any other: the broker runs the one named in its
+//! `Config::mutant`, the client the one in its `ClientOptions::mutant`. There is no global
+//! switch, so runs with different mutants can share a process.
 
 /// A known bug.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Mutant {
     /// The broker drops an offline session's QoS 1 message although its queue has room.
-    DropOfflineQos1 = 1,
+    DropOfflineQos1,
     /// The client forgets which QoS 2 ids await PUBREL when it resumes a session, so a re-sent
     /// QoS 2 PUBLISH reaches the application twice.
-    ForgetPubrelState = 2,
+    ForgetPubrelState,
     /// The broker re-sends unacknowledged messages newest first on reconnect.
-    ResendOutOfOrder = 3,
+    ResendOutOfOrder,
     /// The broker treats a clean session 1 CONNECT as a resume of the stored session.
-    CleanSessionResumes = 4,
+    CleanSessionResumes,
     /// The broker delivers overlapping subscriptions at the lowest granted QoS.
-    OverlapLowerQos = 5,
+    OverlapLowerQos,
     /// The broker re-sends unacknowledged PUBLISH packets on reconnect with DUP=0.
-    ResendWithoutDup = 6,
+    ResendWithoutDup,
     /// The broker sends retained messages for a new subscription with RETAIN=0.
-    RetainedWithoutRetainFlag = 7,
+    RetainedWithoutRetainFlag,
 }
 
 impl Mutant {
@@ -50,16 +51,4 @@ impl Mutant {
     pub fn by_name(name: &str) -> Option<Mutant> {
         Mutant::ALL.into_iter().find(|m| m.name() == name)
     }
-}
-
-static ACTIVE: AtomicU8 = AtomicU8::new(0);
-
-/// Activates one mutant (or none) for everything that runs in this process from now on.
-pub fn set(mutant: Option<Mutant>) {
-    ACTIVE.store(mutant.map_or(0, |m| m as u8), Ordering::SeqCst);
-}
-
-/// Whether `mutant` is the active one.
-pub fn active(mutant: Mutant) -> bool {
-    ACTIVE.load(Ordering::SeqCst) == mutant as u8
 }

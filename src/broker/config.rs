@@ -38,6 +38,9 @@ pub struct Config {
     pub connect_timeout: Option<Duration>,
     /// Concurrent client connections; `None` = no limit (mosquitto's `max_connections -1`).
     pub max_connections: Option<usize>,
+    /// The known bug to run with, to prove the checks catch it; `None` outside those tests.
+    #[cfg(feature = "mutants")]
+    pub mutant: Option<crate::mutants::Mutant>,
 }
 
 impl Default for Config {
@@ -53,6 +56,8 @@ impl Default for Config {
             auto_id_prefix: "auto-".to_owned(),
             connect_timeout: Some(Duration::from_secs(10)),
             max_connections: None,
+            #[cfg(feature = "mutants")]
+            mutant: None,
         }
     }
 }

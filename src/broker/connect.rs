@@ -42,7 +42,7 @@ impl Broker {
 
         // Clean session 1 discards any previous session [MQTT-3.1.2-6]; 0 resumes it [MQTT-3.1.2-4].
         #[cfg(feature = "mutants")]
-        let resume_anyway = crate::mutants::active(crate::mutants::Mutant::CleanSessionResumes);
+        let resume_anyway = self.config.mutant == Some(crate::mutants::Mutant::CleanSessionResumes);
         #[cfg(not(feature = "mutants"))]
         let resume_anyway = false;
         if connect.clean_session && !resume_anyway {
@@ -87,20 +87,9 @@ impl Broker {
     /// Re-sends, in their original order, every unacknowledged PUBLISH (DUP=1, same packet id)
     /// and every PUBREL still waiting for PUBCOMP (`qos::Outbox::resend`).
     fn resend_inflight(&mut self, conn: ConnId, client_id: &str) {
-        #[allow(unused_mut)] // changed only by mutants
-        let mut packets = self.sessions[client_id].inflight.resend();
+        let packets = self.sessions[client_id].inflight.resend();
         #[cfg(feature = "mutants")]
-        if crate::mutants::active(crate::mutants::Mutant::ResendWithoutDup) {
-            for packet in &mut packets {
-                if let Packet::Publish(publish) = packet {
-                    publish.dup = false;
-                }
-            }
-        }
-        #[cfg(feature = "mutants")]
-        if crate::mutants::active(crate::mutants::Mutant::ResendOutOfOrder) {
-            packets.reverse();
-        }
+        let packets = mutate_resend(self.config.mutant, packets);
         for packet in packets {
             self.send(conn, packet);
         }
@@ -126,4 +115,22 @@ impl Broker {
             }
         }
     }
+}
+
+/// The re-sends as the mutants that break them would send them.
+#[cfg(feature = "mutants")]
+fn mutate_resend(mutant: Option<crate::mutants::Mutant>, mut packets: Vec<Packet>) -> Vec<Packet> {
+    use crate::mutants::Mutant;
+    match mutant {
+        Some(Mutant::ResendWithoutDup) => {
+            for packet in &mut packets {
+                if let Packet::Publish(publish) = packet {
+                    publish.dup = false;
+                }
+            }
+        }
+        Some(Mutant::ResendOutOfOrder) => packets.reverse(),
+        _ => {}
+    }
+    packets
 }

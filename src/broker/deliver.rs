@@ -147,11 +147,12 @@ impl Broker {
                 })
                 .collect();
             #[cfg(feature = "mutants")]
-            let retained: Vec<Outgoing> = if crate::mutants::active(crate::mutants::Mutant::RetainedWithoutRetainFlag) {
-                retained.into_iter().map(|o| Outgoing { retain: false, ..o }).collect()
-            } else {
-                retained
-            };
+            let retained: Vec<Outgoing> =
+                if self.config.mutant == Some(crate::mutants::Mutant::RetainedWithoutRetainFlag) {
+                    retained.into_iter().map(|o| Outgoing { retain: false, ..o }).collect()
+                } else {
+                    retained
+                };
             for out in retained {
                 self.deliver(client_id, out);
             }
@@ -206,7 +207,7 @@ impl Broker {
         #[cfg(feature = "mutants")]
         if session.conn.is_none()
             && out.qos == QoS::AtLeastOnce
-            && crate::mutants::active(crate::mutants::Mutant::DropOfflineQos1)
+            && self.config.mutant == Some(crate::mutants::Mutant::DropOfflineQos1)
         {
             return; // the mutant loses the message, and says nothing
         }

@@ -200,10 +200,10 @@ pub struct Broker {
 impl Broker {
     pub fn new(config: Config) -> Broker {
         Broker {
+            subscriptions: SubscriptionTree::for_config(&config),
             config,
             connections: BTreeMap::new(),
             sessions: BTreeMap::new(),
-            subscriptions: SubscriptionTree::default(),
             retained: RetainedStore::default(),
             timers: BTreeSet::new(),
             actions: VecDeque::new(),

@@ -25,9 +25,25 @@ impl Node {
 #[derive(Debug, Default)]
 pub struct SubscriptionTree {
     root: Node,
+    /// The `overlap-lower-qos` mutant: overlapping subscriptions combine at their lowest QoS.
+    #[cfg(feature = "mutants")]
+    lowest_qos: bool,
 }
 
 impl SubscriptionTree {
+    /// The tree the broker's `config` asks for: the default one, unless a mutant changes it.
+    pub fn for_config(config: &super::Config) -> SubscriptionTree {
+        #[cfg(feature = "mutants")]
+        let lowest_qos = config.mutant == Some(crate::mutants::Mutant::OverlapLowerQos);
+        #[cfg(not(feature = "mutants"))]
+        let _ = config;
+        SubscriptionTree {
+            root: Node::default(),
+            #[cfg(feature = "mutants")]
+            lowest_qos,
+        }
+    }
+
     /// Adds or replaces `client_id`'s subscription to `filter` [MQTT-3.8.4-3]. Returns the QoS it
     /// replaced, if any.
     pub fn insert(&mut self, filter: &str, client_id: &str, qos: QoS) -> Option<QoS> {
@@ -52,7 +68,11 @@ impl SubscriptionTree {
         let mut out = BTreeMap::new();
         // Wildcards in the first level do not match topics starting with '$' [MQTT-4.7.2-1].
         let dollar = topic.starts_with('$');
-        collect(&self.root, &levels, 0, dollar, &mut out);
+        #[cfg(feature = "mutants")]
+        let pick: fn(QoS, QoS) -> QoS = if self.lowest_qos { Ord::min } else { Ord::max };
+        #[cfg(not(feature = "mutants"))]
+        let pick: fn(QoS, QoS) -> QoS = Ord::max;
+        collect(&self.root, &levels, 0, dollar, pick, &mut out);
         out
     }
 
@@ -98,38 +118,41 @@ fn remove_at(node: &mut Node, levels: &[&str], client_id: &str) -> bool {
     removed
 }
 
-fn add_all(subscribers: &BTreeMap<String, QoS>, out: &mut BTreeMap<String, QoS>) {
+/// Adds `subscribers` to `out`, a session already there keeping `pick` of its two QoS.
+fn add_all(subscribers: &BTreeMap<String, QoS>, pick: fn(QoS, QoS) -> QoS, out: &mut BTreeMap<String, QoS>) {
     for (client, &qos) in subscribers {
         let best = out.entry(client.clone()).or_insert(qos);
-        #[cfg(feature = "mutants")]
-        if crate::mutants::active(crate::mutants::Mutant::OverlapLowerQos) {
-            *best = (*best).min(qos);
-            continue;
-        }
-        *best = (*best).max(qos);
+        *best = pick(*best, qos);
     }
 }
 
-fn collect(node: &Node, levels: &[&str], depth: usize, dollar: bool, out: &mut BTreeMap<String, QoS>) {
+fn collect(
+    node: &Node,
+    levels: &[&str],
+    depth: usize,
+    dollar: bool,
+    pick: fn(QoS, QoS) -> QoS,
+    out: &mut BTreeMap<String, QoS>,
+) {
     let wildcards_allowed = !(depth == 0 && dollar);
     if wildcards_allowed {
         // `#` matches the remaining levels, including none: `sport/#` matches `sport`.
         if let Some(hash) = node.children.get("#") {
-            add_all(&hash.subscribers, out);
+            add_all(&hash.subscribers, pick, out);
         }
     }
     let Some(level) = levels.get(depth) else {
-        add_all(&node.subscribers, out);
+        add_all(&node.subscribers, pick, out);
         return;
     };
     if wildcards_allowed {
         if let Some(plus) = node.children.get("+") {
-            collect(plus, levels, depth + 1, dollar, out);
+            collect(plus, levels, depth + 1, dollar, pick, out);
         }
     }
     // A literal "+" or "#" level cannot occur in a valid topic name, so this never double counts.
     if let Some(child) = node.children.get(*level) {
-        collect(child, levels, depth + 1, dollar, out);
+        collect(child, levels, depth + 1, dollar, pick, out);
     }
 }
 

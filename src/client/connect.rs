@@ -38,7 +38,7 @@ impl ClientSession {
             self.incoming_qos2.clear();
         }
         #[cfg(feature = "mutants")]
-        if crate::mutants::active(crate::mutants::Mutant::ForgetPubrelState) {
+        if self.options.mutant == Some(crate::mutants::Mutant::ForgetPubrelState) {
             self.incoming_qos2.clear();
         }
         self.events.push_back(ClientEvent::Connected { session_present: ack.session_present });

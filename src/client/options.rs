@@ -24,6 +24,9 @@ pub struct ClientOptions {
     /// `max_inflight_messages`: our broker (and mosquitto) holds at most that many of a client's
     /// QoS 2 messages awaiting PUBREL.
     pub max_inflight: u16,
+    /// The known bug to run with, to prove the checks catch it; `None` outside those tests.
+    #[cfg(feature = "mutants")]
+    pub mutant: Option<crate::mutants::Mutant>,
 }
 
 /// The default of [`ClientOptions::max_inflight`].
@@ -39,6 +42,8 @@ impl ClientOptions {
             username: None,
             password: None,
             max_inflight: DEFAULT_MAX_INFLIGHT,
+            #[cfg(feature = "mutants")]
+            mutant: None,
         }
     }
 

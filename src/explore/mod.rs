@@ -15,7 +15,6 @@ use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
 use crate::scenario::Scenario;
-use crate::sim::run;
 
 /// What to explore.
 #[derive(Debug, Clone)]
@@ -89,14 +88,25 @@ fn violation(result: &crate::sim::RunResult) -> Option<String> {
     result.failure.as_ref().filter(|f| f.invariant.is_some()).map(|f| f.to_string())
 }
 
-fn failure(scenario: &Scenario, sim_seed: u64) -> Option<String> {
-    violation(&run(scenario, sim_seed))
+/// Runs one case, with `opts.mutant` when built with the `mutants` feature.
+fn run_case(opts: &ExploreOptions, scenario: &Scenario, sim_seed: u64) -> crate::sim::RunResult {
+    #[cfg(feature = "mutants")]
+    {
+        crate::sim::runner::run_with_mutant(scenario, sim_seed, opts.mutant)
+    }
+    #[cfg(not(feature = "mutants"))]
+    {
+        let _ = opts;
+        crate::sim::run(scenario, sim_seed)
+    }
+}
+
+fn failure(opts: &ExploreOptions, scenario: &Scenario, sim_seed: u64) -> Option<String> {
+    violation(&run_case(opts, scenario, sim_seed))
 }
 
 /// Explores `opts.cases` generated scenarios; `progress` is called after each case.
 pub fn explore(opts: &ExploreOptions, progress: &dyn Fn(u64, &Summary)) -> Summary {
-    #[cfg(feature = "mutants")]
-    crate::mutants::set(opts.mutant);
     let started = Instant::now();
     let mut summary = Summary::default();
     let mut outcomes = BTreeSet::new();
@@ -109,7 +119,7 @@ pub fn explore(opts: &ExploreOptions, progress: &dyn Fn(u64, &Summary)) -> Summa
         let mut tree = strategy.new_tree(&mut runner).expect("the scenario strategy always generates");
         let scenario = tree.current();
         let sim_seed = opts.seed.wrapping_mul(1_000_003).wrapping_add(case);
-        let result = run(&scenario, sim_seed);
+        let result = run_case(opts, &scenario, sim_seed);
         summary.cases += 1;
         summary.simulated += result.elapsed;
         match violation(&result) {
@@ -120,7 +130,7 @@ pub fn explore(opts: &ExploreOptions, progress: &dyn Fn(u64, &Summary)) -> Summa
             }
             Some(message) => {
                 let before = scenario.steps.len();
-                let (shrunk, message) = shrink(&mut tree, scenario, message, sim_seed, opts.max_shrink_iters);
+                let (shrunk, message) = shrink(opts, &mut tree, scenario, message, sim_seed);
                 let mut found = Found {
                     case,
                     sim_seed,
@@ -148,18 +158,18 @@ pub fn explore(opts: &ExploreOptions, progress: &dyn Fn(u64, &Summary)) -> Summa
 /// proptest's shrinking loop, at a fixed simulation seed: simplify while the case still fails,
 /// step back (complicate) when a simplification passes.
 fn shrink(
+    opts: &ExploreOptions,
     tree: &mut impl ValueTree<Value = Scenario>,
     mut best: Scenario,
     mut message: String,
     sim_seed: u64,
-    max_iters: u32,
 ) -> (Scenario, String) {
     if !tree.simplify() {
         return (best, message);
     }
-    for _ in 0..max_iters {
+    for _ in 0..opts.max_shrink_iters {
         let candidate = tree.current();
-        match failure(&candidate, sim_seed) {
+        match failure(opts, &candidate, sim_seed) {
             Some(m) => {
                 best = candidate;
                 message = m;

@@ -172,6 +172,9 @@ fn connect_options<N: Network>(net: &N, scenario: &Scenario, c: &ConnectStep) ->
         username,
         password: password.map(Bytes::from),
         max_inflight: spec.max_inflight,
+        // The network's to give (`Network::client_options`).
+        #[cfg(feature = "mutants")]
+        mutant: None,
     }
 }
 
@@ -179,7 +182,7 @@ fn connect_options<N: Network>(net: &N, scenario: &Scenario, c: &ConnectStep) ->
 async fn execute<N: Network>(net: &mut N, scenario: &Scenario, step: &Step) -> Result<Difference, NetworkError> {
     Ok(match step {
         Step::Connect(c) => {
-            let options = connect_options(net, scenario, c);
+            let options = net.client_options(connect_options(net, scenario, c));
             let checked = !scenario.clients[&c.client].break_client_rules;
             let got = net.command(&c.client, |reply| Command::Connect { options, checked, reply }).await?;
             if let Some(rc) = c.refused {

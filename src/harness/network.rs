@@ -13,6 +13,7 @@ use std::time::Duration;
 use super::agent::{ClientRecord, Command, Reply};
 use super::Outcome;
 use crate::broker::BrokerView;
+use crate::client::ClientOptions;
 use crate::trace::{Fault, Trace, TraceEvent};
 
 /// What a network could not do.
@@ -91,6 +92,12 @@ pub trait Network {
     /// The topic name or filter a scenario's topic is on this network.
     fn topic(&self, topic: &str) -> String {
         topic.to_owned()
+    }
+
+    /// The network's last word on a client's CONNECT options (the simulation switches on the
+    /// world's mutant, with the `mutants` feature); as given by default.
+    fn client_options(&self, options: ClientOptions) -> ClientOptions {
+        options
     }
 
     /// The user name and password to present where the scenario gives none.

@@ -72,4 +72,9 @@ impl Network for World {
     fn now_ms(&self) -> u64 {
         self.elapsed().as_millis() as u64
     }
+
+    #[cfg(feature = "mutants")]
+    fn client_options(&self, options: crate::client::ClientOptions) -> crate::client::ClientOptions {
+        crate::client::ClientOptions { mutant: self.config().mutant, ..options }
+    }
 }

@@ -39,7 +39,19 @@ impl RunResult {
 
 /// Runs `scenario` at `seed`.
 pub fn run(scenario: &Scenario, seed: u64) -> RunResult {
-    let mut config = WorldConfig::new(seed);
+    run_in(scenario, WorldConfig::new(seed))
+}
+
+/// Runs `scenario` at `seed` with a known bug switched on in the broker and every client.
+#[cfg(feature = "mutants")]
+pub fn run_with_mutant(scenario: &Scenario, seed: u64, mutant: Option<crate::mutants::Mutant>) -> RunResult {
+    run_in(scenario, WorldConfig { mutant, ..WorldConfig::new(seed) })
+}
+
+/// Runs `scenario` in a world built from `config` (its seed, and the scenario's broker settings
+/// and latencies on top).
+fn run_in(scenario: &Scenario, mut config: WorldConfig) -> RunResult {
+    let seed = config.seed;
     scenario.broker.apply(&mut config.broker);
     if let Some(min) = scenario.network.min_latency {
         config.min_latency = min.0;

@@ -35,6 +35,9 @@ pub struct WorldConfig {
     pub max_latency: Duration,
     /// Simulated time a command may take before it is reported as still pending.
     pub command_timeout: Duration,
+    /// The known bug the broker and every client run with.
+    #[cfg(feature = "mutants")]
+    pub mutant: Option<crate::mutants::Mutant>,
 }
 
 impl WorldConfig {
@@ -45,6 +48,8 @@ impl WorldConfig {
             min_latency: Duration::from_millis(1),
             max_latency: Duration::from_millis(20),
             command_timeout: Duration::from_secs(30),
+            #[cfg(feature = "mutants")]
+            mutant: None,
         }
     }
 }
@@ -154,6 +159,8 @@ impl World {
         let wake = Arc::new(Notify::new());
         let stop = Arc::new(Notify::new());
         let (t, m, w, c, st) = (trace.clone(), monitor.clone(), wake.clone(), config.broker.clone(), stop.clone());
+        #[cfg(feature = "mutants")]
+        let c = Config { mutant: config.mutant, ..c };
         sim.host(BROKER, move || {
             let monitor = SimMonitor { trace: t.clone(), state: m.clone(), wake: w.clone() };
             let (trace, config, stop) = (t.clone(), c.clone(), st.clone());
@@ -251,6 +258,8 @@ impl World {
 
     /// Connects `client`; `Done(session_present)` once CONNACK accepted it.
     pub fn connect(&mut self, client: &str, options: ClientOptions) -> Result<Outcome<bool>, WorldError> {
+        #[cfg(feature = "mutants")]
+        let options = ClientOptions { mutant: self.config.mutant, ..options };
         self.command(client, |reply| Command::Connect { options, checked: true, reply })
     }
 
