@@ -33,8 +33,8 @@
 
 mod config;
 mod connect;
+mod consistency;
 mod deliver;
-mod invariants;
 mod retained;
 mod session;
 mod subscriptions;
