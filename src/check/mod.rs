@@ -1,6 +1,8 @@
 //! Checking a real broker: the scenarios run over real TCP (tokio) against any MQTT 3.1.1 broker
 //! at HOST:PORT, with the same client code the simulation runs, and every difference from the
-//! spec is reported with the statement it breaks. `mqtt-sim check` is the command;
+//! spec is reported with the statement it breaks. The steps run through the same executor as in
+//! the simulation (`harness::executor`); this module adds only what differs for a borrowed broker
+//! over real TCP. `mqtt-sim check` is the command;
 //! docs/checking-a-broker.md is the user's guide.
 //!
 //! - [`target`]: the broker under test and the settings the user says it has;

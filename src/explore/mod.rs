@@ -1,5 +1,5 @@
 //! Exploration: proptest generates whole scenarios (`generate`), the simulation runs each at a
-//! seed, the invariants of `check` judge every run, and a failing case shrinks to a minimal
+//! seed, the delivery invariants (`invariants`) judge every run, and a failing case shrinks to a minimal
 //! scenario that is written to `scenarios/regressions/` and replays exactly.
 //!
 //! The loop is ours rather than proptest's runner so it can shard, stop at a time limit, count

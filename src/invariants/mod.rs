@@ -1,4 +1,5 @@
-//! Delivery invariants, checked on every simulated run from its trace alone: what applications
+//! Delivery invariants, checked on every run (simulated, or against a real broker over TCP) from
+//! its trace alone: what applications
 //! asked to publish, what the broker acknowledged, what each application received, who was
 //! subscribed, who connected with which session, and the faults. Each violation names the
 //! invariant, the message and the trace lines that show it.

@@ -1,8 +1,9 @@
-//! The trace of a simulated run: every packet sent and received on every host, every fault,
-//! every scenario step, every delivery to an application and every broker event (drops with their
-//! reason, wills, session changes), each with its simulated time (or its real time, for a run
-//! against a real broker: `Trace::real_time`). Rendered as aligned text for people and as JSON
-//! lines for tools. The same seed gives the same trace, byte for byte.
+//! The trace of a run, as data: every packet sent and received on every host (a
+//! `protocol::PacketSummary`), every fault, every scenario step, every delivery to an application
+//! and every broker event (drops with their reason, wills, session changes), each stamped by the
+//! clock its owner gives (simulated time in `sim`, real time for `mqtt-sim check`). Code reads the
+//! fields; the text (`Display`) is for people and the JSON lines for tools, and nothing in the
+//! crate parses either back. The same seed gives the same trace, byte for byte.
 
 use std::fmt::{self, Write as _};
 use std::sync::{Arc, Mutex};
