@@ -418,6 +418,11 @@ impl<C: Connector> Driver<C> {
                 // wait for the next turn of the loop, as they always have.
                 if self.dispatch_until_connected() {
                     let _ = reply.send(Ok(()));
+                    // Let the caller of `connect` see its `Connected` before this loop handles
+                    // what arrived right behind the CONNACK, as when the handshake was a function
+                    // of its own and the driver a task started after it: a simulated trace
+                    // keeps its order.
+                    tokio::task::yield_now().await;
                 } else {
                     handshake = Some(reply);
                 }
