@@ -9,7 +9,6 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::harness::snapshot::ClientSnapshot;
-use crate::harness::ConnackSeen;
 
 /// The `clients:` part of a stored snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -41,14 +40,6 @@ pub fn parse(text: &str) -> Result<Recorded, String> {
         None => text,
     };
     serde_yaml::from_str(body).map_err(|e| e.to_string())
-}
-
-/// A CONNACK as snapshots write it (the same words as `scenario::snapshot`).
-pub fn connack_line(c: &ConnackSeen) -> String {
-    match c {
-        ConnackSeen::Accepted { session_present } => format!("accepted, session present {}", *session_present as u8),
-        ConnackSeen::Refused(code) => format!("refused, return code {}", *code as u8),
-    }
 }
 
 /// The clients whose observed CONNACKs or messages differ from the recorded ones, as

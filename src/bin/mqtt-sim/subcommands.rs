@@ -1,5 +1,5 @@
 //! The subcommands that run something: the broker, the scenario suite, replay, exploration,
-//! checking an external broker and the load run. Each maps its arguments onto a library call
+//! checking another broker (`check`) and the load run. Each maps its arguments onto a library call
 //! and the result onto an exit code.
 
 use std::path::PathBuf;
