@@ -383,7 +383,7 @@ fn check_broker(view: &BrokerView, e: &Expect) -> Difference {
 }
 
 /// Message lines as a block, one per line.
-pub fn lines(v: &[String]) -> String {
+fn lines(v: &[String]) -> String {
     if v.is_empty() {
         return "(nothing)\n".into();
     }

@@ -205,10 +205,7 @@ pub struct EndCause(#[serde(serialize_with = "cause_text")] pub Option<CloseCaus
 
 impl fmt::Display for EndCause {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.0 {
-            Some(c) => c.fmt(f),
-            None => write!(f, "connection lost"),
-        }
+        f.write_str(&CloseCause::describe(self.0))
     }
 }
 
