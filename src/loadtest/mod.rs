@@ -63,6 +63,10 @@ impl Default for Plan {
 pub struct Report {
     /// Hostile connections that were open at the same moment, before any misbehaved.
     pub hostile_open: usize,
+    /// How long opening them took. A broker that closes a connection that sends no CONNECT
+    /// within a timeout (`connect_timeout`) closes the first ones opened before they misbehave
+    /// if this is longer than that timeout.
+    pub opening: Duration,
     /// Hostile connections that could not even be opened, with why.
     pub open_failures: Vec<String>,
     pub pairs: Vec<PairOutcome>,
@@ -74,6 +78,7 @@ pub struct Report {
 /// Runs `plan` against the broker at `addr`.
 pub async fn run(addr: SocketAddr, plan: &Plan) -> Report {
     let hostile = plan.connections.saturating_sub(2 * plan.pairs);
+    let opening_started = Instant::now();
     // Open every hostile connection first, so they are all open at the same moment.
     let mut opened = Vec::with_capacity(hostile);
     let mut open_failures = Vec::new();
@@ -98,6 +103,7 @@ pub async fn run(addr: SocketAddr, plan: &Plan) -> Report {
         next += batch;
     }
     let hostile_open = opened.len();
+    let opening = opening_started.elapsed();
 
     let started = Instant::now();
     let go = Arc::new(Barrier::new(opened.len() + plan.pairs + 1));
@@ -120,8 +126,14 @@ pub async fn run(addr: SocketAddr, plan: &Plan) -> Report {
         });
     }
     go.wait().await;
-    let mut report =
-        Report { hostile_open, open_failures, pairs: Vec::new(), abusers: Vec::new(), elapsed: Duration::ZERO };
+    let mut report = Report {
+        hostile_open,
+        opening,
+        open_failures,
+        pairs: Vec::new(),
+        abusers: Vec::new(),
+        elapsed: Duration::ZERO,
+    };
     while let Some(joined) = abusers.join_next().await {
         report.abusers.push(joined.expect("an abuse task does not panic"));
     }
@@ -175,7 +187,8 @@ impl Report {
     /// A table for people.
     pub fn summary(&self) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "hostile connections open at once: {}", self.hostile_open);
+        let _ =
+            writeln!(out, "hostile connections open at once: {} (opened in {:.2?})", self.hostile_open, self.opening);
         let _ = writeln!(out, "elapsed: {:.2?}", self.elapsed);
         let _ =
             writeln!(out, "\n{:<22} {:>6} {:>7} {:>11} {:>11}", "hostile kind", "count", "closed", "median", "slowest");
