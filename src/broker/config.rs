@@ -78,7 +78,32 @@ impl Config {
     /// `atoi` reads `10k` as 10) and tabs separate tokens too. Any option we do not support is
     /// an error naming the file and line, so a config is never half applied.
     pub fn parse_conf(text: &str, source: &str) -> Result<Config, ConfigError> {
+        ConfFile::parse(text, source).map(|file| file.config)
+    }
+}
+
+/// A `listener PORT [ADDRESS]` line: where the broker's driver listens. mosquitto listens on
+/// every address when none is given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenerConf {
+    pub port: u16,
+    pub address: Option<String>,
+}
+
+/// A whole mosquitto.conf-style file: the broker's settings, and the listeners for its driver
+/// (the core never listens; the binary does).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfFile {
+    pub config: Config,
+    pub listeners: Vec<ListenerConf>,
+}
+
+impl ConfFile {
+    /// See [`Config::parse_conf`]; `listener` lines are collected, and `allow_anonymous true`
+    /// (every mosquitto 2.0 config that listens beyond loopback has it) is accepted.
+    pub fn parse(text: &str, source: &str) -> Result<ConfFile, ConfigError> {
         let mut config = Config::default();
+        let mut listeners = Vec::new();
         for (index, raw) in text.lines().enumerate() {
             let line = index + 1;
             let err = |message: String| ConfigError { file: source.to_owned(), line, message };
@@ -89,8 +114,23 @@ impl Config {
             let mut tokens = trimmed.split_whitespace();
             let option = tokens.next().expect("a non-empty line has a token");
             let value = tokens.next();
+            let extra = tokens.next();
             let value = |what: &str| value.ok_or_else(|| err(format!("{option} needs a value ({what})")));
             match option {
+                "listener" => {
+                    let port = value("a port, and optionally an address")?;
+                    let port = port
+                        .parse::<u16>()
+                        .map_err(|_| err(format!("listener expects a port from 0 to 65535, found {port:?}")))?;
+                    listeners.push(ListenerConf { port, address: extra.map(str::to_owned) });
+                }
+                "allow_anonymous" => {
+                    if !parse_bool(value("true or false")?, option).map_err(err)? {
+                        return Err(err("allow_anonymous false is not supported: this broker has no \
+                                        authentication yet, so it would let every client in"
+                            .into()));
+                    }
+                }
                 "max_queued_messages" => {
                     config.max_queued_messages = parse_count(value("a count")?, option).map_err(err)?
                 }
@@ -142,12 +182,13 @@ impl Config {
                 }
             }
         }
-        Ok(config)
+        Ok(ConfFile { config, listeners })
     }
 }
 
 /// The mosquitto.conf options `parse_conf` understands.
 pub const SUPPORTED: &[&str] = &[
+    "allow_anonymous",
     "allow_zero_length_clientid",
     "auto_id_prefix",
     "max_connections",
@@ -155,6 +196,7 @@ pub const SUPPORTED: &[&str] = &[
     "max_keepalive",
     "max_packet_size",
     "max_queued_bytes",
+    "listener",
     "max_queued_messages",
     "persistence",
     "queue_qos0_messages",
@@ -217,9 +259,27 @@ mod tests {
 
     #[test]
     fn unknown_option_names_file_and_line() {
-        let e = Config::parse_conf("max_queued_messages 5\nlistener 1883\n", "m.conf").unwrap_err();
+        let e = Config::parse_conf("max_queued_messages 5\npassword_file /etc/p\n", "m.conf").unwrap_err();
         assert_eq!((e.file.as_str(), e.line), ("m.conf", 2));
-        assert!(e.to_string().starts_with("m.conf:2: unknown option \"listener\""), "{e}");
+        assert!(e.to_string().starts_with("m.conf:2: unknown option \"password_file\""), "{e}");
+    }
+
+    #[test]
+    fn listeners_and_allow_anonymous_as_every_mosquitto_2_0_config_has_them() {
+        let text = "listener 1883 127.0.0.1\nlistener 8883\nallow_anonymous true\nmax_queued_messages 7\n";
+        let file = ConfFile::parse(text, "m.conf").unwrap();
+        assert_eq!(
+            file.listeners,
+            [
+                ListenerConf { port: 1883, address: Some("127.0.0.1".into()) },
+                ListenerConf { port: 8883, address: None }
+            ]
+        );
+        assert_eq!(file.config.max_queued_messages, 7);
+        let e = ConfFile::parse("\nallow_anonymous false\n", "m.conf").unwrap_err();
+        assert!(e.to_string().starts_with("m.conf:2: allow_anonymous false is not supported"), "{e}");
+        let e = ConfFile::parse("listener http\n", "m.conf").unwrap_err();
+        assert_eq!(e.to_string(), "m.conf:1: listener expects a port from 0 to 65535, found \"http\"");
     }
 
     #[test]

@@ -1,11 +1,14 @@
 //! Which scenarios can run against a real broker, and which of their expectations can be seen
-//! from outside it. A scenario is not applicable when a step needs the simulation (network faults,
-//! crashes), when it uses `$` topics (which a run-unique prefix would turn into ordinary topics),
-//! or when it needs broker settings the target does not have. An `expect` clause about the
-//! broker's internals (queues, inflight, drops, sessions, the retained store) cannot be observed
-//! over MQTT: it is skipped, and the scenario is only partially checked. Nothing here runs
-//! anything.
+//! from outside it. Network faults and client crashes run anywhere (the fault proxy performs
+//! them). Against a broker someone else runs (`--broker`), a scenario is not applicable when it
+//! crashes or restarts the broker, when it uses `$` topics (which a run-unique prefix would turn
+//! into ordinary topics), or when it needs broker settings the target does not have. Against a
+//! broker `--launch` starts for each scenario, only the settings its config template cannot give
+//! the broker remain. An `expect` clause about the broker's internals (queues, inflight, drops,
+//! sessions, the retained store) cannot be observed over MQTT: it is skipped, and the scenario
+//! is only partially checked. Nothing here runs anything.
 
+use super::target::{Target, DECLARED};
 use crate::broker::Config;
 use crate::scenario::model::{Scenario, Step};
 
@@ -18,53 +21,69 @@ pub enum Plan {
     NotApplicable(String),
 }
 
-/// Decides what can be checked of `scenario` against a broker with `target`'s settings.
-pub fn plan(scenario: &Scenario, target: &Config) -> Plan {
-    let simulated = simulation_steps(scenario);
-    if !simulated.is_empty() {
-        return Plan::NotApplicable(format!("needs the simulation: {}", simulated.join(", ")));
+/// Decides what can be checked of `scenario` against `target`.
+pub fn plan(scenario: &Scenario, target: &Target) -> Plan {
+    if let Some(why) = &scenario.simulation_only {
+        return Plan::NotApplicable(format!("simulation only: {}", why.trim()));
     }
-    if let Some(topic) = dollar_topic(scenario) {
-        return Plan::NotApplicable(format!(
-            "uses the $ topic {topic:?}: a run-unique prefix would make it an ordinary topic and change \
-             how wildcards match it (MQTT 3.1.1 section 4.7.2)"
-        ));
-    }
-    let unmet = unmet_settings(scenario, target);
+    let Some(launcher) = &target.launcher else {
+        let crashes = broker_crashes(scenario);
+        if !crashes.is_empty() {
+            return Plan::NotApplicable(format!(
+                "crashes the broker ({}): only a broker that mqtt-sim check starts (--launch) can be crashed",
+                crashes.join(", ")
+            ));
+        }
+        if let Some(topic) = dollar_topic(scenario) {
+            return Plan::NotApplicable(format!(
+                "uses the $ topic {topic:?}: a run-unique prefix would make it an ordinary topic and change \
+                 how wildcards match it (MQTT 3.1.1 section 4.7.2); --launch runs it on a broker of its own"
+            ));
+        }
+        return settings_plan(scenario, &target.config, "target has");
+    };
+    // The launched broker gets the scenario's settings, where its config can take them.
+    let mut settings = Config::default();
+    scenario.broker.apply(&mut settings);
+    let mut have = target.config.clone();
+    let given: Vec<&str> = DECLARED.iter().copied().filter(|o| launcher.can_set(o)).collect();
+    copy_settings(&settings, &mut have, &given);
+    settings_plan(scenario, &have, "its config template cannot set it, and the broker has")
+}
+
+fn settings_plan(scenario: &Scenario, have: &Config, has: &str) -> Plan {
+    let unmet = unmet_settings(scenario, have, has);
     if !unmet.is_empty() {
         return Plan::NotApplicable(unmet.join("; "));
     }
     Plan::Run { skipped: unobservable_clauses(scenario) }
 }
 
-/// The steps that only the simulation can perform, by what they need, each keyword once:
-/// `network faults (partition, heal)`.
-fn simulation_steps(scenario: &Scenario) -> Vec<String> {
-    let mut found: Vec<(&str, Vec<&str>)> = Vec::new();
-    for step in &scenario.steps {
-        let need = match step {
-            Step::Partition(_)
-            | Step::Heal(_)
-            | Step::Hold(_)
-            | Step::Release(_)
-            | Step::Latency(_)
-            | Step::PacketLoss(_) => "network faults",
-            Step::CrashBroker | Step::RestartBroker => "broker crashes",
-            Step::CrashClient(_) | Step::RestartClient(_) => "client crashes",
-            _ => continue,
-        };
-        let i = match found.iter().position(|(n, _)| *n == need) {
-            Some(i) => i,
-            None => {
-                found.push((need, vec![]));
-                found.len() - 1
-            }
-        };
-        if !found[i].1.contains(&step.keyword()) {
-            found[i].1.push(step.keyword());
+/// Sets `options` (of `target::DECLARED`) in `to` as they are in `from`.
+fn copy_settings(from: &Config, to: &mut Config, options: &[&str]) {
+    for option in options {
+        match *option {
+            "max_queued_messages" => to.max_queued_messages = from.max_queued_messages,
+            "max_queued_bytes" => to.max_queued_bytes = from.max_queued_bytes,
+            "queue_qos0_messages" => to.queue_qos0_messages = from.queue_qos0_messages,
+            "max_inflight_messages" => to.max_inflight_messages = from.max_inflight_messages,
+            "max_packet_size" => to.max_packet_size = from.max_packet_size,
+            "max_keepalive" => to.max_keepalive = from.max_keepalive,
+            "allow_zero_length_clientid" => to.allow_zero_length_clientid = from.allow_zero_length_clientid,
+            other => panic!("{other} is not a declared option"),
         }
     }
-    found.into_iter().map(|(need, steps)| format!("{need} ({})", steps.join(", "))).collect()
+}
+
+/// The broker crash steps of the scenario, each keyword once.
+fn broker_crashes(scenario: &Scenario) -> Vec<&'static str> {
+    let mut found = Vec::new();
+    for step in &scenario.steps {
+        if matches!(step, Step::CrashBroker | Step::RestartBroker) && !found.contains(&step.keyword()) {
+            found.push(step.keyword());
+        }
+    }
+    found
 }
 
 /// The first topic name or filter starting with `$`, if any.
@@ -207,7 +226,7 @@ fn keep_alive_refused(max_keepalive: u16, keep_alive: u16) -> bool {
 /// scenario states must match exactly. One it leaves at mosquitto 2.0's default matters only if
 /// the run could tell the default from the target's value: a queue limit of 100 cannot change a
 /// run that publishes 10 messages, so such a scenario still applies.
-fn unmet_settings(scenario: &Scenario, target: &Config) -> Vec<String> {
+fn unmet_settings(scenario: &Scenario, target: &Config, has: &str) -> Vec<String> {
     let mut need = Config::default();
     scenario.broker.apply(&mut need);
     let b = &scenario.broker;
@@ -218,7 +237,7 @@ fn unmet_settings(scenario: &Scenario, target: &Config) -> Vec<String> {
             return;
         }
         let because = if explicit { String::new() } else { format!(" (the default; {why})") };
-        out.push(format!("needs {name} {need}{because}, target has {have}"));
+        out.push(format!("needs {name} {need}{because}, {has} {have}"));
     };
     check(
         "max_queued_messages",
@@ -284,21 +303,48 @@ fn unmet_settings(scenario: &Scenario, target: &Config) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::launch::Launcher;
     use crate::scenario::parse;
 
     fn scenario(text: &str) -> Scenario {
         parse(text, "test.yaml").unwrap()
     }
 
+    fn borrowed(config: Config) -> Target {
+        Target { config, ..Target::new("localhost:1883") }
+    }
+
     #[test]
-    fn simulation_steps_make_a_scenario_not_applicable() {
+    fn network_faults_run_anywhere_and_broker_crashes_need_a_launched_broker() {
         let s = scenario(
-            "name: n\nclients: { a: {} }\nsteps:\n  - connect: a\n  - partition: a\n  - heal: a\n  - partition: a\n  - crash_broker\n",
+            "name: n\nclients: { a: {} }\nsteps:\n  - connect: a\n  - partition: a\n  - heal: a\n  - crash_client: a\n  - crash_broker\n  - restart_broker\n",
         );
         assert_eq!(
-            plan(&s, &Config::default()),
+            plan(&s, &borrowed(Config::default())),
             Plan::NotApplicable(
-                "needs the simulation: network faults (partition, heal), broker crashes (crash_broker)".into()
+                "crashes the broker (crash_broker, restart_broker): only a broker that mqtt-sim check starts (--launch) can be crashed"
+                    .into()
+            )
+        );
+        let launched = Target::launched(Launcher::new("mosquitto -c {config}", None).unwrap());
+        assert_eq!(plan(&s, &launched), Plan::Run { skipped: vec![] });
+        let faults_only = scenario("name: n\nclients: { a: {} }\nsteps:\n  - connect: a\n  - hold: a\n  - release: a\n");
+        assert_eq!(plan(&faults_only, &borrowed(Config::default())), Plan::Run { skipped: vec![] });
+    }
+
+    #[test]
+    fn a_launched_broker_gets_the_settings_its_template_can_take() {
+        let s = scenario("name: n\nbroker: { max_queued_messages: 5, queue_qos0_messages: true }\nclients: { a: {} }\nsteps:\n  - connect: a\n  - subscribe: { client: a, topic: \"$SYS/x\", qos: 0 }\n");
+        let launched = Target::launched(Launcher::new("mosquitto -c {config}", None).unwrap());
+        assert_eq!(plan(&s, &launched), Plan::Run { skipped: vec![] }, "a mosquitto.conf takes every setting");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.conf");
+        std::fs::write(&path, "port {port}\nqueue {max_queued_messages}\n").unwrap();
+        let templated = Target::launched(Launcher::new("b -c {config}", Some(&path)).unwrap());
+        assert_eq!(
+            plan(&s, &templated),
+            Plan::NotApplicable(
+                "needs queue_qos0_messages true, its config template cannot set it, and the broker has false".into()
             )
         );
     }
@@ -306,26 +352,26 @@ mod tests {
     #[test]
     fn dollar_topics_are_not_namespaced() {
         let s = scenario("name: n\nclients: { a: {} }\nsteps:\n  - connect: a\n  - subscribe: { client: a, topic: \"$SYS/#\", qos: 0 }\n");
-        assert!(matches!(plan(&s, &Config::default()), Plan::NotApplicable(r) if r.contains("\"$SYS/#\"")));
+        assert!(matches!(plan(&s, &borrowed(Config::default())), Plan::NotApplicable(r) if r.contains("\"$SYS/#\"")));
     }
 
     #[test]
     fn stated_settings_must_match_and_defaults_only_where_they_can_matter() {
         let s = scenario("name: n\nbroker: { max_queued_messages: 100 }\nclients: { a: {} }\nsteps:\n  - connect: a\n");
         assert_eq!(
-            plan(&s, &Config::default()),
+            plan(&s, &borrowed(Config::default())),
             Plan::NotApplicable("needs max_queued_messages 100, target has 1000".into())
         );
         let small = Config { max_queued_messages: 100, ..Config::default() };
         let few = scenario(
             "name: n\nclients: { a: {} }\nsteps:\n  - connect: a\n  - publish: { client: a, topic: t, qos: 1, repeat: 10 }\n",
         );
-        assert_eq!(plan(&few, &small), Plan::Run { skipped: vec![] });
+        assert_eq!(plan(&few, &borrowed(small.clone())), Plan::Run { skipped: vec![] });
         let many = scenario(
             "name: n\nclients: { a: {} }\nsteps:\n  - connect: a\n  - publish: { client: a, topic: t, qos: 1, repeat: 101 }\n",
         );
         assert_eq!(
-            plan(&many, &small),
+            plan(&many, &borrowed(small)),
             Plan::NotApplicable(
                 "needs max_queued_messages 1000 (the default; it publishes 101 messages), target has 100".into()
             )
@@ -337,7 +383,7 @@ mod tests {
         let s = scenario(
             "name: n\nclients: { a: {} }\nsteps:\n  - connect: a\n  - expect:\n      received: { a: [] }\n      queued: { a: 0 }\n      sessions: { a: connected }\n",
         );
-        let Plan::Run { skipped } = plan(&s, &Config::default()) else { panic!("it applies") };
+        let Plan::Run { skipped } = plan(&s, &borrowed(Config::default())) else { panic!("it applies") };
         assert_eq!(skipped.iter().map(|s| s.to_string()).collect::<Vec<_>>(), ["step 2 (line 5): queued, sessions"]);
     }
 }

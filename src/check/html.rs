@@ -18,7 +18,7 @@ const STYLE: &str = "body{font-family:sans-serif;margin:2em} table{border-collap
 fn class(v: &Verdict) -> &'static str {
     match v {
         Verdict::Pass | Verdict::PartiallyChecked => "ok",
-        Verdict::Deviation(_) | Verdict::Invalid(_) => "fail",
+        Verdict::Deviation(_) | Verdict::Invalid(_) | Verdict::LaunchFailed(_) => "fail",
         Verdict::KnownDeviation { .. } => "known",
         Verdict::NotApplicable(_) => "na",
     }

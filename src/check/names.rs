@@ -1,13 +1,16 @@
 //! The run-unique namespace of one scenario run against a real broker: every client id and every
 //! topic, filter and will topic the scenario names gets a prefix unique to the run, so runs in
 //! parallel, earlier runs and other users of the broker cannot interfere; the prefix is stripped
-//! from everything recorded, so expectations and snapshots compare unchanged. It owns the
-//! spelling of names and nothing else.
+//! from everything recorded, so expectations and snapshots compare unchanged. A broker that
+//! `check --launch` started for the one scenario needs no namespace ([`Namespace::none`]): names
+//! go out as the scenario writes them, and match the broker's own log. It owns the spelling of
+//! names and nothing else.
 
 /// The prefix of one scenario's run: `ms-<run>-<n>`, used as `ms-<run>-<n>/topic` for topics and
 /// filters and `ms-<run>-<n>-id` for client ids.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Namespace {
+    /// Empty for no namespace.
     prefix: String,
 }
 
@@ -40,6 +43,11 @@ impl Namespace {
         Namespace { prefix: format!("ms-{tag}-{n}") }
     }
 
+    /// Names as the scenario writes them: the broker is the run's alone.
+    pub fn none() -> Namespace {
+        Namespace { prefix: String::new() }
+    }
+
     pub fn prefix(&self) -> &str {
         &self.prefix
     }
@@ -47,8 +55,8 @@ impl Namespace {
     /// A client id in the namespace. The empty id stays empty: it asks the broker to assign one
     /// (MQTT 3.1.1 section 3.1.3.1), or to refuse it, and that is what a scenario with it checks.
     pub fn client_id(&self, id: &str) -> String {
-        if id.is_empty() {
-            String::new()
+        if id.is_empty() || self.prefix.is_empty() {
+            id.to_owned()
         } else {
             format!("{}-{id}", self.prefix)
         }
@@ -58,16 +66,25 @@ impl Namespace {
     /// for topics that do not start with `$` (`#` becomes `prefix/#`, which matches exactly the
     /// namespaced topics `#` matched); `$` topics must not be namespaced (see `applicable`).
     pub fn topic(&self, topic: &str) -> String {
+        if self.prefix.is_empty() {
+            return topic.to_owned();
+        }
         format!("{}/{topic}", self.prefix)
     }
 
     /// A received topic without the namespace; a topic from outside it stays as it is.
     pub fn strip_topic(&self, topic: &str) -> String {
+        if self.prefix.is_empty() {
+            return topic.to_owned();
+        }
         topic.strip_prefix(&self.prefix).and_then(|t| t.strip_prefix('/')).unwrap_or(topic).to_owned()
     }
 
     /// A client id without the namespace; an id from outside it stays as it is.
     pub fn strip_client_id(&self, id: &str) -> String {
+        if self.prefix.is_empty() {
+            return id.to_owned();
+        }
         id.strip_prefix(&self.prefix).and_then(|t| t.strip_prefix('-')).unwrap_or(id).to_owned()
     }
 
@@ -98,6 +115,15 @@ mod tests {
         assert_eq!(ns.strip_client_id("ms-abc-70-reader"), "ms-abc-70-reader");
         assert_eq!(ns.strip_name("ms-abc-7/presence/x"), "presence/x");
         assert_eq!(ns.strip_name("ms-abc-7-reader"), "reader");
+    }
+
+    #[test]
+    fn no_namespace_leaves_names_alone() {
+        let ns = Namespace::none();
+        assert_eq!(ns.client_id("reader"), "reader");
+        assert_eq!(ns.topic("$SYS/#"), "$SYS/#");
+        assert_eq!(ns.strip_name("/a"), "/a");
+        assert_eq!(ns.strip_client_id("-reader"), "-reader");
     }
 
     #[test]

@@ -34,6 +34,10 @@ pub fn totals(report: &CheckReport) -> String {
     if invalid > 0 {
         parts.push(format!("{invalid} invalid"));
     }
+    let unlaunched = n(|v| matches!(v, Verdict::LaunchFailed(_)));
+    if unlaunched > 0 {
+        parts.push(format!("{unlaunched} not launched"));
+    }
     let name = report.broker_name.as_ref().map(|n| format!(" ({n})")).unwrap_or_default();
     format!("{}{name}: {}", report.broker, parts.join(", "))
 }
@@ -61,7 +65,8 @@ fn indent(text: &str, by: &str) -> String {
     text.lines().map(|l| format!("{by}{l}\n")).collect()
 }
 
-/// The deviations (known or not) and the files that did not load, in full.
+/// The deviations (known or not), the files that did not load and the brokers that did not
+/// start, in full.
 pub fn details(report: &CheckReport) -> String {
     let mut out = String::new();
     for c in &report.checks {
@@ -87,6 +92,9 @@ pub fn details(report: &CheckReport) -> String {
             }
             Verdict::Invalid(e) => {
                 let _ = writeln!(out, "INVALID: {}\n{}", c.name, indent(e, "  "));
+            }
+            Verdict::LaunchFailed(e) => {
+                let _ = writeln!(out, "LAUNCH FAILED: {}\n{}", c.name, indent(e, "  "));
             }
             Verdict::Pass | Verdict::PartiallyChecked | Verdict::NotApplicable(_) => {}
         }

@@ -1,9 +1,11 @@
-//! Running one applicable scenario against a real broker, in real time: the scenario executor
-//! (`harness::executor`, the same code the simulation runs) drives the steps over a
-//! [`TcpNetwork`], then a settling second, the clients' view compared with the recorded snapshot,
-//! and the broker cleaned of the run's sessions and retained messages; last, the delivery
-//! invariants that a client-side trace can judge. The first difference ends the run. It judges
-//! what it observes; what applies is `applicable`'s.
+//! Running one applicable scenario against a real broker, in real time: a broker launched for it
+//! (with `--launch`), then the scenario executor (`harness::executor`, the same code the
+//! simulation runs) driving the steps over a [`TcpNetwork`], then a settling second, the
+//! clients' view compared with the recorded snapshot, and the broker killed, or cleaned of the
+//! run's sessions and retained messages when someone else runs it; last, the delivery
+//! invariants that a client-side trace can judge. The first difference ends the run; a launched
+//! broker that exits by itself is the finding. It judges what it observes; what applies is
+//! `applicable`'s.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -11,10 +13,12 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::time::Instant;
 
+use super::launch::{BrokerProcess, LaunchError};
 use super::names::Namespace;
 use super::network::{TcpNetwork, COMMAND_TIMEOUT, GRACE};
 use super::recorded::{self, Recorded};
 use super::target::Target;
+use crate::broker::Config;
 use crate::client::ClientOptions;
 use crate::harness::executor::{broken_invariants, run_steps, Failure, SETTLE};
 use crate::harness::network::Network;
@@ -39,14 +43,42 @@ pub struct RunOutput {
 }
 
 /// Runs `scenario` against `target` in `namespace`; `recorded` is its stored snapshot, compared
-/// when given.
-pub async fn run(scenario: &Scenario, target: &Target, namespace: Namespace, recorded: Option<&Recorded>) -> RunOutput {
+/// when given. Fails only if the target's launcher cannot start a broker for it.
+pub async fn run(
+    scenario: &Scenario,
+    target: &Target,
+    namespace: Namespace,
+    recorded: Option<&Recorded>,
+) -> Result<RunOutput, LaunchError> {
     let started = Instant::now();
-    let mut net = TcpNetwork::start(target, namespace, scenario.clients.keys());
+    let process = match &target.launcher {
+        Some(launcher) => {
+            let mut settings = Config::default();
+            scenario.broker.apply(&mut settings);
+            Some(BrokerProcess::launch(launcher.clone(), &settings, &scenario.broker).await?)
+        }
+        None => None,
+    };
+    let launched = process.is_some();
+    let mut net = match TcpNetwork::start(target, namespace, scenario.clients.keys(), process, scenario.seed).await {
+        Ok(net) => net,
+        Err(e) => {
+            let deviation = Some(Failure::of_run(e.to_string(), "a network mqtt-sim check can set up", ""));
+            return Ok(RunOutput { deviation, clients: BTreeMap::new(), trace: vec![], elapsed: started.elapsed() });
+        }
+    };
     let mut deviation = match run_steps(&mut net, scenario).await {
         Ok(found) => found,
         Err(e) => Some(Failure::of_run(e.to_string(), "a step mqtt-sim check can perform", "")),
     };
+    if let Some(exit) = net.broker_exited() {
+        // What went wrong after the broker died follows from its death.
+        deviation = Some(Failure::of_run(
+            "the broker process exited during the scenario, without a crash_broker step",
+            "the broker keeps running",
+            exit,
+        ));
+    }
     if deviation.is_none() {
         let step = format!("settle {} ms, then compare with the recorded snapshot", SETTLE.as_millis());
         net.note(|ms| TraceEvent::Step { ms, step });
@@ -66,10 +98,12 @@ pub async fn run(scenario: &Scenario, target: &Target, namespace: Namespace, rec
     net.note(|ms| TraceEvent::Step { ms, step });
     let namespace = net.namespace().clone();
     let trace = net.stop().await;
-    cleanup(scenario, target, &namespace).await;
+    if !launched {
+        cleanup(scenario, target, &namespace).await;
+    }
     let trace: Vec<TraceEvent> = trace.events().into_iter().map(|e| strip(e, &namespace)).collect();
     let deviation = deviation.or_else(|| broken_invariants(&trace, true));
-    RunOutput { deviation, clients, trace, elapsed: started.elapsed() }
+    Ok(RunOutput { deviation, clients, trace, elapsed: started.elapsed() })
 }
 
 /// What each client saw, as snapshots write it.

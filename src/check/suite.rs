@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::applicable::{plan, Plan, Skipped};
+use super::launch::{BrokerProcess, LaunchError};
 use super::names::{run_tag, Namespace};
 use super::network::COMMAND_TIMEOUT;
 use super::recorded;
@@ -48,6 +49,8 @@ pub enum Verdict {
     NotApplicable(String),
     /// The file does not load (or its snapshot does not), with the error.
     Invalid(String),
+    /// `--launch` could not start a broker for it, with the command and its last output.
+    LaunchFailed(String),
 }
 
 impl Verdict {
@@ -60,6 +63,7 @@ impl Verdict {
             Verdict::KnownDeviation { .. } => "known deviation".into(),
             Verdict::NotApplicable(why) => format!("not applicable ({why})"),
             Verdict::Invalid(_) => "INVALID".into(),
+            Verdict::LaunchFailed(_) => "LAUNCH FAILED".into(),
         }
     }
 
@@ -122,9 +126,9 @@ impl CheckReport {
     }
 
     /// 0 when the broker showed no deviation that is not known, 1 when it did, 2 when a file
-    /// did not load.
+    /// did not load or a broker could not be launched.
     pub fn exit_code(&self) -> u8 {
-        if self.count(|v| matches!(v, Verdict::Invalid(_))) > 0 {
+        if self.count(|v| matches!(v, Verdict::Invalid(_) | Verdict::LaunchFailed(_))) > 0 {
             2
         } else if self.count(|v| matches!(v, Verdict::Deviation(_))) > 0 {
             1
@@ -140,6 +144,12 @@ pub enum CheckError {
     /// No TCP connection to the broker could be opened.
     #[error("cannot reach the broker at {addr}: {error}")]
     Unreachable { addr: String, error: String },
+    /// The launch command does not start a broker with mosquitto 2.0's default settings.
+    #[error("{0}")]
+    Launch(#[from] LaunchError),
+    /// Ctrl-C.
+    #[error("interrupted")]
+    Interrupted,
     /// A scenario path could not be read.
     #[error("{path}: {error}")]
     Path { path: String, error: String },
@@ -147,11 +157,23 @@ pub enum CheckError {
 
 /// Checks the scenarios under `options.paths` against `options.target`.
 pub async fn check(options: &CheckOptions) -> Result<CheckReport, CheckError> {
-    let addr = options.target.addr.clone();
-    match tokio::time::timeout(COMMAND_TIMEOUT, tokio::net::TcpStream::connect(&addr)).await {
-        Ok(Ok(_probe)) => {}
-        Ok(Err(e)) => return Err(CheckError::Unreachable { addr, error: e.to_string() }),
-        Err(_) => return Err(CheckError::Unreachable { addr, error: "timed out".into() }),
+    match &options.target.launcher {
+        // A command that cannot start a broker at all is one error, not one per scenario.
+        Some(launcher) => {
+            let scenario_free = crate::scenario::model::BrokerSettings::default();
+            BrokerProcess::launch(launcher.clone(), &crate::broker::Config::default(), &scenario_free)
+                .await?
+                .kill()
+                .await;
+        }
+        None => {
+            let addr = options.target.addr.clone();
+            match tokio::time::timeout(COMMAND_TIMEOUT, tokio::net::TcpStream::connect(&addr)).await {
+                Ok(Ok(_probe)) => {}
+                Ok(Err(e)) => return Err(CheckError::Unreachable { addr, error: e.to_string() }),
+                Err(_) => return Err(CheckError::Unreachable { addr, error: "timed out".into() }),
+            }
+        }
     }
     let mut files = Vec::new();
     for path in &options.paths {
@@ -170,7 +192,9 @@ pub async fn check(options: &CheckOptions) -> Result<CheckReport, CheckError> {
         tasks.spawn(async move {
             let _permit = limit.acquire_owned().await.expect("the semaphore is never closed");
             let (options, root, snapshots, tag) = &*shared;
-            (i, check_file(options, root, snapshots, &file, Namespace::new(tag, i)).await)
+            // A broker launched for the one scenario needs no namespace.
+            let ns = if options.target.launcher.is_some() { Namespace::none() } else { Namespace::new(tag, i) };
+            (i, check_file(options, root, snapshots, &file, ns).await)
         });
     }
     let mut checks = Vec::new();
@@ -185,10 +209,19 @@ pub async fn check(options: &CheckOptions) -> Result<CheckReport, CheckError> {
     })
 }
 
-/// [`check`] on a runtime of its own, for callers that are not async.
+/// [`check`] on a runtime of its own, for callers that are not async. Ctrl-C ends it: the
+/// runtime is dropped with every task, and with them every broker process it launched (they are
+/// killed on drop), so nothing is left running.
 pub fn check_blocking(options: &CheckOptions) -> Result<CheckReport, CheckError> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime starts");
-    runtime.block_on(check(options))
+    let result = runtime.block_on(async {
+        tokio::select! {
+            result = check(options) => result,
+            _ = tokio::signal::ctrl_c() => Err(CheckError::Interrupted),
+        }
+    });
+    runtime.shutdown_timeout(Duration::from_secs(5));
+    result
 }
 
 /// Real time the scenario's `wait` steps take.
@@ -229,7 +262,7 @@ async fn check_file(
     check.title = scenario.name.clone();
     check.description = scenario.description.trim().to_owned();
     check.spec = scenario.spec.iter().map(|s| s.0.clone()).collect();
-    check.skipped = match plan(&scenario, &options.target.config) {
+    check.skipped = match plan(&scenario, &options.target) {
         Plan::Run { skipped } => skipped,
         Plan::NotApplicable(why) => {
             check.verdict = Verdict::NotApplicable(why);
@@ -264,7 +297,13 @@ async fn check_file(
             }
         },
     };
-    let output = runner::run(&scenario, &options.target, ns, recorded.as_ref()).await;
+    let output = match runner::run(&scenario, &options.target, ns, recorded.as_ref()).await {
+        Ok(output) => output,
+        Err(e) => {
+            check.verdict = Verdict::LaunchFailed(e.to_string());
+            return check;
+        }
+    };
     check.clients = output.clients;
     check.trace = output.trace;
     check.elapsed = output.elapsed;

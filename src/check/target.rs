@@ -4,7 +4,9 @@
 //! (that is `applicable`).
 
 use std::path::Path;
+use std::sync::Arc;
 
+use super::launch::Launcher;
 use crate::broker::{Config, ConfigError};
 
 /// A broker reachable over TCP.
@@ -18,13 +20,29 @@ pub struct Target {
     /// The key under which scenarios list this broker's known deviations (`mosquitto`).
     pub name: Option<String>,
     /// The settings the user declares the broker has; mosquitto 2.0's defaults unless stated.
+    /// With a launcher, the settings it can give the broker are the scenario's instead.
     pub config: Config,
+    /// How to start a fresh broker for each scenario (`--launch`); `None` checks the broker at
+    /// `addr` that someone else runs.
+    pub launcher: Option<Arc<Launcher>>,
 }
 
 impl Target {
     /// A broker at `addr` with mosquitto 2.0's defaults, no credentials and no name.
     pub fn new(addr: impl Into<String>) -> Target {
-        Target { addr: addr.into(), username: None, password: None, name: None, config: Config::default() }
+        Target {
+            addr: addr.into(),
+            username: None,
+            password: None,
+            name: None,
+            config: Config::default(),
+            launcher: None,
+        }
+    }
+
+    /// A broker that `launcher` starts for each scenario.
+    pub fn launched(launcher: Launcher) -> Target {
+        Target { launcher: Some(Arc::new(launcher)), ..Target::new("") }
     }
 }
 
@@ -39,6 +57,20 @@ pub const DECLARED: &[&str] = &[
     "max_keepalive",
     "allow_zero_length_clientid",
 ];
+
+/// The value of one of the [`DECLARED`] options in `config`, as mosquitto.conf writes it.
+pub fn declared_value(config: &Config, option: &str) -> String {
+    match option {
+        "max_queued_messages" => config.max_queued_messages.to_string(),
+        "max_queued_bytes" => config.max_queued_bytes.to_string(),
+        "queue_qos0_messages" => config.queue_qos0_messages.to_string(),
+        "max_inflight_messages" => config.max_inflight_messages.to_string(),
+        "max_packet_size" => config.max_packet_size.to_string(),
+        "max_keepalive" => config.max_keepalive.to_string(),
+        "allow_zero_length_clientid" => config.allow_zero_length_clientid.to_string(),
+        other => panic!("{other} is not a declared option"),
+    }
+}
 
 /// The settings declared in mosquitto.conf text. Only the options in [`DECLARED`] are read (with
 /// `Config::parse_conf`, so a bad value names the file and line); every other line (listeners,
@@ -78,6 +110,13 @@ mod tests {
         assert_eq!(c.max_queued_messages, 100);
         assert!(c.queue_qos0_messages);
         assert_eq!(c.max_inflight_messages, 20);
+    }
+
+    #[test]
+    fn every_declared_option_has_a_value_that_reads_back() {
+        let config = Config { max_queued_messages: 7, queue_qos0_messages: true, ..Config::default() };
+        let text: String = DECLARED.iter().map(|o| format!("{o} {}\n", declared_value(&config, o))).collect();
+        assert_eq!(config_from_conf(&text, "t").unwrap(), config);
     }
 
     #[test]

@@ -199,6 +199,7 @@ pub fn scenario() -> impl Strategy<Value = Scenario> {
                 spec: vec![],
                 claim: None,
                 known_deviations: BTreeMap::new(),
+                simulation_only: None,
                 seed: 1,
                 outcome: OutcomeKind::MayVary,
                 broker: BrokerSettings { max_queued_messages: limit, ..BrokerSettings::default() },

@@ -19,9 +19,11 @@ struct Decoder {
     broken: bool,
 }
 
-/// A stream whose traffic is recorded in a trace.
-pub struct Tap<Io> {
-    io: Io,
+/// Records the packets one host sends to and receives from a peer, from the bytes as they
+/// pass: the tap's decoding, for code that sees the bytes without owning the stream (the fault
+/// proxy of `mqtt-sim check` records the broker's side this way).
+#[derive(Debug)]
+pub struct PacketRecorder {
     host: String,
     peer: String,
     trace: Trace,
@@ -29,9 +31,19 @@ pub struct Tap<Io> {
     received: Decoder,
 }
 
-impl<Io> Tap<Io> {
-    pub fn new(io: Io, host: String, peer: String, trace: Trace) -> Tap<Io> {
-        Tap { io, host, peer, trace, sent: Decoder::default(), received: Decoder::default() }
+impl PacketRecorder {
+    pub fn new(host: String, peer: String, trace: Trace) -> PacketRecorder {
+        PacketRecorder { host, peer, trace, sent: Decoder::default(), received: Decoder::default() }
+    }
+
+    /// Bytes the host wrote.
+    pub fn sent(&mut self, bytes: &[u8]) {
+        self.record(bytes, true);
+    }
+
+    /// Bytes the host read.
+    pub fn received(&mut self, bytes: &[u8]) {
+        self.record(bytes, false);
     }
 
     fn record(&mut self, bytes: &[u8], sending: bool) {
@@ -72,13 +84,25 @@ impl<Io> Tap<Io> {
     }
 }
 
+/// A stream whose traffic is recorded in a trace.
+pub struct Tap<Io> {
+    io: Io,
+    recorder: PacketRecorder,
+}
+
+impl<Io> Tap<Io> {
+    pub fn new(io: Io, host: String, peer: String, trace: Trace) -> Tap<Io> {
+        Tap { io, recorder: PacketRecorder::new(host, peer, trace) }
+    }
+}
+
 impl<Io: AsyncRead + Unpin> AsyncRead for Tap<Io> {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let before = buf.filled().len();
         let result = Pin::new(&mut self.io).poll_read(cx, buf);
         if let Poll::Ready(Ok(())) = result {
             let new = buf.filled()[before..].to_vec();
-            self.record(&new, false);
+            self.recorder.received(&new);
         }
         result
     }
@@ -88,7 +112,7 @@ impl<Io: AsyncWrite + Unpin> AsyncWrite for Tap<Io> {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let result = Pin::new(&mut self.io).poll_write(cx, buf);
         if let Poll::Ready(Ok(n)) = result {
-            self.record(&buf[..n], true);
+            self.recorder.sent(&buf[..n]);
         }
         result
     }

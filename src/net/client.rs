@@ -19,7 +19,7 @@ use crate::protocol::{ConnectReturnCode, PacketId, QoS, SubackCode, SubscribeFil
 use crate::time::Time;
 
 /// How long `disconnect` waits for the server to close the connection after DISCONNECT.
-const DISCONNECT_LINGER: Duration = Duration::from_secs(5);
+pub const DISCONNECT_LINGER: Duration = Duration::from_secs(5);
 
 /// Opens byte streams to one server.
 pub trait Connector: Send + Sync + 'static {

@@ -16,7 +16,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 pub use self::turmoil::TurmoilConnector;
 pub use broker::{log_event, run_broker, run_broker_monitored, BrokerMonitor};
-pub use client::{Client, Connector, Error as ClientError, Events, ReconnectPolicy, SessionStore, TcpConnector};
+pub use client::{Client, Connector, DISCONNECT_LINGER, Error as ClientError, Events, ReconnectPolicy, SessionStore, TcpConnector};
 pub use framed::{PacketReader, PacketWriter, ReadError};
 
 /// A source of accepted byte streams: tokio's `TcpListener`, turmoil's, or a test's.
@@ -34,6 +34,28 @@ impl Listener for tokio::net::TcpListener {
     async fn accept(&mut self) -> io::Result<(Self::Io, SocketAddr)> {
         let (stream, addr) = tokio::net::TcpListener::accept(self).await?;
         // MQTT packets are small and latency matters more than batching.
+        stream.set_nodelay(true)?;
+        Ok((stream, addr))
+    }
+}
+
+/// Several TCP listeners as one (mosquitto.conf's several `listener` lines): accepts from
+/// whichever has a connection first, trying them in order.
+pub struct TcpListeners(pub Vec<tokio::net::TcpListener>);
+
+impl Listener for TcpListeners {
+    type Io = tokio::net::TcpStream;
+
+    async fn accept(&mut self) -> io::Result<(Self::Io, SocketAddr)> {
+        let (stream, addr) = std::future::poll_fn(|cx| {
+            for listener in &self.0 {
+                if let std::task::Poll::Ready(accepted) = listener.poll_accept(cx) {
+                    return std::task::Poll::Ready(accepted);
+                }
+            }
+            std::task::Poll::Pending
+        })
+        .await?;
         stream.set_nodelay(true)?;
         Ok((stream, addr))
     }

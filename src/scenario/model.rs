@@ -31,6 +31,11 @@ pub struct Scenario {
     #[serde(default)]
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub known_deviations: BTreeMap<String, String>,
+    /// Why the scenario checks something only the simulated network can set up (a property of
+    /// turmoil's TCP, not of MQTT). `mqtt-sim check` reports it not applicable with this reason.
+    #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub simulation_only: Option<String>,
     /// The recorded seed: the run the snapshot shows.
     #[serde(default = "default_seed")]
     pub seed: u64,

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{ArgAction, Args};
-use mqtt_sim::broker::Config;
+use mqtt_sim::broker::{ConfFile, Config};
 use mqtt_sim::commands::ConnectOptions;
 use mqtt_sim::protocol::QoS;
 
@@ -42,9 +42,18 @@ pub(crate) fn parse_abuse(s: &str) -> Result<mqtt_sim::loadtest::Abuse, String> 
 
 #[derive(Debug, Args)]
 pub(crate) struct CheckArgs {
-    /// The broker to check.
-    #[arg(long, value_name = "HOST:PORT")]
-    pub(crate) broker: String,
+    /// The broker to check, run by someone else.
+    #[arg(long, value_name = "HOST:PORT", required_unless_present = "launch", conflicts_with = "launch")]
+    pub(crate) broker: Option<String>,
+    /// Start a fresh broker for each scenario with this command; `{port}` and `{config}` are
+    /// replaced by a free port and the config written for the scenario (a mosquitto.conf unless
+    /// --config-template). Makes broker crashes and every broker setting checkable.
+    #[arg(long, value_name = "CMD")]
+    pub(crate) launch: Option<String>,
+    /// With --launch: the broker's config file, with `{port}` and placeholders for the settings
+    /// (`{max_queued_messages}`...), for a broker that does not read mosquitto.conf.
+    #[arg(long, value_name = "FILE", requires = "launch")]
+    pub(crate) config_template: Option<PathBuf>,
     /// Scenario files or folders.
     #[arg(default_value = "scenarios")]
     pub(crate) paths: Vec<PathBuf>,
@@ -267,9 +276,10 @@ pub(crate) struct SubArgs {
 /// Options named after mosquitto.conf's; flags override the config file.
 #[derive(Debug, Args)]
 pub(crate) struct BrokerArgs {
-    /// Address to listen on. Loopback only by default, as mosquitto 2.0 without a listener.
-    #[arg(long, default_value = "127.0.0.1:1883")]
-    pub(crate) listen: SocketAddr,
+    /// Address to listen on, instead of the config file's `listener` lines. Without either,
+    /// 127.0.0.1:1883: loopback only, as mosquitto 2.0 without a listener.
+    #[arg(long)]
+    pub(crate) listen: Option<SocketAddr>,
     /// Read options from a mosquitto.conf-style file (supported options only).
     #[arg(short = 'c', long = "config-file", value_name = "FILE")]
     pub(crate) config_file: Option<PathBuf>,
@@ -301,13 +311,24 @@ pub(crate) struct BrokerArgs {
 }
 
 impl BrokerArgs {
-    pub(crate) fn config(&self) -> Result<Config, String> {
-        let mut config = match &self.config_file {
+    /// The settings, and the addresses to listen on (`host:port`).
+    pub(crate) fn config(&self) -> Result<(Config, Vec<String>), String> {
+        let (mut config, listeners) = match &self.config_file {
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-                Config::parse_conf(&text, &path.display().to_string()).map_err(|e| e.to_string())?
+                let file = ConfFile::parse(&text, &path.display().to_string()).map_err(|e| e.to_string())?;
+                (file.config, file.listeners)
             }
-            None => Config::default(),
+            None => (Config::default(), vec![]),
+        };
+        let addresses = match self.listen {
+            Some(addr) => vec![addr.to_string()],
+            None if listeners.is_empty() => vec!["127.0.0.1:1883".to_owned()],
+            // mosquitto listens on every address when a listener names none.
+            None => listeners
+                .iter()
+                .map(|l| format!("{}:{}", l.address.as_deref().unwrap_or("0.0.0.0"), l.port))
+                .collect(),
         };
         if let Some(n) = self.max_queued_messages {
             config.max_queued_messages = n;
@@ -336,6 +357,6 @@ impl BrokerArgs {
         if let Some(secs) = self.connect_timeout {
             config.connect_timeout = (secs > 0).then(|| std::time::Duration::from_secs(secs));
         }
-        Ok(config)
+        Ok((config, addresses))
     }
 }

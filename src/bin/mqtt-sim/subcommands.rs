@@ -10,8 +10,8 @@ use mqtt_sim::broker::Config;
 use crate::args::{BrokerArgs, CheckArgs, ExploreArgs, Format, LoadArgs, ReplayArgs, RunArgs};
 
 pub(crate) fn broker(args: BrokerArgs) -> ExitCode {
-    let config = match args.config() {
-        Ok(config) => config,
+    let (config, addresses) = match args.config() {
+        Ok(found) => found,
         Err(e) => {
             eprintln!("mqtt-sim broker: {e}");
             return ExitCode::from(2);
@@ -20,19 +20,24 @@ pub(crate) fn broker(args: BrokerArgs) -> ExitCode {
     raise_open_files_limit("broker");
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime starts");
     runtime.block_on(async {
-        let listener = match tokio::net::TcpListener::bind(args.listen).await {
-            Ok(l) => l,
-            Err(e) => {
-                eprintln!("mqtt-sim broker: cannot listen on {}: {e}", args.listen);
-                return ExitCode::from(1);
+        let mut listeners = Vec::new();
+        for address in &addresses {
+            match tokio::net::TcpListener::bind(address).await {
+                Ok(l) => {
+                    tracing::info!("listening on {}", l.local_addr().map(|a| a.to_string()).unwrap_or_default());
+                    listeners.push(l);
+                }
+                Err(e) => {
+                    eprintln!("mqtt-sim broker: cannot listen on {address}: {e}");
+                    return ExitCode::from(1);
+                }
             }
-        };
-        tracing::info!("listening on {}", listener.local_addr().map(|a| a.to_string()).unwrap_or_default());
+        }
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
             tracing::info!("shutting down");
         };
-        mqtt_sim::net::run_broker(listener, config, shutdown).await;
+        mqtt_sim::net::run_broker(mqtt_sim::net::TcpListeners(listeners), config, shutdown).await;
         ExitCode::SUCCESS
     })
 }
@@ -105,13 +110,24 @@ pub(crate) fn check(args: CheckArgs) -> ExitCode {
         },
         None => Config::default(),
     };
+    let launcher = match &args.launch {
+        Some(command) => match check::launch::Launcher::new(command, args.config_template.as_deref()) {
+            Ok(l) => Some(std::sync::Arc::new(l)),
+            Err(e) => {
+                eprintln!("mqtt-sim check: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => None,
+    };
     let options = check::CheckOptions {
         target: check::Target {
-            addr: args.broker,
+            addr: args.broker.unwrap_or_default(),
             username: args.username,
             password: args.password,
             name: args.broker_name,
             config,
+            launcher,
         },
         paths: args.paths,
         parallel: args.parallel,

@@ -1,0 +1,172 @@
+//! The proxy's faults, against a plain TCP peer standing in for the broker.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use super::*;
+use crate::harness::tap::Tap;
+use crate::trace::TraceEvent;
+
+/// A "broker" that accepts connections and hands them to the test.
+async fn peer() -> (TcpListener, String) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    (listener, addr)
+}
+
+async fn link(broker: &str, trace: &Trace) -> (Link, ProxyConnector) {
+    let link = Link::start("c", broker, trace, 1).await.unwrap();
+    let connector = link.connector("c", trace);
+    (link, connector)
+}
+
+/// Reads what arrives within `wait`.
+async fn read_for(stream: &mut (impl AsyncReadExt + Unpin), wait: Duration) -> Vec<u8> {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 256];
+    let until = Instant::now() + wait;
+    while let Ok(Ok(n)) = tokio::time::timeout_at(until, stream.read(&mut buf)).await {
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+    }
+    got
+}
+
+const SHORT: Duration = Duration::from_millis(150);
+const PINGREQ: [u8; 2] = [0xC0, 0x00];
+const PINGRESP: [u8; 2] = [0xD0, 0x00];
+
+async fn connected(connector: &ProxyConnector, broker: &TcpListener) -> (Tap<TcpStream>, TcpStream) {
+    let client = connector.connect().await.unwrap();
+    let (server, _) = broker.accept().await.unwrap();
+    (client, server)
+}
+
+#[tokio::test]
+async fn bytes_pass_both_ways_and_the_broker_side_is_recorded() {
+    let (broker, addr) = peer().await;
+    let trace = Trace::real_time();
+    let (_link, connector) = link(&addr, &trace).await;
+    let (mut client, mut server) = connected(&connector, &broker).await;
+    client.write_all(&PINGREQ).await.unwrap();
+    assert_eq!(read_for(&mut server, SHORT).await, PINGREQ);
+    server.write_all(&PINGRESP).await.unwrap();
+    assert_eq!(read_for(&mut client, SHORT).await, PINGRESP);
+    let seen: Vec<String> = trace
+        .events()
+        .iter()
+        .filter_map(|e| match e {
+            TraceEvent::Send { host, packet, .. } => Some(format!("{host} sends {packet}")),
+            TraceEvent::Recv { host, packet, .. } => Some(format!("{host} receives {packet}")),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        ["c sends PINGREQ", "broker receives PINGREQ", "broker sends PINGRESP", "c receives PINGRESP"],
+        "the client's tap and the proxy's record of the broker's side"
+    );
+}
+
+#[tokio::test]
+async fn a_partition_loses_bytes_and_a_stream_that_lost_some_stays_stuck_after_heal() {
+    let (broker, addr) = peer().await;
+    let trace = Trace::real_time();
+    let (link, connector) = link(&addr, &trace).await;
+    let (mut client, mut server) = connected(&connector, &broker).await;
+    link.partition(Direction::Both);
+    client.write_all(&PINGREQ).await.unwrap();
+    server.write_all(&PINGRESP).await.unwrap();
+    assert!(read_for(&mut server, SHORT).await.is_empty(), "lost to the broker");
+    assert!(read_for(&mut client, SHORT).await.is_empty(), "lost to the client");
+    let refused = connector.connect().await.err().expect("no new connection across a partition");
+    assert_eq!(refused.kind(), io::ErrorKind::ConnectionRefused);
+    link.heal();
+    client.write_all(&PINGREQ).await.unwrap();
+    assert!(read_for(&mut server, SHORT).await.is_empty(), "the stream stays stuck after heal");
+    drop(client);
+    assert!(read_for(&mut server, SHORT).await.is_empty(), "nor does its FIN arrive");
+    // A new connection after heal works.
+    let (mut client, mut server) = connected(&connector, &broker).await;
+    client.write_all(&PINGREQ).await.unwrap();
+    assert_eq!(read_for(&mut server, SHORT).await, PINGREQ);
+}
+
+#[tokio::test]
+async fn a_one_way_partition_cuts_one_direction_and_a_quiet_stream_works_after_heal() {
+    let (broker, addr) = peer().await;
+    let trace = Trace::real_time();
+    let (link, connector) = link(&addr, &trace).await;
+    let (mut client, mut server) = connected(&connector, &broker).await;
+    link.partition(Direction::FromBroker);
+    client.write_all(&PINGREQ).await.unwrap();
+    assert_eq!(read_for(&mut server, SHORT).await, PINGREQ, "to the broker still flows");
+    link.heal();
+    server.write_all(&PINGRESP).await.unwrap();
+    assert_eq!(read_for(&mut client, SHORT).await, PINGRESP, "nothing was lost from the broker: it works");
+}
+
+#[tokio::test]
+async fn held_bytes_arrive_all_at_once_at_release_and_latency_delays_them() {
+    let (broker, addr) = peer().await;
+    let trace = Trace::real_time();
+    let (link, connector) = link(&addr, &trace).await;
+    let (mut client, mut server) = connected(&connector, &broker).await;
+    link.hold();
+    client.write_all(&PINGREQ).await.unwrap();
+    client.write_all(&PINGREQ).await.unwrap();
+    assert!(read_for(&mut server, SHORT).await.is_empty(), "held");
+    link.release();
+    assert_eq!(read_for(&mut server, SHORT).await, [PINGREQ, PINGREQ].concat(), "delivered at release");
+
+    link.set_latency(Duration::from_millis(300));
+    let sent = Instant::now();
+    client.write_all(&PINGREQ).await.unwrap();
+    let mut buf = [0u8; 2];
+    server.read_exact(&mut buf).await.unwrap();
+    assert!(sent.elapsed() >= Duration::from_millis(300), "arrived after {:?}", sent.elapsed());
+}
+
+#[tokio::test]
+async fn a_connection_opened_during_a_hold_completes_at_release() {
+    let (broker, addr) = peer().await;
+    let trace = Trace::real_time();
+    let (link, connector) = link(&addr, &trace).await;
+    link.hold();
+    let pending = tokio::spawn(async move { connector.connect().await.map(drop) });
+    tokio::time::sleep(SHORT).await;
+    assert!(!pending.is_finished(), "waits for the release");
+    link.release();
+    pending.await.unwrap().unwrap();
+    tokio::time::timeout(SHORT, broker.accept()).await.expect("reaches the broker").unwrap();
+}
+
+#[tokio::test]
+async fn certain_packet_loss_stalls_the_stream() {
+    let (broker, addr) = peer().await;
+    let trace = Trace::real_time();
+    let (link, connector) = link(&addr, &trace).await;
+    let (mut client, mut server) = connected(&connector, &broker).await;
+    link.set_packet_loss(1.0);
+    client.write_all(&PINGREQ).await.unwrap();
+    assert!(read_for(&mut server, SHORT).await.is_empty());
+    link.set_packet_loss(0.0);
+    client.write_all(&PINGREQ).await.unwrap();
+    assert!(read_for(&mut server, SHORT).await.is_empty(), "a loss leaves a gap: the stream stays stuck");
+}
+
+#[tokio::test]
+async fn a_client_that_closes_is_seen_closing_by_the_broker() {
+    let (broker, addr) = peer().await;
+    let trace = Trace::real_time();
+    let (_link, connector) = link(&addr, &trace).await;
+    let (client, mut server) = connected(&connector, &broker).await;
+    drop(client);
+    let mut buf = [0u8; 1];
+    let n = tokio::time::timeout(SHORT, server.read(&mut buf)).await.expect("the close arrives").unwrap_or(0);
+    assert_eq!(n, 0);
+}
