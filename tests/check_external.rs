@@ -1,7 +1,8 @@
 //! `mqtt-sim check` against our own broker, in-process on a loopback port, over real TCP: a few
-//! scenarios pass (or pass what can be observed), those that need the simulation or other broker
-//! settings are not applicable, and a scenario the broker does not meet is a deviation, or a
-//! known deviation for a broker it is listed under.
+//! scenarios pass (or pass what can be observed), client crashes included; those that need
+//! broker settings it does not have, or `$` topics, are not applicable to a broker someone else
+//! runs; a scenario the broker does not meet is a deviation, or a known deviation for a broker it
+//! is listed under; a launch command that cannot start a broker is one clear error.
 
 mod common;
 
@@ -46,10 +47,7 @@ async fn scenarios_run_against_our_broker_over_tcp() {
     );
     assert!(matches!(verdicts[2].1, Verdict::Pass), "{text}");
     assert!(matches!(verdicts[3].1, Verdict::PartiallyChecked), "{text}");
-    assert!(
-        matches!(verdicts[4].1, Verdict::NotApplicable(why) if why == "needs the simulation: client crashes (crash_client, restart_client)"),
-        "{text}"
-    );
+    assert!(matches!(verdicts[4].1, Verdict::PartiallyChecked), "a client crash runs over TCP too: {text}");
     assert!(
         matches!(verdicts[5].1, Verdict::NotApplicable(why) if why == "needs max_queued_messages 5, target has 1000"),
         "{text}"
@@ -63,6 +61,26 @@ async fn scenarios_run_against_our_broker_over_tcp() {
     let trace = &report.checks[3].trace;
     assert!(trace.iter().any(|e| e.to_string().contains("CONNACK")), "the trace records the packets");
     assert!(trace.iter().all(|e| !e.to_string().contains("ms-")), "the namespace is stripped from the trace");
+    // Both sides of each connection: the client's tap and the proxy's record of the broker's.
+    let lines: Vec<String> = trace.iter().map(|e| e.to_string()).collect();
+    assert!(lines.iter().any(|l| l.contains("broker <- ") && l.contains("CONNECT")), "{lines:#?}");
+    assert!(lines.iter().any(|l| l.contains("broker -> ") && l.contains("CONNACK")), "{lines:#?}");
+    // The crash is in the trace, and the will it caused reached the watcher.
+    let crash = &report.checks[4].trace;
+    assert!(crash.iter().any(|e| matches!(e, mqtt_sim::trace::TraceEvent::Fault { .. })), "the fault is traced");
+}
+
+#[tokio::test]
+async fn a_launch_command_that_cannot_start_a_broker_is_one_error_naming_it() {
+    let launcher = mqtt_sim::check::launch::Launcher::new("sh -c 'echo bad config line 3 >&2; exit 1'", None).unwrap();
+    let options = CheckOptions {
+        target: Target::launched(launcher),
+        paths: vec![scenarios().join("seed")],
+        parallel: 4,
+        max_wait: None,
+    };
+    let e = check(&options).await.unwrap_err().to_string();
+    assert!(e.contains("sh -c") && e.contains("exited") && e.contains("bad config line 3"), "{e}");
 }
 
 /// A scenario that expects QoS 2 where the spec says QoS 1 (the subscription's maximum).

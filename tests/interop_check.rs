@@ -1,8 +1,9 @@
-//! Interop: `mqtt-sim check` against a real mosquitto 2.0 (started on a free loopback port with a
-//! config this test writes) and against our own broker over TCP. mosquitto shows exactly the
-//! deviations the scenarios list as known for it, and no other; our broker passes every
-//! applicable scenario. Needs Debian's mosquitto: `--features interop`. The whole suite runs in
-//! real time (one scenario waits two minutes), several scenarios at a time.
+//! Interop: `mqtt-sim check` against a real mosquitto 2.0: launched fresh for each scenario by
+//! `check --launch 'mosquitto -c {config}'` (faults, crashes and broker settings included), and
+//! as a broker someone else runs (started by this test with a config it writes). mosquitto shows
+//! exactly the deviations the scenarios list as known for it, and no other. Needs Debian's
+//! mosquitto: `--features interop`. Scenarios run in real time, several at a time; those that
+//! wait more than a minute are left out (our broker's agreement test says why).
 
 #![cfg(feature = "interop")]
 
@@ -10,9 +11,10 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
+use std::time::Duration;
+
 use common::mosquitto::Mosquitto;
-use common::TestBroker;
-use mqtt_sim::broker::Config;
+use mqtt_sim::check::launch::Launcher;
 use mqtt_sim::check::{check, report, target, CheckOptions, CheckReport, Target, Verdict};
 
 fn scenarios() -> PathBuf {
@@ -41,24 +43,33 @@ fn mosquitto(extra: &str) -> (Mosquitto, Target) {
     (m, target)
 }
 
+const MAX_WAIT: Duration = Duration::from_secs(60);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mosquitto_deviates_only_where_the_scenarios_say_it_does() {
-    let (_mosquitto, target) = mosquitto("max_inflight_messages 20\nmax_queued_messages 1000\n");
-    let options = CheckOptions { target, paths: vec![scenarios()], parallel: 4, max_wait: None };
-    let r = check(&options).await.expect("mosquitto is reachable");
+async fn mosquitto_launched_per_scenario_deviates_only_where_the_scenarios_say_it_does() {
+    let target = Target {
+        name: Some("mosquitto".into()),
+        ..Target::launched(Launcher::new("mosquitto -c {config}", None).expect("the command splits"))
+    };
+    let options = CheckOptions { target, paths: vec![scenarios()], parallel: 8, max_wait: Some(MAX_WAIT) };
+    let r = check(&options).await.expect("mosquitto launches");
     let known = names(&r, |v| matches!(v, Verdict::KnownDeviation { .. }));
     assert_eq!(
         known,
         [
+            "faults__publisher_qos2_burst_beyond_incoming_window_refused_then_resent_delivered_once",
+            "faults__silent_client_held_link_closed_after_keepalive_will_published_bystanders_unaffected",
+            "spec__keepalive__max_keepalive_refuses_longer_or_zero_keep_alive",
             "spec__qos__overlapping_subscriptions_deliver_once_at_the_maximum_qos",
-            "spec__wills__will_published_when_the_session_is_taken_over"
+            "spec__subscriptions__dollar_topics_not_matched_by_leading_wildcards",
+            "spec__wills__will_published_when_the_session_is_taken_over",
         ],
         "{}",
         text(&r)
     );
     assert!(names(&r, |v| matches!(v, Verdict::Deviation(_) | Verdict::Invalid(_))).is_empty(), "{}", text(&r));
-    let checked = names(&r, |v| matches!(v, Verdict::Pass | Verdict::PartiallyChecked));
-    assert!(checked.len() >= 40, "{} scenarios checked:\n{}", checked.len(), text(&r));
+    let not_applicable = names(&r, |v| matches!(v, Verdict::NotApplicable(_)));
+    assert!(not_applicable.len() <= 5, "{not_applicable:?}\n{}", text(&r));
     assert_eq!(r.exit_code(), 0);
     // The details name the spec statement each known deviation breaks.
     let details = report::details(&r);
@@ -68,7 +79,7 @@ async fn mosquitto_deviates_only_where_the_scenarios_say_it_does() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mosquitto_with_the_1x_queue_limit_runs_the_scenario_that_needs_it() {
     let (_mosquitto, target) = mosquitto("max_queued_messages 100\n");
-    let options = CheckOptions { target, paths: vec![scenarios().join("seed")], parallel: 4, max_wait: None };
+    let options = CheckOptions { target, paths: vec![scenarios().join("seed")], parallel: 8, max_wait: Some(MAX_WAIT) };
     let r = check(&options).await.expect("mosquitto is reachable");
     let verdict = |name: &str| &r.checks.iter().find(|c| c.name == name).expect("the scenario ran").verdict;
     assert_eq!(
@@ -84,20 +95,4 @@ async fn mosquitto_with_the_1x_queue_limit_runs_the_scenario_that_needs_it() {
         ),
     );
     assert!(names(&r, |v| matches!(v, Verdict::Deviation(_) | Verdict::Invalid(_))).is_empty(), "{}", text(&r));
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn our_broker_passes_every_applicable_scenario() {
-    let broker = TestBroker::start(Config::default()).await;
-    let options = CheckOptions {
-        target: Target::new(broker.addr.to_string()),
-        paths: vec![scenarios()],
-        parallel: 4,
-        max_wait: None,
-    };
-    let r = check(&options).await.expect("our broker is reachable");
-    let failed = names(&r, |v| !matches!(v, Verdict::Pass | Verdict::PartiallyChecked | Verdict::NotApplicable(_)));
-    assert!(failed.is_empty(), "{}", text(&r));
-    let checked = names(&r, |v| matches!(v, Verdict::Pass | Verdict::PartiallyChecked));
-    assert!(checked.len() >= 40, "{} scenarios checked:\n{}", checked.len(), text(&r));
 }

@@ -124,6 +124,14 @@ impl ConfFile {
                         .map_err(|_| err(format!("listener expects a port from 0 to 65535, found {port:?}")))?;
                     listeners.push(ListenerConf { port, address: extra.map(str::to_owned) });
                 }
+                "sys_interval" => {
+                    // We publish no $SYS tree: mosquitto's `sys_interval 0`.
+                    if parse_count(value("seconds")?, option).map_err(err)? != 0 {
+                        return Err(err(
+                            "only sys_interval 0 is supported: this broker publishes no $SYS topics".into()
+                        ));
+                    }
+                }
                 "allow_anonymous" => {
                     if !parse_bool(value("true or false")?, option).map_err(err)? {
                         return Err(err("allow_anonymous false is not supported: this broker has no \
@@ -200,6 +208,7 @@ pub const SUPPORTED: &[&str] = &[
     "max_queued_messages",
     "persistence",
     "queue_qos0_messages",
+    "sys_interval",
 ];
 
 fn parse_count(value: &str, option: &str) -> Result<usize, String> {
@@ -278,6 +287,9 @@ mod tests {
         assert_eq!(file.config.max_queued_messages, 7);
         let e = ConfFile::parse("\nallow_anonymous false\n", "m.conf").unwrap_err();
         assert!(e.to_string().starts_with("m.conf:2: allow_anonymous false is not supported"), "{e}");
+        assert!(ConfFile::parse("sys_interval 0\n", "m.conf").is_ok());
+        let e = ConfFile::parse("sys_interval 10\n", "m.conf").unwrap_err();
+        assert!(e.message.starts_with("only sys_interval 0"), "{e}");
         let e = ConfFile::parse("listener http\n", "m.conf").unwrap_err();
         assert_eq!(e.to_string(), "m.conf:1: listener expects a port from 0 to 65535, found \"http\"");
     }

@@ -328,7 +328,8 @@ mod tests {
         );
         let launched = Target::launched(Launcher::new("mosquitto -c {config}", None).unwrap());
         assert_eq!(plan(&s, &launched), Plan::Run { skipped: vec![] });
-        let faults_only = scenario("name: n\nclients: { a: {} }\nsteps:\n  - connect: a\n  - hold: a\n  - release: a\n");
+        let faults_only =
+            scenario("name: n\nclients: { a: {} }\nsteps:\n  - connect: a\n  - hold: a\n  - release: a\n");
         assert_eq!(plan(&faults_only, &borrowed(Config::default())), Plan::Run { skipped: vec![] });
     }
 

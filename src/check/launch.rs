@@ -5,7 +5,8 @@
 //! it is split into words as a POSIX shell would (quotes, backslashes), and run directly, not
 //! through a shell, so the PID killed is the broker's own.
 //!
-//! The config is a mosquitto.conf (`listener {port} 127.0.0.1`, `allow_anonymous true`, and
+//! The config is a mosquitto.conf (`listener {port} 127.0.0.1`, `allow_anonymous true`,
+//! `sys_interval 0` so that a scenario's `$SYS/#` subscription sees only what it publishes, and
 //! the settings the scenario states) unless a template is given (`--config-template FILE`):
 //! then `{port}` and one placeholder per setting (`{max_queued_messages}`...) are filled in, and
 //! a setting the template has no placeholder for cannot be given to the broker (`applicable`
@@ -75,14 +76,12 @@ impl Launcher {
     /// what the scenario states).
     pub fn config_text(&self, port: u16, settings: &Config, stated: &BrokerSettings) -> String {
         match &self.template {
-            Some((_, text)) => DECLARED
-                .iter()
-                .fold(text.replace("{port}", &port.to_string()), |t, o| {
-                    t.replace(&format!("{{{o}}}"), &declared_value(settings, o))
-                }),
+            Some((_, text)) => DECLARED.iter().fold(text.replace("{port}", &port.to_string()), |t, o| {
+                t.replace(&format!("{{{o}}}"), &declared_value(settings, o))
+            }),
             None => {
                 let mut out = format!(
-                    "# Written by mqtt-sim check for one scenario.\nlistener {port} 127.0.0.1\nallow_anonymous true\n"
+                    "# Written by mqtt-sim check for one scenario.\nlistener {port} 127.0.0.1\nallow_anonymous true\nsys_interval 0\n"
                 );
                 let mut stated_config = Config::default();
                 stated.apply(&mut stated_config);
@@ -157,8 +156,16 @@ impl BrokerProcess {
             .map_err(|e| fail(format!("could not write its config {}: {e}", config.display())))?;
         let command =
             launcher.command.replace("{port}", &port.to_string()).replace("{config}", &config.to_string_lossy());
-        let mut process =
-            BrokerProcess { launcher, command, port, _dir: dir, config, child: None, output: Arc::default(), died: None };
+        let mut process = BrokerProcess {
+            launcher,
+            command,
+            port,
+            _dir: dir,
+            config,
+            child: None,
+            output: Arc::default(),
+            died: None,
+        };
         process.start().await?;
         Ok(process)
     }
@@ -283,7 +290,7 @@ mod tests {
         assert_eq!(
             launcher.config_text(4242, &settings, &stated),
             "# Written by mqtt-sim check for one scenario.\nlistener 4242 127.0.0.1\nallow_anonymous true\n\
-             max_queued_messages 5\n"
+             sys_interval 0\nmax_queued_messages 5\n"
         );
         assert!(launcher.can_set("max_keepalive"));
     }

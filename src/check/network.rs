@@ -184,9 +184,7 @@ impl TcpNetwork {
     /// The launched broker, for the broker faults.
     fn process(&mut self, fault: &Fault) -> Result<&mut BrokerProcess, NetworkError> {
         // `check::applicable` keeps scenarios with broker faults from running without --launch.
-        self.process
-            .as_mut()
-            .ok_or_else(|| NetworkError::Unsupported(format!("`{fault}` without --launch")))
+        self.process.as_mut().ok_or_else(|| NetworkError::Unsupported(format!("`{fault}` without --launch")))
     }
 }
 

@@ -51,7 +51,9 @@ impl Faults {
     fn cuts(&self, way: Way) -> bool {
         matches!(
             (self.cut, way),
-            (Some(Direction::Both), _) | (Some(Direction::ToBroker), Way::Up) | (Some(Direction::FromBroker), Way::Down)
+            (Some(Direction::Both), _)
+                | (Some(Direction::ToBroker), Way::Up)
+                | (Some(Direction::FromBroker), Way::Down)
         )
     }
 }
@@ -105,12 +107,7 @@ impl Link {
     /// A connector that opens the client's connections through this link, tapping them into
     /// `trace` as `host`'s.
     pub fn connector(&self, host: &str, trace: &Trace) -> ProxyConnector {
-        ProxyConnector {
-            addr: self.addr,
-            faults: self.faults.subscribe(),
-            host: host.to_owned(),
-            trace: trace.clone(),
-        }
+        ProxyConnector { addr: self.addr, faults: self.faults.subscribe(), host: host.to_owned(), trace: trace.clone() }
     }
 
     /// Cuts the link one way or both; replaces any earlier partition.
@@ -214,7 +211,8 @@ async fn carry(client: TcpStream, shared: Arc<Shared>) {
         }
     };
     let _ = (client.set_nodelay(true), broker.set_nodelay(true));
-    let recorder = Arc::new(Mutex::new(PacketRecorder::new(BROKER.to_owned(), shared.client.clone(), shared.trace.clone())));
+    let recorder =
+        Arc::new(Mutex::new(PacketRecorder::new(BROKER.to_owned(), shared.client.clone(), shared.trace.clone())));
     let (from_client, to_client) = client.into_split();
     let (from_broker, to_broker) = broker.into_split();
     tokio::join!(
@@ -231,13 +229,7 @@ struct Chunk {
 
 /// One direction of a connection: a reader that decides each chunk's fate when it is read, and
 /// a writer that delivers the survivors when they are due and the link is not held.
-async fn one_way(
-    way: Way,
-    from: OwnedReadHalf,
-    to: OwnedWriteHalf,
-    shared: &Shared,
-    recorder: &Mutex<PacketRecorder>,
-) {
+async fn one_way(way: Way, from: OwnedReadHalf, to: OwnedWriteHalf, shared: &Shared, recorder: &Mutex<PacketRecorder>) {
     let (tx, rx) = mpsc::unbounded_channel();
     tokio::join!(read_side(way, from, tx, shared, recorder), write_side(way, to, rx, shared, recorder));
 }

@@ -16,7 +16,9 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 pub use self::turmoil::TurmoilConnector;
 pub use broker::{log_event, run_broker, run_broker_monitored, BrokerMonitor};
-pub use client::{Client, Connector, DISCONNECT_LINGER, Error as ClientError, Events, ReconnectPolicy, SessionStore, TcpConnector};
+pub use client::{
+    Client, Connector, Error as ClientError, Events, ReconnectPolicy, SessionStore, TcpConnector, DISCONNECT_LINGER,
+};
 pub use framed::{PacketReader, PacketWriter, ReadError};
 
 /// A source of accepted byte streams: tokio's `TcpListener`, turmoil's, or a test's.

@@ -325,10 +325,9 @@ impl BrokerArgs {
             Some(addr) => vec![addr.to_string()],
             None if listeners.is_empty() => vec!["127.0.0.1:1883".to_owned()],
             // mosquitto listens on every address when a listener names none.
-            None => listeners
-                .iter()
-                .map(|l| format!("{}:{}", l.address.as_deref().unwrap_or("0.0.0.0"), l.port))
-                .collect(),
+            None => {
+                listeners.iter().map(|l| format!("{}:{}", l.address.as_deref().unwrap_or("0.0.0.0"), l.port)).collect()
+            }
         };
         if let Some(n) = self.max_queued_messages {
             config.max_queued_messages = n;
