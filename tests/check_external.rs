@@ -196,3 +196,61 @@ fn outcome_any_and_may_vary_are_judged_alike_in_simulation_and_over_tcp() {
     let deviation = report.checks[1].verdict.deviation().expect("the strict twin fails");
     assert_eq!((deviation.step, deviation.expected.as_str()), (Some(0), "Done"), "{text}");
 }
+
+/// A launched broker that exits by itself mid-scenario is the finding, not a panic; and a
+/// launched broker does not outlive its `BrokerProcess`.
+const EXITS: &str = r#"
+name: the broker exits by itself during the wait
+clients: { a: {} }
+steps:
+  - connect: a
+  - wait: 2s
+  - expect:
+      received: { a: [] }
+"#;
+
+fn our_broker(args: &str) -> String {
+    format!("{} broker {args}", env!("CARGO_BIN_EXE_mqtt-sim"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_launched_broker_that_exits_mid_scenario_is_reported_as_such() {
+    let dir = TempDir::new("check-exits");
+    let file = dir.0.join("scenarios/exits.yaml");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, EXITS).unwrap();
+    // `timeout` runs the broker for one second, then ends it: a broker that dies on its own.
+    let command = format!("timeout 1 {}", our_broker("--listen 127.0.0.1:{port}"));
+    let launcher = mqtt_sim::check::launch::Launcher::new(&command, None).unwrap();
+    // The up-front trial launch dies too, but only after the port opened: it is not an error.
+    let options = CheckOptions { target: Target::launched(launcher), paths: vec![file], parallel: 1, max_wait: None };
+    let report = check(&options).await.unwrap();
+    let details = report::details(&report);
+    let Verdict::Deviation(d) = &report.checks[0].verdict else { panic!("{details}") };
+    assert!(d.summary.contains("the broker process exited during the scenario"), "{details}");
+    assert!(d.observed.contains("exited by itself"), "{details}");
+}
+
+#[tokio::test]
+async fn a_launched_broker_is_killed_when_its_handle_goes() {
+    let launcher = std::sync::Arc::new(
+        mqtt_sim::check::launch::Launcher::new(&our_broker("--listen 127.0.0.1:{port}"), None).unwrap(),
+    );
+    let settings = mqtt_sim::scenario::model::BrokerSettings::default();
+    let process = mqtt_sim::check::launch::BrokerProcess::launch(launcher, &Config::default(), &settings)
+        .await
+        .expect("our broker launches");
+    let pid = process.pid().expect("it runs");
+    let alive = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|stat| !stat.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('Z')))
+            .unwrap_or(false)
+    };
+    assert!(alive());
+    drop(process);
+    let until = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    while alive() && tokio::time::Instant::now() < until {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(!alive(), "the broker {pid} outlived its handle");
+}

@@ -259,6 +259,11 @@ impl BrokerProcess {
         self.died.clone()
     }
 
+    /// The broker's process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().and_then(Child::id)
+    }
+
     /// The launcher it was started with.
     pub fn launcher(&self) -> &Launcher {
         &self.launcher

@@ -203,7 +203,10 @@ pub async fn check(options: &CheckOptions) -> Result<CheckReport, CheckError> {
     }
     checks.sort_by_key(|(i, _)| *i);
     Ok(CheckReport {
-        broker: options.target.addr.clone(),
+        broker: match &options.target.launcher {
+            Some(launcher) => format!("`{}`", launcher.command),
+            None => options.target.addr.clone(),
+        },
         broker_name: options.target.name.clone(),
         checks: checks.into_iter().map(|(_, c)| c).collect(),
     })
