@@ -16,10 +16,20 @@ async fn peer() -> (TcpListener, String) {
     (listener, addr)
 }
 
-async fn link(broker: &str, trace: &Trace) -> (Link, ProxyConnector) {
-    let link = Link::start("c", broker, trace, 1).await.unwrap();
-    let connector = link.connector("c", trace);
-    (link, connector)
+/// A stand-in broker, a trace, and client `c`'s link to the broker through the proxy.
+struct Setup {
+    broker: TcpListener,
+    trace: Trace,
+    link: Link,
+    connector: ProxyConnector,
+}
+
+async fn setup() -> Setup {
+    let (broker, addr) = peer().await;
+    let trace = Trace::real_time();
+    let link = Link::start("c", &addr, &trace, 1).await.unwrap();
+    let connector = link.connector("c", &trace);
+    Setup { broker, trace, link, connector }
 }
 
 /// Reads what arrives within `wait`.
@@ -48,9 +58,7 @@ async fn connected(connector: &ProxyConnector, broker: &TcpListener) -> (Tap<Tcp
 
 #[tokio::test]
 async fn bytes_pass_both_ways_and_the_broker_side_is_recorded() {
-    let (broker, addr) = peer().await;
-    let trace = Trace::real_time();
-    let (_link, connector) = link(&addr, &trace).await;
+    let Setup { broker, trace, link: _link, connector } = setup().await;
     let (mut client, mut server) = connected(&connector, &broker).await;
     client.write_all(&PINGREQ).await.unwrap();
     assert_eq!(read_for(&mut server, SHORT).await, PINGREQ);
@@ -74,9 +82,7 @@ async fn bytes_pass_both_ways_and_the_broker_side_is_recorded() {
 
 #[tokio::test]
 async fn a_partition_loses_bytes_and_a_stream_that_lost_some_stays_stuck_after_heal() {
-    let (broker, addr) = peer().await;
-    let trace = Trace::real_time();
-    let (link, connector) = link(&addr, &trace).await;
+    let Setup { broker, link, connector, .. } = setup().await;
     let (mut client, mut server) = connected(&connector, &broker).await;
     link.partition(Direction::Both);
     client.write_all(&PINGREQ).await.unwrap();
@@ -98,9 +104,7 @@ async fn a_partition_loses_bytes_and_a_stream_that_lost_some_stays_stuck_after_h
 
 #[tokio::test]
 async fn a_one_way_partition_cuts_one_direction_and_a_quiet_stream_works_after_heal() {
-    let (broker, addr) = peer().await;
-    let trace = Trace::real_time();
-    let (link, connector) = link(&addr, &trace).await;
+    let Setup { broker, link, connector, .. } = setup().await;
     let (mut client, mut server) = connected(&connector, &broker).await;
     link.partition(Direction::FromBroker);
     client.write_all(&PINGREQ).await.unwrap();
@@ -112,9 +116,7 @@ async fn a_one_way_partition_cuts_one_direction_and_a_quiet_stream_works_after_h
 
 #[tokio::test]
 async fn held_bytes_arrive_all_at_once_at_release_and_latency_delays_them() {
-    let (broker, addr) = peer().await;
-    let trace = Trace::real_time();
-    let (link, connector) = link(&addr, &trace).await;
+    let Setup { broker, link, connector, .. } = setup().await;
     let (mut client, mut server) = connected(&connector, &broker).await;
     link.hold();
     client.write_all(&PINGREQ).await.unwrap();
@@ -133,9 +135,7 @@ async fn held_bytes_arrive_all_at_once_at_release_and_latency_delays_them() {
 
 #[tokio::test]
 async fn a_connection_opened_during_a_hold_completes_at_release() {
-    let (broker, addr) = peer().await;
-    let trace = Trace::real_time();
-    let (link, connector) = link(&addr, &trace).await;
+    let Setup { broker, link, connector, .. } = setup().await;
     link.hold();
     let pending = tokio::spawn(async move { connector.connect().await.map(drop) });
     tokio::time::sleep(SHORT).await;
@@ -147,9 +147,7 @@ async fn a_connection_opened_during_a_hold_completes_at_release() {
 
 #[tokio::test]
 async fn certain_packet_loss_stalls_the_stream() {
-    let (broker, addr) = peer().await;
-    let trace = Trace::real_time();
-    let (link, connector) = link(&addr, &trace).await;
+    let Setup { broker, link, connector, .. } = setup().await;
     let (mut client, mut server) = connected(&connector, &broker).await;
     link.set_packet_loss(1.0);
     client.write_all(&PINGREQ).await.unwrap();
@@ -161,9 +159,7 @@ async fn certain_packet_loss_stalls_the_stream() {
 
 #[tokio::test]
 async fn a_client_that_closes_is_seen_closing_by_the_broker() {
-    let (broker, addr) = peer().await;
-    let trace = Trace::real_time();
-    let (_link, connector) = link(&addr, &trace).await;
+    let Setup { broker, link: _link, connector, .. } = setup().await;
     let (client, mut server) = connected(&connector, &broker).await;
     drop(client);
     let mut buf = [0u8; 1];
