@@ -14,10 +14,16 @@ run() {
   echo "== $name"
   "$sim" check --broker-name "$name" --parallel 8 --max-wait 60s --report "target/broker-reports/$name" "$@" $paths \
     > "target/broker-reports/$name.txt"
-  tail -n +1 "target/broker-reports/$name.txt" | grep -E "^\`" || true
+  grep -E "^\`" "target/broker-reports/$name.txt" || true
 }
 mkdir -p target/broker-reports
 run mosquitto --launch 'mosquitto -c {config}'
-run aedes --launch "node $b/aedes/launch.js {port} {config}" --config-template "$b/aedes/aedes.json.tmpl"
-run amqtt --launch "$b/amqtt/launch.sh {port} {config}" --config-template "$b/amqtt/amqtt.yaml.tmpl"
-run rumqttd --launch "$b/rumqttd/launch.sh {port} {config}" --config-template "$b/rumqttd/rumqttd.toml.tmpl"
+for name in aedes amqtt rumqttd; do
+  case $name in
+    aedes) launch="node $b/aedes/launch.js {port} {config}"; template=$b/aedes/aedes.json.tmpl ;;
+    amqtt) launch="$b/amqtt/launch.sh {port} {config}"; template=$b/amqtt/amqtt.yaml.tmpl ;;
+    rumqttd) launch="$b/rumqttd/launch.sh {port} {config}"; template=$b/rumqttd/rumqttd.toml.tmpl ;;
+  esac
+  # declared.conf: what the broker has for the settings its template cannot set.
+  run $name --launch "$launch" --config-template "$template" --broker-config "$b/$name/declared.conf"
+done

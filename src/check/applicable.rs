@@ -154,8 +154,9 @@ struct Usage {
     messages: usize,
     /// Their payload bytes.
     payload_bytes: usize,
-    /// Whether any is QoS 0.
-    qos0: bool,
+    /// Whether a QoS 0 message may be published while a client with a persistent session is
+    /// offline: the only time `queue_qos0_messages` can change a run.
+    qos0_offline: bool,
     /// An upper bound on the size of any packet a client sends.
     largest_packet: usize,
     keep_alives: Vec<u16>,
@@ -176,11 +177,11 @@ fn usage(scenario: &Scenario) -> Usage {
         if let Some(w) = &c.will {
             u.messages += 1;
             u.payload_bytes += w.payload.len();
-            u.qos0 |= w.qos.0.as_u8() == 0;
             connect += w.topic.0.len() + w.payload.len();
         }
         u.largest_packet = u.largest_packet.max(connect);
     }
+    u.qos0_offline = qos0_while_persistent_offline(scenario);
     for step in &scenario.steps {
         match step {
             Step::Publish(p) => {
@@ -190,7 +191,6 @@ fn usage(scenario: &Scenario) -> Usage {
                     u.payload_bytes += payload;
                     u.largest_packet = u.largest_packet.max(PACKET_OVERHEAD + p.topic.0.len() + payload);
                 }
-                u.qos0 |= p.qos.0.as_u8() == 0;
             }
             Step::Subscribe(s) => {
                 let filters: usize = s.topic.iter().map(|t| t.0.len() + PACKET_OVERHEAD).sum::<usize>()
@@ -201,6 +201,59 @@ fn usage(scenario: &Scenario) -> Usage {
         }
     }
     u
+}
+
+/// Whether a QoS 0 message (a publication, or a will when its client's connection ends) may be
+/// published while a client that connected with clean session 0 is, or may be, offline: after
+/// it disconnects, loses its connection or crashes, and until it connects again; a partitioned,
+/// held or lossy link counts as offline, since keep alive may end the connection meanwhile, and
+/// so does a broker crash. Over-approximates: it only decides what is not applicable.
+fn qos0_while_persistent_offline(scenario: &Scenario) -> bool {
+    let mut persistent: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
+    let mut offline: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
+    let will_qos0 = |client: &str| {
+        scenario.clients.get(client).and_then(|c| c.will.as_ref()).is_some_and(|w| w.qos.0.as_u8() == 0)
+    };
+    for step in &scenario.steps {
+        match step {
+            Step::Connect(c) => {
+                let clean = c.clean_session.or_else(|| scenario.clients.get(&c.client).map(|s| s.clean_session));
+                if clean == Some(false) {
+                    persistent.insert(&c.client);
+                }
+                offline.remove(c.client.as_str());
+            }
+            Step::Disconnect(c) => {
+                offline.insert(&c.client);
+            }
+            Step::LoseConnection(c) | Step::CrashClient(c) => {
+                offline.insert(&c.client);
+                if will_qos0(&c.client) && persistent.iter().any(|p| offline.contains(p) && *p != c.client) {
+                    return true;
+                }
+            }
+            Step::Partition(p) => {
+                offline.insert(&p.client);
+                if will_qos0(&p.client) && persistent.iter().any(|p| offline.contains(p)) {
+                    return true;
+                }
+            }
+            Step::Hold(c) => {
+                offline.insert(&c.client);
+            }
+            Step::PacketLoss(l) => {
+                offline.insert(&l.client);
+            }
+            Step::CrashBroker => offline.extend(persistent.iter().copied()),
+            Step::Publish(p) if p.qos.0.as_u8() == 0 => {
+                if persistent.iter().any(|c| offline.contains(c)) {
+                    return true;
+                }
+            }
+            _ => {}
+        }
+    }
+    false
 }
 
 /// A limit where 0 means none.
@@ -260,8 +313,8 @@ fn unmet_settings(scenario: &Scenario, target: &Config, has: &str) -> Vec<String
         b.queue_qos0_messages.is_some(),
         need.queue_qos0_messages.to_string(),
         target.queue_qos0_messages.to_string(),
-        u.qos0,
-        "it publishes QoS 0 messages".into(),
+        u.qos0_offline,
+        "it publishes QoS 0 messages while a persistent session may be offline".into(),
     );
     check(
         "max_inflight_messages",
@@ -377,6 +430,30 @@ mod tests {
                 "needs max_queued_messages 1000 (the default; it publishes 101 messages), target has 100".into()
             )
         );
+    }
+
+    #[test]
+    fn queue_qos0_messages_matters_only_while_a_persistent_session_may_be_offline() {
+        let qos0 = Config { queue_qos0_messages: true, ..Config::default() };
+        let online = scenario(
+            "name: n\nclients: { r: { clean_session: false }, w: {} }\nsteps:\n  - connect: r\n  - connect: w\n  - publish: { client: w, topic: t, qos: 0 }\n",
+        );
+        assert_eq!(plan(&online, &borrowed(qos0.clone())), Plan::Run { skipped: vec![] });
+        let offline = scenario(
+            "name: n\nclients: { r: { clean_session: false }, w: {} }\nsteps:\n  - connect: r\n  - disconnect: r\n  - connect: w\n  - publish: { client: w, topic: t, qos: 0 }\n",
+        );
+        assert_eq!(
+            plan(&offline, &borrowed(qos0.clone())),
+            Plan::NotApplicable(
+                "needs queue_qos0_messages false (the default; it publishes QoS 0 messages while a persistent \
+                 session may be offline), target has true"
+                    .into()
+            )
+        );
+        let back = scenario(
+            "name: n\nclients: { r: { clean_session: false }, w: {} }\nsteps:\n  - connect: r\n  - disconnect: r\n  - connect: r\n  - connect: w\n  - publish: { client: w, topic: t, qos: 0 }\n",
+        );
+        assert_eq!(plan(&back, &borrowed(qos0)), Plan::Run { skipped: vec![] }, "it is back online");
     }
 
     #[test]

@@ -51,9 +51,10 @@ impl Launcher {
         let template = match template {
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-                if !text.contains("{port}") {
+                if !text.contains("{port}") && !command.contains("{port}") {
                     return Err(format!(
-                        "{}: the config template has no {{port}}: the broker would not listen where check connects",
+                        "{}: neither the config template nor the launch command has {{port}}: the broker \
+                         would not listen where check connects",
                         path.display()
                     ));
                 }
@@ -320,6 +321,7 @@ mod tests {
         let path = dir.path().join("b.conf");
         std::fs::write(&path, "no port here\n").unwrap();
         assert!(Launcher::new("b {config}", Some(&path)).unwrap_err().contains("{port}"));
+        assert!(Launcher::new("b -p {port} {config}", Some(&path)).is_ok(), "the port on the command line will do");
     }
 
     #[tokio::test]
