@@ -211,9 +211,8 @@ fn usage(scenario: &Scenario) -> Usage {
 fn qos0_while_persistent_offline(scenario: &Scenario) -> bool {
     let mut persistent: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
     let mut offline: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
-    let will_qos0 = |client: &str| {
-        scenario.clients.get(client).and_then(|c| c.will.as_ref()).is_some_and(|w| w.qos.0.as_u8() == 0)
-    };
+    let will_qos0 =
+        |client: &str| scenario.clients.get(client).and_then(|c| c.will.as_ref()).is_some_and(|w| w.qos.0.as_u8() == 0);
     for step in &scenario.steps {
         match step {
             Step::Connect(c) => {
