@@ -244,10 +244,8 @@ fn qos0_while_persistent_offline(scenario: &Scenario) -> bool {
                 offline.insert(&l.client);
             }
             Step::CrashBroker => offline.extend(persistent.iter().copied()),
-            Step::Publish(p) if p.qos.0.as_u8() == 0 => {
-                if persistent.iter().any(|c| offline.contains(c)) {
-                    return true;
-                }
+            Step::Publish(p) if p.qos.0.as_u8() == 0 && persistent.iter().any(|c| offline.contains(c)) => {
+                return true;
             }
             _ => {}
         }
