@@ -156,13 +156,20 @@ impl TcpNetwork {
         self.process.as_mut()?.exited()
     }
 
-    /// Stops every client host and the launched broker; the trace stays.
+    /// Stops every client host, all at once (a client behind a held link waits out its
+    /// DISCONNECT), then the launched broker; the trace stays.
     pub async fn stop(mut self) -> Trace {
+        let mut stopping = tokio::task::JoinSet::new();
         for (_, client) in std::mem::take(&mut self.clients) {
             if let Some(host) = client.host {
-                host.stop().await;
+                // The link goes with the host, so its connections last until the host is done.
+                stopping.spawn(async move {
+                    host.stop().await;
+                    drop(client.link);
+                });
             }
         }
+        while stopping.join_next().await.is_some() {}
         if let Some(mut process) = self.process.take() {
             process.kill().await;
         }
