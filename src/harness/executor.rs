@@ -21,7 +21,8 @@ use super::network::{BrokerState, Network, NetworkError};
 use super::Outcome;
 use crate::broker::BrokerView;
 use crate::client::ClientOptions;
-use crate::harness::snapshot::{connack_line, message_line, received_line};
+use crate::harness::received::{same_per_stream, Received};
+use crate::harness::snapshot::{connack_line, message_line};
 use crate::invariants;
 use crate::protocol::{LastWill, SubscribeFilter};
 use crate::scenario::model::{ConnectStep, Expect, ExpectedMessage, ExpectedOutcome, Scenario, SessionState, Step};
@@ -293,17 +294,18 @@ async fn fault<N: Network>(net: &mut N, fault: Fault) -> Result<Difference, Netw
     Ok(None)
 }
 
-/// What a client received and what a `received` clause expects, as comparable lines. DUP is
-/// compared only where the scenario states it.
-fn received_lines(record: &super::ClientRecord, expected: &[ExpectedMessage]) -> (Vec<String>, Vec<String>) {
-    let got = record.messages.iter().map(|(_, m)| received_line(m)).collect();
+/// What a client received and what a `received` clause expects, as `received` compares them:
+/// stream by stream (see `harness::received`), DUP only where the scenario states it. The
+/// expected side never borrows anything from what was observed.
+fn received_lists(record: &super::ClientRecord, expected: &[ExpectedMessage]) -> (Vec<Received>, Vec<Received>) {
+    let got = record
+        .messages
+        .iter()
+        .map(|(_, m)| Received::new(&m.topic, &m.payload, m.qos.as_u8(), m.retain, Some(m.dup)))
+        .collect();
     let want = expected
         .iter()
-        .enumerate()
-        .map(|(i, m)| {
-            let dup = m.dup.unwrap_or_else(|| record.messages.get(i).is_some_and(|(_, r)| r.dup));
-            message_line(&m.topic, m.payload.as_bytes(), m.qos.0.as_u8(), m.retain, dup)
-        })
+        .map(|m| Received::new(&m.topic, m.payload.as_bytes(), m.qos.0.as_u8(), m.retain, m.dup))
         .collect();
     (got, want)
 }
@@ -312,9 +314,10 @@ fn received_lines(record: &super::ClientRecord, expected: &[ExpectedMessage]) ->
 /// are judged only where the network can see it.
 async fn check_expect<N: Network>(net: &mut N, e: &Expect) -> Result<Difference, NetworkError> {
     for (client, expected) in &e.received {
-        let (got, want) = received_lines(&net.record(client)?, expected);
-        if got != want {
-            return Ok(Some((format!("{client} received"), lines(&want), lines(&got))));
+        let (got, want) = received_lists(&net.record(client)?, expected);
+        if !same_per_stream(&want, &got) {
+            let shown = |list: &[Received]| lines(&list.iter().map(Received::shown).collect::<Vec<_>>());
+            return Ok(Some((format!("{client} received"), shown(&want), shown(&got))));
         }
     }
     for (client, &n) in &e.received_count {

@@ -3,6 +3,7 @@
 //!
 //! - [`agent`]: what runs on a client host: commands in, the application's view recorded;
 //! - [`snapshot`]: what a run's end looked like, in the reviewed `snapshots/` form;
+//! - [`received`]: received messages compared as the spec orders them, stream by stream;
 //! - [`tap`]: stream wrappers that record every packet in the trace;
 //! - [`executor`]: what each scenario step means and how each expectation is judged, once;
 //! - [`network`]: the interface the executor drives, implemented by the simulation and by TCP.
@@ -12,6 +13,7 @@
 pub mod agent;
 pub mod executor;
 pub mod network;
+pub mod received;
 pub mod snapshot;
 pub mod tap;
 
