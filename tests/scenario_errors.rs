@@ -113,3 +113,48 @@ fn nothing_runs_for_an_invalid_file_in_a_suite() {
     // Outside the working directory the path stays absolute.
     assert!(text.starts_with(&format!("{}:5:5: unknown client \"zz\"", file.display())), "{text}");
 }
+
+#[test]
+fn a_key_written_twice() {
+    let e = parse("name: x\nclients:\n  a: {}\n  a: { clean_session: false }\nsteps:\n  - connect: a\n", "bad.yaml")
+        .expect_err("a duplicate client must be refused, not the last one kept");
+    assert_eq!(at(&e), (4, 3), "{e}");
+    assert_eq!(e.message, "clients.a: the key \"a\" is written twice (first at line 3); keep one");
+}
+
+#[test]
+fn a_wrong_type_is_named_without_rust_type_names() {
+    let e = parse("name: x\nclients:\n  a: { keep_alive: lots }\nsteps:\n  - connect: a\n", "bad.yaml").unwrap_err();
+    assert_eq!(at(&e), (3, 20), "{e}");
+    assert!(e.message.ends_with("expected a whole number from 0 to 65535"), "{e}");
+    let e = err("  - connect: a\n  - publish: { client: a, topic: t, qos: 1, repeat: many }\n");
+    assert!(e.message.contains("expected a whole number"), "{e}");
+    assert!(!e.message.contains("u32") && !e.message.contains("usize") && !e.message.contains("u64"), "{e}");
+}
+
+#[test]
+fn a_new_scenario_without_a_snapshot_says_so_in_one_message_without_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("scenarios")).unwrap();
+    std::fs::write(
+        dir.path().join("scenarios/fresh.yaml"),
+        "name: fresh\nclients: { a: {} }\nsteps:\n  - connect: a\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mqtt-sim"))
+        .args(["run", "--seeds", "0", "scenarios/fresh.yaml"])
+        .current_dir(dir.path())
+        .env("RUST_BACKTRACE", "1")
+        // insta writes no new snapshot where it detects CI, unless told to.
+        .env("INSTA_UPDATE", "new")
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("new snapshot written to snapshots/fresh.snap.new: review it against the spec, then rename it"),
+        "{text}"
+    );
+    assert!(!text.contains("panicked") && !text.contains("stack backtrace"), "{text}");
+    assert!(dir.path().join("snapshots/fresh.snap.new").exists());
+}

@@ -123,8 +123,10 @@ pub fn take(records: &BTreeMap<String, ClientRecord>, broker: Option<&BrokerView
 }
 
 /// Compares `snapshot` with the stored one (`dir/name.snap`) using insta. A new or changed
-/// snapshot is written next to it as `.snap.new` for review, and reported as an error.
+/// snapshot is written next to it as `.snap.new` for review, and reported as an error: one
+/// message, without the panic insta raises to say so (its own summary and diff still print).
 pub fn check_stored(dir: &Path, name: &str, description: &str, snapshot: &Snapshot) -> Result<(), String> {
+    quiet_snapshot_panics();
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path(dir);
     settings.set_prepend_module_to_snapshot(false);
@@ -133,12 +135,43 @@ pub fn check_stored(dir: &Path, name: &str, description: &str, snapshot: &Snapsh
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         settings.bind(|| insta::assert_yaml_snapshot!(name, snapshot));
     }));
-    result.map_err(|panic| {
-        let text = panic
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_default();
-        format!("snapshot {name} does not match snapshots/{name}.snap (review snapshots/{name}.snap.new): {text}")
+    result.map_err(|_| {
+        let stored = dir.join(format!("{name}.snap"));
+        let folder = dir.file_name().map_or_else(|| dir.display().to_string(), |f| f.to_string_lossy().into_owned());
+        if !dir.join(format!("{name}.snap.new")).exists() {
+            // insta writes none where it detects CI, unless INSTA_UPDATE says so.
+            let what = if stored.exists() { "differs from" } else { "has no" };
+            format!("the run {what} {folder}/{name}.snap (set INSTA_UPDATE=new to have the new one written for review)")
+        } else if stored.exists() {
+            format!(
+                "the snapshot differs from {folder}/{name}.snap: the new one is {folder}/{name}.snap.new; if it is \
+                 right by the spec, rename it over the old one (or run cargo insta review)"
+            )
+        } else {
+            format!(
+                "new snapshot written to {folder}/{name}.snap.new: review it against the spec, then rename it to \
+                 {name}.snap (or run cargo insta review)"
+            )
+        }
     })
+}
+
+/// insta reports a snapshot difference by panicking; the panic is caught and turned into a
+/// message, so the default hook's panic text and backtrace would only be noise. Other panics
+/// still reach the hook that was installed before.
+fn quiet_snapshot_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let payload = info.payload();
+            let text = payload
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| payload.downcast_ref::<&str>().copied());
+            if !text.is_some_and(|t| t.starts_with("snapshot assertion for")) {
+                previous(info);
+            }
+        }));
+    });
 }

@@ -41,6 +41,17 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
 
 /// Parses and checks scenario text; `file` names it in errors.
 pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
+    let positions = Positions::index(text);
+    if let Some(d) = positions.first_duplicate() {
+        let ((line, column), (first, _)) = (d.at, d.first);
+        let key = d.path.rsplit('.').next().unwrap_or(&d.path);
+        return Err(ScenarioError {
+            file: file.to_owned(),
+            line,
+            column,
+            message: format!("{}: the key {key:?} is written twice (first at line {first}); keep one", d.path),
+        });
+    }
     let mut scenario: Scenario = serde_yaml::from_str(text).map_err(|e| {
         let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((1, 1));
         let message = e.to_string();
@@ -49,15 +60,41 @@ pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
             Some(i) => format!("{}{}", &message[..i], trailing(&message[i..])),
             None => message,
         };
-        ScenarioError { file: file.to_owned(), line, column, message }
+        ScenarioError { file: file.to_owned(), line, column, message: without_rust_types(&message) }
     })?;
-    let positions = Positions::index(text);
     check(&scenario).map_err(|(path, message)| {
         let (line, column) = positions.find(&path);
         ScenarioError { file: file.to_owned(), line, column, message }
     })?;
     scenario.step_lines = (0..scenario.steps.len()).map(|i| positions.find(&format!("steps[{i}]")).0).collect();
     Ok(scenario)
+}
+
+/// serde's words for what a field expects, with Rust's type names (`expected u16`) put as a
+/// scenario's author would say them.
+fn without_rust_types(message: &str) -> String {
+    const TYPES: [(&str, &str); 9] = [
+        ("expected u8", "expected a whole number from 0 to 255"),
+        ("expected u16", "expected a whole number from 0 to 65535"),
+        ("expected u32", "expected a whole number from 0 to 4294967295"),
+        ("expected u64", "expected a whole number, 0 or more"),
+        ("expected usize", "expected a whole number, 0 or more"),
+        ("expected i64", "expected a whole number"),
+        ("expected f64", "expected a number"),
+        ("expected f32", "expected a number"),
+        ("expected a boolean", "expected true or false"),
+    ];
+    let mut out = message.to_owned();
+    for (rust, words) in TYPES {
+        if let Some(i) = out.find(rust) {
+            // Only the whole word: `expected u16` but not `expected u160`.
+            let end = i + rust.len();
+            if !out[end..].starts_with(|c: char| c.is_alphanumeric()) {
+                out.replace_range(i..end, words);
+            }
+        }
+    }
+    out
 }
 
 /// What follows serde_yaml's position note (e.g. `, while parsing a block mapping`).

@@ -6,9 +6,19 @@ use std::collections::BTreeMap;
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::Marker;
 
-/// Path -> (line, column), both 1-based.
+/// Path -> (line, column), both 1-based; and the keys that appear twice in one mapping.
 #[derive(Debug, Default)]
-pub struct Positions(BTreeMap<String, (usize, usize)>);
+pub struct Positions(BTreeMap<String, (usize, usize)>, Vec<Duplicate>);
+
+/// A key written twice in one mapping: YAML readers silently keep the last one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Duplicate {
+    /// The key's path (`clients.reader`).
+    pub path: String,
+    /// Where it is written again, and where first.
+    pub at: (usize, usize),
+    pub first: (usize, usize),
+}
 
 impl Positions {
     /// Indexes `text`; a document that does not parse gives an empty index (serde_yaml reports
@@ -16,7 +26,12 @@ impl Positions {
     pub fn index(text: &str) -> Positions {
         let mut builder = Builder::default();
         let _ = Parser::new_from_str(text).load(&mut builder, false);
-        Positions(builder.out)
+        Positions(builder.out, builder.duplicates)
+    }
+
+    /// The first key written twice in one mapping, if any.
+    pub fn first_duplicate(&self) -> Option<&Duplicate> {
+        self.1.first()
     }
 
     /// The position of `path`, or of its nearest indexed ancestor.
@@ -35,7 +50,7 @@ impl Positions {
 }
 
 enum Frame {
-    Map { path: String, key: Option<String> },
+    Map { path: String, key: Option<String>, seen: BTreeMap<String, (usize, usize)> },
     Seq { path: String, next: usize },
 }
 
@@ -43,11 +58,12 @@ enum Frame {
 struct Builder {
     stack: Vec<Frame>,
     out: BTreeMap<String, (usize, usize)>,
+    duplicates: Vec<Duplicate>,
 }
 
 impl Builder {
-    /// The path of the node that starts now, advancing the parent's state.
-    fn child_path(&mut self, is_scalar: bool, value: Option<&str>) -> Option<String> {
+    /// The path of the node that starts now at `pos`, advancing the parent's state.
+    fn child_path(&mut self, is_scalar: bool, value: Option<&str>, pos: (usize, usize)) -> Option<String> {
         match self.stack.last_mut() {
             None => Some(String::new()),
             Some(Frame::Seq { path, next }) => {
@@ -55,13 +71,20 @@ impl Builder {
                 *next += 1;
                 Some(p)
             }
-            Some(Frame::Map { path, key }) => match key.take() {
+            Some(Frame::Map { path, key, seen }) => match key.take() {
                 None => {
                     // This node is a key.
                     if is_scalar {
                         *key = value.map(str::to_owned);
                         let k = value.unwrap_or_default();
-                        Some(if path.is_empty() { k.to_owned() } else { format!("{path}.{k}") })
+                        let p = if path.is_empty() { k.to_owned() } else { format!("{path}.{k}") };
+                        match seen.get(k) {
+                            Some(&first) => self.duplicates.push(Duplicate { path: p.clone(), at: pos, first }),
+                            None => {
+                                seen.insert(k.to_owned(), pos);
+                            }
+                        }
+                        Some(p)
                     } else {
                         *key = Some(String::new());
                         None
@@ -80,20 +103,20 @@ impl MarkedEventReceiver for Builder {
             Event::Scalar(value, ..) => {
                 // A block mapping's start mark can fall after its first key; the key is where a
                 // reader looks, so the mapping takes the earlier of the two positions.
-                if let Some(Frame::Map { path, key: None }) = self.stack.last() {
+                if let Some(Frame::Map { path, key: None, .. }) = self.stack.last() {
                     let entry = self.out.entry(path.clone()).or_insert(pos);
                     *entry = (*entry).min(pos);
                 }
-                if let Some(p) = self.child_path(true, Some(&value)) {
+                if let Some(p) = self.child_path(true, Some(&value), pos) {
                     // Keys and values share a path; the key's position wins (it is first).
                     self.out.entry(p).or_insert(pos);
                 }
             }
             Event::MappingStart(..) | Event::SequenceStart(..) => {
-                let path = self.child_path(false, None).unwrap_or_default();
+                let path = self.child_path(false, None, pos).unwrap_or_default();
                 self.out.entry(path.clone()).or_insert(pos);
                 self.stack.push(if matches!(ev, Event::MappingStart(..)) {
-                    Frame::Map { path, key: None }
+                    Frame::Map { path, key: None, seen: BTreeMap::new() }
                 } else {
                     Frame::Seq { path, next: 0 }
                 });
@@ -119,5 +142,14 @@ mod tests {
         assert_eq!(p.find("steps[0]"), (5, 5));
         assert_eq!(p.find("steps[1].publish.client"), (7, 7));
         assert_eq!(p.find("steps[1].publish.nothing"), p.find("steps[1].publish"));
+        assert_eq!(p.first_duplicate(), None);
+    }
+
+    #[test]
+    fn a_key_written_twice_in_one_mapping_is_found() {
+        let p = Positions::index("name: x\nclients:\n  a: {}\n  b: {}\n  a: { clean_session: false }\n");
+        let d = p.first_duplicate().expect("a twice");
+        assert_eq!((d.path.as_str(), d.at, d.first), ("clients.a", (5, 3), (3, 3)));
+        assert_eq!(Positions::index("a: { x: 1 }\nb: { x: 1 }\n").first_duplicate(), None, "other mappings");
     }
 }
