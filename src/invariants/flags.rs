@@ -1,5 +1,6 @@
 //! The PUBLISH header flags a trace can judge: DUP=1 on every re-delivery, by the broker and by
-//! the client [MQTT-3.3.1-1]; and RETAIN=1 on a retained message sent because of a new
+//! the client [MQTT-3.3.1-1], and DUP=0 on every first send, whatever DUP the publisher's PUBLISH
+//! had [MQTT-3.3.1-3], and on every QoS 0 message [MQTT-3.3.1-2]; and RETAIN=1 on a retained message sent because of a new
 //! subscription [MQTT-3.3.1-8]. The first reads the packets each side wrote (the packet summaries of
 //! the trace's tapped `Send`/`Recv` events); the second the application's view.
 
@@ -10,11 +11,19 @@ use super::Violation;
 use crate::protocol::{PacketSummary, PublishSummary};
 use crate::trace::{BrokerEvent, Fault, TraceEvent, BROKER};
 
-/// A sender's outstanding QoS 1/2 PUBLISH packet ids: id -> line of the first send.
-type Outstanding = BTreeMap<u16, usize>;
+/// A sender's QoS 1/2 PUBLISH packet ids in use: id -> the line of the first send, and whether
+/// an acknowledgement (PUBACK or PUBREC) was seen for it. An acknowledgement seen is not proof
+/// the sender processed it: over real TCP the proxy records it when it reaches the sender's
+/// socket, and a connection taken over right then loses it. So after one the id may be re-sent
+/// (DUP=1) or reused for a new message (DUP=0), and neither is a violation.
+type Outstanding = BTreeMap<u16, (usize, bool)>;
 
 /// A PUBLISH written with this packet id while an earlier PUBLISH with the same id to the same
-/// session is unacknowledged (no PUBACK or PUBREC yet) is a re-delivery, and must carry DUP=1.
+/// session is unacknowledged (no PUBACK or PUBREC yet) is a re-delivery, and must carry DUP=1
+/// (`dup-on-redelivery`); any other is a first send, and must carry DUP=0
+/// (`dup-only-on-redelivery`). The broker's first sends are judged only where its end of the
+/// connection is tapped: a client that never read the first copy (lost in a partition) sees the
+/// re-send first.
 ///
 /// Broker to client: per client id; a new session (CONNACK with session present 0), a discarded
 /// session or a broker crash forgets what was outstanding. Client to broker: per client process;
@@ -36,7 +45,7 @@ pub fn dup_on_redelivery(events: &[TraceEvent], out: &mut Vec<Violation>) {
                     }
                     PacketSummary::Puback { pkid } | PacketSummary::Pubrec { pkid } => {
                         if let Some(o) = id_of_host.get(client).and_then(|id| from_broker.get_mut(id)) {
-                            o.remove(pkid);
+                            acknowledged(o, *pkid);
                         }
                     }
                     _ => {}
@@ -48,8 +57,11 @@ pub fn dup_on_redelivery(events: &[TraceEvent], out: &mut Vec<Violation>) {
                     }
                     PacketSummary::Publish(PublishSummary { pkid: Some(pkid), dup, .. }) => {
                         let o = from_broker.entry(id).or_default();
-                        let what = || format!("the broker re-sent PUBLISH id={pkid} to {client}");
-                        check_send(o, *pkid, *dup, line, what, out);
+                        let what = || format!("the broker sent PUBLISH id={pkid} to {client}");
+                        check_send(o, *pkid, *dup, tapped, line, what, out);
+                    }
+                    PacketSummary::Publish(PublishSummary { pkid: None, dup: true, .. }) => {
+                        out.push(qos0_dup(line, format!("the broker sent a QoS 0 PUBLISH to {client}")));
                     }
                     _ => {}
                 }
@@ -62,7 +74,10 @@ pub fn dup_on_redelivery(events: &[TraceEvent], out: &mut Vec<Violation>) {
                 }
                 PacketSummary::Publish(PublishSummary { pkid: Some(pkid), dup, .. }) => {
                     let o = from_client.entry(host).or_default();
-                    check_send(o, *pkid, *dup, line, || format!("{host} re-sent PUBLISH id={pkid}"), out);
+                    check_send(o, *pkid, *dup, true, line, || format!("{host} sent PUBLISH id={pkid}"), out);
+                }
+                PacketSummary::Publish(PublishSummary { pkid: None, dup: true, .. }) => {
+                    out.push(qos0_dup(line, format!("{host} sent a QoS 0 PUBLISH")));
                 }
                 _ => {}
             },
@@ -73,7 +88,7 @@ pub fn dup_on_redelivery(events: &[TraceEvent], out: &mut Vec<Violation>) {
                 ..
             } if peer == BROKER => {
                 if let Some(o) = from_client.get_mut(host.as_str()) {
-                    o.remove(pkid);
+                    acknowledged(o, *pkid);
                 }
             }
             TraceEvent::Broker { event: BrokerEvent::SessionDiscarded { client_id }, .. } => {
@@ -100,24 +115,53 @@ fn broker_view(e: &TraceEvent, tapped: bool) -> Option<(&str, bool, &PacketSumma
     }
 }
 
+/// Judges a QoS 1/2 PUBLISH against what is `outstanding` with its sender; a first send is
+/// judged only where `first_sends_seen`.
 fn check_send(
     outstanding: &mut Outstanding,
     pkid: u16,
     dup: bool,
+    first_sends_seen: bool,
     line: usize,
     what: impl FnOnce() -> String,
     out: &mut Vec<Violation>,
 ) {
     match outstanding.get(&pkid) {
-        Some(&first) if !dup => out.push(Violation {
+        Some(&(first, false)) if !dup => out.push(Violation {
             invariant: "dup-on-redelivery",
-            message: format!("{} with DUP=0 although it was unacknowledged since line {first}", what()),
+            message: format!("{} again with DUP=0 although it was unacknowledged since line {first}", what()),
             lines: vec![first, line],
         }),
-        Some(_) => {}
-        None => {
-            outstanding.insert(pkid, line);
+        // Re-sent, or re-sent after an acknowledgement the sender may not have processed.
+        Some(_) if dup => {}
+        // A new message with an acknowledged id.
+        Some(_) => {
+            outstanding.insert(pkid, (line, false));
         }
+        None => {
+            if dup && first_sends_seen {
+                out.push(Violation {
+                    invariant: "dup-only-on-redelivery",
+                    message: format!("{} with DUP=1 on its first send [MQTT-3.3.1-3]", what()),
+                    lines: vec![line],
+                });
+            }
+            outstanding.insert(pkid, (line, false));
+        }
+    }
+}
+
+fn acknowledged(outstanding: &mut Outstanding, pkid: u16) {
+    if let Some(entry) = outstanding.get_mut(&pkid) {
+        entry.1 = true;
+    }
+}
+
+fn qos0_dup(line: usize, what: String) -> Violation {
+    Violation {
+        invariant: "dup-only-on-redelivery",
+        message: format!("{what} with DUP=1 [MQTT-3.3.1-2]"),
+        lines: vec![line],
     }
 }
 

@@ -47,6 +47,7 @@ pub const INVARIANTS: &[(&str, &str)] = &[
     ("retain-only-for-new-subscriptions", "RETAIN=1 only on messages sent for a new subscription [MQTT-3.3.1-8] [MQTT-3.3.1-9]"),
     ("retain-on-new-subscription", "a retained message sent for a new subscription has RETAIN=1 [MQTT-3.3.1-8]"),
     ("dup-on-redelivery", "a PUBLISH re-sent while its packet id is unacknowledged has DUP=1, from the broker and from the client [MQTT-3.3.1-1]"),
+    ("dup-only-on-redelivery", "a first send has DUP=0, whatever the publisher's DUP was [MQTT-3.3.1-3], and so has every QoS 0 message [MQTT-3.3.1-2]"),
     ("session-present", "session present is 1 exactly when a persistent session was stored [MQTT-3.2.2-1] [MQTT-3.2.2-2] [MQTT-3.2.2-3]"),
     ("at-least-once", "an acknowledged QoS 1/2 message for a matching persistent subscription is delivered, unless the trace says why not [MQTT-3.1.2-5] [MQTT-4.5.0-1]"),
 ];

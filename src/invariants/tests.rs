@@ -209,6 +209,26 @@ fn a_redelivery_without_dup_seen_from_the_clients_of_a_real_broker() {
 }
 
 #[test]
+fn dup_on_a_first_send() {
+    // The broker forwards the publisher's DUP=1: its first send to `s` has DUP=1 [MQTT-3.3.1-3].
+    let mut t = wire("s", "broker", P::connect_for_test("s", false));
+    t.extend(wire("p", "broker", P::publish_for_test(Some(7), 1, true, false, "t/a", "1")));
+    t.extend(wire("broker", "s", P::publish_for_test(Some(1), 1, true, false, "t/a", "1")));
+    assert_eq!(names(&check(&t)), vec!["dup-only-on-redelivery", "dup-only-on-redelivery"], "{:#?}", check(&t));
+    // QoS 0 never has DUP=1 [MQTT-3.3.1-2].
+    let mut t = wire("s", "broker", P::connect_for_test("s", true));
+    t.extend(wire("broker", "s", P::publish_for_test(None, 0, true, false, "t/a", "1")));
+    assert_eq!(names(&check(&t)), vec!["dup-only-on-redelivery"]);
+    // A client that never read the first copy sees the re-send first: from its end alone, no verdict.
+    let client_side: Vec<E> = unacknowledged_then_resumed(P::publish_for_test(Some(1), 1, true, false, "t/a", "1"))
+        .into_iter()
+        .filter(|e| !matches!(e, E::Send { host, .. } | E::Recv { host, .. } if host == "broker"))
+        .filter(|e| !matches!(e, E::Recv { packet: P::Publish(p), .. } if !p.dup))
+        .collect();
+    assert_eq!(check(&client_side), vec![]);
+}
+
+#[test]
 fn a_client_redelivery_without_dup() {
     let mut t = wire("p", "broker", P::connect_for_test("p", false));
     t.extend(wire("p", "broker", P::publish_for_test(Some(4), 2, false, false, "t/a", "1")));
@@ -262,6 +282,9 @@ fn a_retained_copy_is_not_ordered_against_live_messages() {
     t.push(subscribed("s", "t/a", 1));
     t.push(deliver("s", "t/a", "2", 1, true));
     let before_resends = t.clone();
+    // The first sends, unacknowledged, then the re-sends.
+    t.extend(wire("p", "broker", P::publish_for_test(Some(1), 1, false, true, "t/a", "1")));
+    t.extend(wire("p", "broker", P::publish_for_test(Some(2), 1, false, true, "t/a", "2")));
     t.extend(wire("p", "broker", P::publish_for_test(Some(1), 1, true, true, "t/a", "1")));
     t.extend(wire("p", "broker", P::publish_for_test(Some(2), 1, true, true, "t/a", "2")));
     let mut right = t.clone();
