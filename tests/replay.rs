@@ -37,3 +37,27 @@ fn a_failure_prints_a_replay_command_that_reproduces_it() {
     assert_eq!(first.stdout, second.stdout, "same seed, same trace bytes");
     assert_ne!(first.stdout, replay("78").stdout, "another seed, another trace");
 }
+
+#[test]
+fn run_prints_the_seed_articles_claims_with_their_verdicts() {
+    let project = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(env!("CARGO_BIN_EXE_mqtt-sim"))
+        .current_dir(project)
+        .args([
+            "run",
+            "--seeds",
+            "0",
+            "scenarios/seed/queue_limit_default_is_1000_not_100.yaml",
+            "scenarios/seed/persistent_session_keeps_subscriptions.yaml",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("claims of the seed article"), "{text}");
+    assert!(
+        text.contains("WRONG   \"Mosquitto by default stores upto 100 messages.\"\n          shown by seed__queue_limit_default_is_1000_not_100"),
+        "{text}"
+    );
+    assert!(text.contains("holds   \"The broker will store the client information"), "{text}");
+}

@@ -36,6 +36,28 @@ pub fn write(dir: &Path, reports: &[FileReport]) -> std::io::Result<()> {
         std::fs::write(dir.join(format!("{}.html", r.name)), page(r))?;
     }
     index.push_str("</table>\n");
+    let claims: Vec<&FileReport> = reports.iter().filter(|r| r.claim.is_some()).collect();
+    if !claims.is_empty() {
+        index.push_str(
+            "<h2>Claims of the seed article</h2><table><tr><th>claim</th><th>verdict</th><th>shown by</th></tr>\n",
+        );
+        for r in claims {
+            let c = r.claim.as_ref().expect("filtered on claims");
+            let (class, verdict) = match (r.passed(), c.holds) {
+                (false, _) => ("fail", "not shown: the scenario failed"),
+                (true, true) => ("ok", "holds"),
+                (true, false) => ("fail", "wrong"),
+            };
+            let _ = writeln!(
+                index,
+                "<tr><td>{}</td><td class={class}>{verdict}</td><td><a href=\"{}.html\">{}</a></td></tr>",
+                esc(c.quote.trim()),
+                href(&r.name),
+                esc(&r.name)
+            );
+        }
+        index.push_str("</table>\n");
+    }
     std::fs::write(dir.join("index.html"), index)
 }
 

@@ -55,6 +55,26 @@ pub fn summary_table(reports: &[FileReport]) -> String {
     out
 }
 
+/// The seed article's claims the scenarios check, one line each: whether the claim holds, as the
+/// scenario shows it, and whether the scenario passed (a failed scenario shows nothing). Empty
+/// when no scenario run has a `claim:`.
+pub fn claims_table(reports: &[FileReport]) -> String {
+    let mut out = String::new();
+    for r in reports {
+        let Some(c) = &r.claim else { continue };
+        if out.is_empty() {
+            out.push_str("\nclaims of the seed article (../shared/seed/):\n");
+        }
+        let verdict = match (r.passed(), c.holds) {
+            (false, _) => "NOT SHOWN (the scenario failed)",
+            (true, true) => "holds",
+            (true, false) => "WRONG",
+        };
+        let _ = writeln!(out, "  {verdict:<6}  \"{}\"\n          shown by {}", c.quote.trim(), r.name);
+    }
+    out
+}
+
 #[derive(Serialize)]
 struct JsonReport<'a> {
     name: &'a str,
@@ -67,6 +87,9 @@ struct JsonReport<'a> {
     simulated_ms: u64,
     failure: Option<String>,
     replay: Option<String>,
+    /// The seed article's claim it checks, and whether it holds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    claim: Option<&'a crate::scenario::model::Claim>,
 }
 
 /// One JSON object per scenario, as a JSON array.
@@ -84,6 +107,7 @@ pub fn json(reports: &[FileReport]) -> String {
             simulated_ms: r.simulated_ms,
             failure: r.failure.as_ref().map(|f| f.message.clone()),
             replay: r.replay_command(),
+            claim: r.claim.as_ref(),
         })
         .collect();
     serde_json::to_string_pretty(&items).expect("reports serialize")

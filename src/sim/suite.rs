@@ -44,6 +44,8 @@ pub struct FileReport {
     pub title: String,
     pub description: String,
     pub spec: Vec<String>,
+    /// The seed article's statement the scenario checks, and whether it holds.
+    pub claim: Option<crate::scenario::model::Claim>,
     pub seeds_run: Vec<u64>,
     /// Delivered, queued and dropped message counts at the recorded seed.
     pub counts: (usize, usize, u64),
@@ -97,6 +99,7 @@ pub fn check_file(root: &Path, file: &Path, snapshots: &Path, seeds: Seeds) -> F
         title: String::new(),
         description: String::new(),
         spec: vec![],
+        claim: None,
         counts: (0, 0, 0),
         simulated_ms: 0,
         failure: None,
@@ -113,6 +116,7 @@ pub fn check_file(root: &Path, file: &Path, snapshots: &Path, seeds: Seeds) -> F
     report.title = scenario.name.clone();
     report.description = scenario.description.clone();
     report.spec = scenario.spec.iter().map(|s| s.0.clone()).collect();
+    report.claim = scenario.claim.clone();
     let seeds: Vec<u64> = match seeds {
         Seeds::Only(s) => vec![s],
         Seeds::Recorded { extra } => std::iter::once(scenario.seed).chain((1..=extra).map(|k| 1000 + k)).collect(),

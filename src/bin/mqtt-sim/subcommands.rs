@@ -78,6 +78,7 @@ pub(crate) fn run(args: RunArgs) -> ExitCode {
     match args.format {
         Format::Text => {
             print!("{}", mqtt_sim::report::summary_table(&reports));
+            print!("{}", mqtt_sim::report::claims_table(&reports));
             for r in reports.iter().filter(|r| !r.passed()) {
                 println!("\n{}", r.failure_text().unwrap_or_default());
             }
