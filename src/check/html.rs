@@ -10,7 +10,6 @@ use super::report::{location, spec_lines, totals};
 use super::suite::{CheckReport, ScenarioCheck, Verdict};
 use crate::report::chart;
 use crate::report::escape::{href, text as esc};
-use crate::trace::TraceEvent;
 
 /// `report::html`'s style, with classes for the verdicts a check has besides ok and failed.
 const STYLE: &str = "body{font-family:sans-serif;margin:2em} table{border-collapse:collapse} td,th{padding:4px 10px;border-bottom:1px solid #ddd;text-align:left} .ok{color:#070} .fail{color:#c00;font-weight:bold} .known{color:#b60} .na{color:#888} pre{background:#f6f6f6;padding:1em;overflow:auto}";
@@ -48,28 +47,6 @@ pub fn write(dir: &Path, report: &CheckReport) -> std::io::Result<()> {
     }
     index.push_str("</table>\n");
     std::fs::write(dir.join("index.html"), index)
-}
-
-/// The trace as the chart needs it. Only the clients' ends of the connections are tapped (the
-/// broker is a black box), while the chart draws an arrow from a packet's send to its receipt:
-/// each packet a client wrote is shown received by the broker on the next row, and each packet
-/// a client read is shown sent by the broker on the row before.
-fn chart_events(trace: &[TraceEvent]) -> Vec<TraceEvent> {
-    let mut out = Vec::with_capacity(trace.len() * 2);
-    for e in trace {
-        match e {
-            TraceEvent::Send { ms, host, peer, packet } => {
-                out.push(e.clone());
-                out.push(TraceEvent::Recv { ms: *ms, host: peer.clone(), peer: host.clone(), packet: packet.clone() });
-            }
-            TraceEvent::Recv { ms, host, peer, packet } => {
-                out.push(TraceEvent::Send { ms: *ms, host: peer.clone(), peer: host.clone(), packet: packet.clone() });
-                out.push(e.clone());
-            }
-            other => out.push(other.clone()),
-        }
-    }
-    out
 }
 
 fn page(report: &CheckReport, c: &ScenarioCheck) -> String {
@@ -117,7 +94,7 @@ fn page(report: &CheckReport, c: &ScenarioCheck) -> String {
         html,
         "<h2>what the clients saw</h2><pre>{}</pre><h2>sequence chart (real time)</h2>{}<h2>trace</h2><pre>{}</pre>",
         esc(&seen),
-        chart::render(&chart_events(&c.trace), &format!("{} — {}", c.name, report.broker)),
+        chart::render(&c.trace, &format!("{} — {}", c.name, report.broker)),
         esc(&trace)
     );
     html
