@@ -54,19 +54,26 @@ async fn mosquitto_launched_per_scenario_deviates_only_where_the_scenarios_say_i
     let options = CheckOptions { target, paths: vec![scenarios()], parallel: 8, max_wait: Some(MAX_WAIT) };
     let r = check(&options).await.expect("mosquitto launches");
     let known = names(&r, |v| matches!(v, Verdict::KnownDeviation { .. }));
-    assert_eq!(
-        known,
-        [
-            "faults__publisher_qos2_burst_beyond_incoming_window_refused_then_resent_delivered_once",
-            "faults__silent_client_held_link_closed_after_keepalive_will_published_bystanders_unaffected",
-            "spec__keepalive__max_keepalive_refuses_longer_or_zero_keep_alive",
-            "spec__qos__overlapping_subscriptions_deliver_once_at_the_maximum_qos",
-            "spec__subscriptions__dollar_topics_not_matched_by_leading_wildcards",
-            "spec__wills__will_published_when_the_session_is_taken_over",
-        ],
-        "{}",
-        text(&r)
-    );
+    // Every run shows these.
+    let always = [
+        "faults__publisher_qos2_burst_beyond_incoming_window_refused_then_resent_delivered_once",
+        "spec__keepalive__max_keepalive_refuses_longer_or_zero_keep_alive",
+        "spec__qos__overlapping_subscriptions_deliver_once_at_the_maximum_qos",
+        "spec__subscriptions__dollar_topics_not_matched_by_leading_wildcards",
+        "spec__wills__will_published_when_the_session_is_taken_over",
+    ];
+    // mosquitto closes a silent client up to ~2.5 s late [MQTT-3.1.2-24]: whether a run sees it
+    // depends on where its keep-alive check falls.
+    let sometimes = [
+        "faults__silent_client_held_link_closed_after_keepalive_will_published_bystanders_unaffected",
+        "spec__keepalive__broker_disconnects_a_silent_client_after_one_and_a_half_keep_alives",
+    ];
+    for name in always {
+        assert!(known.contains(&name), "{name} is not a known deviation this time\n{}", text(&r));
+    }
+    for name in &known {
+        assert!(always.contains(name) || sometimes.contains(name), "{name} is a new known deviation\n{}", text(&r));
+    }
     assert!(names(&r, |v| matches!(v, Verdict::Deviation(_) | Verdict::Invalid(_))).is_empty(), "{}", text(&r));
     let not_applicable = names(&r, |v| matches!(v, Verdict::NotApplicable(_)));
     assert!(not_applicable.len() <= 5, "{not_applicable:?}\n{}", text(&r));
