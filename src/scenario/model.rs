@@ -423,7 +423,14 @@ pub struct PacketLossStep {
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
-    /// Every message each client's application has received so far, in order.
+    /// The normative statements this expectation observes: a difference here is reported under
+    /// them. Unset, `mqtt-sim check` and `run` name the statement the kind of check stands for
+    /// where there is one (`executor::statements`), else the scenario's `spec:` list.
+    #[serde(default)]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub spec: Vec<SpecId>,
+    /// Every message each client's application has received so far: per stream (topic and QoS)
+    /// in order, streams interleaved in any way (`harness::received`).
     #[serde(default)]
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub received: BTreeMap<String, Vec<ExpectedMessage>>,
