@@ -63,94 +63,93 @@ fn connect_body(flags: u8, payload: &[u8]) -> Vec<u8> {
 // ---------------------------------------------------------------- fixed header (2.2)
 
 /// For a non-PUBLISH type, every flag nibble but the required one is refused, from the fixed
-/// header alone (no body buffered yet) and with a well-formed body behind it [MQTT-2.2.2-1]
-/// [MQTT-2.2.2-2].
+/// header alone (no body buffered yet) and with a well-formed body behind it; `rule` (the
+/// statement that fixes the nibble, as `[MQTT-x]`) is in each failure's message.
 #[track_caller]
-fn check_flags(packet: PacketType, required: u8, body: &[u8]) {
+fn assert_flags(packet: PacketType, required: u8, body: &[u8], rule: &str) {
     let type_bits = (packet as u8) << 4;
-    assert!(decode_ok(&frame(type_bits | required, body)).packet_type() == packet);
+    assert!(decode_ok(&frame(type_bits | required, body)).packet_type() == packet, "{rule} {packet:?}");
     for flags in (0..16u8).filter(|&f| f != required) {
         let want = DecodeError::InvalidFlags { packet, flags };
         // Header only: the flags are refused before the body arrives.
         let mut buf = BytesMut::from(&[type_bits | flags, body.len() as u8][..]);
         if !body.is_empty() {
-            assert_eq!(decode(&mut buf, MAX_PACKET_SIZE), Err(want.clone()), "{packet:?} header only");
+            assert_eq!(decode(&mut buf, MAX_PACKET_SIZE), Err(want.clone()), "{rule} {packet:?} header only");
         }
         let err = decode_err(&frame(type_bits | flags, body));
-        assert_eq!(err, want);
+        assert_eq!(err, want, "{rule} {packet:?} flags {flags:04b}");
+        // The connection closes for it.
         assert_rule(&err, Some("MQTT-2.2.2-2"));
     }
 }
 
 #[test]
 fn mqtt_2_2_2_1_connect_flags_must_be_0000() {
-    check_flags(PacketType::Connect, 0, &connect_body(0x02, &s(b"c")));
+    assert_flags(PacketType::Connect, 0, &connect_body(0x02, &s(b"c")), "[MQTT-2.2.2-1]");
 }
 
 #[test]
 fn mqtt_2_2_2_1_connack_flags_must_be_0000() {
-    check_flags(PacketType::Connack, 0, &[0x00, 0x00]);
+    assert_flags(PacketType::Connack, 0, &[0x00, 0x00], "[MQTT-2.2.2-1]");
 }
 
 #[test]
 fn mqtt_2_2_2_1_puback_flags_must_be_0000() {
-    check_flags(PacketType::Puback, 0, &[0x00, 0x01]);
+    assert_flags(PacketType::Puback, 0, &[0x00, 0x01], "[MQTT-2.2.2-1]");
 }
 
 #[test]
 fn mqtt_2_2_2_1_pubrec_flags_must_be_0000() {
-    check_flags(PacketType::Pubrec, 0, &[0x00, 0x01]);
+    assert_flags(PacketType::Pubrec, 0, &[0x00, 0x01], "[MQTT-2.2.2-1]");
 }
 
 #[test]
 fn mqtt_2_2_2_1_pubrel_flags_must_be_0010() {
-    // [MQTT-3.6.1-1]
-    check_flags(PacketType::Pubrel, 0b0010, &[0x00, 0x01]);
+    assert_flags(PacketType::Pubrel, 0b0010, &[0x00, 0x01], "[MQTT-2.2.2-1] [MQTT-3.6.1-1]");
 }
 
 #[test]
 fn mqtt_2_2_2_1_pubcomp_flags_must_be_0000() {
-    check_flags(PacketType::Pubcomp, 0, &[0x00, 0x01]);
+    assert_flags(PacketType::Pubcomp, 0, &[0x00, 0x01], "[MQTT-2.2.2-1]");
 }
 
-// [MQTT-3.8.1-1]: SUBSCRIBE flags 0010, else the connection closes.
+// SUBSCRIBE flags 0010, else the connection closes.
 #[test]
 fn mqtt_2_2_2_1_subscribe_flags_must_be_0010() {
-    // [MQTT-3.8.1-1]
-    check_flags(PacketType::Subscribe, 0b0010, &cat(&[&[0x00, 0x01], &s(b"a"), &[0x00]]));
+    let body = cat(&[&[0x00, 0x01], &s(b"a"), &[0x00]]);
+    assert_flags(PacketType::Subscribe, 0b0010, &body, "[MQTT-2.2.2-1] [MQTT-3.8.1-1]");
 }
 
 #[test]
 fn mqtt_2_2_2_1_suback_flags_must_be_0000() {
-    check_flags(PacketType::Suback, 0, &[0x00, 0x01, 0x00]);
+    assert_flags(PacketType::Suback, 0, &[0x00, 0x01, 0x00], "[MQTT-2.2.2-1]");
 }
 
-// [MQTT-3.10.1-1]: UNSUBSCRIBE flags 0010, else the connection closes.
+// UNSUBSCRIBE flags 0010, else the connection closes.
 #[test]
 fn mqtt_2_2_2_1_unsubscribe_flags_must_be_0010() {
-    // [MQTT-3.10.1-1]
-    check_flags(PacketType::Unsubscribe, 0b0010, &cat(&[&[0x00, 0x01], &s(b"a")]));
+    assert_flags(PacketType::Unsubscribe, 0b0010, &cat(&[&[0x00, 0x01], &s(b"a")]), "[MQTT-2.2.2-1] [MQTT-3.10.1-1]");
 }
 
 #[test]
 fn mqtt_2_2_2_1_unsuback_flags_must_be_0000() {
-    check_flags(PacketType::Unsuback, 0, &[0x00, 0x01]);
+    assert_flags(PacketType::Unsuback, 0, &[0x00, 0x01], "[MQTT-2.2.2-1]");
 }
 
 #[test]
 fn mqtt_2_2_2_1_pingreq_flags_must_be_0000() {
-    check_flags(PacketType::Pingreq, 0, &[]);
+    assert_flags(PacketType::Pingreq, 0, &[], "[MQTT-2.2.2-1]");
 }
 
 #[test]
 fn mqtt_2_2_2_1_pingresp_flags_must_be_0000() {
-    check_flags(PacketType::Pingresp, 0, &[]);
+    assert_flags(PacketType::Pingresp, 0, &[], "[MQTT-2.2.2-1]");
 }
 
-// [MQTT-3.14.1-1]: DISCONNECT reserved bits zero, else the connection closes.
+// DISCONNECT reserved bits zero, else the connection closes.
 #[test]
 fn mqtt_2_2_2_1_disconnect_flags_must_be_0000() {
-    check_flags(PacketType::Disconnect, 0, &[]);
+    assert_flags(PacketType::Disconnect, 0, &[], "[MQTT-2.2.2-1] [MQTT-3.14.1-1]");
 }
 
 #[test]
@@ -203,31 +202,33 @@ fn packet_too_large_is_refused_before_the_body() {
 fn mqtt_1_5_3_1_ill_formed_utf8_is_refused() {
     for bad in [&b"a\xFF"[..], b"\xC3", b"\x80", b"\xC0\xAF", b"\xE0\x80\xAF", b"\xF4\x90\x80\x80"] {
         let err = decode_err(&frame(0x30, &s(bad)));
-        assert_eq!(err, DecodeError::InvalidUtf8 { field: "topic name" }, "{bad:02X?}");
+        assert_eq!(err, DecodeError::InvalidUtf8 { field: "topic name" }, "[MQTT-3.3.2-1] {bad:02X?}");
         assert_rule(&err, Some("MQTT-1.5.3-1"));
     }
-    // In the client identifier [MQTT-3.1.3-4], a user name [MQTT-3.1.3-11], a will topic
-    // [MQTT-3.1.3-10], a filter in SUBSCRIBE [MQTT-3.8.3-1] and UNSUBSCRIBE [MQTT-3.10.3-1]; the
-    // PUBLISH topic above is [MQTT-3.3.2-1].
     assert_eq!(
         decode_err(&frame(0x10, &connect_body(0x02, &s(b"\xFE")))),
-        DecodeError::InvalidUtf8 { field: "client identifier" }
+        DecodeError::InvalidUtf8 { field: "client identifier" },
+        "[MQTT-3.1.3-4]"
     );
     assert_eq!(
         decode_err(&frame(0x10, &connect_body(0x82, &cat(&[&s(b"c"), &s(b"\xFF")])))),
-        DecodeError::InvalidUtf8 { field: "user name" }
+        DecodeError::InvalidUtf8 { field: "user name" },
+        "[MQTT-3.1.3-11]"
     );
     assert_eq!(
         decode_err(&frame(0x10, &connect_body(0x06, &cat(&[&s(b"c"), &s(b"\xFF"), &s(b"m")])))),
-        DecodeError::InvalidUtf8 { field: "will topic" }
+        DecodeError::InvalidUtf8 { field: "will topic" },
+        "[MQTT-3.1.3-10]"
     );
     assert_eq!(
         decode_err(&frame(0x82, &cat(&[&[0x00, 0x01], &s(b"\xFF"), &[0x00]]))),
-        DecodeError::InvalidUtf8 { field: "topic filter" }
+        DecodeError::InvalidUtf8 { field: "topic filter" },
+        "[MQTT-3.8.3-1]"
     );
     assert_eq!(
         decode_err(&frame(0xA2, &cat(&[&[0x00, 0x01], &s(b"\xFF")]))),
-        DecodeError::InvalidUtf8 { field: "topic filter" }
+        DecodeError::InvalidUtf8 { field: "topic filter" },
+        "[MQTT-3.10.3-1]"
     );
 }
 
@@ -270,19 +271,18 @@ fn mqtt_1_5_3_2_null_character_is_refused() {
 
 #[test]
 fn mqtt_1_5_3_3_bom_is_kept_not_stripped() {
-    // [MQTT-1.5.3-3]: EF BB BF is U+FEFF and stays part of the string, in a topic and in a
-    // client identifier.
+    // EF BB BF is U+FEFF and stays part of the string, in a topic and in a client identifier.
     let bytes = frame(0x30, &cat(&[&s(b"\xEF\xBB\xBFa"), b"p"]));
     let Packet::Publish(p) = decode_ok(&bytes) else { panic!() };
-    assert_eq!(p.topic, "\u{FEFF}a");
+    assert_eq!(p.topic, "\u{FEFF}a", "[MQTT-1.5.3-3] the BOM is kept");
     assert_eq!(p.topic.len(), 4);
     assert_eq!(p.payload, Bytes::from_static(b"p"));
     let mut out = BytesMut::new();
     Packet::Publish(p).encode(&mut out, MAX_PACKET_SIZE).unwrap();
-    assert_eq!(&out[..], &bytes[..]);
+    assert_eq!(&out[..], &bytes[..], "[MQTT-1.5.3-3] and written back");
 
     let Packet::Connect(c) = decode_ok(&frame(0x10, &connect_body(0x02, &s(b"\xEF\xBB\xBF")))) else { panic!() };
-    assert_eq!(c.client_id, "\u{FEFF}");
+    assert_eq!(c.client_id, "\u{FEFF}", "[MQTT-1.5.3-3]");
 }
 
 // ---------------------------------------------------------------- packet identifiers (2.3.1)
@@ -517,19 +517,19 @@ fn mqtt_3_1_2_3_connect_reserved_flag_must_be_zero() {
 
 #[test]
 fn mqtt_3_1_2_13_will_qos_without_will_flag() {
-    // [MQTT-3.1.2-11] [MQTT-3.1.2-13]: will flag 0 but will QoS 1, 2 or 3 (bits 4-3).
+    // Will flag 0 but will QoS 1, 2 or 3 (bits 4-3).
     for flags in [0x0A, 0x12, 0x1A, 0x2A] {
         let err = decode_err(&frame(0x10, &connect_body(flags, &s(b"c"))));
-        assert_eq!(err, DecodeError::WillQosWithoutWill, "{flags:#04x}");
+        assert_eq!(err, DecodeError::WillQosWithoutWill, "[MQTT-3.1.2-11] {flags:#04x}");
         assert_rule(&err, Some("MQTT-3.1.2-13"));
     }
 }
 
 #[test]
 fn mqtt_3_1_2_15_will_retain_without_will_flag() {
-    // [MQTT-3.1.2-11] [MQTT-3.1.2-15]: will flag 0 but will retain (bit 5) set.
+    // Will flag 0 but will retain (bit 5) set.
     let err = decode_err(&frame(0x10, &connect_body(0x22, &s(b"c"))));
-    assert_eq!(err, DecodeError::WillRetainWithoutWill);
+    assert_eq!(err, DecodeError::WillRetainWithoutWill, "[MQTT-3.1.2-11]");
     assert_rule(&err, Some("MQTT-3.1.2-15"));
 }
 
@@ -795,15 +795,18 @@ fn encode_field_too_long() {
 
 #[test]
 fn encode_null_character_in_strings() {
-    // [MQTT-1.5.3-2]
     let c = Packet::Connect(Connect::new("a\0", true, 0));
-    assert_eq!(encode_err(&c, MAX_PACKET_SIZE), EncodeError::NullCharacter { field: "client identifier" });
+    assert_eq!(
+        encode_err(&c, MAX_PACKET_SIZE),
+        EncodeError::NullCharacter { field: "client identifier" },
+        "[MQTT-1.5.3-2]"
+    );
     let c = Packet::Connect(Connect { username: Some("\0".into()), ..Connect::new("c", true, 0) });
     assert_eq!(encode_err(&c, MAX_PACKET_SIZE), EncodeError::NullCharacter { field: "user name" });
-    // In a topic the topic rule reports it [MQTT-4.7.3-2].
     assert_eq!(
         encode_err(&publish(false, QoS::AtMostOnce, "a\0", None), MAX_PACKET_SIZE),
-        EncodeError::InvalidTopicName(TopicError::NullCharacter)
+        EncodeError::InvalidTopicName(TopicError::NullCharacter),
+        "[MQTT-4.7.3-2] in a topic the topic rule reports it"
     );
 }
 
@@ -814,18 +817,20 @@ fn encode_mqtt_3_3_1_2_dup_with_qos0() {
 
 #[test]
 fn encode_mqtt_2_3_1_1_packet_id_mismatch() {
-    // [MQTT-2.3.1-1] QoS 1 and 2 need an id; [MQTT-2.3.1-5] QoS 0 must not have one.
     assert_eq!(
         encode_err(&publish(false, QoS::AtMostOnce, "t", Some(1)), MAX_PACKET_SIZE),
-        EncodeError::PacketIdMismatch { qos: 0 }
+        EncodeError::PacketIdMismatch { qos: 0 },
+        "[MQTT-2.3.1-5] QoS 0 must not have an id"
     );
     assert_eq!(
         encode_err(&publish(false, QoS::AtLeastOnce, "t", None), MAX_PACKET_SIZE),
-        EncodeError::PacketIdMismatch { qos: 1 }
+        EncodeError::PacketIdMismatch { qos: 1 },
+        "[MQTT-2.3.1-1] QoS 1 needs one"
     );
     assert_eq!(
         encode_err(&publish(true, QoS::ExactlyOnce, "t", None), MAX_PACKET_SIZE),
-        EncodeError::PacketIdMismatch { qos: 2 }
+        EncodeError::PacketIdMismatch { qos: 2 },
+        "[MQTT-2.3.1-1] and so does QoS 2"
     );
     // `Publish::new` drops the id at QoS 0, so it always builds an encodable packet.
     let p = Publish::new("t", QoS::AtMostOnce, Bytes::new(), false, Some(pid(3)));
@@ -845,7 +850,8 @@ fn encode_invalid_topic_name() {
     let long = "t".repeat(65_536);
     assert_eq!(
         encode_err(&publish(false, QoS::AtLeastOnce, &long, Some(1)), MAX_PACKET_SIZE),
-        EncodeError::InvalidTopicName(TopicError::TooLong(65_536))
+        EncodeError::InvalidTopicName(TopicError::TooLong(65_536)),
+        "[MQTT-4.7.3-3] at most 65535 bytes"
     );
     // The will topic follows the same rules.
     let c = Packet::Connect(Connect {
@@ -882,13 +888,12 @@ fn encode_invalid_topic_filter() {
 
 #[test]
 fn encode_empty_subscribe_unsubscribe_suback() {
-    // [MQTT-3.8.3-3] [MQTT-3.10.3-2] [MQTT-3.8.4-5]
     let sub = Packet::Subscribe(Subscribe { pkid: pid(1), filters: vec![] });
-    assert_eq!(encode_err(&sub, MAX_PACKET_SIZE), EncodeError::EmptySubscribe);
+    assert_eq!(encode_err(&sub, MAX_PACKET_SIZE), EncodeError::EmptySubscribe, "[MQTT-3.8.3-3]");
     let unsub = Packet::Unsubscribe(Unsubscribe { pkid: pid(1), filters: vec![] });
-    assert_eq!(encode_err(&unsub, MAX_PACKET_SIZE), EncodeError::EmptyUnsubscribe);
+    assert_eq!(encode_err(&unsub, MAX_PACKET_SIZE), EncodeError::EmptyUnsubscribe, "[MQTT-3.10.3-2]");
     let suback = Packet::Suback(Suback { pkid: pid(1), codes: vec![] });
-    assert_eq!(encode_err(&suback, MAX_PACKET_SIZE), EncodeError::EmptySuback);
+    assert_eq!(encode_err(&suback, MAX_PACKET_SIZE), EncodeError::EmptySuback, "[MQTT-3.8.4-5]");
 }
 
 #[test]

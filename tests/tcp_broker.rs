@@ -40,10 +40,12 @@ async fn seed_story_offline_messages_arrive_in_order_once_on_reconnect() {
         got,
         vec![
             expect("sensors/temp", "21.5", 1),
-            expect("sensors/hum", "40", 1), // QoS 2 published, QoS 1 granted [MQTT-3.8.4-6]
+            expect("sensors/hum", "40", 1), // QoS 2 published, QoS 1 granted
             expect("sensors/temp", "22.0", 1),
             expect("sensors/temp", "22.5", 1)
-        ]
+        ],
+        "[MQTT-3.1.2-4] [MQTT-3.1.2-5] stored for the persistent session, in order, [MQTT-3.3.1-9] RETAIN 0, \
+         [MQTT-3.8.4-6] at min(published, granted)"
     );
     // Nothing more, nothing twice: the broker sends stored messages while handling the CONNECT
     // and the PUBACKs, all before it handles this PINGREQ.
@@ -102,13 +104,16 @@ async fn unacknowledged_messages_are_resent_with_dup_and_same_ids() {
     };
     assert!(!first.dup && !second.dup);
     sub.drop_connection();
-    // [MQTT-4.4.0-1] [MQTT-3.3.1-1] [MQTT-4.6.0-1]: same ids, DUP=1, original order.
     let mut sub = RawClient::connect_ok(broker.addr, "s", false, true).await;
     for original in [first, second] {
         match sub.recv().await {
             Packet::Publish(p) => {
-                assert!(p.dup, "re-delivery has DUP set");
-                assert_eq!((p.pkid, p.topic.as_str(), &p.payload), (original.pkid, "t", &original.payload));
+                assert!(p.dup, "[MQTT-3.3.1-1] re-delivery has DUP set");
+                assert_eq!(
+                    (p.pkid, p.topic.as_str(), &p.payload),
+                    (original.pkid, "t", &original.payload),
+                    "[MQTT-4.4.0-1] re-sent with the same id, [MQTT-4.6.0-1] in the original order"
+                );
             }
             other => panic!("expected a re-sent PUBLISH, got {other:?}"),
         }
@@ -125,11 +130,15 @@ async fn will_is_published_when_the_connection_drops_and_not_after_disconnect() 
         ..Connect::new(id, true, 60)
     };
     let (c, _) = RawClient::connect_with(broker.addr, with_will("polite")).await;
-    c.disconnect().await; // [MQTT-3.14.4-3]: will discarded
+    c.disconnect().await; // will discarded
     let (c, _) = RawClient::connect_with(broker.addr, with_will("rude")).await;
-    c.drop_connection(); // [MQTT-3.1.2-8]: will published
+    c.drop_connection(); // will published
     let will = watcher.recv_publish().await;
-    assert_eq!(summary(&will), ("status/rude".into(), "gone".into(), 1, false, false));
+    assert_eq!(
+        summary(&will),
+        ("status/rude".into(), "gone".into(), 1, false, false),
+        "[MQTT-3.1.2-8] the dropped connection's will, [MQTT-3.14.4-3] not the one that sent DISCONNECT"
+    );
     // "polite"'s will, had it been published, would have come first (the test saw "polite"
     // closed before "rude" connected), failing the check above. A second copy of "rude"'s will
     // would come from the same step, whose output the watcher has started to receive.
@@ -154,11 +163,12 @@ async fn malformed_packet_closes_only_that_connection() {
 async fn unsupported_protocol_level_gets_connack_1_then_close() {
     let broker = TestBroker::start(Config::default()).await;
     let mut c = RawClient::open(broker.addr).await;
-    // CONNECT, protocol "MQTT" level 5 [MQTT-3.1.2-2].
+    // CONNECT, protocol "MQTT" level 5.
     c.send_raw(&[0x10, 0x0d, 0x00, 0x04, b'M', b'Q', b'T', b'T', 0x05, 0x02, 0x00, 0x3c, 0x00, 0x01, b'x']).await;
     assert_eq!(
         c.recv().await,
-        Packet::Connack(Connack { session_present: false, code: ConnectReturnCode::UnacceptableProtocolVersion })
+        Packet::Connack(Connack { session_present: false, code: ConnectReturnCode::UnacceptableProtocolVersion }),
+        "[MQTT-3.1.2-2]"
     );
     c.expect_closed().await;
 }

@@ -54,15 +54,18 @@ async fn publish_completes_with_the_qos_flow_and_messages_arrive() {
 #[tokio::test]
 async fn refused_connect_reports_the_return_code() {
     let broker = TestBroker::start(Config { allow_zero_length_clientid: false, ..Config::default() }).await;
-    // The server may refuse a zero-length client id [MQTT-3.1.3-9].
+    // The server may refuse a zero-length client id.
     let err =
         Client::connect(TcpConnector(broker.addr.to_string()), ClientOptions::new("", true), None).await.unwrap_err();
-    assert!(matches!(err, mqtt_sim::net::ClientError::Refused(ConnectReturnCode::IdentifierRejected)), "{err:?}");
+    assert!(
+        matches!(err, mqtt_sim::net::ClientError::Refused(ConnectReturnCode::IdentifierRejected)),
+        "[MQTT-3.1.3-9] CONNACK 0x02: {err:?}"
+    );
 }
 
 #[tokio::test]
 async fn client_refuses_an_empty_client_id_with_a_persistent_session() {
-    // [MQTT-3.1.3-7]: nothing is sent; the broker is never asked.
+    // Nothing is sent; the broker is never asked.
     let broker = TestBroker::start(Config::default()).await;
     let err =
         Client::connect(TcpConnector(broker.addr.to_string()), ClientOptions::new("", false), None).await.unwrap_err();
@@ -71,7 +74,7 @@ async fn client_refuses_an_empty_client_id_with_a_persistent_session() {
             err,
             mqtt_sim::net::ClientError::Client(mqtt_sim::client::ClientError::EmptyClientIdNeedsCleanSession)
         ),
-        "{err:?}"
+        "[MQTT-3.1.3-7] {err:?}"
     );
 }
 

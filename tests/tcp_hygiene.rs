@@ -139,7 +139,7 @@ async fn a_subscriber_that_stops_reading_loses_qos0_only_and_gets_its_qos1_when_
         }
     }
     for i in 1..=QOS1 {
-        // Acknowledged, so owned by the broker [MQTT-4.3.2-2]: the slow subscriber must get it.
+        // Acknowledged, so owned by the broker: the slow subscriber must get it.
         publisher.publish("important", &format!("i{i}"), QoS::AtLeastOnce, false, i).await;
     }
 
@@ -149,7 +149,7 @@ async fn a_subscriber_that_stops_reading_loses_qos0_only_and_gets_its_qos1_when_
     assert_eq!(good_q1, (1..=QOS1).map(|i| format!("i{i}")).collect::<Vec<_>>());
 
     // The slow one reads again: part of the QoS 0 flood was dropped, every QoS 1 message
-    // arrives once and in order [MQTT-4.6.0-6], the ones beyond the window after PUBACKs.
+    // arrives once and in order, the ones beyond the window after PUBACKs.
     let (mut q0, mut q1) = (0u32, Vec::new());
     while q1.len() < usize::from(QOS1) {
         match slow.recv().await {
@@ -161,7 +161,11 @@ async fn a_subscriber_that_stops_reading_loses_qos0_only_and_gets_its_qos1_when_
             other => panic!("slow subscriber got {other:?} after {q0} QoS 0 and {} QoS 1 messages", q1.len()),
         }
     }
-    assert_eq!(q1, (1..=QOS1).map(|i| format!("i{i}")).collect::<Vec<_>>());
+    assert_eq!(
+        q1,
+        (1..=QOS1).map(|i| format!("i{i}")).collect::<Vec<_>>(),
+        "[MQTT-4.3.2-2] acknowledged, so owned by the broker: every one arrives, [MQTT-4.6.0-6] once and in order"
+    );
     assert!(q0 < u32::from(QOS0), "the broker held back nothing: {q0} of {QOS0} QoS 0 messages arrived");
     eprintln!("slow subscriber: {q0} of {QOS0} QoS 0 messages arrived, the rest were dropped as slow_client");
 }
@@ -230,10 +234,10 @@ async fn a_half_open_client_is_reaped_by_keep_alive_and_its_will_published() {
     });
     let (mut silent, _) = RawClient::connect_with(broker.addr, connect).await;
     // The client goes silent without closing its socket: after 1.5 times the keep alive the
-    // broker closes it [MQTT-3.1.2-24] and publishes its will [MQTT-3.1.2-8].
+    // broker closes it [MQTT-3.1.2-24] and publishes its will.
     silent.expect_closed().await;
     let will = bystanders.sub.recv_publish().await;
-    assert_eq!((will.topic.as_str(), &will.payload[..]), ("watch/will", &b"gone"[..]));
+    assert_eq!((will.topic.as_str(), &will.payload[..]), ("watch/will", &b"gone"[..]), "[MQTT-3.1.2-8]");
     bystanders.exchange().await;
 }
 
@@ -349,7 +353,7 @@ async fn a_qos2_publisher_beyond_the_incoming_window_is_closed_unacknowledged() 
         back.send(Packet::Pubrel(pid(i))).await;
         assert_eq!(back.recv().await, Packet::Pubcomp(pid(i)));
         let got = bystanders.sub.recv_publish().await;
-        assert_eq!(got.payload, Bytes::from(format!("g{i}")));
+        assert_eq!(got.payload, Bytes::from(format!("g{i}")), "[MQTT-4.3.3-2] released by PUBREL, once, in order");
     }
     bystanders.exchange().await;
 }

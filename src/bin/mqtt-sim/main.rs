@@ -33,7 +33,7 @@ enum Command {
     Replay(ReplayArgs),
     /// Generate scenarios, run them, check the delivery invariants, shrink failures to YAML.
     Explore(ExploreArgs),
-    /// Write docs/conformance.md: which normative statements the scenarios and tests check.
+    /// Write docs/conformance.md: which normative statements the scenarios, invariants and test assertions check.
     Conformance(ConformanceArgs),
     /// Publish a message, like mosquitto_pub.
     Pub(PubArgs),

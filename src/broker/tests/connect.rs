@@ -6,11 +6,15 @@ use super::*;
 
 #[test]
 fn connack_is_the_first_packet_and_accepts_a_valid_connect() {
-    // [MQTT-3.2.0-1] [MQTT-3.1.4-4] [MQTT-3.2.2-3]
+    // [MQTT-3.2.2-3]
     let mut h = Harness::new();
     let c = h.open();
     assert_eq!(h.view().connections, 1);
-    assert_eq!(h.connect(c, "c1", true, 0), vec![tx(c, connack(false))]);
+    assert_eq!(
+        h.connect(c, "c1", true, 0),
+        vec![tx(c, connack(false))],
+        "[MQTT-3.2.0-1] CONNACK first, [MQTT-3.1.4-4] with return code 0"
+    );
     assert_eq!(
         h.drain_events(),
         vec![Event::Connected { conn: c, client_id: "c1".into(), clean_session: true, session_present: false }]
@@ -21,7 +25,7 @@ fn connack_is_the_first_packet_and_accepts_a_valid_connect() {
 
 #[test]
 fn any_first_packet_other_than_connect_closes_without_connack() {
-    // [MQTT-3.1.0-1] [MQTT-4.8.0-1]
+    // [MQTT-3.1.0-1]
     let firsts = [
         publish("t", "x", Q1, 1),
         subscribe(1, &[("t", Q0)]),
@@ -38,7 +42,7 @@ fn any_first_packet_other_than_connect_closes_without_connack() {
         let c = h.open();
         let why = violation("first packet is not CONNECT [MQTT-3.1.0-1]");
         // Nothing is routed, acknowledged or answered; the connection is closed.
-        assert_eq!(h.send(c, first.clone()), vec![closed(c, why.clone())], "first packet {first:?}");
+        assert_eq!(h.send(c, first.clone()), vec![closed(c, why.clone())], "[MQTT-4.8.0-1] first packet {first:?}");
         assert_eq!(h.drain_events(), vec![Event::Disconnected { conn: c, client_id: None, reason: why }]);
         assert_eq!(h.view().connections, 1);
         assert_eq!(h.view().sessions.len(), 1);
@@ -49,25 +53,23 @@ fn any_first_packet_other_than_connect_closes_without_connack() {
 
 #[test]
 fn second_connect_is_a_protocol_violation_that_closes_the_connection() {
-    // [MQTT-3.1.0-2] [MQTT-4.8.0-1]
     let mut h = Harness::new();
     let c = h.client("c1", false);
     let why = violation("second CONNECT [MQTT-3.1.0-2]");
-    assert_eq!(h.connect(c, "c1", false, 0), vec![closed(c, why.clone())]);
+    assert_eq!(h.connect(c, "c1", false, 0), vec![closed(c, why.clone())], "[MQTT-3.1.0-2] [MQTT-4.8.0-1]");
     assert_eq!(h.drain_events(), vec![Event::Disconnected { conn: c, client_id: Some("c1".into()), reason: why }]);
-    // The persistent session outlives the connection [MQTT-3.1.2-4].
     let s = h.session("c1");
-    assert!(!s.connected);
+    assert!(!s.connected, "[MQTT-3.1.2-4] the persistent session outlives the connection");
     assert_eq!(h.view().connections, 0);
 }
 
 #[test]
 fn client_ids_of_1_to_23_alphanumerics_and_longer_ones_are_accepted() {
-    // [MQTT-3.1.3-5]; like mosquitto, no 23-character limit.
+    // Like mosquitto, no 23-character limit.
     let mut h = Harness::new();
     for id in ["a", "Z9", "0123456789abcdefghijABC", "a-much-longer-client-id/with:punctuation"] {
         let c = h.open();
-        assert_eq!(h.connect(c, id, true, 0), vec![tx(c, connack(false))], "client id {id:?}");
+        assert_eq!(h.connect(c, id, true, 0), vec![tx(c, connack(false))], "[MQTT-3.1.3-5] client id {id:?}");
     }
     let ids: Vec<_> = h.view().sessions.iter().map(|s| s.client_id.clone()).collect();
     assert_eq!(ids, vec!["0123456789abcdefghijABC", "Z9", "a", "a-much-longer-client-id/with:punctuation"]);
@@ -75,7 +77,7 @@ fn client_ids_of_1_to_23_alphanumerics_and_longer_ones_are_accepted() {
 
 #[test]
 fn zero_length_client_id_with_clean_session_gets_a_unique_assigned_id() {
-    // [MQTT-3.1.3-6]: mosquitto's shape (`auto-` and 36 characters), from a counter so runs replay.
+    // mosquitto's shape (`auto-` and 36 characters), from a counter so runs replay.
     let mut h = Harness::new();
     // A client already holds the first id the counter would give; the broker must skip it.
     let first = "auto-00000000-0000-4000-8000-000000000001";
@@ -91,7 +93,8 @@ fn zero_length_client_id_with_clean_session_gets_a_unique_assigned_id() {
         vec![
             Event::Connected { conn: a, client_id: a_id.into(), clean_session: true, session_present: false },
             Event::Connected { conn: b, client_id: b_id.into(), clean_session: true, session_present: false },
-        ]
+        ],
+        "[MQTT-3.1.3-6] each is assigned an id no other client holds"
     );
     assert_eq!(a_id.len(), "auto-".len() + 36);
     // They are separate sessions: b receives what a publishes.
@@ -104,22 +107,28 @@ fn zero_length_client_id_with_clean_session_gets_a_unique_assigned_id() {
 
 #[test]
 fn zero_length_client_id_with_clean_session_0_is_refused_with_0x02() {
-    // [MQTT-3.1.3-8] [MQTT-3.2.2-4] [MQTT-3.2.2-5]
     let mut h = Harness::new();
     let c = h.open();
     let code = ConnectReturnCode::IdentifierRejected;
-    assert_eq!(h.connect(c, "", false, 0), vec![tx(c, refused(code)), closed(c, CloseReason::Refused(code))]);
+    assert_eq!(
+        h.connect(c, "", false, 0),
+        vec![tx(c, refused(code)), closed(c, CloseReason::Refused(code))],
+        "[MQTT-3.1.3-8] CONNACK 0x02 [MQTT-3.2.2-4] with session present 0, [MQTT-3.2.2-5] then close"
+    );
     assert_eq!(h.view().sessions, vec![]);
     assert_eq!(h.view().connections, 0);
 }
 
 #[test]
 fn zero_length_client_id_is_refused_when_allow_zero_length_clientid_is_false() {
-    // [MQTT-3.1.3-9]
     let mut h = Harness::with_config(Config { allow_zero_length_clientid: false, ..Config::default() });
     let c = h.open();
     let code = ConnectReturnCode::IdentifierRejected;
-    assert_eq!(h.connect(c, "", true, 0), vec![tx(c, refused(code)), closed(c, CloseReason::Refused(code))]);
+    assert_eq!(
+        h.connect(c, "", true, 0),
+        vec![tx(c, refused(code)), closed(c, CloseReason::Refused(code))],
+        "[MQTT-3.1.3-9] CONNACK 0x02, then close"
+    );
     assert_eq!(h.view().sessions, vec![]);
 }
 
@@ -137,40 +146,45 @@ fn mqisdp_client_with_an_empty_id_is_refused_and_with_an_id_accepted() {
 
 #[test]
 fn unsupported_protocol_level_gets_connack_0x01_then_close() {
-    // [MQTT-3.1.2-2] [MQTT-3.2.2-5]
     let mut h = Harness::new();
     let c = h.open();
     let code = ConnectReturnCode::UnacceptableProtocolVersion;
     assert_eq!(
         h.decode_error(c, DecodeError::UnsupportedProtocolLevel(5)),
-        vec![tx(c, refused(code)), closed(c, CloseReason::Refused(code))]
+        vec![tx(c, refused(code)), closed(c, CloseReason::Refused(code))],
+        "[MQTT-3.1.2-2] CONNACK 0x01, [MQTT-3.2.2-5] then close"
     );
     assert_eq!(h.view().connections, 0);
 }
 
 #[test]
 fn invalid_connect_closes_without_connack() {
-    // [MQTT-3.1.2-1] [MQTT-3.1.2-3] [MQTT-3.1.4-1] [MQTT-3.2.2-6]
     for err in [DecodeError::InvalidProtocolName("MQXX".into()), DecodeError::ConnectReservedFlag] {
         let mut h = Harness::new();
         let c = h.open();
-        assert_eq!(h.decode_error(c, err.clone()), vec![closed(c, CloseReason::Malformed(err))]);
+        assert_eq!(
+            h.decode_error(c, err.clone()),
+            vec![closed(c, CloseReason::Malformed(err.clone()))],
+            "[MQTT-3.1.2-1] [MQTT-3.1.2-3] [MQTT-3.1.4-1] [MQTT-3.2.2-6] closed without CONNACK: {err:?}"
+        );
     }
 }
 
 #[test]
 fn unsupported_level_in_a_second_connect_just_closes() {
-    // A CONNACK may only be the first packet [MQTT-3.2.0-1]; a second CONNECT is a violation
-    // [MQTT-3.1.0-2] however it is encoded.
+    // A CONNACK may only be the first packet [MQTT-3.2.0-1].
     let mut h = Harness::new();
     let c = h.client("c", true);
     let err = DecodeError::UnsupportedProtocolLevel(5);
-    assert_eq!(h.decode_error(c, err.clone()), vec![closed(c, CloseReason::Malformed(err))]);
+    assert_eq!(
+        h.decode_error(c, err.clone()),
+        vec![closed(c, CloseReason::Malformed(err))],
+        "[MQTT-3.1.0-2] a second CONNECT is a violation however it is encoded"
+    );
 }
 
 #[test]
 fn refused_connect_processes_nothing_after_it() {
-    // [MQTT-3.1.4-5]: no will is kept, later packets on the connection are ignored.
     let mut h = Harness::new();
     let watcher = h.client("watcher", true);
     h.subscribe(watcher, "#", Q0);
@@ -178,9 +192,9 @@ fn refused_connect_processes_nothing_after_it() {
     let connect = with_will(Connect::new("", false, 0), "will/c", "bye", Q0, false);
     let code = ConnectReturnCode::IdentifierRejected;
     assert_eq!(h.send(c, Packet::Connect(connect)), vec![tx(c, refused(code)), closed(c, CloseReason::Refused(code))]);
-    assert_eq!(h.send(c, publish("t", "x", Q0, 0)), vec![]);
-    assert_eq!(h.send(c, subscribe(1, &[("t", Q0)])), vec![]);
-    assert_eq!(h.lost(c), vec![]);
+    assert_eq!(h.send(c, publish("t", "x", Q0, 0)), vec![], "[MQTT-3.1.4-5] later packets are ignored");
+    assert_eq!(h.send(c, subscribe(1, &[("t", Q0)])), vec![], "[MQTT-3.1.4-5] later packets are ignored");
+    assert_eq!(h.lost(c), vec![], "[MQTT-3.1.4-5] no will is kept");
     assert_eq!(
         h.drain_events(),
         vec![Event::Disconnected { conn: c, client_id: None, reason: CloseReason::Refused(code) }]
@@ -189,13 +203,16 @@ fn refused_connect_processes_nothing_after_it() {
 
 #[test]
 fn max_keepalive_refuses_keep_alive_0_and_above_the_limit_with_0x02() {
-    // mosquitto 2.0.12+ for 3.1.1 clients, which cannot be told a server keep alive; the refusal
-    // still has session present 0 [MQTT-3.2.2-4] and closes [MQTT-3.2.2-5].
+    // mosquitto 2.0.12+ for 3.1.1 clients, which cannot be told a server keep alive.
     let mut h = Harness::with_config(Config { max_keepalive: 60, connect_timeout: None, ..Config::default() });
     let code = ConnectReturnCode::IdentifierRejected;
     for ka in [0, 61, u16::MAX] {
         let c = h.open();
-        assert_eq!(h.connect(c, "c", true, ka), vec![tx(c, refused(code)), closed(c, CloseReason::Refused(code))]);
+        assert_eq!(
+            h.connect(c, "c", true, ka),
+            vec![tx(c, refused(code)), closed(c, CloseReason::Refused(code))],
+            "[MQTT-3.2.2-4] the refusal has session present 0 [MQTT-3.2.2-5] and closes: keep alive {ka}"
+        );
     }
     let c = h.open();
     assert_eq!(h.connect(c, "c", true, 60), vec![tx(c, connack(false))]);
@@ -204,16 +221,20 @@ fn max_keepalive_refuses_keep_alive_0_and_above_the_limit_with_0x02() {
 
 #[test]
 fn refusal_leaves_the_existing_session_and_connection_alone() {
-    // [MQTT-3.1.4-5] [MQTT-3.2.2-4]: unlike mosquitto, the refusal comes before any takeover, so
-    // the connected client keeps its connection and session, and CONNACK says session present 0.
+    // Unlike mosquitto, the refusal comes before any takeover, so the connected client keeps its
+    // connection and session, and CONNACK says session present 0.
     let mut h = Harness::with_config(Config { max_keepalive: 60, ..Config::default() });
     let old = h.client_with(Connect::new("p", false, 30));
     h.subscribe(old, "t", Q1);
     let c = h.open();
     let code = ConnectReturnCode::IdentifierRejected;
-    assert_eq!(h.connect(c, "p", false, 0), vec![tx(c, refused(code)), closed(c, CloseReason::Refused(code))]);
+    assert_eq!(
+        h.connect(c, "p", false, 0),
+        vec![tx(c, refused(code)), closed(c, CloseReason::Refused(code))],
+        "[MQTT-3.2.2-4] session present 0 though a session is stored"
+    );
     let s = h.session("p");
-    assert!(s.connected);
+    assert!(s.connected, "[MQTT-3.1.4-5] the refused CONNECT took nothing over");
     assert_eq!(s.subscriptions, vec![("t".to_owned(), Q1)]);
     assert_eq!(h.send(old, Packet::Pingreq), vec![tx(old, Packet::Pingresp)]);
 }
@@ -272,8 +293,7 @@ fn without_connect_timeout_nothing_is_armed() {
 
 #[test]
 fn server_only_packets_from_a_client_close_the_connection() {
-    // CONNACK, SUBACK, UNSUBACK and PINGRESP flow only from server to client [MQTT-4.8.0-1].
-    // The will is published: the client did not DISCONNECT [MQTT-3.1.2-8].
+    // CONNACK, SUBACK, UNSUBACK and PINGRESP flow only from server to client.
     let packets = [
         connack(false),
         suback(1, &[Q0]),
@@ -292,7 +312,7 @@ fn server_only_packets_from_a_client_close_the_connection() {
                 closed(c, violation("client sent a packet only a server may send")),
                 tx(watcher, publish("will/c", "bye", Q0, 0)),
             ],
-            "{packet:?}"
+            "[MQTT-4.8.0-1] closed, [MQTT-3.1.2-8] with its will published as it did not DISCONNECT: {packet:?}"
         );
         assert!(h.view().session("c").is_none());
     }

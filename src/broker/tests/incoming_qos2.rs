@@ -20,7 +20,7 @@ fn received_by(h: &mut Harness, s: ConnId, actions: &[Action]) -> Vec<String> {
 #[test]
 fn a_full_incoming_window_refuses_a_new_packet_id_unacknowledged_and_nothing_is_lost() {
     // [MQTT-4.3.3-2]: PUBREC accepts ownership, so a message the broker will not hold gets none;
-    // [MQTT-4.8.0-2]: the connection is closed instead; [MQTT-3.1.2-8]: the will is published.
+    // the connection is closed instead, and the will is published.
     let mut h = Harness::new(); // max_inflight_messages 20
     let s = h.client("s", true);
     h.subscribe(s, "t", Q1);
@@ -30,8 +30,11 @@ fn a_full_incoming_window_refuses_a_new_packet_id_unacknowledged_and_nothing_is_
     for id in 1..=20 {
         assert_eq!(h.send(p, publish("t", &format!("m{id}"), Q2, id)), vec![tx(p, pubrec(id))]);
     }
-    // A re-send of an id already held is answered again, full window or not [MQTT-4.3.3-2].
-    assert_eq!(h.send(p, publish("t", "m20", Q2, 20).dup()), vec![tx(p, pubrec(20))]);
+    assert_eq!(
+        h.send(p, publish("t", "m20", Q2, 20).dup()),
+        vec![tx(p, pubrec(20))],
+        "[MQTT-4.3.3-2] a re-send of an id already held is answered again, full window or not"
+    );
     // The window is per session: another publisher is not held back.
     let q = h.client("q", true);
     assert_eq!(h.send(q, publish("other", "q1", Q2, 1)), vec![tx(q, pubrec(1))]);
@@ -40,7 +43,8 @@ fn a_full_incoming_window_refuses_a_new_packet_id_unacknowledged_and_nothing_is_
     let reason = CloseReason::IncomingWindowFull { pkid: pid(21), topic: "t".into(), limit: 20 };
     assert_eq!(
         h.send(p, publish("t", "m21", Q2, 21).retain()),
-        vec![closed(p, reason.clone()), tx(watcher, publish("will/p", "gone", Q0, 0))]
+        vec![closed(p, reason.clone()), tx(watcher, publish("will/p", "gone", Q0, 0))],
+        "[MQTT-4.8.0-2] closed, [MQTT-3.1.2-8] its will published"
     );
     assert_eq!(
         h.drain_events(),
@@ -72,7 +76,7 @@ fn a_full_incoming_window_refuses_a_new_packet_id_unacknowledged_and_nothing_is_
     let mut actions = h.send(p2, pubrel(21));
     assert_eq!(actions.pop(), Some(tx(p2, pubcomp(21))));
     got.extend(received_by(&mut h, s, &actions));
-    assert_eq!(got, numbered("m", 1..=21));
+    assert_eq!(got, numbered("m", 1..=21), "[MQTT-4.3.3-2] each message routed once");
     assert_eq!(
         h.view().retained,
         vec![RetainedView { topic: "t".into(), payload: Bytes::from_static(b"m21"), qos: Q2 }]
@@ -85,15 +89,15 @@ fn a_full_incoming_window_refuses_a_new_packet_id_unacknowledged_and_nothing_is_
 
 #[test]
 fn a_clean_session_publisher_refused_loses_only_what_it_never_saw_completed() {
-    // [MQTT-4.8.0-2] [MQTT-3.1.2-6]: the session ends with the connection, the unreleased
-    // message with it; its publisher had PUBREC but never PUBCOMP for it [MQTT-4.3.3-1].
+    // The session ends with the connection, the unreleased message with it; its publisher had
+    // PUBREC but never PUBCOMP for it [MQTT-4.3.3-1].
     let mut h = Harness::with_config(Config { max_inflight_messages: 1, ..Config::default() });
     let s = h.client("s", true);
     h.subscribe(s, "t", Q2);
     let p = h.client("p", true);
     assert_eq!(h.send(p, publish("t", "a", Q2, 1)), vec![tx(p, pubrec(1))]);
     let reason = CloseReason::IncomingWindowFull { pkid: pid(2), topic: "t".into(), limit: 1 };
-    assert_eq!(h.send(p, publish("t", "b", Q2, 2)), vec![closed(p, reason.clone())]);
+    assert_eq!(h.send(p, publish("t", "b", Q2, 2)), vec![closed(p, reason.clone())], "[MQTT-4.8.0-2]");
     assert_eq!(
         h.drain_events(),
         vec![
@@ -101,7 +105,7 @@ fn a_clean_session_publisher_refused_loses_only_what_it_never_saw_completed() {
             Event::SessionDiscarded { client_id: "p".into() },
         ]
     );
-    assert!(h.view().session("p").is_none());
+    assert!(h.view().session("p").is_none(), "[MQTT-3.1.2-6] the clean session ends with the connection");
     // The subscriber was sent nothing and is still served.
     assert_eq!(h.session("s").inflight_out, vec![]);
     let p2 = h.client("p", true);
@@ -190,9 +194,13 @@ fn any_difference_in_topic_payload_or_retain_makes_a_new_message_and_the_same_on
 #[test]
 fn a_qos1_message_reusing_a_held_packet_id_discards_the_held_one() {
     // mosquitto clears the held message when the QoS differs too; the QoS 1 message is routed and
-    // acknowledged as any other [MQTT-4.3.2-2], and a later PUBREL releases nothing stale.
+    // acknowledged as any other, and a later PUBREL releases nothing stale.
     let (mut h, s, p2) = restarted_publisher_holding_id_1();
-    assert_eq!(h.send(p2, publish("t/b", "q1", Q1, 1)), vec![tx(s, publish("t/b", "q1", Q1, 1)), tx(p2, puback(1))]);
+    assert_eq!(
+        h.send(p2, publish("t/b", "q1", Q1, 1)),
+        vec![tx(s, publish("t/b", "q1", Q1, 1)), tx(p2, puback(1))],
+        "[MQTT-4.3.2-2]"
+    );
     assert_eq!(h.drain_events(), vec![reused("t/a", "t/b")]);
     assert_eq!(h.session("p").inflight_in, vec![]);
     assert_eq!(h.send(p2, pubrel(1)), vec![tx(p2, pubcomp(1))]);

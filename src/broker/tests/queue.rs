@@ -23,7 +23,6 @@ fn resume(h: &mut Harness) -> (ConnId, Vec<Action>) {
 
 #[test]
 fn offline_session_queues_qos1_and_qos2_and_drops_qos0() {
-    // [MQTT-3.1.2-5] [MQTT-4.6.0-6]
     let (mut h, publisher, s) = setup(Config::default(), Q2);
     assert_eq!(h.lost(s), vec![]);
     h.drain_events();
@@ -35,12 +34,20 @@ fn offline_session_queues_qos1_and_qos2_and_drops_qos0() {
         vec![Event::Dropped { client_id: "s".into(), topic: "t".into(), qos: Q0, reason: DropReason::Qos0Offline }]
     );
     let view = h.session("s");
-    assert_eq!(view.queued, vec![msg("t", "a", Q1, false), msg("t", "c", Q2, false)]);
+    assert_eq!(
+        view.queued,
+        vec![msg("t", "a", Q1, false), msg("t", "c", Q2, false)],
+        "[MQTT-3.1.2-5] QoS 1 and 2 stored for the offline session"
+    );
     assert_eq!(view.drops, [(DropReason::Qos0Offline, 1)].into());
     assert_eq!(DropReason::Qos0Offline.as_str(), "qos0_offline");
 
     let (c, actions) = resume(&mut h);
-    assert_eq!(actions, vec![tx(c, connack(true)), tx(c, publish("t", "a", Q1, 1)), tx(c, publish("t", "c", Q2, 2))]);
+    assert_eq!(
+        actions,
+        vec![tx(c, connack(true)), tx(c, publish("t", "a", Q1, 1)), tx(c, publish("t", "c", Q2, 2))],
+        "[MQTT-3.1.2-5] delivered on resume"
+    );
     assert_eq!(h.session("s").queued, vec![]);
 }
 
@@ -72,7 +79,6 @@ fn queue_qos0_messages_keeps_qos0_for_offline_sessions_in_order() {
 
 #[test]
 fn reconnect_resends_inflight_with_dup_and_same_ids_in_original_order_then_the_queue() {
-    // [MQTT-4.4.0-1] [MQTT-4.6.0-1] [MQTT-3.3.1-1] [MQTT-4.3.3-1] [MQTT-2.3.1-3]
     let (mut h, publisher, s) = setup(Config::default(), Q2);
     assert_eq!(h.publish(publisher, "t", "m1", Q2), vec![tx(s, publish("t", "m1", Q2, 1))]);
     assert_eq!(h.send(s, pubrec(1)), vec![tx(s, pubrel(1))]);
@@ -96,7 +102,9 @@ fn reconnect_resends_inflight_with_dup_and_same_ids_in_original_order_then_the_q
             tx(c, publish("t", "m2", Q1, 2).dup()),
             tx(c, publish("t", "m3", Q2, 3).dup()),
             tx(c, publish("t", "m4", Q1, 4)),
-        ]
+        ],
+        "[MQTT-4.4.0-1] [MQTT-4.3.3-1] PUBREL, not PUBLISH, past PUBREC; [MQTT-3.3.1-1] DUP=1 [MQTT-2.3.1-3] with \
+         the same ids [MQTT-4.6.0-1] in the original order"
     );
     assert_eq!(h.send(c, pubcomp(1)), vec![]);
     assert_eq!(h.send(c, puback(2)), vec![]);
@@ -108,19 +116,22 @@ fn reconnect_resends_inflight_with_dup_and_same_ids_in_original_order_then_the_q
 
 #[test]
 fn a_second_reconnect_resends_the_same_packets_again() {
-    // [MQTT-4.4.0-1]: an unacknowledged re-send is owed again, with the same id.
     let (mut h, publisher, s) = setup(Config::default(), Q1);
     h.publish(publisher, "t", "m1", Q1);
     h.lost(s);
     let (c, _) = resume(&mut h);
     h.lost(c);
     let (c2, actions) = resume(&mut h);
-    assert_eq!(actions, vec![tx(c2, connack(true)), tx(c2, publish("t", "m1", Q1, 1).dup())]);
+    assert_eq!(
+        actions,
+        vec![tx(c2, connack(true)), tx(c2, publish("t", "m1", Q1, 1).dup())],
+        "[MQTT-4.4.0-1] an unacknowledged re-send is owed again, with the same id"
+    );
 }
 
 #[test]
 fn inflight_window_queues_the_21st_message_and_sends_it_when_an_ack_frees_a_slot() {
-    // max_inflight_messages 20 (mosquitto's default); order kept [MQTT-4.6.0-6].
+    // max_inflight_messages 20 (mosquitto's default); order kept.
     let (mut h, publisher, s) = setup(Config::default(), Q1);
     let mut sent = Vec::new();
     for i in 1..=25 {
@@ -138,7 +149,7 @@ fn inflight_window_queues_the_21st_message_and_sends_it_when_an_ack_frees_a_slot
     for id in [2, 4, 5, 6] {
         rest.extend(h.send(s, puback(id)));
     }
-    assert_eq!(payloads(&rest), vec!["m23", "m24", "m25", "m26"]);
+    assert_eq!(payloads(&rest), vec!["m23", "m24", "m25", "m26"], "[MQTT-4.6.0-6]");
     assert_eq!(h.session("s").queued, vec![]);
 }
 
@@ -235,18 +246,21 @@ fn max_queued_bytes_limits_queued_payload_bytes() {
 
 #[test]
 fn unsubscribe_stops_new_messages_but_inflight_and_queued_ones_complete() {
-    // [MQTT-3.10.4-2] [MQTT-3.10.4-3]
     let (mut h, publisher, s) = setup(Config { max_inflight_messages: 1, ..Config::default() }, Q2);
     assert_eq!(h.publish(publisher, "t", "m1", Q2), vec![tx(s, publish("t", "m1", Q2, 1))]);
     assert_eq!(h.publish(publisher, "t", "m2", Q1), vec![]);
     assert_eq!(h.send(s, unsubscribe(5, &["t"])), vec![tx(s, Packet::Unsuback(pid(5)))]);
-    assert_eq!(h.publish(publisher, "t", "m3", Q1), vec![]);
+    assert_eq!(h.publish(publisher, "t", "m3", Q1), vec![], "[MQTT-3.10.4-2] no new messages");
     let view = h.session("s");
     assert_eq!(view.subscriptions, vec![]);
     assert_eq!(view.queued, vec![msg("t", "m2", Q1, false)]);
     assert_eq!(view.drops, BTreeMap::new()); // m3 was not dropped: it was never for this session
-    assert_eq!(h.send(s, pubrec(1)), vec![tx(s, pubrel(1))]);
-    assert_eq!(h.send(s, pubcomp(1)), vec![tx(s, publish("t", "m2", Q1, 2))]);
+    assert_eq!(h.send(s, pubrec(1)), vec![tx(s, pubrel(1))], "[MQTT-3.10.4-3] the flow under way completes");
+    assert_eq!(
+        h.send(s, pubcomp(1)),
+        vec![tx(s, publish("t", "m2", Q1, 2))],
+        "[MQTT-3.10.4-3] and so does the queued message"
+    );
     assert_eq!(h.send(s, puback(2)), vec![]);
     assert_eq!(h.session("s").inflight_out, vec![]);
 }
@@ -273,7 +287,7 @@ fn payloads_of(queued: &[MessageView]) -> Vec<String> {
 
 #[test]
 fn queued_qos0_keeps_its_order_when_the_window_is_full() {
-    // [MQTT-4.6.0-6]: same topic and QoS, same order. A QoS 0 message queued while offline
+    // Same topic and QoS, same order [MQTT-4.6.0-6]. A QoS 0 message queued while offline
     // (queue_qos0_messages) needs no window slot, so it goes out on reconnect even when the
     // re-sent messages fill the window (as in mosquitto), and a live QoS 0 message never
     // overtakes one still queued.
@@ -293,7 +307,8 @@ fn queued_qos0_keeps_its_order_when_the_window_is_full() {
     assert_eq!(h.publish(publisher, "t", "d", Q0), vec![]);
     assert_eq!(
         h.send(c, puback(1)),
-        vec![tx(c, publish("t", "b", Q1, 2)), tx(c, publish("t", "c", Q0, 0)), tx(c, publish("t", "d", Q0, 0))]
+        vec![tx(c, publish("t", "b", Q1, 2)), tx(c, publish("t", "c", Q0, 0)), tx(c, publish("t", "d", Q0, 0))],
+        "[MQTT-4.6.0-6] \"d\" does not overtake \"c\""
     );
     // With nothing queued, QoS 0 goes straight out again.
     assert_eq!(h.publish(publisher, "t", "e", Q0), vec![tx(c, publish("t", "e", Q0, 0))]);

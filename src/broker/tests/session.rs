@@ -5,31 +5,36 @@ use super::*;
 
 #[test]
 fn clean_session_0_creates_a_session_that_outlives_the_connection_and_resumes() {
-    // [MQTT-3.1.2-4] [MQTT-3.2.2-3] [MQTT-3.2.2-2] [MQTT-4.1.0-1]
     let mut h = Harness::new();
     let publisher = h.client("pub", true);
     let c = h.open();
-    assert_eq!(h.connect(c, "p", false, 0), vec![tx(c, connack(false))]);
+    assert_eq!(
+        h.connect(c, "p", false, 0),
+        vec![tx(c, connack(false))],
+        "[MQTT-3.2.2-3] none stored: session present 0"
+    );
     h.subscribe(c, "t", Q1);
     assert_eq!(h.send(c, Packet::Disconnect), vec![closed(c, CloseReason::ClientDisconnected)]);
     let s = h.session("p");
     assert!(!s.connected && !s.clean_session);
-    assert_eq!(s.subscriptions, vec![("t".to_owned(), Q1)]);
+    assert_eq!(s.subscriptions, vec![("t".to_owned(), Q1)], "[MQTT-3.1.2-4] the session outlives the connection");
 
     let c2 = h.open();
     h.drain_events();
-    assert_eq!(h.connect(c2, "p", false, 0), vec![tx(c2, connack(true))]);
+    assert_eq!(h.connect(c2, "p", false, 0), vec![tx(c2, connack(true))], "[MQTT-3.2.2-2] session present 1");
     assert_eq!(
         h.drain_events(),
         vec![Event::Connected { conn: c2, client_id: "p".into(), clean_session: false, session_present: true }]
     );
-    // The resumed subscription delivers without a new SUBSCRIBE.
-    assert_eq!(h.publish(publisher, "t", "m", Q1), vec![tx(c2, publish("t", "m", Q1, 1))]);
+    assert_eq!(
+        h.publish(publisher, "t", "m", Q1),
+        vec![tx(c2, publish("t", "m", Q1, 1))],
+        "[MQTT-3.1.2-4] [MQTT-4.1.0-1] the resumed subscription delivers without a new SUBSCRIBE"
+    );
 }
 
 #[test]
 fn clean_session_1_discards_the_stored_session_and_says_session_present_0() {
-    // [MQTT-3.1.2-6] [MQTT-3.1.4-3] [MQTT-3.2.2-1]
     let mut h = Harness::new();
     let publisher = h.client("pub", true);
     let c = h.client("p", false);
@@ -40,33 +45,35 @@ fn clean_session_1_discards_the_stored_session_and_says_session_present_0() {
     h.drain_events();
 
     let c2 = h.open();
-    assert_eq!(h.connect(c2, "p", true, 0), vec![tx(c2, connack(false))]);
+    assert_eq!(h.connect(c2, "p", true, 0), vec![tx(c2, connack(false))], "[MQTT-3.2.2-1] session present 0");
     assert_eq!(
         h.drain_events(),
         vec![
             Event::SessionDiscarded { client_id: "p".into() },
             Event::Connected { conn: c2, client_id: "p".into(), clean_session: true, session_present: false },
-        ]
+        ],
+        "[MQTT-3.1.2-6] [MQTT-3.1.4-3] the stored session is discarded"
     );
     let s = h.session("p");
-    assert!(s.clean_session && s.subscriptions.is_empty() && s.queued.is_empty() && s.inflight_out.is_empty());
+    assert!(
+        s.clean_session && s.subscriptions.is_empty() && s.queued.is_empty() && s.inflight_out.is_empty(),
+        "[MQTT-3.1.2-6] a new session starts empty"
+    );
     // The old subscription is gone from routing too.
     assert_eq!(h.publish(publisher, "t", "after", Q1), vec![]);
-    // A clean session ends with its connection [MQTT-3.1.2-6].
     assert_eq!(h.send(c2, Packet::Disconnect), vec![closed(c2, CloseReason::ClientDisconnected)]);
-    assert!(h.view().session("p").is_none());
+    assert!(h.view().session("p").is_none(), "[MQTT-3.1.2-6] a clean session ends with its connection");
     let c3 = h.open();
-    assert_eq!(h.connect(c3, "p", false, 0), vec![tx(c3, connack(false))]); // [MQTT-3.2.2-3]
+    assert_eq!(h.connect(c3, "p", false, 0), vec![tx(c3, connack(false))], "[MQTT-3.2.2-3]");
 }
 
 #[test]
 fn clean_session_1_state_is_discarded_when_the_connection_is_lost() {
-    // [MQTT-3.1.2-6] [MQTT-4.1.0-2]
     let mut h = Harness::new();
     let c = h.client("p", true);
     h.subscribe(c, "t", Q2);
     h.send(c, publish("in", "x", Q2, 7)); // incoming QoS 2 awaiting PUBREL
-    assert_eq!(h.session("p").inflight_in.len(), 1);
+    assert_eq!(h.session("p").inflight_in.len(), 1, "[MQTT-4.1.0-2] the session lasts as long as the connection");
     h.lost(c);
     assert_eq!(
         h.drain_events(),
@@ -75,18 +82,21 @@ fn clean_session_1_state_is_discarded_when_the_connection_is_lost() {
             Event::SessionDiscarded { client_id: "p".into() },
         ]
     );
-    assert_eq!(h.view().sessions, vec![]);
+    assert_eq!(h.view().sessions, vec![], "[MQTT-3.1.2-6] and no longer");
 }
 
 #[test]
 fn resuming_with_clean_session_0_while_the_old_clean_1_connection_is_up_starts_fresh() {
-    // [MQTT-3.1.4-2] [MQTT-3.2.2-3]: the taken-over clean session ends with its connection, so
-    // there is no session to resume.
     let mut h = Harness::new();
     let old = h.client("p", true);
     h.subscribe(old, "t", Q1);
     let new = h.open();
-    assert_eq!(h.connect(new, "p", false, 0), vec![closed(old, CloseReason::TakenOver), tx(new, connack(false))]);
+    assert_eq!(
+        h.connect(new, "p", false, 0),
+        vec![closed(old, CloseReason::TakenOver), tx(new, connack(false))],
+        "[MQTT-3.1.4-2] the old connection is closed; [MQTT-3.2.2-3] the taken-over clean session ended with it, \
+         so there is no session to resume"
+    );
     assert_eq!(
         h.drain_events(),
         vec![
@@ -100,8 +110,8 @@ fn resuming_with_clean_session_0_while_the_old_clean_1_connection_is_up_starts_f
 
 #[test]
 fn takeover_closes_the_old_connection_publishes_its_will_and_hands_the_session_over() {
-    // [MQTT-3.1.4-2] [MQTT-3.2.2-2] [MQTT-3.1.2-8] [MQTT-4.4.0-1]. The spec publishes the will of a
-    // connection the server closes; mosquitto 2.0 skips it when both sides use clean session 0.
+    // The spec publishes the will of a connection the server closes; mosquitto 2.0 skips it when
+    // both sides use clean session 0.
     let mut h = Harness::new();
     let watcher = h.client("watcher", true);
     h.subscribe(watcher, "will/#", Q0);
@@ -118,7 +128,9 @@ fn takeover_closes_the_old_connection_publishes_its_will_and_hands_the_session_o
             tx(watcher, publish("will/p", "gone", Q0, 0)),
             tx(new, connack(true)),
             tx(new, publish("t", "m1", Q1, 1).dup()),
-        ]
+        ],
+        "[MQTT-3.1.4-2] the old connection closed, [MQTT-3.1.2-8] its will published, [MQTT-3.2.2-2] session \
+         present 1, [MQTT-4.4.0-1] the unacknowledged PUBLISH re-sent with its id"
     );
     assert_eq!(
         h.drain_events(),
@@ -141,7 +153,6 @@ fn takeover_closes_the_old_connection_publishes_its_will_and_hands_the_session_o
 
 #[test]
 fn takeover_with_clean_session_1_discards_the_old_session() {
-    // [MQTT-3.1.4-2] [MQTT-3.1.2-6] [MQTT-3.2.2-1]
     let mut h = Harness::new();
     let watcher = h.client("watcher", true);
     h.subscribe(watcher, "will/#", Q1);
@@ -157,7 +168,8 @@ fn takeover_with_clean_session_1_discards_the_old_session() {
             closed(old, CloseReason::TakenOver),
             tx(watcher, publish("will/p", "gone", Q1, 1)),
             tx(new, connack(false)),
-        ]
+        ],
+        "[MQTT-3.1.4-2] the old connection closed, [MQTT-3.2.2-1] session present 0"
     );
     assert_eq!(
         h.drain_events(),
@@ -169,5 +181,5 @@ fn takeover_with_clean_session_1_discards_the_old_session() {
         ]
     );
     let s = h.session("p");
-    assert!(s.subscriptions.is_empty() && s.inflight_out.is_empty());
+    assert!(s.subscriptions.is_empty() && s.inflight_out.is_empty(), "[MQTT-3.1.2-6] the old session is discarded");
 }

@@ -12,14 +12,17 @@ fn deep(levels: usize) -> String {
 
 #[test]
 fn a_filter_deeper_than_the_limit_gets_the_failure_code_and_the_others_are_granted() {
-    // [MQTT-3.9.3-2] 0x80 Failure for that filter alone; [MQTT-3.8.4-4] one code per filter.
     let mut h = Harness::new();
     let s = h.client("s", true);
     let too_deep = format!("{}/#", deep(topic::MAX_LEVELS));
     let at_limit = format!("{}/#", deep(topic::MAX_LEVELS - 1));
     let actions = h.send(s, subscribe(1, &[(&too_deep, Q1), ("t", Q2), (&at_limit, Q0)]));
     let codes = vec![SubackCode::Failure, SubackCode::Granted(Q2), SubackCode::Granted(Q0)];
-    assert_eq!(actions, vec![tx(s, Packet::Suback(Suback { pkid: pid(1), codes }))]);
+    assert_eq!(
+        actions,
+        vec![tx(s, Packet::Suback(Suback { pkid: pid(1), codes }))],
+        "[MQTT-3.9.3-2] 0x80 Failure for that filter alone; [MQTT-3.8.4-4] one code per filter"
+    );
     let subs: Vec<String> = h.session("s").subscriptions.into_iter().map(|(f, _)| f).collect();
     assert_eq!(subs, vec![at_limit, "t".to_owned()]);
     // The connection stays and works.

@@ -18,8 +18,7 @@ fn connect_flags(packet: &Packet) -> u8 {
 
 #[test]
 fn connect_goes_first_and_carries_will_user_name_password_keep_alive_and_clean_flag() {
-    // [MQTT-3.1.0-1] [MQTT-3.1.2-4] [MQTT-3.1.2-9] [MQTT-3.1.2-14] [MQTT-3.1.2-19] [MQTT-3.1.2-21]
-    // [MQTT-3.1.2-22] [MQTT-3.1.3-1] [MQTT-3.1.3-3]
+    // [MQTT-3.1.2-4] [MQTT-3.1.2-14] [MQTT-3.1.2-22] [MQTT-3.1.3-1] [MQTT-3.1.3-3]
     let will = LastWill { topic: "status/c".into(), message: Bytes::from_static(b"gone"), qos: Q1, retain: true };
     let options = ClientOptions {
         will: Some(will.clone()),
@@ -38,20 +37,34 @@ fn connect_goes_first_and_carries_will_user_name_password_keep_alive_and_clean_f
         username: Some("user".into()),
         password: Some(Bytes::from_static(b"secret")),
     });
-    assert_eq!(h.open(), vec![send(expected.clone())]);
+    assert_eq!(h.open(), vec![send(expected.clone())], "[MQTT-3.1.0-1] CONNECT first, with every field");
     assert_eq!(h.events(), vec![]);
     // User name 0x80, password 0x40, will retain 0x20, will QoS 1 0x08, will 0x04, clean 0.
-    assert_eq!(connect_flags(&expected), 0b1110_1100);
+    assert_eq!(
+        connect_flags(&expected),
+        0b1110_1100,
+        "the flags announce what the payload holds: [MQTT-3.1.2-9] the will, [MQTT-3.1.2-19] a user name, \
+         [MQTT-3.1.2-21] a password"
+    );
 }
 
 #[test]
 fn connect_without_will_or_credentials_sets_only_the_clean_flag() {
-    // [MQTT-3.1.0-1] [MQTT-3.1.2-6] [MQTT-3.1.2-11] [MQTT-3.1.2-13] [MQTT-3.1.2-15] [MQTT-3.1.2-18]
-    // [MQTT-3.1.2-20]
+    // [MQTT-3.1.2-6]
     let mut h = Harness::new(opts("c2", true, 0));
     let expected = Packet::Connect(Connect::new("c2", true, 0));
-    assert_eq!(h.open(), vec![send(expected.clone())]);
-    assert_eq!(connect_flags(&expected), 0b0000_0010);
+    assert_eq!(
+        h.open(),
+        vec![send(expected.clone())],
+        "[MQTT-3.1.0-1] CONNECT first, [MQTT-3.1.2-11] without will fields, [MQTT-3.1.2-18] user name or \
+         [MQTT-3.1.2-20] password"
+    );
+    assert_eq!(
+        connect_flags(&expected),
+        0b0000_0010,
+        "[MQTT-3.1.2-11] [MQTT-3.1.2-13] will QoS 0 and [MQTT-3.1.2-15] will retain 0 without a will; \
+         [MQTT-3.1.2-18] [MQTT-3.1.2-20] no user name or password flag"
+    );
 }
 
 #[test]
@@ -125,7 +138,7 @@ fn refused_connack_emits_refused_and_closes() {
 
 #[test]
 fn a_first_packet_other_than_connack_is_a_protocol_violation() {
-    // [MQTT-3.2.0-1] (the server's CONNACK comes first) [MQTT-4.8.0-1]
+    // The server's CONNACK comes first [MQTT-3.2.0-1].
     let first_packets = [
         publish("t", "x", Q1, 1),
         puback(1),
@@ -137,7 +150,7 @@ fn a_first_packet_other_than_connack_is_a_protocol_violation() {
         let mut h = Harness::new(opts("c", false, 0));
         h.open();
         let cause = violation("first packet from the server is not CONNACK [MQTT-3.2.0-1]");
-        assert_eq!(h.feed(packet.clone()), vec![close(cause)], "{packet:?}");
+        assert_eq!(h.feed(packet.clone()), vec![close(cause)], "[MQTT-4.8.0-1] {packet:?}");
         assert_eq!(h.events(), vec![disconnected(Some(cause))], "{packet:?}");
         // The CONNACK that follows on the dead transport is ignored.
         assert_eq!(h.feed(connack(false)), vec![]);
@@ -148,7 +161,7 @@ fn a_first_packet_other_than_connack_is_a_protocol_violation() {
 
 #[test]
 fn packets_only_a_client_may_send_are_protocol_violations() {
-    // [MQTT-4.8.0-1]: CONNECT, SUBSCRIBE, UNSUBSCRIBE, PINGREQ and DISCONNECT flow client to server.
+    // CONNECT, SUBSCRIBE, UNSUBSCRIBE, PINGREQ and DISCONNECT flow client to server.
     let client_only = [
         Packet::Connect(Connect::new("s", true, 0)),
         Packet::Subscribe(Subscribe { pkid: pid(1), filters: filters_of(&[("t", Q0)]) }),
@@ -159,7 +172,7 @@ fn packets_only_a_client_may_send_are_protocol_violations() {
     for packet in client_only {
         let mut h = Harness::connected(false);
         let cause = violation("server sent a packet only a client may send");
-        assert_eq!(h.feed(packet.clone()), vec![close(cause)], "{packet:?}");
+        assert_eq!(h.feed(packet.clone()), vec![close(cause)], "[MQTT-4.8.0-1] {packet:?}");
         assert_eq!(h.events(), vec![disconnected(Some(cause))], "{packet:?}");
         // Whatever was buffered behind it is not processed.
         assert_eq!(h.feed(publish("t", "x", Q1, 5)), vec![]);
@@ -169,10 +182,10 @@ fn packets_only_a_client_may_send_are_protocol_violations() {
 
 #[test]
 fn a_second_connack_is_a_protocol_violation() {
-    // [MQTT-4.8.0-1]: the server sends one CONNACK per connection [MQTT-3.2.0-1].
+    // The server sends one CONNACK per connection [MQTT-3.2.0-1].
     let mut h = Harness::connected(false);
     let cause = violation("second CONNACK");
-    assert_eq!(h.feed(connack(true)), vec![close(cause)]);
+    assert_eq!(h.feed(connack(true)), vec![close(cause)], "[MQTT-4.8.0-1]");
     assert_eq!(h.events(), vec![disconnected(Some(cause))]);
     assert!(!h.session.is_connected());
 }
@@ -184,8 +197,11 @@ fn session_present_0_when_resuming_a_session_reports_session_lost() {
     h.publish_ok("t", "a", Q1, 1);
     h.lose();
     assert_eq!(h.events(), vec![disconnected(None)]);
-    // Our half is still re-sent [MQTT-4.4.0-1]: the server simply sees it as new.
-    assert_eq!(h.connect(false), vec![send(publish("t", "a", Q1, 1).dup())]);
+    assert_eq!(
+        h.connect(false),
+        vec![send(publish("t", "a", Q1, 1).dup())],
+        "[MQTT-4.4.0-1] our half is still re-sent: the server simply sees it as new"
+    );
     assert_eq!(
         h.events(),
         vec![ClientEvent::Connected { session_present: false }, ClientEvent::SessionLost { unacknowledged: 1 }]
@@ -211,26 +227,32 @@ fn session_present_0_on_a_first_connection_or_a_clean_session_is_not_a_loss() {
 
 #[test]
 fn disconnect_sends_disconnect_then_closes_and_nothing_after() {
-    // [MQTT-3.14.4-1] [MQTT-3.14.4-2]
     let mut h = Harness::connected_with(opts("c", false, 10));
     h.publish_ok("t", "a", Q1, 1);
     h.now = at(1_000);
     h.session.disconnect(h.now);
-    assert_eq!(h.actions(), vec![send(Packet::Disconnect), close(CloseCause::Disconnect)]);
+    assert_eq!(
+        h.actions(),
+        vec![send(Packet::Disconnect), close(CloseCause::Disconnect)],
+        "[MQTT-3.14.4-1] DISCONNECT, then close"
+    );
     assert_eq!(h.events(), vec![disconnected(Some(CloseCause::Disconnect))]);
     assert_eq!(h.session.poll_timeout(), None, "no keep alive after DISCONNECT");
     // Nothing the application or the (closing) server does makes it send anything more.
     assert_eq!(h.publish("t", "b", Q0), Err(ClientError::NotConnected));
     assert_eq!(h.subscribe(&[("t", Q0)]), Err(ClientError::NotConnected));
     assert_eq!(h.feed(puback(1)), vec![]);
-    assert_eq!(h.feed(publish("t", "x", Q2, 3)), vec![]);
+    assert_eq!(h.feed(publish("t", "x", Q2, 3)), vec![], "[MQTT-3.14.4-2] nothing sent after DISCONNECT");
     assert_eq!(h.feed(pubrel(3)), vec![]);
-    assert_eq!(h.advance(secs(3_600)), vec![]);
+    assert_eq!(h.advance(secs(3_600)), vec![], "[MQTT-3.14.4-2] not even PINGREQ");
     h.session.disconnect(h.now);
     assert_eq!(h.lose(), vec![]);
     h.assert_quiet();
-    // The persistent session's unacknowledged PUBLISH is kept for the next connection [MQTT-3.1.2-4].
-    assert_eq!(h.unacknowledged(), vec![(1, "t".to_owned())]);
+    assert_eq!(
+        h.unacknowledged(),
+        vec![(1, "t".to_owned())],
+        "[MQTT-3.1.2-4] the persistent session's unacknowledged PUBLISH is kept for the next connection"
+    );
 }
 
 #[test]

@@ -15,7 +15,6 @@ fn subscribe_round_trip(h: &mut Harness, expect: u16) {
 
 #[test]
 fn every_request_gets_a_distinct_non_zero_id_and_qos0_none() {
-    // [MQTT-2.3.1-1] [MQTT-2.3.1-2] [MQTT-2.3.1-5] [MQTT-4.3.1-1]
     let mut h = Harness::connected(false);
     h.publish_ok("t", "a", Q1, 1);
     h.publish_ok("t", "b", Q2, 2);
@@ -28,7 +27,11 @@ fn every_request_gets_a_distinct_non_zero_id_and_qos0_none() {
     assert_eq!(h.unsubscribe(&["g/+"]), Ok(pid(4)));
     assert_eq!(h.actions(), vec![send(Packet::Unsubscribe(Unsubscribe { pkid: pid(4), filters: vec!["g/+".into()] }))]);
     h.publish_ok("t", "d", Q1, 5);
-    assert_eq!(h.unacknowledged(), vec![(1, "t".into()), (2, "t".into()), (5, "t".into())]);
+    assert_eq!(
+        h.unacknowledged(),
+        vec![(1, "t".into()), (2, "t".into()), (5, "t".into())],
+        "[MQTT-2.3.1-1] [MQTT-2.3.1-2] distinct non-zero ids; [MQTT-2.3.1-5] [MQTT-4.3.1-1] none for QoS 0"
+    );
 }
 
 #[test]
@@ -52,13 +55,16 @@ fn ids_skip_zero_and_unacknowledged_ones_when_they_wrap_and_are_reused_after_the
 
 #[test]
 fn no_free_id_is_an_error_that_sends_nothing() {
-    // [MQTT-2.3.1-2]: with every id unacknowledged no new request can be sent.
     let mut h = Harness::connected(false);
     for id in 1..=u16::MAX {
         assert_eq!(h.subscribe(&[("t", Q0)]), Ok(pid(id)));
     }
     h.actions();
-    assert_eq!(h.publish("t", "x", Q1), Err(ClientError::NoPacketId));
+    assert_eq!(
+        h.publish("t", "x", Q1),
+        Err(ClientError::NoPacketId),
+        "[MQTT-2.3.1-2] with every id unacknowledged no new request can be sent"
+    );
     assert_eq!(h.subscribe(&[("t", Q0)]), Err(ClientError::NoPacketId));
     assert_eq!(h.unsubscribe(&["t"]), Err(ClientError::NoPacketId));
     h.assert_quiet();
@@ -73,21 +79,21 @@ fn no_free_id_is_an_error_that_sends_nothing() {
 
 #[test]
 fn invalid_requests_are_refused_and_change_nothing() {
-    // [MQTT-3.3.2-2] [MQTT-4.7.1-1] [MQTT-4.7.1-2] [MQTT-4.7.3-1] [MQTT-3.8.3-3] [MQTT-3.10.3-2]
     let mut h = Harness::connected_with(opts("c", false, 10));
     h.publish_ok("t", "a", Q1, 1);
     let timer = h.session.poll_timeout();
     h.now = at(5_000);
     let invalid_name = |e| Err(ClientError::Invalid(EncodeError::InvalidTopicName(e)));
-    assert_eq!(h.publish("a/+", "x", Q0), invalid_name(TopicError::WildcardInName));
-    assert_eq!(h.publish("a/#", "x", Q1), invalid_name(TopicError::WildcardInName));
-    assert_eq!(h.publish("", "x", Q2), invalid_name(TopicError::Empty));
-    assert_eq!(h.subscribe(&[]), Err(ClientError::Invalid(EncodeError::EmptySubscribe)));
+    assert_eq!(h.publish("a/+", "x", Q0), invalid_name(TopicError::WildcardInName), "[MQTT-3.3.2-2] [MQTT-4.7.1-1]");
+    assert_eq!(h.publish("a/#", "x", Q1), invalid_name(TopicError::WildcardInName), "[MQTT-3.3.2-2] [MQTT-4.7.1-1]");
+    assert_eq!(h.publish("", "x", Q2), invalid_name(TopicError::Empty), "[MQTT-4.7.3-1]");
+    assert_eq!(h.subscribe(&[]), Err(ClientError::Invalid(EncodeError::EmptySubscribe)), "[MQTT-3.8.3-3]");
     assert_eq!(
         h.subscribe(&[("ok", Q0), ("a/#/b", Q1)]),
-        Err(ClientError::Invalid(EncodeError::InvalidTopicFilter(TopicError::MultiLevelNotLast)))
+        Err(ClientError::Invalid(EncodeError::InvalidTopicFilter(TopicError::MultiLevelNotLast))),
+        "[MQTT-4.7.1-2]"
     );
-    assert_eq!(h.unsubscribe(&[]), Err(ClientError::Invalid(EncodeError::EmptyUnsubscribe)));
+    assert_eq!(h.unsubscribe(&[]), Err(ClientError::Invalid(EncodeError::EmptyUnsubscribe)), "[MQTT-3.10.3-2]");
     assert_eq!(
         h.unsubscribe(&["a+"]),
         Err(ClientError::Invalid(EncodeError::InvalidTopicFilter(TopicError::SingleLevelNotAlone)))

@@ -5,7 +5,7 @@ use super::*;
 
 #[test]
 fn pingreq_goes_out_after_keep_alive_seconds_without_sending() {
-    // [MQTT-3.1.2-23]: the CONNECT at 0 s is the last packet sent, however late the CONNACK.
+    // The CONNECT at 0 s is the last packet sent, however late the CONNACK.
     let mut h = Harness::new(opts("c", false, 10));
     h.open();
     h.now = at(1_000);
@@ -13,7 +13,7 @@ fn pingreq_goes_out_after_keep_alive_seconds_without_sending() {
     h.events();
     assert_eq!(h.session.poll_timeout(), Some(at(10_000)));
     assert_eq!(h.advance_to(9_999), vec![]);
-    assert_eq!(h.advance_to(10_000), vec![send(Packet::Pingreq)]);
+    assert_eq!(h.advance_to(10_000), vec![send(Packet::Pingreq)], "[MQTT-3.1.2-23]");
     // The PINGRESP is due within the keep alive.
     assert_eq!(h.session.poll_timeout(), Some(at(20_000)));
     h.now = at(11_000);
@@ -27,7 +27,7 @@ fn pingreq_goes_out_after_keep_alive_seconds_without_sending() {
 
 #[test]
 fn sending_any_packet_pushes_the_pingreq_back_and_receiving_does_not() {
-    // [MQTT-3.1.2-23]: it is the interval between packets the client sends that keep alive bounds.
+    // It is the interval between packets the client sends that keep alive bounds.
     let mut h = Harness::connected_with(opts("c", false, 10));
     h.now = at(6_000);
     h.publish_ok("t", "a", Q0, 0);
@@ -41,7 +41,7 @@ fn sending_any_packet_pushes_the_pingreq_back_and_receiving_does_not() {
     assert_eq!(h.feed(publish("t", "y", Q1, 4)), vec![send(puback(4))]);
     assert_eq!(h.session.poll_timeout(), Some(at(19_000)));
     assert_eq!(h.advance_to(18_999), vec![]);
-    assert_eq!(h.advance_to(19_000), vec![send(Packet::Pingreq)]);
+    assert_eq!(h.advance_to(19_000), vec![send(Packet::Pingreq)], "[MQTT-3.1.2-23] a keep alive after the PUBACK");
     h.events();
 }
 

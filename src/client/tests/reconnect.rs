@@ -38,9 +38,13 @@ fn owed_resends() -> Vec<ClientAction> {
 
 #[test]
 fn a_resumed_session_resends_unacknowledged_publish_with_dup_and_pubrel_in_original_order() {
-    // [MQTT-4.4.0-1] [MQTT-4.6.0-1] [MQTT-3.3.1-1] [MQTT-2.3.1-3] [MQTT-4.3.3-1] [MQTT-3.1.2-4]
     let mut h = interrupted_session();
-    assert_eq!(h.connect(true), owed_resends());
+    assert_eq!(
+        h.connect(true),
+        owed_resends(),
+        "[MQTT-3.1.2-4] [MQTT-4.4.0-1] the resumed session re-sends: [MQTT-3.3.1-1] DUP 1, [MQTT-2.3.1-3] the same \
+         ids, [MQTT-4.3.3-1] PUBREL past PUBREC, [MQTT-4.6.0-1] in the original order"
+    );
     assert_eq!(h.events(), vec![ClientEvent::Connected { session_present: true }]);
     // The flows finish as usual.
     assert_eq!(h.feed(puback(1)), vec![]);
@@ -58,11 +62,14 @@ fn a_resumed_session_resends_unacknowledged_publish_with_dup_and_pubrel_in_origi
 
 #[test]
 fn resends_repeat_on_every_reconnect_until_acknowledged() {
-    // [MQTT-4.4.0-1] [MQTT-2.3.1-3]: same ids, DUP 1, original order, however often it reconnects.
     let mut h = interrupted_session();
     assert_eq!(h.connect(true), owed_resends());
     h.lose();
-    assert_eq!(h.connect(true), owed_resends());
+    assert_eq!(
+        h.connect(true),
+        owed_resends(),
+        "[MQTT-4.4.0-1] [MQTT-2.3.1-3] same ids, DUP 1, original order, however often it reconnects"
+    );
     // Half of them get through before the next loss.
     h.feed(puback(1));
     assert_eq!(h.feed(pubrec(4)), vec![send(pubrel(4))]);
@@ -73,29 +80,31 @@ fn resends_repeat_on_every_reconnect_until_acknowledged() {
 
 #[test]
 fn new_publications_after_a_reconnect_use_ids_the_session_does_not_hold() {
-    // [MQTT-2.3.1-2]: ids 1, 2, 4 and 5 are still in flight after the reconnect.
     let mut h = interrupted_session();
     h.connect(true);
     h.events();
     h.publish_ok("t/g", "g", Q1, 6);
-    assert_eq!(h.unacknowledged().into_iter().map(|(id, _)| id).collect::<Vec<_>>(), vec![1, 2, 4, 5, 6]);
+    assert_eq!(
+        h.unacknowledged().into_iter().map(|(id, _)| id).collect::<Vec<_>>(),
+        vec![1, 2, 4, 5, 6],
+        "[MQTT-2.3.1-2] ids 1, 2, 4 and 5 are still in flight after the reconnect"
+    );
 }
 
 #[test]
 fn disconnect_keeps_a_persistent_session_for_the_next_connection() {
-    // [MQTT-3.1.2-4] [MQTT-4.4.0-1]
     let mut h = Harness::connected(false);
     h.publish_ok("t", "a", Q1, 1);
     h.session.disconnect(h.now);
     assert_eq!(h.actions(), vec![send(Packet::Disconnect), close(CloseCause::Disconnect)]);
     h.events();
-    assert_eq!(h.connect(true), vec![send(publish("t", "a", Q1, 1).dup())]);
+    assert_eq!(h.connect(true), vec![send(publish("t", "a", Q1, 1).dup())], "[MQTT-3.1.2-4] [MQTT-4.4.0-1]");
 }
 
 #[test]
 fn the_incoming_qos2_state_survives_a_reconnect() {
-    // [MQTT-4.3.3-2] [MQTT-4.1.0-1] [MQTT-3.1.2-4]: a message received before the loss and
-    // re-sent by the server afterwards (DUP 1, same id) is not handed over a second time.
+    // A message received before the loss and re-sent by the server afterwards (DUP 1, same id) is
+    // not handed over a second time.
     let mut h = Harness::connected(false);
     assert_eq!(h.feed(publish("t", "x", Q2, 7)), vec![send(pubrec(7))]);
     assert_eq!(h.feed(publish("t", "y", Q2, 8)), vec![send(pubrec(8))]);
@@ -104,7 +113,11 @@ fn the_incoming_qos2_state_survives_a_reconnect() {
     assert_eq!(h.connect(true), vec![], "the client owes nothing for messages it received");
     assert_eq!(h.events(), vec![disconnected(None), ClientEvent::Connected { session_present: true }]);
     assert_eq!(h.feed(publish("t", "x", Q2, 7).dup()), vec![send(pubrec(7))]);
-    assert_eq!(h.events(), vec![]);
+    assert_eq!(
+        h.events(),
+        vec![],
+        "[MQTT-3.1.2-4] [MQTT-4.1.0-1] the resumed session remembers it: [MQTT-4.3.3-2] not handed over twice"
+    );
     assert_eq!(h.feed(pubrel(7)), vec![send(pubcomp(7))]);
     // Message 8's PUBREC had arrived: the server re-sends only the PUBREL.
     assert_eq!(h.feed(pubrel(8)), vec![send(pubcomp(8))]);
@@ -116,7 +129,6 @@ fn the_incoming_qos2_state_survives_a_reconnect() {
 
 #[test]
 fn a_clean_session_discards_its_state_when_the_connection_ends() {
-    // [MQTT-3.1.2-6]: nothing is re-sent, and a held QoS 2 id is forgotten with the session.
     let mut h = Harness::connected(true);
     h.publish_ok("t", "a", Q1, 1);
     h.publish_ok("t", "b", Q2, 2);
@@ -124,8 +136,8 @@ fn a_clean_session_discards_its_state_when_the_connection_ends() {
     assert_eq!(h.feed(publish("t", "x", Q2, 7)), vec![send(pubrec(7))]);
     h.events();
     h.lose();
-    assert_eq!(h.unacknowledged(), vec![]);
-    assert_eq!(h.connect(false), vec![]);
+    assert_eq!(h.unacknowledged(), vec![], "[MQTT-3.1.2-6] the clean session's state is gone");
+    assert_eq!(h.connect(false), vec![], "[MQTT-3.1.2-6] nothing is re-sent");
     assert_eq!(h.events(), vec![disconnected(None), ClientEvent::Connected { session_present: false }]);
     // Late acks of the old session complete nothing.
     assert_eq!(h.feed(puback(1)), vec![]);
@@ -133,26 +145,29 @@ fn a_clean_session_discards_its_state_when_the_connection_ends() {
     h.assert_quiet();
     // Id 7 carries a new message in the new session.
     assert_eq!(h.feed(publish("t", "x", Q2, 7)), vec![send(pubrec(7))]);
-    assert_eq!(h.events(), vec![message("t", "x", Q2, false, false)]);
+    assert_eq!(
+        h.events(),
+        vec![message("t", "x", Q2, false, false)],
+        "[MQTT-3.1.2-6] the held QoS 2 id was forgotten with the session"
+    );
 }
 
 #[test]
 fn a_clean_session_discards_its_state_on_disconnect() {
-    // [MQTT-3.1.2-6]
     let mut h = Harness::connected(true);
     h.publish_ok("t", "a", Q1, 1);
     h.session.disconnect(h.now);
     h.actions();
     h.events();
-    assert_eq!(h.unacknowledged(), vec![]);
-    assert_eq!(h.connect(false), vec![]);
+    assert_eq!(h.unacknowledged(), vec![], "[MQTT-3.1.2-6]");
+    assert_eq!(h.connect(false), vec![], "[MQTT-3.1.2-6]");
 }
 
 #[test]
 fn a_lost_server_session_forgets_incoming_qos2_but_resends_our_publications() {
     // [MQTT-3.1.2-4]: session present 0 means the server holds nothing of ours. Our unacknowledged
-    // publications are still re-sent [MQTT-4.4.0-1] (the server treats them as new); an id held
-    // for a QoS 2 message from the old session is free, so a PUBLISH on it is a new message.
+    // publications are still re-sent (the server treats them as new); an id held for a QoS 2
+    // message from the old session is free, so a PUBLISH on it is a new message.
     let mut h = interrupted_session();
     assert_eq!(h.feed(publish("late", "x", Q2, 9)), vec![], "nothing is processed while disconnected");
     h.open();
@@ -161,7 +176,7 @@ fn a_lost_server_session_forgets_incoming_qos2_but_resends_our_publications() {
     assert_eq!(h.feed(publish("t", "x", Q2, 9)), vec![send(pubrec(9))]);
     h.lose();
     h.events();
-    assert_eq!(h.connect(false), owed_resends());
+    assert_eq!(h.connect(false), owed_resends(), "[MQTT-4.4.0-1] still re-sent");
     assert_eq!(
         h.events(),
         vec![ClientEvent::Connected { session_present: false }, ClientEvent::SessionLost { unacknowledged: 4 }]

@@ -5,19 +5,21 @@ use crate::protocol::{Subscribe, Unsubscribe};
 
 #[test]
 fn suback_and_unsuback_are_reported_with_the_matching_ids() {
-    // [MQTT-2.3.1-1] [MQTT-2.3.1-2]; SUBACK and UNSUBACK carry the request's id [MQTT-3.8.4-2]
+    // SUBACK and UNSUBACK carry the request's id [MQTT-3.8.4-2]
     // [MQTT-3.10.4-4], and a SUBACK has one return code per filter, failures included, in filter
     // order [MQTT-3.8.4-5] [MQTT-3.9.3-1]: the client reports them as they came.
     let mut h = Harness::connected(false);
     assert_eq!(h.subscribe(&[("a/#", Q1), ("b/+", Q2)]), Ok(pid(1)));
     assert_eq!(
         h.actions(),
-        vec![send(Packet::Subscribe(Subscribe { pkid: pid(1), filters: filters_of(&[("a/#", Q1), ("b/+", Q2)]) }))]
+        vec![send(Packet::Subscribe(Subscribe { pkid: pid(1), filters: filters_of(&[("a/#", Q1), ("b/+", Q2)]) }))],
+        "[MQTT-2.3.1-1] a non-zero id"
     );
     assert_eq!(h.unsubscribe(&["a/#", "c"]), Ok(pid(2)));
     assert_eq!(
         h.actions(),
-        vec![send(Packet::Unsubscribe(Unsubscribe { pkid: pid(2), filters: vec!["a/#".into(), "c".into()] }))]
+        vec![send(Packet::Unsubscribe(Unsubscribe { pkid: pid(2), filters: vec!["a/#".into(), "c".into()] }))],
+        "[MQTT-2.3.1-1] [MQTT-2.3.1-2] a non-zero id not in use"
     );
     // Acks may complete out of order; each is matched by id.
     assert_eq!(h.feed(Packet::Unsuback(pid(2))), vec![]);

@@ -11,13 +11,13 @@ fn windowed(max_inflight: u16) -> Harness {
 
 #[test]
 fn publications_beyond_the_window_wait_and_leave_in_order_as_flows_complete() {
-    // [MQTT-4.6.0-6] order kept; [MQTT-2.3.1-2] ids unique among unacknowledged publications.
+    // Order kept [MQTT-4.6.0-6]; ids unique among unacknowledged publications.
     let mut h = windowed(2);
     h.publish_ok("t", "1", Q1, 1);
     h.publish_ok("t", "2", Q2, 2);
     // Ids are given at once; the PUBLISH waits.
     assert_eq!(h.publish("t", "3", Q1), Ok(Some(pid(3))));
-    assert_eq!(h.publish("t", "4", Q2), Ok(Some(pid(4))));
+    assert_eq!(h.publish("t", "4", Q2), Ok(Some(pid(4))), "[MQTT-2.3.1-2] an id none of the others holds");
     assert_eq!(h.actions(), vec![], "the window of 2 is full");
     // QoS 0 has no flow and is not held back.
     h.publish_ok("t", "q0", Q0, 0);
@@ -50,7 +50,6 @@ fn acknowledgements_for_a_waiting_publication_are_ignored() {
 
 #[test]
 fn a_resumed_session_resends_what_was_in_flight_with_dup_then_sends_what_waited_without() {
-    // [MQTT-4.4.0-1] [MQTT-3.3.1-1]: DUP 1 only for a PUBLISH sent before.
     let mut h = windowed(2);
     h.publish_ok("t", "1", Q1, 1);
     h.publish_ok("t", "2", Q2, 2);
@@ -62,9 +61,13 @@ fn a_resumed_session_resends_what_was_in_flight_with_dup_then_sends_what_waited_
     assert_eq!(
         h.connect(true),
         vec![send(publish("t", "1", Q1, 1).dup()), send(pubrel(2))],
-        "the window is still full after the re-sends"
+        "[MQTT-4.4.0-1] [MQTT-3.3.1-1] the re-sends, with DUP 1; the window is still full after them"
     );
-    assert_eq!(h.feed(puback(1)), vec![send(publish("t", "3", Q1, 3))]);
+    assert_eq!(
+        h.feed(puback(1)),
+        vec![send(publish("t", "3", Q1, 3))],
+        "[MQTT-3.3.1-1] DUP 0 for a PUBLISH not sent before"
+    );
     assert_eq!(h.feed(pubcomp(2)), vec![send(publish("t", "4", Q1, 4))]);
 }
 

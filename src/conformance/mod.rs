@@ -1,0 +1,174 @@
+//! The conformance table: each normative statement of MQTT 3.1.1 and what checks it.
+//! `mqtt-sim conformance` writes it to docs/conformance.md; a test keeps that file current.
+//!
+//! A statement is *checked* when something observes it:
+//! - a scenario: the ID is in its `spec:` list or in the `spec:` of one of its `expect` steps;
+//!   each scenario is run at its recorded seed to say whether it passes;
+//! - the delivery invariants: the ID is cited in a rule of [`crate::invariants::INVARIANTS`],
+//!   judged on every simulated run;
+//! - a test's assertion: the ID stands inside an assertion's arguments in test code (see
+//!   [`citations`] for exactly where).
+//!
+//! Citations in `src/` outside tests are counted as *code* (where the rule is enforced), for
+//! information only. A statement named only elsewhere (a test's comment, a scenario's description,
+//! the code) is *mentioned*: the table lists those that are mentioned but not checked, and where.
+
+pub mod citations;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::scenario::{self, model::Step, values::normative_ids};
+
+use citations::{Citations, Place};
+
+/// One normative statement and what checks it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    pub id: &'static str,
+    pub binds: &'static str,
+    pub subject: &'static str,
+    /// Scenario test names that check it (top-level or `expect` step `spec:`), and whether each passed.
+    pub scenarios: Vec<(String, bool)>,
+    /// The delivery invariants whose rule cites it.
+    pub invariants: Vec<&'static str>,
+    /// Citations in `src/` outside tests: where the rule is enforced.
+    pub code: usize,
+    /// Citations inside a test's assertion.
+    pub asserted: usize,
+    /// The files that name it without checking it (test comments and other non-assertion text,
+    /// scenario files, code), tests first.
+    pub mentioned: Vec<String>,
+}
+
+impl Row {
+    /// Whether a scenario, an invariant or a test's assertion checks the statement.
+    pub fn checked(&self) -> bool {
+        !self.scenarios.is_empty() || !self.invariants.is_empty() || self.asserted > 0
+    }
+}
+
+/// Builds the table for the project at `project` (which holds `scenarios/`, `src/`, `tests/`).
+pub fn build(project: &Path) -> Vec<Row> {
+    let root = project.join("scenarios");
+    let mut cites = Citations::default();
+    let mut by_id: BTreeMap<String, Vec<(String, bool)>> = BTreeMap::new();
+    for file in scenario::discover(&root).unwrap_or_default() {
+        let rel = file.strip_prefix(project).unwrap_or(&file).to_string_lossy().replace('\\', "/");
+        for (_, id) in citations::ids(&std::fs::read_to_string(&file).unwrap_or_default()) {
+            cites.mention(id, Place::Scenario, &rel);
+        }
+        let name = scenario::test_name(&root, &file);
+        let Ok(s) = scenario::load(&file) else { continue };
+        let passed = crate::sim::run(&s, s.seed).failure.is_none();
+        let expects = s.steps.iter().filter_map(|step| match step {
+            Step::Expect(e) => Some(&e.spec),
+            _ => None,
+        });
+        let ids: BTreeSet<&str> = s.spec.iter().chain(expects.flatten()).map(|id| id.0.as_str()).collect();
+        for id in ids {
+            by_id.entry(id.to_owned()).or_default().push((name.clone(), passed));
+        }
+    }
+    let mut invariants: BTreeMap<&str, Vec<&'static str>> = BTreeMap::new();
+    for (name, rule) in crate::invariants::INVARIANTS {
+        for (_, id) in citations::ids(rule) {
+            invariants.entry(id).or_default().push(name);
+        }
+    }
+    cites.read(project, "src");
+    cites.read(project, "tests");
+    normative_ids()
+        .map(|(id, binds, subject)| Row {
+            id,
+            binds,
+            subject,
+            scenarios: by_id.remove(id).unwrap_or_default(),
+            invariants: invariants.remove(id).unwrap_or_default(),
+            code: cites.code.get(id).copied().unwrap_or(0),
+            asserted: cites.asserted.get(id).copied().unwrap_or(0),
+            mentioned: cites.mentioned.remove(id).unwrap_or_default().into_iter().map(|(_, f)| f).collect(),
+        })
+        .collect()
+}
+
+/// At most this many files are named for a statement that is mentioned but not checked.
+const MENTIONS_SHOWN: usize = 3;
+
+/// The table as Markdown, with a summary first and the statements mentioned but not checked last.
+pub fn markdown(rows: &[Row]) -> String {
+    let total = rows.len();
+    let count = |f: &dyn Fn(&Row) -> bool| rows.iter().filter(|r| f(r)).count();
+    let by_scenario = count(&|r| !r.scenarios.is_empty());
+    let failing = count(&|r| r.scenarios.iter().any(|(_, ok)| !ok));
+    let by_invariants = count(&|r| !r.invariants.is_empty());
+    let by_tests = count(&|r| r.asserted > 0);
+    let checked = count(&|r| r.checked());
+    let mentioned_only: Vec<&Row> = rows.iter().filter(|r| !r.checked() && !r.mentioned.is_empty()).collect();
+    let mut out = String::new();
+    let _ = writeln!(out, "# MQTT 3.1.1 conformance\n");
+    let _ = writeln!(
+        out,
+        "Generated by `cargo run -- conformance`; `cargo test` fails when this file is out of date. \
+         A statement counts as checked only where something observes it: a scenario that lists it in its \
+         `spec:` or in an `expect` step's `spec:` (each scenario is run at its recorded seed: FAILS marks one \
+         that does not pass), a delivery invariant whose rule cites it (`src/invariants/mod.rs`, judged on \
+         every simulated run), or a test whose assertion cites it (`[MQTT-x]` inside the arguments or message \
+         of `assert!`, `assert_eq!`, `prop_assert!` and the like, an `assert_*` helper, `.expect`, `panic!` or \
+         `unreachable!`, in unit tests and `tests/`). The code column counts citations in `src/` outside \
+         tests, where the rule is enforced; it checks nothing. A statement named only in a test's comment or \
+         other text, a scenario's description or the code is listed under \"Mentioned but not checked\".\n"
+    );
+    let _ = writeln!(out, "- normative statements: {total}");
+    let _ = writeln!(out, "- checked by a scenario: {by_scenario} ({failing} with a failing scenario)");
+    let _ = writeln!(out, "- checked by the delivery invariants: {by_invariants}");
+    let _ = writeln!(out, "- asserted by a unit, TCP or interop test: {by_tests}");
+    let _ = writeln!(out, "- checked by a scenario, an invariant or a test assertion: {checked}");
+    let _ = writeln!(
+        out,
+        "- not checked: {} ({} of them mentioned, listed below)\n",
+        total - checked,
+        mentioned_only.len()
+    );
+    let _ = writeln!(out, "| statement | binds | subject | scenarios | invariants | code | test assertions |");
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|");
+    for r in rows {
+        let scenarios = cell(r.scenarios.iter().map(|(n, ok)| format!("{n}{}", if *ok { "" } else { " (FAILS)" })));
+        let invariants = cell(r.invariants.iter().map(|n| format!("`{n}`")));
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {scenarios} | {invariants} | {} | {} |",
+            r.id, r.binds, r.subject, r.code, r.asserted
+        );
+    }
+    let _ = writeln!(out, "\n## Mentioned but not checked\n");
+    let _ = writeln!(
+        out,
+        "Named in a test outside its assertions, in a scenario file or in the code, but checked by no \
+         scenario, invariant or test assertion. The files are listed tests first, then scenarios, then code.\n"
+    );
+    let _ = writeln!(out, "| statement | binds | subject | mentioned in |");
+    let _ = writeln!(out, "|---|---|---|---|");
+    for r in mentioned_only {
+        let mut files =
+            r.mentioned.iter().take(MENTIONS_SHOWN).map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ");
+        if r.mentioned.len() > MENTIONS_SHOWN {
+            let _ = write!(files, " and {} more", r.mentioned.len() - MENTIONS_SHOWN);
+        }
+        let _ = writeln!(out, "| {} | {} | {} | {files} |", r.id, r.binds, r.subject);
+    }
+    out
+}
+
+/// Items joined by line breaks, or a dash.
+fn cell(items: impl Iterator<Item = String>) -> String {
+    let items: Vec<String> = items.collect();
+    if items.is_empty() {
+        "—".to_owned()
+    } else {
+        items.join("<br>")
+    }
+}
