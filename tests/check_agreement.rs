@@ -28,7 +28,8 @@ const MAX_WAIT: Duration = Duration::from_secs(60);
 async fn our_broker_over_tcp_agrees_with_the_simulation_on_every_scenario() {
     let command = format!("{} broker -c {{config}}", env!("CARGO_BIN_EXE_mqtt-sim"));
     let target = Target::launched(Launcher::new(&command, None).expect("the command splits"));
-    let options = CheckOptions { target, paths: vec![scenarios()], parallel: 8, max_wait: Some(MAX_WAIT) };
+    let options =
+        CheckOptions { parallel: 8, max_wait: Some(MAX_WAIT), ..CheckOptions::new(target, vec![scenarios()]) };
     let r = check(&options).await.expect("our broker launches");
 
     // What may be left out, and why, decided from the files themselves.

@@ -18,7 +18,7 @@ fn scenarios() -> PathBuf {
 }
 
 fn options(broker: &TestBroker, paths: Vec<PathBuf>) -> CheckOptions {
-    CheckOptions { target: Target::new(broker.addr.to_string()), paths, parallel: 4, max_wait: None }
+    CheckOptions::new(Target::new(broker.addr.to_string()), paths)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -73,12 +73,8 @@ async fn scenarios_run_against_our_broker_over_tcp() {
 #[tokio::test]
 async fn a_launch_command_that_cannot_start_a_broker_is_one_error_naming_it() {
     let launcher = mqtt_sim::check::launch::Launcher::new("sh -c 'echo bad config line 3 >&2; exit 1'", None).unwrap();
-    let options = CheckOptions {
-        target: Target::launched(launcher),
-        paths: vec![scenarios().join("seed")],
-        parallel: 4,
-        max_wait: None,
-    };
+    let options =
+        CheckOptions { parallel: 4, ..CheckOptions::new(Target::launched(launcher), vec![scenarios().join("seed")]) };
     let e = check(&options).await.unwrap_err().to_string();
     assert!(e.contains("sh -c") && e.contains("exited") && e.contains("bad config line 3"), "{e}");
 }
@@ -114,9 +110,11 @@ async fn a_difference_is_a_deviation_unless_known_for_the_broker() {
     assert!(matches!(report.checks[0].verdict, Verdict::Deviation(_)), "{details}");
     assert_eq!(report.exit_code(), 1);
     assert!(
-        details.contains("spec [MQTT-3.8.4-6] (server) delivered QoS = min(published QoS, granted QoS)"),
+        details.contains("breaks [MQTT-3.8.4-6] (server) delivered QoS = min(published QoS, granted QoS)"),
         "{details}"
     );
+    assert!(details.contains(&format!("reproduce: mqtt-sim check --broker {} ", broker.addr)), "{details}");
+    assert!(details.contains("names on the broker: client ids ms-"), "{details}");
     assert!(details.contains("expected:\n    t/1 = m | q2\n  observed:\n    t/1 = m | q1\n"), "{details}");
     assert!(details.contains("wrong.yaml:13, step 6"), "the step's line is named: {details}");
 
@@ -135,10 +133,8 @@ async fn a_difference_is_a_deviation_unless_known_for_the_broker() {
 async fn an_unreachable_broker_is_an_error_not_a_deviation() {
     let port = common::mosquitto::free_port();
     let options = CheckOptions {
-        target: Target::new(format!("127.0.0.1:{port}")),
-        paths: vec![scenarios().join("seed")],
         parallel: 4,
-        max_wait: None,
+        ..CheckOptions::new(Target::new(format!("127.0.0.1:{port}")), vec![scenarios().join("seed")])
     };
     let e = check(&options).await.unwrap_err();
     assert!(e.to_string().starts_with(&format!("cannot reach the broker at 127.0.0.1:{port}")), "{e}");
@@ -194,7 +190,7 @@ fn outcome_any_and_may_vary_are_judged_alike_in_simulation_and_over_tcp() {
     }
     assert!(matches!(report.checks[0].verdict, Verdict::Pass), "{text}");
     let deviation = report.checks[1].verdict.deviation().expect("the strict twin fails");
-    assert_eq!((deviation.step, deviation.expected.as_str()), (Some(0), "Done"), "{text}");
+    assert_eq!((deviation.step, deviation.expected.as_str()), (Some(0), "PUBACK (the command completes)"), "{text}");
 }
 
 /// A launched broker that exits by itself mid-scenario is the finding, not a panic; and a
@@ -223,7 +219,7 @@ async fn a_launched_broker_that_exits_mid_scenario_is_reported_as_such() {
     let command = format!("timeout 1 {}", our_broker("--listen 127.0.0.1:{port}"));
     let launcher = mqtt_sim::check::launch::Launcher::new(&command, None).unwrap();
     // The up-front trial launch dies too, but only after the port opened: it is not an error.
-    let options = CheckOptions { target: Target::launched(launcher), paths: vec![file], parallel: 1, max_wait: None };
+    let options = CheckOptions { parallel: 1, ..CheckOptions::new(Target::launched(launcher), vec![file]) };
     let report = check(&options).await.unwrap();
     let details = report::details(&report);
     let Verdict::Deviation(d) = &report.checks[0].verdict else { panic!("{details}") };

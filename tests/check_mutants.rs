@@ -26,12 +26,8 @@ fn resend_scenarios() -> Vec<PathBuf> {
 
 async fn check_broker(mutant: Option<Mutant>) -> mqtt_sim::check::CheckReport {
     let broker = TestBroker::start(Config { mutant, ..Config::default() }).await;
-    let options = CheckOptions {
-        target: Target::new(broker.addr.to_string()),
-        paths: resend_scenarios(),
-        parallel: 2,
-        max_wait: None,
-    };
+    let options =
+        CheckOptions { parallel: 2, ..CheckOptions::new(Target::new(broker.addr.to_string()), resend_scenarios()) };
     check(&options).await.expect("the broker is reachable")
 }
 
@@ -43,10 +39,14 @@ async fn a_broker_that_resends_without_dup_is_reported_under_mqtt_3_3_1_1() {
         let Verdict::Deviation(d) = &c.verdict else {
             panic!("{} did not catch the missing DUP\n{}\n{details}", c.name, report::table(&r));
         };
-        assert!(c.spec.iter().any(|id| id == "MQTT-3.3.1-1"), "{}: {:?}", c.name, c.spec);
+        assert!(d.spec.iter().any(|id| id == "MQTT-3.3.1-1"), "{}: reported under {:?}\n{details}", c.name, d.spec);
         assert!(d.expected.contains("dup") && !d.observed.contains("dup"), "{}\n{details}", c.name);
+        let alone = format!("reproduce: mqtt-sim check --broker {} {}", r.broker, c.path.display());
+        assert!(details.contains(&alone), "{alone}\n{details}");
     }
-    assert!(details.contains("spec [MQTT-3.3.1-1] (both) DUP set on re-delivery"), "{details}");
+    assert!(details.contains("breaks [MQTT-3.3.1-1] (both) DUP set on re-delivery"), "{details}");
+    let grouped = report::table(&r);
+    assert!(grouped.contains("deviations by the statement they break:\n  [MQTT-3.3.1-1]"), "{grouped}");
     assert_eq!(r.exit_code(), 1);
 
     let sound = check_broker(None).await;

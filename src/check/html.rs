@@ -65,13 +65,22 @@ fn page(report: &CheckReport, c: &ScenarioCheck) -> String {
         let _ = write!(html, "<p>checks:</p><ul>{items}</ul>");
     }
     if let Some(d) = c.verdict.deviation() {
+        for f in d.all() {
+            let breaks: String = spec_lines(&f.spec).iter().map(|l| format!("<li>breaks {}</li>", esc(l))).collect();
+            let _ = write!(
+                html,
+                "<h2>difference</h2><p>{} — {}</p><ul>{breaks}</ul><h3>expected</h3><pre>{}</pre><h3>observed</h3><pre>{}</pre>",
+                esc(&location(c, f)),
+                esc(&f.summary),
+                esc(&f.expected),
+                esc(&f.observed)
+            );
+        }
         let _ = write!(
             html,
-            "<h2>difference</h2><p>{} — {}</p><h3>expected</h3><pre>{}</pre><h3>observed</h3><pre>{}</pre>",
-            esc(&location(c, d)),
-            esc(&d.summary),
-            esc(&d.expected),
-            esc(&d.observed)
+            "<p>reproduce: <code>{} {}</code></p>",
+            esc(&report.command),
+            esc(&c.path.display().to_string())
         );
         if let Verdict::KnownDeviation { known, .. } = &c.verdict {
             let _ = write!(

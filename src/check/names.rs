@@ -88,6 +88,19 @@ impl Namespace {
         id.strip_prefix(&self.prefix).and_then(|t| t.strip_prefix('-')).unwrap_or(id).to_owned()
     }
 
+    /// Whether `topic` (as the run shows it, its own prefix stripped) is in another run's
+    /// namespace: a message a broker leaked from another scenario run in parallel, or left from
+    /// an earlier run. Such a message is the broker's unsubscribed delivery [MQTT-3.3.2-3], judged
+    /// by the invariants, not a message of this scenario.
+    pub fn is_other_run(&self, topic: &str) -> bool {
+        let first = topic.split('/').next().unwrap_or("");
+        let mut parts = first.splitn(3, '-');
+        let shaped = parts.next() == Some("ms")
+            && parts.next().is_some_and(|tag| !tag.is_empty() && tag.bytes().all(|b| b.is_ascii_alphanumeric()))
+            && parts.next().is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+        shaped && first != self.prefix && topic.contains('/')
+    }
+
     /// A name the run gave, topic or client id, without the namespace.
     pub fn strip_name(&self, name: &str) -> String {
         let stripped = self.strip_topic(name);
@@ -115,6 +128,17 @@ mod tests {
         assert_eq!(ns.strip_client_id("ms-abc-70-reader"), "ms-abc-70-reader");
         assert_eq!(ns.strip_name("ms-abc-7/presence/x"), "presence/x");
         assert_eq!(ns.strip_name("ms-abc-7-reader"), "reader");
+    }
+
+    #[test]
+    fn another_runs_topics_are_told_apart() {
+        let ns = Namespace::new("abc", 7);
+        assert!(ns.is_other_run("ms-abc-8/t"));
+        assert!(ns.is_other_run("ms-xyz-7/a/b"));
+        assert!(!ns.is_other_run("ms-abc-7/t"), "unstripped, but ours");
+        assert!(!ns.is_other_run("t"));
+        assert!(!ns.is_other_run("ms-abc/t"));
+        assert!(!ns.is_other_run("ms-abc-7x/t"));
     }
 
     #[test]

@@ -1,6 +1,8 @@
-//! The text of a check for people: the table of scenario and result, and for each difference the
-//! scenario, the spec statements it checks, what was expected and what the broker did. The HTML
-//! form is `html`. It formats; it decides nothing.
+//! The text of a check for people: the table of scenario and result, the deviations grouped by
+//! the statement they break, and for each difference the scenario and step, the statement its
+//! check observes, what was expected and what the broker did, the names the run really used and
+//! the command that reproduces it alone. The HTML form is `html`. It formats; it decides
+//! nothing.
 
 use std::fmt::Write as _;
 
@@ -17,7 +19,36 @@ pub fn table(report: &CheckReport) -> String {
         let _ = writeln!(out, "{:<width$}  {}", c.name, c.result());
     }
     let _ = writeln!(out, "\n{}", totals(report));
+    let groups = by_statement(report);
+    if !groups.is_empty() {
+        let _ = writeln!(out, "\ndeviations by the statement they break:");
+        for (statement, names) in groups {
+            let _ = writeln!(out, "  {statement}: {} ({})", names.join(", "), names.len());
+        }
+    }
     out
+}
+
+/// Each statement that a deviation (not a known one) breaks, with its subject, and the scenarios
+/// that show it, in file order: deviations that share a cause read as one finding.
+pub fn by_statement(report: &CheckReport) -> Vec<(String, Vec<String>)> {
+    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+    for c in &report.checks {
+        let Verdict::Deviation(d) = &c.verdict else { continue };
+        let mut statements: Vec<String> = d.all().flat_map(|f| spec_lines(&f.spec)).collect();
+        if statements.is_empty() {
+            statements.push("(no statement named)".into());
+        }
+        statements.dedup();
+        for statement in statements {
+            match groups.iter_mut().find(|(s, _)| *s == statement) {
+                Some((_, names)) if !names.contains(&c.name) => names.push(c.name.clone()),
+                Some(_) => {}
+                None => groups.push((statement, vec![c.name.clone()])),
+            }
+        }
+    }
+    groups
 }
 
 /// `12 pass, 3 partially checked, ...` for the broker.
@@ -73,21 +104,35 @@ pub fn details(report: &CheckReport) -> String {
         match &c.verdict {
             Verdict::Deviation(d) | Verdict::KnownDeviation { deviation: d, .. } => {
                 let head = if matches!(c.verdict, Verdict::Deviation(_)) { "DEVIATION" } else { "known deviation" };
-                let _ = writeln!(out, "{head}: {}\n  {}\n  {}", c.name, c.title, location(c, d));
-                for line in spec_lines(&c.spec) {
-                    let _ = writeln!(out, "  spec {line}");
+                let _ = writeln!(out, "{head}: {}\n  {}", c.name, c.title);
+                for (n, f) in d.all().enumerate() {
+                    if n > 0 {
+                        out.push_str("  and, independently of the above:\n");
+                    }
+                    let _ = writeln!(out, "  {}", location(c, f));
+                    for line in spec_lines(&f.spec) {
+                        let _ = writeln!(out, "  breaks {line}");
+                    }
+                    let _ = write!(
+                        out,
+                        "  {}\n  expected:\n{}  observed:\n{}",
+                        f.summary,
+                        indent(&f.expected, "    "),
+                        indent(&f.observed, "    ")
+                    );
                 }
-                let _ = write!(
-                    out,
-                    "  {}\n  expected:\n{}  observed:\n{}",
-                    d.summary,
-                    indent(&d.expected, "    "),
-                    indent(&d.observed, "    ")
-                );
                 if let Verdict::KnownDeviation { known, .. } = &c.verdict {
                     let name = report.broker_name.as_deref().unwrap_or("this broker");
                     let _ = writeln!(out, "  known for {name}: {known}");
                 }
+                if !c.namespace.is_empty() {
+                    let _ = writeln!(
+                        out,
+                        "  names on the broker: client ids {0}-<client id>, topics {0}/<topic>",
+                        c.namespace
+                    );
+                }
+                let _ = writeln!(out, "  reproduce: {} {}", report.command, c.path.display());
                 out.push('\n');
             }
             Verdict::Invalid(e) => {

@@ -3,8 +3,9 @@
 //! simulation runs) driving the steps over a [`TcpNetwork`], then a settling second, the
 //! clients' view compared with the recorded snapshot, and the broker killed, or cleaned of the
 //! run's sessions and retained messages when someone else runs it; last, the delivery
-//! invariants that a client-side trace can judge. The first difference ends the run; a launched
-//! broker that exits by itself is the finding. It judges what it observes; what applies is
+//! invariants that a client-side trace can judge. Every difference is reported (see
+//! `harness::executor` for which end the run); a launched broker that exits by itself is the
+//! finding, and what follows from its death is not. It judges what it observes; what applies is
 //! `applicable`'s.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -67,29 +68,33 @@ pub async fn run(
             return Ok(RunOutput { deviation, clients: BTreeMap::new(), trace: vec![], elapsed: started.elapsed() });
         }
     };
-    let mut deviation = match run_steps(&mut net, scenario).await {
+    let mut failures = match run_steps(&mut net, scenario).await {
         Ok(found) => found,
-        Err(e) => Some(Failure::of_run(e.to_string(), "a step mqtt-sim check can perform", "")),
+        Err(e) => vec![Failure::of_run(e.to_string(), "a step mqtt-sim check can perform", "")],
     };
     if let Some(exit) = net.broker_exited() {
         // What went wrong after the broker died follows from its death.
-        deviation = Some(Failure::of_run(
+        failures = vec![Failure::of_run(
             "the broker process exited during the scenario, without a crash_broker step",
             "the broker keeps running",
             exit,
-        ));
+        )];
     }
-    if deviation.is_none() {
+    if failures.is_empty() {
         let step = format!("settle {} ms, then compare with the recorded snapshot", SETTLE.as_millis());
         net.note(|ms| TraceEvent::Step { ms, step });
         tokio::time::sleep(SETTLE).await;
         if let Some(recorded) = recorded {
             if let Some((expected, observed)) = eventually(|| recorded::differences(recorded, &observed(&net))).await {
-                deviation = Some(Failure::of_run(
-                    "at the end, what the clients saw differs from the simulation's reviewed snapshot",
-                    expected,
-                    observed,
-                ));
+                let spec: Vec<String> = scenario.spec.iter().map(|s| s.0.clone()).collect();
+                failures.push(
+                    Failure::of_run(
+                        "at the end, what the clients saw differs from the simulation's reviewed snapshot",
+                        expected,
+                        observed,
+                    )
+                    .under(&spec),
+                );
             }
         }
     }
@@ -102,7 +107,8 @@ pub async fn run(
         cleanup(scenario, target, &namespace).await;
     }
     let trace: Vec<TraceEvent> = trace.events().into_iter().map(|e| strip(e, &namespace)).collect();
-    let deviation = deviation.or_else(|| broken_invariants(&trace, true));
+    failures.extend(broken_invariants(&trace, true));
+    let deviation = Failure::first_of(failures);
     Ok(RunOutput { deviation, clients, trace, elapsed: started.elapsed() })
 }
 

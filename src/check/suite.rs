@@ -32,6 +32,25 @@ pub struct CheckOptions {
     pub parallel: usize,
     /// Skip scenarios whose `wait` steps add up to more than this much real time.
     pub max_wait: Option<Duration>,
+    /// The command line that checks one scenario as this run does, without the scenario's
+    /// path: printed with each deviation so it can be reproduced alone.
+    pub command: String,
+}
+
+impl CheckOptions {
+    /// Checks `paths` against `target`, 4 scenarios at a time, whatever their waits; the
+    /// reproduce command names the target's launch command or address, and its name.
+    pub fn new(target: Target, paths: Vec<PathBuf>) -> CheckOptions {
+        let mut words = vec!["mqtt-sim".to_owned(), "check".to_owned()];
+        match &target.launcher {
+            Some(launcher) => words.extend(["--launch".to_owned(), launcher.command.clone()]),
+            None => words.extend(["--broker".to_owned(), target.addr.clone()]),
+        }
+        if let Some(name) = &target.name {
+            words.extend(["--broker-name".to_owned(), name.clone()]);
+        }
+        CheckOptions { command: shell_words::join(words), target, paths, parallel: 4, max_wait: None }
+    }
 }
 
 /// The outcome of one scenario against the broker.
@@ -88,6 +107,9 @@ pub struct ScenarioCheck {
     pub verdict: Verdict,
     /// `expect` clauses that could not be observed.
     pub skipped: Vec<Skipped>,
+    /// The prefix of the client ids and topics the run used on the broker (empty: the
+    /// scenario's own names, on a broker launched for it).
+    pub namespace: String,
     /// Other things worth knowing (no snapshot compared, a known deviation that did not occur).
     pub notes: Vec<String>,
     /// What each client saw (empty if it did not run).
@@ -117,6 +139,8 @@ impl ScenarioCheck {
 pub struct CheckReport {
     pub broker: String,
     pub broker_name: Option<String>,
+    /// `CheckOptions::command`.
+    pub command: String,
     pub checks: Vec<ScenarioCheck>,
 }
 
@@ -208,6 +232,7 @@ pub async fn check(options: &CheckOptions) -> Result<CheckReport, CheckError> {
             None => options.target.addr.clone(),
         },
         broker_name: options.target.name.clone(),
+        command: options.command.clone(),
         checks: checks.into_iter().map(|(_, c)| c).collect(),
     })
 }
@@ -250,6 +275,7 @@ async fn check_file(
         spec: vec![],
         verdict: Verdict::Pass,
         skipped: vec![],
+        namespace: ns.prefix().to_owned(),
         notes: vec![],
         clients: BTreeMap::new(),
         trace: vec![],

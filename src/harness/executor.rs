@@ -1,7 +1,10 @@
 //! The scenario executor: what each step means and how each expectation is judged, written once
 //! for every network. It drives a [`Network`] step by step (a client command and the outcome the
-//! step expects, a wait, a fault, an `expect`), stops at the first step that does not go as the
-//! scenario says, and judges a finished trace against the delivery invariants.
+//! step expects, a wait, a fault, an `expect`), and judges a finished trace against the delivery
+//! invariants. Each difference names the normative statements its check observes (`statements`).
+//! An `expect` that does not hold is recorded and the run goes on, since later checks are
+//! independent of it; a command that does not end as the step says ends the run, since what
+//! follows depends on it.
 //!
 //! The simulation (`sim::runner`) and `mqtt-sim check` (`check::runner`) both run scenarios
 //! through here; what they add is only what differs between the networks: the simulation takes a
@@ -17,15 +20,13 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::agent::{Command, ConnackSeen};
-use super::network::{BrokerState, Network, NetworkError};
+use super::network::{Network, NetworkError};
 use super::Outcome;
-use crate::broker::BrokerView;
 use crate::client::ClientOptions;
-use crate::harness::received::{same_per_stream, Received};
-use crate::harness::snapshot::{connack_line, message_line};
+use crate::harness::snapshot::connack_line;
 use crate::invariants;
 use crate::protocol::{LastWill, SubscribeFilter};
-use crate::scenario::model::{ConnectStep, Expect, ExpectedMessage, ExpectedOutcome, Scenario, SessionState, Step};
+use crate::scenario::model::{ConnectStep, ExpectedOutcome, Scenario, Step};
 use crate::trace::{Fault, TraceEvent};
 
 /// Time allowed after the last step for messages in flight to land, on either network.
@@ -45,15 +46,38 @@ pub struct Failure {
     pub summary: String,
     pub expected: String,
     pub observed: String,
+    /// The normative statements the failing check observes: the step's own `spec:`, the
+    /// statement its kind of check stands for, or else the scenario's list.
+    pub spec: Vec<String>,
     /// The delivery invariant the run broke, when that is the failure.
     pub invariant: Option<&'static str>,
+    /// Differences the run found after this one, in checks that did not depend on it.
+    pub also: Vec<Failure>,
 }
 
 impl Failure {
     /// A failure of the run as a whole, not of one step.
     pub fn of_run(summary: impl Into<String>, expected: impl Into<String>, observed: impl Into<String>) -> Failure {
         let (summary, expected, observed) = (summary.into(), expected.into(), observed.into());
-        Failure { step: None, line: None, summary, expected, observed, invariant: None }
+        Failure { step: None, line: None, summary, expected, observed, spec: vec![], invariant: None, also: vec![] }
+    }
+
+    /// The same failure, reported under `spec`.
+    pub fn under(self, spec: &[String]) -> Failure {
+        Failure { spec: spec.to_vec(), ..self }
+    }
+
+    /// The first of `failures`, carrying the others in `also`; `None` if there are none.
+    pub fn first_of(failures: Vec<Failure>) -> Option<Failure> {
+        let mut failures = failures.into_iter();
+        let mut first = failures.next()?;
+        first.also.extend(failures);
+        Some(first)
+    }
+
+    /// This failure and those after it, in order.
+    pub fn all(&self) -> impl Iterator<Item = &Failure> {
+        std::iter::once(self).chain(self.also.iter())
     }
 }
 
@@ -70,45 +94,102 @@ impl fmt::Display for Failure {
     }
 }
 
-/// A step's failure before its position is known: what, expected, observed.
-type Difference = Option<(String, String, String)>;
+/// A step that did not go as the scenario says, before its position is known.
+pub(super) struct Differs {
+    /// What differs, in a few words.
+    what: String,
+    expected: String,
+    observed: String,
+    /// The statements this kind of check stands for; empty: the step's or the scenario's.
+    spec: Vec<&'static str>,
+}
 
-/// Runs the scenario's steps in order on `net`, marking each in the trace; returns the first
-/// step that did not go as the scenario says. `Err` when the network itself failed.
-pub async fn run_steps<N: Network>(net: &mut N, scenario: &Scenario) -> Result<Option<Failure>, NetworkError> {
+pub(super) type Difference = Option<Differs>;
+
+pub(super) fn differs(what: impl Into<String>, expected: impl Into<String>, observed: impl Into<String>) -> Differs {
+    Differs { what: what.into(), expected: expected.into(), observed: observed.into(), spec: vec![] }
+}
+
+impl Differs {
+    pub(super) fn under(self, spec: &[&'static str]) -> Differs {
+        Differs { spec: spec.to_vec(), ..self }
+    }
+}
+
+/// Runs the scenario's steps in order on `net`, marking each in the trace; returns every step
+/// that did not go as the scenario says, in order. An `expect` that does not hold does not end
+/// the run; a command that does not end as stated does. `Err` when the network itself failed.
+pub async fn run_steps<N: Network>(net: &mut N, scenario: &Scenario) -> Result<Vec<Failure>, NetworkError> {
+    let mut failures = Vec::new();
     for (i, step) in scenario.steps.iter().enumerate() {
         let marker = format!("#{} {}", i + 1, describe(step));
         net.note(|ms| TraceEvent::Step { ms, step: marker });
-        if let Some((summary, expected, observed)) = execute(net, scenario, step).await? {
-            let line = scenario.step_lines.get(i).copied();
-            return Ok(Some(Failure { step: Some(i), line, summary, expected, observed, invariant: None }));
+        let Some(d) = execute(net, scenario, i, step).await? else { continue };
+        let spec = statements(scenario, step, &d);
+        let line = scenario.step_lines.get(i).copied();
+        failures.push(Failure {
+            step: Some(i),
+            line,
+            summary: d.what,
+            expected: d.expected,
+            observed: d.observed,
+            spec,
+            invariant: None,
+            also: vec![],
+        });
+        if !matches!(step, Step::Expect(_)) {
+            break;
         }
     }
-    Ok(None)
+    Ok(failures)
 }
 
-/// The delivery invariants a finished trace breaks, as one failure; `client_side` keeps only
+/// The statements a difference is reported under: the one its kind of difference stands for
+/// (a missing acknowledgement, the session present flag, DUP alone), else the `expect` step's
+/// own `spec:`, else the scenario's list.
+fn statements(scenario: &Scenario, step: &Step, d: &Differs) -> Vec<String> {
+    match step {
+        _ if !d.spec.is_empty() => d.spec.iter().map(|s| (*s).to_owned()).collect(),
+        Step::Expect(e) if !e.spec.is_empty() => e.spec.iter().map(|s| s.0.clone()).collect(),
+        _ => scenario.spec.iter().map(|s| s.0.clone()).collect(),
+    }
+}
+
+/// The delivery invariants a finished trace breaks, one failure per invariant; `client_side` keeps only
 /// those a trace of the clients alone can judge (a real broker's run: `invariants::BROKER_SIDE`
 /// need the broker's own events).
-pub fn broken_invariants(events: &[TraceEvent], client_side: bool) -> Option<Failure> {
+pub fn broken_invariants(events: &[TraceEvent], client_side: bool) -> Vec<Failure> {
     let violations: Vec<_> = invariants::check(events)
         .into_iter()
         .filter(|v| !client_side || !invariants::BROKER_SIDE.contains(&v.invariant))
         .collect();
-    let first = violations.first()?;
-    let mut summary = format!("invariant `{}` violated: {}", first.invariant, first.message);
-    if violations.len() > 1 {
-        summary.push_str(&format!(" (and {} more)", violations.len() - 1));
-    }
-    let (mut expected, mut observed) = (String::new(), String::new());
+    // One failure per invariant, each under the statements its rule cites.
+    let mut failures: Vec<Failure> = Vec::new();
     for v in &violations {
-        expected.push_str(&format!("{}: {}\n", v.invariant, invariants::rule(v.invariant).unwrap_or_default()));
-        observed.push_str(&format!("{v}\n"));
+        let mut observed = format!("{v}\n");
         for &line in &v.lines {
             observed.push_str(&format!("  {}\n", events[line]));
         }
+        if let Some(f) = failures.iter_mut().find(|f| f.invariant == Some(v.invariant)) {
+            f.observed.push_str(&observed);
+            continue;
+        }
+        let rule = invariants::rule(v.invariant).unwrap_or_default();
+        let summary = format!("invariant `{}` violated: {}", v.invariant, v.message);
+        let failure = Failure::of_run(summary, format!("{}: {rule}\n", v.invariant), observed);
+        failures.push(Failure { invariant: Some(v.invariant), ..failure.under(&cited_ids(rule)) });
     }
-    Some(Failure { invariant: Some(first.invariant), ..Failure::of_run(summary, expected, observed) })
+    failures
+}
+
+/// The `[MQTT-x]` statements a rule's text cites, in order.
+pub fn cited_ids(text: &str) -> Vec<String> {
+    text.split('[')
+        .skip(1)
+        .filter_map(|part| part.split_once(']').map(|(id, _)| id))
+        .filter(|id| id.starts_with("MQTT-"))
+        .map(str::to_owned)
+        .collect()
 }
 
 /// Drives a future that never waits on anything outside itself (a run on the simulated network,
@@ -141,8 +222,20 @@ pub fn describe(step: &Step) -> String {
     }
 }
 
-/// Compares a command's outcome with the expected one.
-fn judge<T: fmt::Debug>(what: &str, got: &Outcome<T>, want: ExpectedOutcome) -> Difference {
+/// What a command waits for from the broker, and the statement that requires the broker to send
+/// it: `("UNSUBACK", "MQTT-3.10.4-4")`.
+type Awaited = (&'static str, &'static str);
+
+/// Compares a command's outcome with the expected one. A command still pending after the
+/// network's timeout is reported as the acknowledgement that did not come, under the statement
+/// that requires it.
+fn judge<T: fmt::Debug>(
+    what: &str,
+    got: &Outcome<T>,
+    want: ExpectedOutcome,
+    awaited: Awaited,
+    within: Duration,
+) -> Difference {
     let ok = matches!(
         (got, want),
         (_, ExpectedOutcome::Any)
@@ -150,7 +243,41 @@ fn judge<T: fmt::Debug>(what: &str, got: &Outcome<T>, want: ExpectedOutcome) -> 
             | (Outcome::Pending, ExpectedOutcome::Pending)
             | (Outcome::Failed(_), ExpectedOutcome::Failed)
     );
-    (!ok).then(|| (what.to_owned(), format!("{want:?}"), format!("{got:?}")))
+    if ok {
+        return None;
+    }
+    let (ack, statement) = awaited;
+    let expected = match want {
+        ExpectedOutcome::Done => format!("{ack} (the command completes)"),
+        ExpectedOutcome::Pending => format!("no {ack} within {} s (the command stays pending)", within.as_secs()),
+        ExpectedOutcome::Failed => "the command fails".to_owned(),
+        ExpectedOutcome::Any => unreachable!("any outcome is accepted"),
+    };
+    let observed = match got {
+        Outcome::Pending => format!("no {ack} within {} s", within.as_secs()),
+        Outcome::Done(_) => format!("{ack} received: the command completed"),
+        Outcome::Failed(e) => format!("the command failed: {e}"),
+    };
+    let d = differs(what, expected, observed);
+    // Only a missing acknowledgement is the broker's breach of the statement that requires it.
+    Some(if matches!(got, Outcome::Pending) && !statement.is_empty() { d.under(&[statement]) } else { d })
+}
+
+/// A command's outcome in words, for a difference about something else.
+fn outcome_text<T: fmt::Debug>(got: &Outcome<T>, ack: &str, within: Duration) -> String {
+    match got {
+        Outcome::Pending => format!("no {ack} within {} s", within.as_secs()),
+        Outcome::Done(v) => format!("done: {v:?}"),
+        Outcome::Failed(e) => format!("failed: {e}"),
+    }
+}
+
+/// What a QoS 1 or 2 publication waits for.
+fn publish_awaits(qos: u8) -> Awaited {
+    match qos {
+        1 => ("PUBACK", "MQTT-4.3.2-2"),
+        _ => ("PUBREC and PUBCOMP", "MQTT-4.3.3-2"),
+    }
 }
 
 /// The options a connect step asks for, with the network's names and credentials.
@@ -179,36 +306,54 @@ fn connect_options<N: Network>(net: &N, scenario: &Scenario, c: &ConnectStep) ->
     }
 }
 
-/// Runs one step; `Some((what, expected, observed))` when it did not go as the scenario says.
-async fn execute<N: Network>(net: &mut N, scenario: &Scenario, step: &Step) -> Result<Difference, NetworkError> {
+/// Runs one step; `Some` when it did not go as the scenario says.
+async fn execute<N: Network>(
+    net: &mut N,
+    scenario: &Scenario,
+    index: usize,
+    step: &Step,
+) -> Result<Difference, NetworkError> {
+    let within = net.command_timeout();
     Ok(match step {
         Step::Connect(c) => {
             let options = net.client_options(connect_options(net, scenario, c));
+            let clean = options.clean_session;
             let checked = !scenario.clients[&c.client].break_client_rules;
             let got = net.command(&c.client, |reply| Command::Connect { options, checked, reply }).await?;
             if let Some(rc) = c.refused {
                 let seen = net.record(&c.client)?.connacks.last().copied();
                 match seen {
                     Some(ConnackSeen::Refused(code)) if code as u8 == rc => None,
-                    other => Some((
+                    other => Some(differs(
                         format!("connect {}: the CONNACK", c.client),
                         format!("refused, return code {rc}"),
                         match other {
-                            Some(seen) => format!("{} ({got:?})", connack_line(&seen)),
-                            None => format!("no CONNACK ({got:?})"),
+                            Some(seen) => {
+                                format!("{} ({})", connack_line(&seen), outcome_text(&got, "CONNACK", within))
+                            }
+                            None => format!("no CONNACK ({})", outcome_text(&got, "CONNACK", within)),
                         },
                     )),
                 }
             } else if let (Some(want), Outcome::Done(sp)) = (c.session_present, &got) {
+                // Which rule sets the flag: clean session 1 [MQTT-3.2.2-1], a resumed session
+                // [MQTT-3.2.2-2], no stored session [MQTT-3.2.2-3].
+                let rule = match (clean, want) {
+                    (true, _) => "MQTT-3.2.2-1",
+                    (false, true) => "MQTT-3.2.2-2",
+                    (false, false) => "MQTT-3.2.2-3",
+                };
                 (*sp != want).then(|| {
-                    (
+                    differs(
                         format!("connect {}: session present in CONNACK", c.client),
                         (want as u8).to_string(),
                         (*sp as u8).to_string(),
                     )
+                    .under(&[rule])
                 })
             } else {
-                judge(&format!("connect {}", c.client), &got, c.outcome.unwrap_or_default())
+                let want = c.outcome.unwrap_or_default();
+                judge(&format!("connect {}", c.client), &got, want, ("CONNACK", "MQTT-3.2.0-1"), within)
             }
         }
         Step::Subscribe(s) => {
@@ -219,7 +364,7 @@ async fn execute<N: Network>(net: &mut N, scenario: &Scenario, step: &Step) -> R
                 }
             };
             let got = net.command(&s.client, |reply| Command::Subscribe { filters, reply }).await?;
-            judge(&format!("subscribe {}", s.client), &got, s.outcome)
+            judge(&format!("subscribe {}", s.client), &got, s.outcome, ("SUBACK", "MQTT-3.8.4-1"), within)
         }
         Step::Unsubscribe(u) => {
             let filters: Vec<String> = match &u.topic {
@@ -227,7 +372,7 @@ async fn execute<N: Network>(net: &mut N, scenario: &Scenario, step: &Step) -> R
                 None => u.topics.iter().map(|t| net.topic(&t.0)).collect(),
             };
             let got = net.command(&u.client, |reply| Command::Unsubscribe { filters, reply }).await?;
-            judge(&format!("unsubscribe {}", u.client), &got, u.outcome)
+            judge(&format!("unsubscribe {}", u.client), &got, u.outcome, ("UNSUBACK", "MQTT-3.10.4-4"), within)
         }
         Step::Publish(p) => {
             let topic = net.topic(&p.topic.0);
@@ -241,7 +386,8 @@ async fn execute<N: Network>(net: &mut N, scenario: &Scenario, step: &Step) -> R
                 }
                 let got =
                     net.command(&p.client, |reply| Command::Publish { topic, payload, qos, retain, reply }).await?;
-                if let Some(d) = judge(&format!("publish {} #{n}", p.client), &got, p.outcome) {
+                let awaited = publish_awaits(qos.as_u8());
+                if let Some(d) = judge(&format!("publish {} #{n}", p.client), &got, p.outcome, awaited, within) {
                     return Ok(Some(d));
                 }
             }
@@ -249,13 +395,13 @@ async fn execute<N: Network>(net: &mut N, scenario: &Scenario, step: &Step) -> R
         }
         Step::Disconnect(c) => {
             let got = net.command(&c.client, |reply| Command::Disconnect { reply }).await?;
-            judge(&format!("disconnect {}", c.client), &got, ExpectedOutcome::Done)
+            judge(&format!("disconnect {}", c.client), &got, ExpectedOutcome::Done, ("the close", ""), within)
         }
         Step::LoseConnection(c) => {
             let fault = Fault::LoseConnection { client: c.client.clone() };
             net.note(|ms| TraceEvent::Fault { ms, fault });
             let got = net.command(&c.client, |reply| Command::Drop { reply }).await?;
-            judge(&format!("lose_connection {}", c.client), &got, ExpectedOutcome::Done)
+            judge(&format!("lose_connection {}", c.client), &got, ExpectedOutcome::Done, ("the close", ""), within)
         }
         Step::Partition(p) => fault(net, Fault::Partition { client: p.client.clone(), direction: p.direction }).await?,
         Step::Heal(c) => fault(net, Fault::Heal { client: c.client.clone() }).await?,
@@ -274,10 +420,12 @@ async fn execute<N: Network>(net: &mut N, scenario: &Scenario, step: &Step) -> R
             None
         }
         Step::Expect(e) => {
-            // Looked at again within the network's grace while it does not hold.
+            // Looked at again within the network's grace while it does not hold; it holds if
+            // it held at any moment from now to the end of the grace.
             let mut waited = Duration::ZERO;
+            let start = super::expect::received_so_far(net, e)?;
             loop {
-                let found = check_expect(net, e).await?;
+                let found = super::expect::check_expect(net, scenario, index, e, &start).await?;
                 if found.is_none() || waited >= net.grace() {
                     break found;
                 }
@@ -292,103 +440,4 @@ async fn execute<N: Network>(net: &mut N, scenario: &Scenario, step: &Step) -> R
 async fn fault<N: Network>(net: &mut N, fault: Fault) -> Result<Difference, NetworkError> {
     net.fault(fault).await?;
     Ok(None)
-}
-
-/// What a client received and what a `received` clause expects, as `received` compares them:
-/// stream by stream (see `harness::received`), DUP only where the scenario states it. The
-/// expected side never borrows anything from what was observed.
-fn received_lists(record: &super::ClientRecord, expected: &[ExpectedMessage]) -> (Vec<Received>, Vec<Received>) {
-    let got = record
-        .messages
-        .iter()
-        .map(|(_, m)| Received::new(&m.topic, &m.payload, m.qos.as_u8(), m.retain, Some(m.dup)))
-        .collect();
-    let want = expected
-        .iter()
-        .map(|m| Received::new(&m.topic, m.payload.as_bytes(), m.qos.0.as_u8(), m.retain, m.dup))
-        .collect();
-    (got, want)
-}
-
-/// The first clause of an `expect` step that does not hold now. Clauses about the broker's state
-/// are judged only where the network can see it.
-async fn check_expect<N: Network>(net: &mut N, e: &Expect) -> Result<Difference, NetworkError> {
-    for (client, expected) in &e.received {
-        let (got, want) = received_lists(&net.record(client)?, expected);
-        if !same_per_stream(&want, &got) {
-            let shown = |list: &[Received]| lines(&list.iter().map(Received::shown).collect::<Vec<_>>());
-            return Ok(Some((format!("{client} received"), shown(&want), shown(&got))));
-        }
-    }
-    for (client, &n) in &e.received_count {
-        let got = net.record(client)?.messages.len();
-        if got != n {
-            return Ok(Some((format!("{client}'s number of received messages"), n.to_string(), got.to_string())));
-        }
-    }
-    let needs_broker = !(e.queued.is_empty() && e.inflight.is_empty() && e.drops.is_empty() && e.sessions.is_empty())
-        || e.retained.is_some();
-    if !needs_broker {
-        return Ok(None);
-    }
-    Ok(match net.broker().await? {
-        BrokerState::Up(view) => check_broker(&view, e),
-        BrokerState::Down => {
-            Some(("the broker's state".into(), "a running broker".into(), "the broker is down".into()))
-        }
-        BrokerState::NotObservable => None,
-    })
-}
-
-fn check_broker(view: &BrokerView, e: &Expect) -> Difference {
-    for (id, state) in &e.sessions {
-        let got = match view.session(id) {
-            None => SessionState::Absent,
-            Some(s) if s.connected => SessionState::Connected,
-            Some(_) => SessionState::Offline,
-        };
-        if got != *state {
-            return Some((format!("session {id:?}"), format!("{state:?}"), format!("{got:?}")));
-        }
-    }
-    for (id, &n) in &e.queued {
-        let got = view.session(id).map_or(0, |s| s.queued.len());
-        if got != n {
-            return Some((format!("session {id:?}'s queued messages"), n.to_string(), got.to_string()));
-        }
-    }
-    for (id, &n) in &e.inflight {
-        let got = view.session(id).map_or(0, |s| s.inflight_out.len());
-        if got != n {
-            return Some((format!("session {id:?}'s inflight messages"), n.to_string(), got.to_string()));
-        }
-    }
-    for (id, expected) in &e.drops {
-        let got = view.session(id).map(|s| s.drops.clone()).unwrap_or_default();
-        let want: std::collections::BTreeMap<_, _> =
-            expected.iter().filter(|(_, n)| **n > 0).map(|(r, n)| (r.reason(), *n)).collect();
-        if got != want {
-            return Some((format!("session {id:?}'s drops"), format!("{want:?}"), format!("{got:?}")));
-        }
-    }
-    if let Some(expected) = &e.retained {
-        let got: Vec<String> =
-            view.retained.iter().map(|r| message_line(&r.topic, &r.payload, r.qos.as_u8(), true, false)).collect();
-        let want: Vec<String> = expected
-            .iter()
-            .map(|r| message_line(&r.topic, r.payload.as_bytes(), r.qos.0.as_u8(), true, false))
-            .collect();
-        if got != want {
-            return Some(("the retained store".into(), lines(&want), lines(&got)));
-        }
-    }
-    None
-}
-
-/// Message lines as a block, one per line.
-fn lines(v: &[String]) -> String {
-    if v.is_empty() {
-        return "(nothing)\n".into();
-    }
-    v.iter().map(|l| format!("{l}\n")).collect()
 }

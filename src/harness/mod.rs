@@ -3,15 +3,18 @@
 //!
 //! - [`agent`]: what runs on a client host: commands in, the application's view recorded;
 //! - [`snapshot`]: what a run's end looked like, in the reviewed `snapshots/` form;
-//! - [`received`]: received messages compared as the spec orders them, stream by stream;
+//! - [`received`]: received messages compared as the spec orders and copies them, stream by stream;
 //! - [`tap`]: stream wrappers that record every packet in the trace;
-//! - [`executor`]: what each scenario step means and how each expectation is judged, once;
+//! - [`executor`]: what each scenario step means, once, and under which statement a difference
+//!   is reported;
+//! - [`expect`]: judging an `expect` step;
 //! - [`network`]: the interface the executor drives, implemented by the simulation and by TCP.
 //!
 //! Nothing here adds code paths to the broker or the client: they see tokio-compatible streams.
 
 pub mod agent;
 pub mod executor;
+mod expect;
 pub mod network;
 pub mod received;
 pub mod snapshot;

@@ -54,6 +54,9 @@ pub trait Network {
     /// Sends a command to `client`'s host without waiting for it.
     fn send(&mut self, client: &str, command: Command) -> Result<(), NetworkError>;
 
+    /// How long `command` waits for a reply before it reports `Pending`.
+    fn command_timeout(&self) -> Duration;
+
     /// Lets `d` of the network's time pass.
     fn sleep(&mut self, d: Duration) -> impl Future<Output = Result<(), NetworkError>>;
 

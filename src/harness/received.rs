@@ -1,63 +1,89 @@
-//! Comparing what a client received with what was expected, as the spec orders messages: a
-//! server must keep the order of the messages one client publishes on one topic at one QoS
-//! [MQTT-4.6.0-6], and nothing more. So the messages are compared stream by stream, a stream being
-//! the messages of one topic delivered at one QoS (the receiver cannot see the publisher, nor the
-//! published QoS: the delivered one stands for it), and streams may interleave in any order.
-//! Within a stream, each message must match in payload, RETAIN and, where the expectation states
-//! it, DUP. A message line reads `topic = payload | qN[ retain][ dup]` (`snapshot::message_line`).
+//! Comparing what a client received with what was expected, as the spec orders and copies
+//! messages. A server must keep the order of the messages one client publishes on one topic at
+//! one QoS [MQTT-4.6.0-6], and nothing more. So the messages are compared stream by stream, a
+//! stream being the messages of one topic delivered at one QoS (the receiver cannot see the
+//! publisher, nor the published QoS: the delivered one stands for it), and streams may
+//! interleave in any order. Within a stream, each message must match in payload, RETAIN and,
+//! where the expectation states it, DUP.
+//!
+//! Where a client's subscriptions overlap, the server must deliver a message once at the maximum
+//! QoS of the matching subscriptions, and may deliver further copies, one per other matching
+//! subscription at that subscription's QoS [MQTT-3.3.5-1]. An expectation lists the one copy
+//! every server sends; [`without_overlap_copies`] takes the further ones out of what was
+//! received before the comparison, so either conforming behaviour passes.
 
 use std::collections::BTreeMap;
+
+use crate::topic;
 
 /// One message, as compared.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Received {
-    /// `topic = payload | qN[ retain]`, without DUP.
-    pub line: String,
+    pub topic: String,
+    /// The payload as a message line shows it.
+    pub payload: String,
+    pub qos: u8,
+    pub retain: bool,
     /// `None` on the expected side: DUP not stated, so not compared.
     pub dup: Option<bool>,
 }
 
 impl Received {
     pub fn new(topic: &str, payload: &[u8], qos: u8, retain: bool, dup: Option<bool>) -> Received {
-        Received { line: super::snapshot::message_line(topic, payload, qos, retain, false), dup }
+        let payload = String::from_utf8_lossy(payload).into_owned();
+        Received { topic: topic.to_owned(), payload, qos, retain, dup }
     }
 
-    /// From a full message line, DUP included (a recorded snapshot's).
+    /// From a full message line, DUP included (a recorded snapshot's `snapshot::message_line`:
+    /// `topic = payload | qN[ retain][ dup]`).
     pub fn parse(line: &str) -> Received {
-        match line.strip_suffix(" dup") {
-            Some(rest) => Received { line: rest.to_owned(), dup: Some(true) },
-            None => Received { line: line.to_owned(), dup: Some(false) },
+        let (line, dup) = match line.strip_suffix(" dup") {
+            Some(rest) => (rest, true),
+            None => (line, false),
+        };
+        let (line, retain) = match line.strip_suffix(" retain") {
+            Some(rest) => (rest, true),
+            None => (line, false),
+        };
+        let (message, qos) = line.rsplit_once(" | q").unwrap_or((line, "0"));
+        let (topic, payload) = message.split_once(" = ").unwrap_or((message, ""));
+        Received {
+            topic: topic.to_owned(),
+            payload: payload.to_owned(),
+            qos: qos.parse().unwrap_or(0),
+            retain,
+            dup: Some(dup),
         }
     }
 
     /// The stream it belongs to: its topic and delivered QoS.
-    fn stream(&self) -> (&str, &str) {
-        let topic = self.line.split_once(" = ").map_or(self.line.as_str(), |(t, _)| t);
-        let qos = self.line.rsplit_once(" | ").map_or("", |(_, q)| q.split(' ').next().unwrap_or(""));
-        (topic, qos)
+    fn stream(&self) -> (&str, u8) {
+        (&self.topic, self.qos)
     }
 
-    /// How it reads in a report: DUP shown only where it is known.
+    /// How it reads in a report, as a snapshot line; DUP shown only where it is known.
     pub fn shown(&self) -> String {
-        if self.dup == Some(true) {
-            format!("{} dup", self.line)
-        } else {
-            self.line.clone()
-        }
+        let retain = if self.retain { " retain" } else { "" };
+        let dup = if self.dup == Some(true) { " dup" } else { "" };
+        format!("{} = {} | q{}{retain}{dup}", self.topic, self.payload, self.qos)
     }
 
     fn matches(&self, got: &Received) -> bool {
-        self.line == got.line && (self.dup.is_none() || got.dup.is_none() || self.dup == got.dup)
+        self.topic == got.topic
+            && self.payload == got.payload
+            && self.qos == got.qos
+            && self.retain == got.retain
+            && (self.dup.is_none() || got.dup.is_none() || self.dup == got.dup)
     }
 }
 
 /// Whether `got` is `want` up to the interleaving of streams.
 pub fn same_per_stream(want: &[Received], got: &[Received]) -> bool {
     let streams = |list: &[Received]| {
-        let mut by: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+        let mut by: BTreeMap<(String, u8), Vec<usize>> = BTreeMap::new();
         for (i, m) in list.iter().enumerate() {
             let (topic, qos) = m.stream();
-            by.entry((topic.to_owned(), qos.to_owned())).or_default().push(i);
+            by.entry((topic.to_owned(), qos)).or_default().push(i);
         }
         by
     };
@@ -67,6 +93,53 @@ pub fn same_per_stream(want: &[Received], got: &[Received]) -> bool {
             g.get(key)
                 .is_some_and(|gi| wi.len() == gi.len() && wi.iter().zip(gi).all(|(a, b)| want[*a].matches(&got[*b])))
         })
+}
+
+/// Whether `got` differs from `want` only in DUP flags the expectation states.
+pub fn differs_only_in_dup(want: &[Received], got: &[Received]) -> bool {
+    let unstated: Vec<Received> = want.iter().map(|m| Received { dup: None, ..m.clone() }).collect();
+    !same_per_stream(want, got) && same_per_stream(&unstated, got)
+}
+
+/// `got` without the further copies a server may send for overlapping subscriptions
+/// [MQTT-3.3.5-1]: a live (RETAIN=0) message whose topic matches n > 1 of `filters` (each with
+/// its granted QoS) may come up to n - 1 more times, each at the QoS of one of those
+/// subscriptions, capped at the QoS of the copy `want` lists. The copy `want` lists is kept, so
+/// a server that sends only a lower-QoS copy still differs.
+pub fn without_overlap_copies(want: &[Received], got: &[Received], filters: &[(String, u8)]) -> Vec<Received> {
+    // What `want` still lists and has not been matched yet, by (topic, payload).
+    let mut listed: BTreeMap<(&str, &str), Vec<u8>> = BTreeMap::new();
+    for m in want.iter().filter(|m| !m.retain) {
+        listed.entry((&m.topic, &m.payload)).or_default().push(m.qos);
+    }
+    let mut copies_left: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    let mut kept = Vec::with_capacity(got.len());
+    for m in got {
+        let key = (m.topic.as_str(), m.payload.as_str());
+        let matching: Vec<u8> = filters.iter().filter(|(f, _)| topic::matches(f, &m.topic)).map(|(_, q)| *q).collect();
+        let Some(qos_listed) = listed.get_mut(&key) else {
+            kept.push(m.clone());
+            continue;
+        };
+        if m.retain || matching.len() < 2 {
+            kept.push(m.clone());
+            continue;
+        }
+        if let Some(i) = qos_listed.iter().position(|q| *q == m.qos) {
+            qos_listed.remove(i);
+            kept.push(m.clone());
+            continue;
+        }
+        let cap = want.iter().filter(|w| (w.topic.as_str(), w.payload.as_str()) == key).map(|w| w.qos).max();
+        let left = copies_left.entry(key).or_insert(matching.len() - 1);
+        let allowed = cap.is_some_and(|cap| matching.iter().any(|g| (*g).min(cap) == m.qos));
+        if allowed && *left > 0 {
+            *left -= 1; // a further copy the spec allows
+        } else {
+            kept.push(m.clone());
+        }
+    }
+    kept
 }
 
 #[cfg(test)]
@@ -94,15 +167,50 @@ mod tests {
     fn the_qos_is_part_of_the_stream_and_dup_is_compared_only_where_stated() {
         let want = [m("a", "1", 0, None), m("a", "2", 1, Some(true))];
         assert!(same_per_stream(&want, &[m("a", "2", 1, Some(true)), m("a", "1", 0, Some(true))]));
-        assert!(!same_per_stream(&want, &[m("a", "1", 0, Some(false)), m("a", "2", 1, Some(false))]));
-        assert!(!same_per_stream(&want, &[m("a", "1", 1, Some(false)), m("a", "2", 1, Some(true))]));
+        let no_dup = [m("a", "1", 0, Some(false)), m("a", "2", 1, Some(false))];
+        assert!(!same_per_stream(&want, &no_dup));
+        assert!(differs_only_in_dup(&want, &no_dup));
+        let wrong_qos = [m("a", "1", 1, Some(false)), m("a", "2", 1, Some(true))];
+        assert!(!same_per_stream(&want, &wrong_qos));
+        assert!(!differs_only_in_dup(&want, &wrong_qos));
     }
 
     #[test]
     fn recorded_lines_read_back() {
         let r = Received::parse("t/1 = hi there | q1 retain dup");
-        assert_eq!(r, Received { line: "t/1 = hi there | q1 retain".into(), dup: Some(true) });
-        assert_eq!(r.stream(), ("t/1", "q1"));
+        assert_eq!(
+            r,
+            Received { topic: "t/1".into(), payload: "hi there".into(), qos: 1, retain: true, dup: Some(true) }
+        );
+        assert_eq!(r.stream(), ("t/1", 1));
         assert_eq!(r.shown(), "t/1 = hi there | q1 retain dup");
+    }
+
+    #[test]
+    fn further_copies_for_overlapping_subscriptions_are_allowed_and_the_maximum_qos_copy_is_required() {
+        // [MQTT-3.3.5-1]: filters t/a at QoS 0 and t/# at QoS 2, a QoS 2 message to t/a.
+        let filters = [("t/a".to_owned(), 0), ("t/#".to_owned(), 2)];
+        let want = [m("t/a", "1", 2, None), m("t/b", "2", 2, None)];
+        let one_copy = [m("t/a", "1", 2, Some(false)), m("t/b", "2", 2, Some(false))];
+        assert_eq!(without_overlap_copies(&want, &one_copy, &filters), one_copy);
+        let two_copies = [m("t/a", "1", 0, Some(false)), m("t/a", "1", 2, Some(false)), m("t/b", "2", 2, Some(false))];
+        assert!(same_per_stream(&want, &without_overlap_copies(&want, &two_copies, &filters)));
+        let lower_only = [m("t/a", "1", 0, Some(false)), m("t/b", "2", 2, Some(false))];
+        assert!(!same_per_stream(&want, &without_overlap_copies(&want, &lower_only, &filters)), "the maximum is owed");
+        let three = [two_copies.to_vec(), vec![m("t/a", "1", 2, Some(false))]].concat();
+        assert!(!same_per_stream(&want, &without_overlap_copies(&want, &three, &filters)), "one copy per subscription");
+        let t_b_twice = [one_copy.to_vec(), vec![m("t/b", "2", 2, Some(false))]].concat();
+        assert!(
+            !same_per_stream(&want, &without_overlap_copies(&want, &t_b_twice, &filters)),
+            "t/b matches one filter"
+        );
+    }
+
+    #[test]
+    fn two_subscriptions_at_one_qos_may_give_two_copies_at_that_qos() {
+        let filters = [("t/+".to_owned(), 1), ("t/#".to_owned(), 1)];
+        let want = [m("t/a", "1", 1, None)];
+        let two = [m("t/a", "1", 1, Some(false)), m("t/a", "1", 1, Some(false))];
+        assert!(same_per_stream(&want, &without_overlap_copies(&want, &two, &filters)));
     }
 }

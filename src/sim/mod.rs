@@ -15,5 +15,5 @@ pub mod runner;
 pub mod suite;
 pub mod world;
 
-pub use runner::{run, Failure, RunResult};
+pub use runner::{run, run_on, Failure, RunResult};
 pub use world::{World, WorldConfig, WorldError};

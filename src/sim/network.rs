@@ -32,6 +32,10 @@ impl Network for World {
         Ok(World::send(self, client, command)?)
     }
 
+    fn command_timeout(&self) -> Duration {
+        self.config().command_timeout
+    }
+
     async fn sleep(&mut self, d: Duration) -> Result<(), NetworkError> {
         Ok(World::sleep(self, d)?)
     }

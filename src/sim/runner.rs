@@ -48,6 +48,13 @@ pub fn run_with_mutant(scenario: &Scenario, seed: u64, mutant: Option<crate::mut
     run_in(scenario, WorldConfig { mutant, ..WorldConfig::new(seed) })
 }
 
+/// Runs `scenario` at `seed` on a broker configured as `broker`, with the scenario's own
+/// settings on top: how a scenario fares on a broker that made other choices where the spec
+/// leaves them open.
+pub fn run_on(scenario: &Scenario, seed: u64, broker: crate::broker::Config) -> RunResult {
+    run_in(scenario, WorldConfig { broker, ..WorldConfig::new(seed) })
+}
+
 /// Runs `scenario` in a world built from `config` (its seed, and the scenario's broker settings
 /// and latencies on top).
 fn run_in(scenario: &Scenario, mut config: WorldConfig) -> RunResult {
@@ -63,21 +70,20 @@ fn run_in(scenario: &Scenario, mut config: WorldConfig) -> RunResult {
     for name in scenario.clients.keys() {
         world.add_client(name);
     }
-    let mut failure = match run_ready(run_steps(&mut world, scenario)) {
-        Ok(failure) => failure,
-        Err(e) => Some(Failure::of_run(e.to_string(), "", "")),
+    let mut failures = match run_ready(run_steps(&mut world, scenario)) {
+        Ok(failures) => failures,
+        Err(e) => vec![Failure::of_run(e.to_string(), "", "")],
     };
     let mut snapshot = None;
-    if failure.is_none() {
+    if failures.is_empty() {
         match world.sleep(SETTLE).and_then(|()| take(&mut world)) {
             Ok(s) => snapshot = Some(s),
-            Err(e) => failure = Some(Failure::of_run(e.to_string(), "", "")),
+            Err(e) => failures.push(Failure::of_run(e.to_string(), "", "")),
         }
     }
     // The delivery invariants hold on every run, whatever the scenario expects.
-    if failure.is_none() {
-        failure = broken_invariants(&world.trace().events(), false);
-    }
+    failures.extend(broken_invariants(&world.trace().events(), false));
+    let failure = Failure::first_of(failures);
     RunResult { seed, failure, snapshot, trace: world.trace().clone(), elapsed: world.elapsed() }
 }
 

@@ -70,17 +70,25 @@ impl FileReport {
 }
 
 fn failure_of(result: &RunResult, file: &Path) -> Option<FileFailure> {
-    let f = result.failure.as_ref()?;
-    let at = match (f.step, f.line) {
-        (Some(step), Some(line)) => format!("{}:{line}: step {} failed: ", file.display(), step + 1),
-        (Some(step), None) => format!("step {} failed: ", step + 1),
-        _ => String::new(),
-    };
-    Some(FileFailure {
-        seed: Some(result.seed),
-        message: format!("{at}{}", f),
-        trace_tail: result.trace.tail(TRACE_TAIL),
-    })
+    let first = result.failure.as_ref()?;
+    let mut message = String::new();
+    for (n, f) in first.all().enumerate() {
+        if n > 0 {
+            message.push_str("\nand, independently of the above: ");
+        }
+        match (f.step, f.line) {
+            (Some(step), Some(line)) => {
+                message.push_str(&format!("{}:{line}: step {} failed: ", file.display(), step + 1))
+            }
+            (Some(step), None) => message.push_str(&format!("step {} failed: ", step + 1)),
+            _ => {}
+        }
+        message.push_str(&f.to_string());
+        if !f.spec.is_empty() {
+            message.push_str(&format!("\n  breaks [{}]", f.spec.join("] [")));
+        }
+    }
+    Some(FileFailure { seed: Some(result.seed), message, trace_tail: result.trace.tail(TRACE_TAIL) })
 }
 
 /// Loads and checks one file. `snapshots` is where insta keeps the stored snapshots.

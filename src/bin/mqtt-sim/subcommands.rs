@@ -121,7 +121,9 @@ pub(crate) fn check(args: CheckArgs) -> ExitCode {
         },
         None => None,
     };
+    let command = reproduce_command(&args);
     let options = check::CheckOptions {
+        command,
         target: check::Target {
             addr: args.broker.unwrap_or_default(),
             username: args.username,
@@ -154,6 +156,26 @@ pub(crate) fn check(args: CheckArgs) -> ExitCode {
         eprintln!("report: {}", dir.join("index.html").display());
     }
     ExitCode::from(report.exit_code())
+}
+
+/// The command line that checks one scenario as `args` do, without the paths: what each
+/// deviation prints to reproduce it alone. A password is shown as a placeholder.
+fn reproduce_command(args: &CheckArgs) -> String {
+    let mut words: Vec<String> = vec!["mqtt-sim".into(), "check".into()];
+    let mut option = |name: &str, value: Option<String>| {
+        if let Some(value) = value {
+            words.push(format!("--{name}"));
+            words.push(value);
+        }
+    };
+    option("launch", args.launch.clone());
+    option("config-template", args.config_template.as_ref().map(|p| p.display().to_string()));
+    option("broker", args.broker.clone());
+    option("username", args.username.clone());
+    option("password", args.password.as_ref().map(|_| "PASSWORD".to_owned()));
+    option("broker-name", args.broker_name.clone());
+    option("broker-config", args.broker_config.as_ref().map(|p| p.display().to_string()));
+    shell_words::join(words)
 }
 
 /// Each connection is a file descriptor, and the usual soft limit of 1024 is below what a broker

@@ -1,0 +1,174 @@
+//! Judging an `expect` step: what each client received (stream by stream, with the copies
+//! overlapping subscriptions allow, `harness::received`), how many, and, where the network can
+//! see inside the broker, its sessions, queues, inflight windows, drops and retained store. It
+//! says what differs; the executor says where and under which statement.
+
+use std::collections::BTreeMap;
+
+use super::executor::{differs, Difference};
+use super::network::{BrokerState, Network, NetworkError};
+use crate::broker::BrokerView;
+use crate::harness::received::{differs_only_in_dup, same_per_stream, without_overlap_copies, Received};
+use crate::harness::snapshot::message_line;
+use crate::scenario::model::{Expect, ExpectedMessage, Scenario, SessionState, Step};
+
+/// What a client received and what a `received` clause expects, as `received` compares them:
+/// stream by stream (see `harness::received`), DUP only where the scenario states it. The
+/// expected side never borrows anything from what was observed.
+fn received_lists(record: &super::ClientRecord, expected: &[ExpectedMessage]) -> (Vec<Received>, Vec<Received>) {
+    let got = record
+        .messages
+        .iter()
+        .map(|(_, m)| Received::new(&m.topic, &m.payload, m.qos.as_u8(), m.retain, Some(m.dup)))
+        .collect();
+    let want = expected
+        .iter()
+        .map(|m| Received::new(&m.topic, m.payload.as_bytes(), m.qos.0.as_u8(), m.retain, m.dup))
+        .collect();
+    (got, want)
+}
+
+/// How many messages each client an `expect` step looks at had received when the step began.
+pub(super) fn received_so_far<N: Network>(net: &N, e: &Expect) -> Result<BTreeMap<String, usize>, NetworkError> {
+    let mut counts = BTreeMap::new();
+    for client in e.received.keys().chain(e.received_count.keys()) {
+        counts.insert(client.clone(), net.record(client)?.messages.len());
+    }
+    Ok(counts)
+}
+
+/// The filters `client`'s session subscribed to (by any client sharing its client id) in the
+/// steps before `before`, with the QoS asked for, less those unsubscribed since.
+fn subscribed_filters(scenario: &Scenario, client: &str, before: usize) -> Vec<(String, u8)> {
+    let id =
+        |name: &str| scenario.clients.get(name).and_then(|c| c.client_id.clone()).unwrap_or_else(|| name.to_owned());
+    let session = id(client);
+    let mut filters: Vec<(String, u8)> = Vec::new();
+    for step in &scenario.steps[..before] {
+        match step {
+            Step::Subscribe(s) if id(&s.client) == session => {
+                let asked = s.topic.iter().zip(s.qos).map(|(t, q)| (t.0.clone(), q.0.as_u8()));
+                for (filter, qos) in asked.chain(s.topics.iter().map(|f| (f.filter.0.clone(), f.qos.0.as_u8()))) {
+                    filters.retain(|(f, _)| *f != filter); // an identical filter replaces [MQTT-3.8.4-3]
+                    filters.push((filter, qos));
+                }
+            }
+            Step::Unsubscribe(u) if id(&u.client) == session => {
+                filters.retain(|(f, _)| !u.topic.iter().chain(&u.topics).any(|t| t.0 == *f));
+            }
+            _ => {}
+        }
+    }
+    filters
+}
+
+/// The first clause of an `expect` step that does not hold now. Clauses about the broker's state
+/// are judged only where the network can see it.
+pub(super) async fn check_expect<N: Network>(
+    net: &mut N,
+    scenario: &Scenario,
+    index: usize,
+    e: &Expect,
+    start: &BTreeMap<String, usize>,
+) -> Result<Difference, NetworkError> {
+    for (client, expected) in &e.received {
+        let (got, want) = received_lists(&net.record(client)?, expected);
+        let filters = subscribed_filters(scenario, client, index);
+        // What the client had received at some moment since the step began: a prefix of what
+        // it has now, at least as long as what it had then. Over a real network an
+        // expectation is watched for a grace period, and a message that arrives on time after
+        // a late one must not turn a late success into a failure.
+        let from = start.get(client).copied().unwrap_or(0).min(got.len());
+        let held =
+            (from..=got.len()).any(|n| same_per_stream(&want, &without_overlap_copies(&want, &got[..n], &filters)));
+        if !held {
+            let got = without_overlap_copies(&want, &got, &filters);
+            let shown = |list: &[Received]| lines(&list.iter().map(Received::shown).collect::<Vec<_>>());
+            let d = differs(format!("{client} received"), shown(&want), shown(&got));
+            // A difference in DUP alone is about the flag's rules: DUP=1 on a re-delivery
+            // [MQTT-3.3.1-1], DUP=0 on a first delivery [MQTT-3.3.1-3].
+            let dup_only = differs_only_in_dup(&want, &got);
+            let stated_dup = want.iter().any(|m| m.dup == Some(true));
+            return Ok(Some(match (dup_only, stated_dup) {
+                (true, true) => d.under(&["MQTT-3.3.1-1"]),
+                (true, false) => d.under(&["MQTT-3.3.1-3"]),
+                _ => d,
+            }));
+        }
+    }
+    for (client, &n) in &e.received_count {
+        let got = net.record(client)?.messages.len();
+        // Counts only grow: it was `n` at some moment since the step began if `n` lies between.
+        let from = start.get(client).copied().unwrap_or(0);
+        if !(from..=got).contains(&n) {
+            return Ok(Some(differs(
+                format!("{client}'s number of received messages"),
+                n.to_string(),
+                got.to_string(),
+            )));
+        }
+    }
+    let needs_broker = !(e.queued.is_empty() && e.inflight.is_empty() && e.drops.is_empty() && e.sessions.is_empty())
+        || e.retained.is_some();
+    if !needs_broker {
+        return Ok(None);
+    }
+    Ok(match net.broker().await? {
+        BrokerState::Up(view) => check_broker(&view, e),
+        BrokerState::Down => Some(differs("the broker's state", "a running broker", "the broker is down")),
+        BrokerState::NotObservable => None,
+    })
+}
+
+fn check_broker(view: &BrokerView, e: &Expect) -> Difference {
+    for (id, state) in &e.sessions {
+        let got = match view.session(id) {
+            None => SessionState::Absent,
+            Some(s) if s.connected => SessionState::Connected,
+            Some(_) => SessionState::Offline,
+        };
+        if got != *state {
+            return Some(differs(format!("session {id:?}"), format!("{state:?}"), format!("{got:?}")));
+        }
+    }
+    for (id, &n) in &e.queued {
+        let got = view.session(id).map_or(0, |s| s.queued.len());
+        if got != n {
+            return Some(differs(format!("session {id:?}'s queued messages"), n.to_string(), got.to_string()));
+        }
+    }
+    for (id, &n) in &e.inflight {
+        let got = view.session(id).map_or(0, |s| s.inflight_out.len());
+        if got != n {
+            return Some(differs(format!("session {id:?}'s inflight messages"), n.to_string(), got.to_string()));
+        }
+    }
+    for (id, expected) in &e.drops {
+        let got = view.session(id).map(|s| s.drops.clone()).unwrap_or_default();
+        let want: std::collections::BTreeMap<_, _> =
+            expected.iter().filter(|(_, n)| **n > 0).map(|(r, n)| (r.reason(), *n)).collect();
+        if got != want {
+            return Some(differs(format!("session {id:?}'s drops"), format!("{want:?}"), format!("{got:?}")));
+        }
+    }
+    if let Some(expected) = &e.retained {
+        let got: Vec<String> =
+            view.retained.iter().map(|r| message_line(&r.topic, &r.payload, r.qos.as_u8(), true, false)).collect();
+        let want: Vec<String> = expected
+            .iter()
+            .map(|r| message_line(&r.topic, r.payload.as_bytes(), r.qos.0.as_u8(), true, false))
+            .collect();
+        if got != want {
+            return Some(differs("the retained store", lines(&want), lines(&got)));
+        }
+    }
+    None
+}
+
+/// Message lines as a block, one per line.
+fn lines(v: &[String]) -> String {
+    if v.is_empty() {
+        return "(nothing)\n".into();
+    }
+    v.iter().map(|l| format!("{l}\n")).collect()
+}

@@ -1,0 +1,99 @@
+//! Precise blame: a run reports every difference, each under the statement its check observes.
+//! An `expect` that does not hold does not end the run; a command that does not end as stated
+//! does. Statements come from the kind of difference (a missing acknowledgement, the session
+//! present flag, DUP alone), else the expect step's `spec:`, else the scenario's list. And a
+//! broker that sends the further copies overlapping subscriptions allow [MQTT-3.3.5-1] is not
+//! reported.
+
+use mqtt_sim::scenario::parse;
+use mqtt_sim::sim::{run, Failure};
+
+fn failures(yaml: &str) -> Vec<Failure> {
+    let scenario = parse(yaml, "blame.yaml").expect("the scenario loads");
+    let result = run(&scenario, 1);
+    result.failure.map(|f| f.all().cloned().map(|f| Failure { also: vec![], ..f }).collect()).unwrap_or_default()
+}
+
+#[test]
+fn every_independent_difference_is_reported_under_its_own_statement() {
+    let found = failures(
+        r#"
+name: three wrong expectations
+spec: [MQTT-4.5.0-1, MQTT-3.2.2-3]
+clients:
+  reader: { clean_session: false }
+  pub: {}
+steps:
+  - connect: reader
+  - subscribe: { client: reader, topic: t, qos: 1 }
+  - connect: pub
+  - publish: { client: pub, topic: t, payload: one, qos: 1 }
+  - wait: 1s
+  - expect:
+      spec: [MQTT-4.5.0-1]
+      received: { reader: [{ topic: t, payload: two, qos: 1 }] }
+  - expect:
+      received_count: { reader: 2 }
+  - disconnect: reader
+  - connect: { client: reader, session_present: false }
+  - expect:
+      received_count: { reader: 7 }
+"#,
+    );
+    let summary: Vec<(&str, Vec<&str>)> =
+        found.iter().map(|f| (f.summary.as_str(), f.spec.iter().map(String::as_str).collect())).collect();
+    assert_eq!(
+        summary,
+        [
+            ("reader received", vec!["MQTT-4.5.0-1"]),
+            ("reader's number of received messages", vec!["MQTT-4.5.0-1", "MQTT-3.2.2-3"]),
+            // The scenario says no session is stored, so session present 1 breaks [MQTT-3.2.2-3].
+            ("connect reader: session present in CONNACK", vec!["MQTT-3.2.2-3"]),
+        ],
+        "the wrong session present ends the run: the last expect is not judged"
+    );
+    assert_eq!(found.iter().map(|f| f.step).collect::<Vec<_>>(), [Some(5), Some(6), Some(8)]);
+    assert_eq!(found[2].expected, "0", "the expected side is the scenario's, never the observed");
+}
+
+#[test]
+fn a_missing_acknowledgement_is_named_with_its_statement() {
+    let found = failures(
+        r#"
+name: an unsubscribe that stays pending
+clients:
+  a: {}
+steps:
+  - connect: a
+  - partition: a
+  - unsubscribe: { client: a, topic: t }
+"#,
+    );
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].spec, ["MQTT-3.10.4-4"]);
+    assert_eq!(found[0].observed, "no UNSUBACK within 30 s");
+    assert_eq!(found[0].expected, "UNSUBACK (the command completes)");
+}
+
+#[test]
+fn a_difference_in_dup_alone_is_reported_under_the_dup_rule() {
+    let found = failures(
+        r#"
+name: dup stated wrongly
+spec: [MQTT-4.5.0-1]
+clients:
+  reader: {}
+  pub: {}
+steps:
+  - connect: reader
+  - subscribe: { client: reader, topic: t, qos: 1 }
+  - connect: pub
+  - publish: { client: pub, topic: t, payload: one, qos: 1 }
+  - wait: 1s
+  - expect:
+      received: { reader: [{ topic: t, payload: one, qos: 1, dup: true }] }
+"#,
+    );
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].spec, ["MQTT-3.3.1-1"]);
+}
