@@ -31,6 +31,14 @@ pub struct Config {
     pub max_keepalive: u16,
     /// Accept a zero-length client id from a clean-session client and assign one [MQTT-3.1.3-6].
     pub allow_zero_length_clientid: bool,
+    /// Where a client's subscriptions overlap, send a copy of a message for each matching
+    /// subscription, at that subscription's QoS, instead of one copy at the highest QoS; both
+    /// are what [MQTT-3.3.5-1] allows. mosquitto 2.0's option and default (false).
+    pub allow_duplicate_messages: bool,
+    /// When an incoming QoS 2 message is passed on: one of the two methods of the spec's
+    /// Figure 4.3 [MQTT-4.3.3-2]. mqtt-sim's own option (mosquitto has none, and routes on
+    /// PUBREL).
+    pub qos2_delivery: Qos2Delivery,
     /// Prefix of assigned client ids.
     pub auto_id_prefix: String,
     /// Close a connection that has not sent CONNECT within this time. mosquitto has no option
@@ -53,12 +61,41 @@ impl Default for Config {
             max_packet_size: 0,
             max_keepalive: 0,
             allow_zero_length_clientid: true,
+            allow_duplicate_messages: false,
+            qos2_delivery: Qos2Delivery::OnPubrel,
             auto_id_prefix: "auto-".to_owned(),
             connect_timeout: Some(Duration::from_secs(10)),
             max_connections: None,
             #[cfg(feature = "mutants")]
             mutant: None,
         }
+    }
+}
+
+/// When a broker passes on an incoming QoS 2 message (the spec's Figure 4.3 shows both).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Qos2Delivery {
+    /// Method A: store the message, answer PUBREC, pass it on when PUBREL arrives (mosquitto).
+    #[default]
+    OnPubrel,
+    /// Method B: store the packet id, pass the message on at once, answer PUBREC, forget the id
+    /// when PUBREL arrives (aedes).
+    OnPublish,
+}
+
+impl Qos2Delivery {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Qos2Delivery::OnPubrel => "on_pubrel",
+            Qos2Delivery::OnPublish => "on_publish",
+        }
+    }
+}
+
+impl fmt::Display for Qos2Delivery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -171,6 +208,18 @@ impl ConfFile {
                 "allow_zero_length_clientid" => {
                     config.allow_zero_length_clientid = parse_bool(value("true or false")?, option).map_err(err)?
                 }
+                "allow_duplicate_messages" => {
+                    config.allow_duplicate_messages = parse_bool(value("true or false")?, option).map_err(err)?
+                }
+                "qos2_delivery" => {
+                    config.qos2_delivery = match value("on_pubrel or on_publish")? {
+                        "on_pubrel" => Qos2Delivery::OnPubrel,
+                        "on_publish" => Qos2Delivery::OnPublish,
+                        other => {
+                            return Err(err(format!("qos2_delivery expects on_pubrel or on_publish, found {other:?}")))
+                        }
+                    }
+                }
                 "auto_id_prefix" => config.auto_id_prefix = value("a string")?.to_owned(),
                 "max_connections" => {
                     let v = value("a count, or -1 for no limit")?;
@@ -197,6 +246,7 @@ impl ConfFile {
 /// The mosquitto.conf options `parse_conf` understands.
 pub const SUPPORTED: &[&str] = &[
     "allow_anonymous",
+    "allow_duplicate_messages",
     "allow_zero_length_clientid",
     "auto_id_prefix",
     "max_connections",
@@ -207,6 +257,7 @@ pub const SUPPORTED: &[&str] = &[
     "listener",
     "max_queued_messages",
     "persistence",
+    "qos2_delivery",
     "queue_qos0_messages",
     "sys_interval",
 ];

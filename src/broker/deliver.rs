@@ -7,7 +7,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::session::{DropReason, Message, Outgoing, Session};
-use super::{push_send, Broker, CloseReason, ConnId, Event};
+use super::{push_send, Broker, CloseReason, ConnId, Event, Qos2Delivery};
 use crate::protocol::{LastWill, Packet, PacketId, Publish, QoS, Suback, SubackCode, Subscribe, Unsubscribe};
 use crate::qos::{self, Ack, Acked};
 use crate::time::Time;
@@ -56,8 +56,12 @@ impl Broker {
                     let reason = CloseReason::IncomingWindowFull { pkid, topic: msg.topic.clone(), limit };
                     return self.close(conn, reason, true, true, now);
                 }
-                // Stored until PUBREL and routed then [MQTT-4.3.3-2].
-                session.incoming.insert(pkid, msg);
+                // Held until PUBREL [MQTT-4.3.3-2]: the message, routed then (method A), or with
+                // `qos2_delivery on_publish` routed now and held only to know a re-send (method B).
+                session.incoming.insert(pkid, Arc::clone(&msg));
+                if self.config.qos2_delivery == Qos2Delivery::OnPublish {
+                    self.route(msg);
+                }
                 self.send(conn, Packet::Pubrec(pkid));
             }
             // The codec never yields this; a hand-built packet is refused, not a crash.
@@ -95,7 +99,9 @@ impl Broker {
     pub(super) fn handle_pubrel(&mut self, conn: ConnId, client_id: &str, pkid: PacketId) {
         let session = self.sessions.get_mut(client_id).expect("a connected client has a session");
         if let Some(msg) = session.incoming.remove(&pkid) {
-            self.route(msg);
+            if self.config.qos2_delivery == Qos2Delivery::OnPubrel {
+                self.route(msg);
+            }
         }
         // PUBCOMP even for an unknown id: the PUBREL may repeat one answered before a reconnect.
         self.send(conn, Packet::Pubcomp(pkid));
@@ -185,8 +191,15 @@ impl Broker {
             self.retained.apply(&msg.topic, &msg.payload, msg.qos); // [MQTT-3.3.1-5] [MQTT-3.3.1-10..12]
         }
         // Once per session, at the highest granted QoS of its matching subscriptions [MQTT-3.3.5-1]
-        // (mosquitto 2.0 uses the most specific filter's QoS instead).
-        for (client_id, granted) in self.subscriptions.matches(&msg.topic) {
+        // (mosquitto 2.0 uses the most specific filter's QoS instead); or, with
+        // `allow_duplicate_messages`, once per matching subscription at its own QoS, the further
+        // copies the same statement allows.
+        let targets: Vec<(String, QoS)> = if self.config.allow_duplicate_messages {
+            self.subscriptions.matches_each(&msg.topic)
+        } else {
+            self.subscriptions.matches(&msg.topic).into_iter().collect()
+        };
+        for (client_id, granted) in targets {
             let out = Outgoing {
                 msg: Arc::clone(&msg),
                 qos: msg.qos.min(granted), // [MQTT-3.8.4-6]

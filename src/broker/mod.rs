@@ -52,7 +52,7 @@ use crate::qos::Ack;
 use crate::time::Time;
 
 pub use crate::qos::OutState;
-pub use config::{ConfFile, Config, ConfigError, ListenerConf, SUPPORTED as SUPPORTED_CONF_OPTIONS};
+pub use config::{ConfFile, Config, ConfigError, ListenerConf, Qos2Delivery, SUPPORTED as SUPPORTED_CONF_OPTIONS};
 pub use session::DropReason;
 pub use view::{BrokerView, InflightView, MessageView, RetainedView, SessionView};
 

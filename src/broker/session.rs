@@ -89,9 +89,10 @@ pub struct Session {
     /// QoS 0 messages in `queue`: queued while offline with `queue_qos0_messages`, or behind one.
     pub queued_qos0: usize,
     /// Incoming QoS 2 messages acknowledged with PUBREC and not yet released by PUBREL.
-    /// They are routed on PUBREL, as mosquitto does ("method A" of the spec's Figure 4.3: store
-    /// the message, deliver it on PUBREL; method B stores the packet id and delivers at once). At most
-    /// `max_inflight_messages` of them (the window, as for outgoing messages).
+    /// By default they are routed on PUBREL, as mosquitto does ("method A" of the spec's
+    /// Figure 4.3: store the message, deliver it on PUBREL); with `qos2_delivery on_publish`
+    /// they were routed on arrival ("method B") and are held only so a re-send is recognised. At
+    /// most `max_inflight_messages` of them (the window, as for outgoing messages).
     pub incoming: BTreeMap<PacketId, Arc<Message>>,
     /// QoS 2 PUBLISHes from this client refused, unacknowledged, because `incoming` was full;
     /// each closed the connection (`CloseReason::IncomingWindowFull`). Not drops: nothing

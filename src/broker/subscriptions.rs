@@ -64,16 +64,31 @@ impl SubscriptionTree {
     /// Every session with a subscription matching `topic`, each once, with the highest QoS
     /// granted among its matching subscriptions [MQTT-3.3.5-1].
     pub fn matches(&self, topic: &str) -> BTreeMap<String, QoS> {
-        let levels: Vec<&str> = topic.split('/').collect();
-        let mut out = BTreeMap::new();
-        // Wildcards in the first level do not match topics starting with '$' [MQTT-4.7.2-1].
-        let dollar = topic.starts_with('$');
         #[cfg(feature = "mutants")]
         let pick: fn(QoS, QoS) -> QoS = if self.lowest_qos { Ord::min } else { Ord::max };
         #[cfg(not(feature = "mutants"))]
         let pick: fn(QoS, QoS) -> QoS = Ord::max;
-        collect(&self.root, &levels, 0, dollar, pick, &mut out);
+        let mut out: BTreeMap<String, QoS> = BTreeMap::new();
+        self.each_match(topic, &mut |client, qos| {
+            let best = out.entry(client.to_owned()).or_insert(qos);
+            *best = pick(*best, qos);
+        });
         out
+    }
+
+    /// Every subscription matching `topic`, one entry per matching filter, in trie order: a
+    /// session whose subscriptions overlap appears once for each (`allow_duplicate_messages`).
+    pub fn matches_each(&self, topic: &str) -> Vec<(String, QoS)> {
+        let mut out = Vec::new();
+        self.each_match(topic, &mut |client, qos| out.push((client.to_owned(), qos)));
+        out
+    }
+
+    fn each_match(&self, topic: &str, visit: &mut dyn FnMut(&str, QoS)) {
+        let levels: Vec<&str> = topic.split('/').collect();
+        // Wildcards in the first level do not match topics starting with '$' [MQTT-4.7.2-1].
+        let dollar = topic.starts_with('$');
+        collect(&self.root, &levels, 0, dollar, visit);
     }
 
     /// Every subscription as (filter, client id, granted QoS), in trie order, and whether any
@@ -119,40 +134,32 @@ fn remove_at(node: &mut Node, levels: &[&str], client_id: &str) -> bool {
 }
 
 /// Adds `subscribers` to `out`, a session already there keeping `pick` of its two QoS.
-fn add_all(subscribers: &BTreeMap<String, QoS>, pick: fn(QoS, QoS) -> QoS, out: &mut BTreeMap<String, QoS>) {
+fn visit_all(subscribers: &BTreeMap<String, QoS>, visit: &mut dyn FnMut(&str, QoS)) {
     for (client, &qos) in subscribers {
-        let best = out.entry(client.clone()).or_insert(qos);
-        *best = pick(*best, qos);
+        visit(client, qos);
     }
 }
 
-fn collect(
-    node: &Node,
-    levels: &[&str],
-    depth: usize,
-    dollar: bool,
-    pick: fn(QoS, QoS) -> QoS,
-    out: &mut BTreeMap<String, QoS>,
-) {
+fn collect(node: &Node, levels: &[&str], depth: usize, dollar: bool, visit: &mut dyn FnMut(&str, QoS)) {
     let wildcards_allowed = !(depth == 0 && dollar);
     if wildcards_allowed {
         // `#` matches the remaining levels, including none: `sport/#` matches `sport`.
         if let Some(hash) = node.children.get("#") {
-            add_all(&hash.subscribers, pick, out);
+            visit_all(&hash.subscribers, visit);
         }
     }
     let Some(level) = levels.get(depth) else {
-        add_all(&node.subscribers, pick, out);
+        visit_all(&node.subscribers, visit);
         return;
     };
     if wildcards_allowed {
         if let Some(plus) = node.children.get("+") {
-            collect(plus, levels, depth + 1, dollar, pick, out);
+            collect(plus, levels, depth + 1, dollar, visit);
         }
     }
     // A literal "+" or "#" level cannot occur in a valid topic name, so this never double counts.
     if let Some(child) = node.children.get(*level) {
-        collect(child, levels, depth + 1, dollar, pick, out);
+        collect(child, levels, depth + 1, dollar, visit);
     }
 }
 

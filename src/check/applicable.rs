@@ -8,7 +8,7 @@
 //! sessions, the retained store) cannot be observed over MQTT: it is skipped, and the scenario
 //! is only partially checked. Nothing here runs anything.
 
-use super::target::{Target, DECLARED};
+use super::target::{copy_declared, Target, DECLARED};
 use crate::broker::Config;
 use crate::scenario::model::{Scenario, Step};
 
@@ -47,7 +47,7 @@ pub fn plan(scenario: &Scenario, target: &Target) -> Plan {
     scenario.broker.apply(&mut settings);
     let mut have = target.config.clone();
     let given: Vec<&str> = DECLARED.iter().copied().filter(|o| launcher.can_set(o)).collect();
-    copy_settings(&settings, &mut have, &given);
+    copy_declared(&settings, &mut have, &given);
     settings_plan(scenario, &have, "its config template cannot set it, and the broker has")
 }
 
@@ -57,22 +57,6 @@ fn settings_plan(scenario: &Scenario, have: &Config, has: &str) -> Plan {
         return Plan::NotApplicable(unmet.join("; "));
     }
     Plan::Run { skipped: unobservable_clauses(scenario) }
-}
-
-/// Sets `options` (of `target::DECLARED`) in `to` as they are in `from`.
-fn copy_settings(from: &Config, to: &mut Config, options: &[&str]) {
-    for option in options {
-        match *option {
-            "max_queued_messages" => to.max_queued_messages = from.max_queued_messages,
-            "max_queued_bytes" => to.max_queued_bytes = from.max_queued_bytes,
-            "queue_qos0_messages" => to.queue_qos0_messages = from.queue_qos0_messages,
-            "max_inflight_messages" => to.max_inflight_messages = from.max_inflight_messages,
-            "max_packet_size" => to.max_packet_size = from.max_packet_size,
-            "max_keepalive" => to.max_keepalive = from.max_keepalive,
-            "allow_zero_length_clientid" => to.allow_zero_length_clientid = from.allow_zero_length_clientid,
-            other => panic!("{other} is not a declared option"),
-        }
-    }
 }
 
 /// The broker crash steps of the scenario, each keyword once.
@@ -347,6 +331,24 @@ fn unmet_settings(scenario: &Scenario, target: &Config, has: &str) -> Vec<String
         u.empty_client_id,
         "a client has an empty client id".into(),
     );
+    // Choices the spec leaves to the server, which `received` does not already accept either
+    // way: they matter only where the scenario states them (in `requires:`, say).
+    check(
+        "allow_duplicate_messages",
+        b.allow_duplicate_messages.is_some(),
+        need.allow_duplicate_messages.to_string(),
+        target.allow_duplicate_messages.to_string(),
+        false,
+        String::new(),
+    );
+    check(
+        "qos2_delivery",
+        b.qos2_delivery.is_some(),
+        need.qos2_delivery.to_string(),
+        target.qos2_delivery.to_string(),
+        false,
+        String::new(),
+    );
     out
 }
 
@@ -451,6 +453,30 @@ mod tests {
             "name: n\nclients: { r: { clean_session: false }, w: {} }\nsteps:\n  - connect: r\n  - disconnect: r\n  - connect: r\n  - connect: w\n  - publish: { client: w, topic: t, qos: 0 }\n",
         );
         assert_eq!(plan(&back, &borrowed(qos0)), Plan::Run { skipped: vec![] }, "it is back online");
+    }
+
+    #[test]
+    fn a_required_qos2_method_applies_only_to_a_broker_declaring_it() {
+        let s =
+            scenario("name: n\nrequires: { qos2_delivery: on_pubrel }\nclients: { a: {} }\nsteps:\n  - connect: a\n");
+        assert_eq!(plan(&s, &borrowed(Config::default())), Plan::Run { skipped: vec![] }, "mosquitto's method");
+        let method_b = Config { qos2_delivery: crate::broker::Qos2Delivery::OnPublish, ..Config::default() };
+        assert_eq!(
+            plan(&s, &borrowed(method_b.clone())),
+            Plan::NotApplicable("needs qos2_delivery on_pubrel, target has on_publish".into())
+        );
+        let unstated = scenario("name: n\nclients: { a: {} }\nsteps:\n  - connect: a\n");
+        assert_eq!(plan(&unstated, &borrowed(method_b.clone())), Plan::Run { skipped: vec![] });
+        // A generated mosquitto.conf cannot change a broker's method: the declared one counts.
+        let launched =
+            Target { config: method_b, ..Target::launched(Launcher::new("mosquitto -c {config}", None).unwrap()) };
+        assert_eq!(
+            plan(&s, &launched),
+            Plan::NotApplicable(
+                "needs qos2_delivery on_pubrel, its config template cannot set it, and the broker has on_publish"
+                    .into()
+            )
+        );
     }
 
     #[test]

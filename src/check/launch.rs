@@ -22,7 +22,7 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 use tokio::time::Instant;
 
-use super::target::{declared_value, DECLARED};
+use super::target::{declared_value, DECLARED, MQTT_SIM_ONLY};
 use crate::broker::Config;
 use crate::scenario::model::BrokerSettings;
 
@@ -65,10 +65,11 @@ impl Launcher {
         Ok(Launcher { command: command.to_owned(), template })
     }
 
-    /// Whether the broker can be given mosquitto option `option` (one of `target::DECLARED`).
+    /// Whether the broker can be given option `option` (one of `target::DECLARED`): a generated
+    /// mosquitto.conf takes every mosquitto option, a template the ones it has a placeholder for.
     pub fn can_set(&self, option: &str) -> bool {
         match &self.template {
-            None => true,
+            None => !MQTT_SIM_ONLY.contains(&option),
             Some((_, text)) => text.contains(&format!("{{{option}}}")),
         }
     }
@@ -86,7 +87,7 @@ impl Launcher {
                 );
                 let mut stated_config = Config::default();
                 stated.apply(&mut stated_config);
-                for option in DECLARED {
+                for option in DECLARED.iter().filter(|o| !MQTT_SIM_ONLY.contains(o)) {
                     // Only what the scenario states: the rest stays at the broker's defaults,
                     // which for mosquitto 2.0 are ours.
                     if declared_value(&stated_config, option) != declared_value(&Config::default(), option) {

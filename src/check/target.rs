@@ -46,30 +46,64 @@ impl Target {
     }
 }
 
-/// The mosquitto.conf options a scenario's `broker:` section can set: the only ones that decide
-/// whether a scenario applies.
-pub const DECLARED: &[&str] = &[
-    "max_queued_messages",
-    "max_queued_bytes",
-    "queue_qos0_messages",
-    "max_inflight_messages",
-    "max_packet_size",
-    "max_keepalive",
-    "allow_zero_length_clientid",
-];
+/// Calls `$then!` with the options a scenario's `broker:` and `requires:` sections can state,
+/// which are also the names of their `Config` fields: the one list of them.
+macro_rules! declared_options {
+    ($then:ident) => {
+        $then!(
+            max_queued_messages,
+            max_queued_bytes,
+            queue_qos0_messages,
+            max_inflight_messages,
+            max_packet_size,
+            max_keepalive,
+            allow_zero_length_clientid,
+            allow_duplicate_messages,
+            qos2_delivery
+        )
+    };
+}
+
+macro_rules! names {
+    ($($field:ident),*) => { &[$(stringify!($field)),*] };
+}
+
+/// The options a scenario's `broker:` and `requires:` sections can state: the only ones that
+/// decide whether a scenario applies. All are mosquitto.conf options but `qos2_delivery`,
+/// mqtt-sim's own (see [`MQTT_SIM_ONLY`]).
+pub const DECLARED: &[&str] = declared_options!(names);
+
+/// Declared options that describe how a broker behaves rather than configure it: no generated
+/// mosquitto.conf can set them, so a broker has them only if a template sets them or
+/// `--broker-config` declares them.
+pub const MQTT_SIM_ONLY: &[&str] = &["qos2_delivery"];
 
 /// The value of one of the [`DECLARED`] options in `config`, as mosquitto.conf writes it.
 pub fn declared_value(config: &Config, option: &str) -> String {
-    match option {
-        "max_queued_messages" => config.max_queued_messages.to_string(),
-        "max_queued_bytes" => config.max_queued_bytes.to_string(),
-        "queue_qos0_messages" => config.queue_qos0_messages.to_string(),
-        "max_inflight_messages" => config.max_inflight_messages.to_string(),
-        "max_packet_size" => config.max_packet_size.to_string(),
-        "max_keepalive" => config.max_keepalive.to_string(),
-        "allow_zero_length_clientid" => config.allow_zero_length_clientid.to_string(),
-        other => panic!("{other} is not a declared option"),
+    macro_rules! get {
+        ($($field:ident),*) => {
+            match option {
+                $(stringify!($field) => config.$field.to_string(),)*
+                other => panic!("{other} is not a declared option"),
+            }
+        };
     }
+    declared_options!(get)
+}
+
+/// Sets `options` (of [`DECLARED`]) in `to` as they are in `from`.
+pub fn copy_declared(from: &Config, to: &mut Config, options: &[&str]) {
+    macro_rules! copy {
+        ($($field:ident),*) => {
+            for option in options {
+                match *option {
+                    $(stringify!($field) => to.$field = from.$field.clone(),)*
+                    other => panic!("{other} is not a declared option"),
+                }
+            }
+        };
+    }
+    declared_options!(copy)
 }
 
 /// The settings declared in mosquitto.conf text. Only the options in [`DECLARED`] are read (with

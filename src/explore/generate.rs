@@ -203,6 +203,7 @@ pub fn scenario() -> impl Strategy<Value = Scenario> {
                 seed: 1,
                 outcome: OutcomeKind::MayVary,
                 broker: BrokerSettings { max_queued_messages: limit, ..BrokerSettings::default() },
+                requires: BrokerSettings::default(),
                 network: Network::default(),
                 clients,
                 steps,

@@ -152,6 +152,31 @@ fn delivered_below_the_highest_granted_qos() {
     assert_eq!(names(&check(&t)), vec!["delivered-qos"]);
 }
 
+#[test]
+fn further_copies_for_overlapping_subscriptions_are_allowed() {
+    // [MQTT-3.3.5-1]: a copy at the highest QoS, and one more per other matching subscription.
+    let mut t = vec![connected("s", false, false), subscribed("s", "t/a", 0), subscribed("s", "t/#", 2)];
+    t.push(connected("p", true, false));
+    t.extend(publish("p", "t/a", "1", 2, false));
+    t.push(deliver("s", "t/a", "1", 0, false));
+    t.push(deliver("s", "t/a", "1", 2, false));
+    assert_eq!(names(&check(&t)), Vec::<&str>::new());
+    t.push(deliver("s", "t/a", "1", 2, false));
+    assert_eq!(names(&check(&t)), vec!["qos2-exactly-once"], "one copy per subscription, no more");
+}
+
+#[test]
+fn two_qos2_subscriptions_may_each_get_a_qos2_copy() {
+    let mut t = vec![connected("s", false, false), subscribed("s", "t/+", 2), subscribed("s", "t/#", 2)];
+    t.push(connected("p", true, false));
+    t.extend(publish("p", "t/a", "1", 2, false));
+    t.push(deliver("s", "t/a", "1", 2, false));
+    t.push(deliver("s", "t/a", "1", 2, false));
+    assert_eq!(names(&check(&t)), Vec::<&str>::new());
+    t.push(deliver("s", "t/a", "1", 2, false));
+    assert_eq!(names(&check(&t)), vec!["qos2-exactly-once"]);
+}
+
 fn wire(from: &str, to: &str, packet: P) -> Vec<E> {
     vec![
         E::Send { ms: 0, host: from.into(), peer: to.into(), packet: packet.clone() },

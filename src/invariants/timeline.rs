@@ -53,6 +53,13 @@ impl Subs {
 
     /// The highest QoS granted among the filters matching `topic` that are in force at `line`.
     pub fn granted_at(&self, topic: &str, line: usize) -> Option<u8> {
+        self.granted_each_at(topic, line).into_iter().max()
+    }
+
+    /// The QoS granted to each filter matching `topic` in force at `line`, one per filter: more
+    /// than one where subscriptions overlap, and a server may send a copy for each
+    /// [MQTT-3.3.5-1].
+    pub fn granted_each_at(&self, topic: &str, line: usize) -> Vec<u8> {
         let mut active: BTreeMap<&str, u8> = BTreeMap::new();
         for (l, filter, q) in self.0.iter().filter(|(l, ..)| *l < line) {
             let _ = l;
@@ -66,7 +73,7 @@ impl Subs {
                 }
             }
         }
-        active.iter().filter(|(f, _)| matches(f, topic)).map(|(_, q)| *q).max()
+        active.iter().filter(|(f, _)| matches(f, topic)).map(|(_, q)| *q).collect()
     }
 }
 

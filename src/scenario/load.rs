@@ -66,6 +66,16 @@ pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
         let (line, column) = positions.find(&path);
         ScenarioError { file: file.to_owned(), line, column, message }
     })?;
+    // What the scenario requires of the server, it also sets on the simulated broker.
+    scenario.broker = scenario.broker.merged(&scenario.requires).map_err(|e| {
+        let (line, column) = positions.find("requires");
+        ScenarioError {
+            file: file.to_owned(),
+            line,
+            column,
+            message: format!("`broker:` and `requires:` disagree: {e}"),
+        }
+    })?;
     scenario.step_lines = (0..scenario.steps.len()).map(|i| positions.find(&format!("steps[{i}]")).0).collect();
     Ok(scenario)
 }

@@ -45,6 +45,14 @@ pub struct Scenario {
     pub outcome: OutcomeKind,
     #[serde(default)]
     pub broker: BrokerSettings,
+    /// The server's choices, among those the spec leaves open, that the scenario's expectations
+    /// depend on, even where they are the defaults (`qos2_delivery: on_pubrel`, a queue limit).
+    /// They set the simulated broker as `broker:` does (the two must agree), and `mqtt-sim check`
+    /// runs the scenario only against a broker that has them (section "Server choices" of
+    /// docs/scenarios.md).
+    #[serde(default)]
+    #[serde(skip_serializing_if = "BrokerSettings::is_empty")]
+    pub requires: BrokerSettings,
     #[serde(default)]
     pub network: Network,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -82,8 +90,9 @@ pub enum OutcomeKind {
     MayVary,
 }
 
-/// Broker options, named as in mosquitto.conf; unset ones keep mosquitto 2.0's defaults.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+/// Broker options, named as in mosquitto.conf (and `qos2_delivery`, mqtt-sim's own); unset ones
+/// keep mosquitto 2.0's defaults.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct BrokerSettings {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -100,9 +109,46 @@ pub struct BrokerSettings {
     pub max_keepalive: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_zero_length_clientid: Option<bool>,
+    /// One copy per matching subscription where a client's subscriptions overlap.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_duplicate_messages: Option<bool>,
+    /// `on_pubrel` (method A, mosquitto's) or `on_publish` (method B).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qos2_delivery: Option<crate::broker::Qos2Delivery>,
 }
 
 impl BrokerSettings {
+    /// Whether nothing is stated.
+    pub fn is_empty(&self) -> bool {
+        *self == BrokerSettings::default()
+    }
+
+    /// The settings stated in `self` or in `other`; `Err` names the first option they both state
+    /// with different values.
+    pub fn merged(&self, other: &BrokerSettings) -> Result<BrokerSettings, String> {
+        macro_rules! merge {
+            ($($f:ident),*) => {
+                Ok(BrokerSettings { $( $f: match (&self.$f, &other.$f) {
+                    (Some(a), Some(b)) if a != b => {
+                        return Err(format!("{} is {a:?} in one and {b:?} in the other", stringify!($f)))
+                    }
+                    (a, b) => a.clone().or(b.clone()),
+                }, )* })
+            };
+        }
+        merge!(
+            max_queued_messages,
+            max_queued_bytes,
+            queue_qos0_messages,
+            max_inflight_messages,
+            max_packet_size,
+            max_keepalive,
+            allow_zero_length_clientid,
+            allow_duplicate_messages,
+            qos2_delivery
+        )
+    }
+
     pub fn apply(&self, c: &mut crate::broker::Config) {
         macro_rules! set {
             ($($f:ident),*) => { $( if let Some(v) = self.$f.clone() { c.$f = v; } )* };
@@ -114,7 +160,9 @@ impl BrokerSettings {
             max_inflight_messages,
             max_packet_size,
             max_keepalive,
-            allow_zero_length_clientid
+            allow_zero_length_clientid,
+            allow_duplicate_messages,
+            qos2_delivery
         );
     }
 }

@@ -19,6 +19,7 @@ mod incoming_qos2;
 mod qos;
 mod queue;
 mod retained;
+mod server_choices;
 mod session;
 mod subscribe;
 mod timers;
@@ -31,8 +32,8 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::{
-    Action, Broker, BrokerView, CloseReason, Config, ConnId, DropReason, Event, MessageView, OutState, RetainedView,
-    SessionView,
+    Action, Broker, BrokerView, CloseReason, Config, ConnId, DropReason, Event, MessageView, OutState, Qos2Delivery,
+    RetainedView, SessionView,
 };
 use crate::protocol::{
     Connack, Connect, ConnectReturnCode, DecodeError, LastWill, Packet, PacketId, Protocol, Publish, QoS, Suback,
