@@ -23,10 +23,13 @@ pub enum Mutant {
     ResendWithoutDup,
     /// The broker sends retained messages for a new subscription with RETAIN=0.
     RetainedWithoutRetainFlag,
+    /// On reconnect the broker re-sends a QoS 2 delivery whose PUBREC it already had as PUBLISH
+    /// (DUP=1) instead of PUBREL.
+    ResendPublishAfterPubrec,
 }
 
 impl Mutant {
-    pub const ALL: [Mutant; 7] = [
+    pub const ALL: [Mutant; 8] = [
         Mutant::DropOfflineQos1,
         Mutant::ForgetPubrelState,
         Mutant::ResendOutOfOrder,
@@ -34,6 +37,7 @@ impl Mutant {
         Mutant::OverlapLowerQos,
         Mutant::ResendWithoutDup,
         Mutant::RetainedWithoutRetainFlag,
+        Mutant::ResendPublishAfterPubrec,
     ];
 
     pub fn name(self) -> &'static str {
@@ -45,6 +49,7 @@ impl Mutant {
             Mutant::OverlapLowerQos => "overlap-lower-qos",
             Mutant::ResendWithoutDup => "resend-without-dup",
             Mutant::RetainedWithoutRetainFlag => "retained-without-retain-flag",
+            Mutant::ResendPublishAfterPubrec => "resend-publish-after-pubrec",
         }
     }
 

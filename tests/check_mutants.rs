@@ -25,9 +25,12 @@ fn resend_scenarios() -> Vec<PathBuf> {
 }
 
 async fn check_broker(mutant: Option<Mutant>) -> mqtt_sim::check::CheckReport {
+    check_with(mutant, resend_scenarios()).await
+}
+
+async fn check_with(mutant: Option<Mutant>, paths: Vec<PathBuf>) -> mqtt_sim::check::CheckReport {
     let broker = TestBroker::start(Config { mutant, ..Config::default() }).await;
-    let options =
-        CheckOptions { parallel: 2, ..CheckOptions::new(Target::new(broker.addr.to_string()), resend_scenarios()) };
+    let options = CheckOptions { parallel: 2, ..CheckOptions::new(Target::new(broker.addr.to_string()), paths) };
     check(&options).await.expect("the broker is reachable")
 }
 
@@ -54,6 +57,60 @@ async fn a_broker_that_resends_without_dup_is_reported_under_mqtt_3_3_1_1() {
         sound.checks.iter().all(|c| matches!(c.verdict, Verdict::Pass | Verdict::PartiallyChecked)),
         "{}\n{}",
         report::table(&sound),
+        report::details(&sound)
+    );
+}
+
+/// The scenarios whose headline is "PUBREL is re-sent, not PUBLISH".
+fn pubrel_scenarios() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    vec![
+        root.join("faults/subscriber_qos2_pubrel_lost_resends_pubrel_not_publish.yaml"),
+        root.join("spec/qos/qos2_pubrel_is_resent_after_reconnect_not_the_publish.yaml"),
+    ]
+}
+
+/// A broker that re-sends a QoS 2 PUBLISH after its PUBREL: our client does not hand the message
+/// over twice (it still holds the id), so only a packet-level expectation (`wire:`) and the
+/// `no-publish-after-pubrel` invariant can see it. Both do, in simulation and over TCP.
+#[test]
+fn a_broker_that_resends_publish_after_pubrel_fails_the_wire_expectation_and_the_invariant_in_simulation() {
+    let mutant = Some(Mutant::ResendPublishAfterPubrec);
+    for path in pubrel_scenarios() {
+        let scenario = mqtt_sim::scenario::load(&path).expect("the scenario loads");
+        let failure = mqtt_sim::sim::runner::run_with_mutant(&scenario, scenario.seed, mutant)
+            .failure
+            .unwrap_or_else(|| panic!("{}: the simulation missed the re-sent PUBLISH", path.display()));
+        let found: Vec<String> = failure.all().map(|f| f.summary.clone()).collect();
+        assert!(
+            found.iter().any(|s| s.starts_with("the packets ") && s.contains(" received on its latest connection")),
+            "{found:?}"
+        );
+        assert!(failure.all().any(|f| f.invariant == Some("no-publish-after-pubrel")), "{found:?}");
+        assert!(mqtt_sim::sim::run(&scenario, scenario.seed).failure.is_none(), "without the bug it passes");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_that_resends_publish_after_pubrel_fails_the_wire_expectation_and_the_invariant_over_tcp() {
+    let r = check_with(Some(Mutant::ResendPublishAfterPubrec), pubrel_scenarios()).await;
+    let details = report::details(&r);
+    for c in &r.checks {
+        let Verdict::Deviation(d) = &c.verdict else { panic!("{} passed over TCP\n{details}", c.name) };
+        assert!(d.all().any(|f| f.summary.starts_with("the packets ")), "{}\n{details}", c.name);
+        let trace: Vec<String> = c.trace.iter().map(|e| e.to_string()).collect();
+        assert!(
+            d.all().any(|f| f.invariant == Some("no-publish-after-pubrel")),
+            "{}\n{details}\n{}",
+            c.name,
+            trace.join("\n")
+        );
+    }
+    assert!(details.contains("where no PUBLISH may be"), "{details}");
+    let sound = check_with(None, pubrel_scenarios()).await;
+    assert!(
+        sound.checks.iter().all(|c| matches!(c.verdict, Verdict::Pass | Verdict::PartiallyChecked)),
+        "{}",
         report::details(&sound)
     );
 }

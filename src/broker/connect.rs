@@ -89,7 +89,7 @@ impl Broker {
     fn resend_inflight(&mut self, conn: ConnId, client_id: &str) {
         let packets = self.sessions[client_id].inflight.resend();
         #[cfg(feature = "mutants")]
-        let packets = mutate_resend(self.config.mutant, packets);
+        let packets = mutate_resend(self.config.mutant, packets, &self.sessions[client_id].inflight);
         for packet in packets {
             self.send(conn, packet);
         }
@@ -119,9 +119,20 @@ impl Broker {
 
 /// The re-sends as the mutants that break them would send them.
 #[cfg(feature = "mutants")]
-fn mutate_resend(mutant: Option<crate::mutants::Mutant>, mut packets: Vec<Packet>) -> Vec<Packet> {
+fn mutate_resend(
+    mutant: Option<crate::mutants::Mutant>,
+    mut packets: Vec<Packet>,
+    inflight: &crate::qos::Outbox<super::session::Outgoing>,
+) -> Vec<Packet> {
     use crate::mutants::Mutant;
     match mutant {
+        Some(Mutant::ResendPublishAfterPubrec) => {
+            for (packet, f) in packets.iter_mut().zip(inflight.iter()) {
+                if matches!(packet, Packet::Pubrel(_)) {
+                    *packet = Packet::Publish(crate::qos::publish(&f.msg, Some(f.pkid), true));
+                }
+            }
+        }
         Some(Mutant::ResendWithoutDup) => {
             for packet in &mut packets {
                 if let Packet::Publish(publish) = packet {

@@ -10,6 +10,7 @@
 //! - `hold` / `release`: bytes wait, and arrive all at once, in order, at release; a connection
 //!   opened during a hold completes at release.
 //! - `latency`: every chunk arrives this much later, in order (one way; a round trip takes twice).
+//!   A partition that starts while a chunk is on its way loses it, as in the simulation.
 //! - `packet_loss`: each chunk read is lost with the given probability (the simulation draws per
 //!   1 ms tick instead), and the stream is then stuck as after a partition: TCP cannot lose a
 //!   segment and go on, so a loss is a silent stall, as in the simulation.
@@ -281,6 +282,11 @@ async fn write_side(
         if faults.wait_for(|f| !f.held).await.is_err() {
             return;
         }
+        if faults.borrow().cuts(way) {
+            // Cut while in flight (behind a latency, or held): lost, as the simulation loses
+            // what is on the wire when a partition starts, and the stream is stuck from here.
+            break;
+        }
         let Some(bytes) = chunk.bytes else {
             let _ = to.shutdown().await;
             return;
@@ -292,8 +298,8 @@ async fn write_side(
             return;
         }
     }
-    // The reader stopped at a gap: like turmoil's stream, this one neither delivers nor closes
-    // (dropping the write half would send a FIN) until the link ends.
+    // The reader stopped at a gap, or a chunk was lost in flight: like turmoil's stream, this one
+    // neither delivers nor closes (dropping the write half would send a FIN) until the link ends.
     std::future::pending::<()>().await;
 }
 

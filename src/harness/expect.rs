@@ -10,7 +10,10 @@ use super::network::{BrokerState, Network, NetworkError};
 use crate::broker::BrokerView;
 use crate::harness::received::{differs_only_in_dup, same_per_stream, without_overlap_copies, Received};
 use crate::harness::snapshot::message_line;
+use crate::protocol::PacketSummary;
 use crate::scenario::model::{Expect, ExpectedMessage, Scenario, SessionState, Step};
+use crate::scenario::wire::{self, WireExpect, WireScope};
+use crate::trace::TraceEvent;
 
 /// What a client received and what a `received` clause expects, as `received` compares them:
 /// stream by stream (see `harness::received`), DUP only where the scenario states it. The
@@ -26,6 +29,38 @@ fn received_lists(record: &super::ClientRecord, expected: &[ExpectedMessage]) ->
         .map(|m| Received::new(&m.topic, m.payload.as_bytes(), m.qos.0.as_u8(), m.retain, m.dup))
         .collect();
     (got, want)
+}
+
+/// Whether `client`'s connection carried what `w` says, from the packets the client's own end
+/// recorded in the trace.
+fn check_wire<N: Network>(net: &N, client: &str, w: &WireExpect) -> Difference {
+    let events = net.trace().events();
+    let mut sent = Vec::new();
+    let mut received = Vec::new();
+    for event in &events {
+        match event {
+            TraceEvent::Send { host, packet, .. } if host == client => {
+                if matches!(packet, PacketSummary::Connect { .. }) && w.on == WireScope::LastConnection {
+                    sent.clear();
+                    received.clear();
+                }
+                sent.push(packet.clone());
+            }
+            TraceEvent::Recv { host, packet, .. } if host == client => received.push(packet.clone()),
+            _ => {}
+        }
+    }
+    let topic = |t: &str| net.topic(t);
+    let found = wire::mismatch(&received, &w.received, &w.not_received, &topic)
+        .map(|m| ("received", m, &received))
+        .or_else(|| wire::mismatch(&sent, &w.sent, &w.not_sent, &topic).map(|m| ("sent", m, &sent)))?;
+    let (way, what, packets) = found;
+    let scope = match w.on {
+        WireScope::LastConnection => "on its latest connection",
+        WireScope::Run => "in the run",
+    };
+    let shown: Vec<String> = packets.iter().map(|p| p.to_string()).collect();
+    Some(differs(format!("the packets {client} {way} {scope}"), what, lines(&shown)))
 }
 
 /// How many messages each client an `expect` step looks at had received when the step began.
@@ -106,6 +141,11 @@ pub(super) async fn check_expect<N: Network>(
                 n.to_string(),
                 got.to_string(),
             )));
+        }
+    }
+    for (client, w) in &e.wire {
+        if let Some(d) = check_wire(net, client, w) {
+            return Ok(Some(d));
         }
     }
     let needs_broker = !(e.queued.is_empty() && e.inflight.is_empty() && e.drops.is_empty() && e.sessions.is_empty())

@@ -105,7 +105,7 @@ pub fn dup_on_redelivery(events: &[TraceEvent], out: &mut Vec<Violation>) {
 
 /// A packet between the broker and a client, from the broker's end where it is `tapped`, else
 /// from the client's: (client host, whether the broker wrote it, packet).
-fn broker_view(e: &TraceEvent, tapped: bool) -> Option<(&str, bool, &PacketSummary)> {
+pub(super) fn broker_view(e: &TraceEvent, tapped: bool) -> Option<(&str, bool, &PacketSummary)> {
     match e {
         TraceEvent::Send { host, peer, packet, .. } if tapped && host == BROKER => Some((peer, true, packet)),
         TraceEvent::Recv { host, peer, packet, .. } if tapped && host == BROKER => Some((peer, false, packet)),

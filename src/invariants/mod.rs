@@ -8,6 +8,7 @@
 //! twice the invariants that need identity skip that message rather than guess.
 
 mod flags;
+mod qos2_flow;
 #[cfg(test)]
 mod tests;
 mod timeline;
@@ -48,6 +49,7 @@ pub const INVARIANTS: &[(&str, &str)] = &[
     ("retain-on-new-subscription", "a retained message sent for a new subscription has RETAIN=1 [MQTT-3.3.1-8]"),
     ("dup-on-redelivery", "a PUBLISH re-sent while its packet id is unacknowledged has DUP=1, from the broker and from the client [MQTT-3.3.1-1]"),
     ("dup-only-on-redelivery", "a first send has DUP=0, whatever the publisher's DUP was [MQTT-3.3.1-3], and so has every QoS 0 message [MQTT-3.3.1-2]"),
+    ("no-publish-after-pubrel", "a QoS 2 sender that has sent PUBREL never sends that PUBLISH again, it re-sends the PUBREL [MQTT-4.3.3-1] [MQTT-4.4.0-1]"),
     ("session-present", "session present is 1 exactly when a persistent session was stored [MQTT-3.2.2-1] [MQTT-3.2.2-2] [MQTT-3.2.2-3]"),
     ("at-least-once", "an acknowledged QoS 1/2 message for a matching persistent subscription is delivered, unless the trace says why not [MQTT-3.1.2-5] [MQTT-4.5.0-1]"),
 ];
@@ -72,6 +74,7 @@ pub fn check(events: &[TraceEvent]) -> Vec<Violation> {
     retain_flag(&t, &mut out);
     flags::retain_on_new_subscription(events, &t, &mut out);
     flags::dup_on_redelivery(events, &mut out);
+    qos2_flow::no_publish_after_pubrel(events, &mut out);
     session_present(&t, &mut out);
     at_least_once(&t, &mut out);
     out

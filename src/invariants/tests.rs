@@ -220,6 +220,31 @@ fn a_redelivery_without_dup() {
 }
 
 #[test]
+fn a_qos2_publish_after_its_pubrel_is_caught_and_the_pubrel_resent_is_not() {
+    // [MQTT-4.3.3-1]: the broker had PUBREC for id 1 and sent PUBREL; after the reconnect it
+    // must re-send the PUBREL, never the PUBLISH.
+    let flow = |resend: P| {
+        let mut t = wire("s", "broker", P::connect_for_test("s", false));
+        t.push(accepted("s", false, false));
+        t.extend(wire("broker", "s", P::publish_for_test(Some(1), 2, false, false, "t/a", "1")));
+        t.extend(wire("s", "broker", P::Pubrec { pkid: 1 }));
+        t.extend(wire("broker", "s", P::Pubrel { pkid: 1 }));
+        t.extend(wire("s", "broker", P::connect_for_test("s", false)));
+        t.push(accepted("s", false, true));
+        t.extend(wire("broker", "s", resend));
+        t
+    };
+    assert_eq!(names(&check(&flow(P::Pubrel { pkid: 1 }))), Vec::<&str>::new());
+    let again = flow(P::publish_for_test(Some(1), 2, true, false, "t/a", "1"));
+    assert_eq!(names(&check(&again)), vec!["no-publish-after-pubrel"]);
+    // After PUBCOMP the id is free: the same id for a new message is a first send.
+    let mut t = flow(P::Pubrel { pkid: 1 });
+    t.extend(wire("s", "broker", P::Pubcomp { pkid: 1 }));
+    t.extend(wire("broker", "s", P::publish_for_test(Some(1), 2, false, false, "t/a", "2")));
+    assert_eq!(names(&check(&t)), Vec::<&str>::new());
+}
+
+#[test]
 fn a_redelivery_without_dup_seen_from_the_clients_of_a_real_broker() {
     // `mqtt-sim check` taps only the clients' ends: the broker's packets are what they read.
     let client_side = |t: Vec<E>| -> Vec<E> {

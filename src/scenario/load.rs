@@ -164,7 +164,7 @@ fn check(s: &Scenario) -> Result<(), (String, String)> {
                 return Err((format!("{at}.refused"), "`refused` is a CONNACK return code from 1 to 5".into()));
             }
             Step::Expect(e) => {
-                for client in e.received.keys().chain(e.received_count.keys()) {
+                for client in e.received.keys().chain(e.received_count.keys()).chain(e.wire.keys()) {
                     if !names.contains(client.as_str()) {
                         return Err((
                             format!("{at}.received"),

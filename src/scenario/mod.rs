@@ -1,4 +1,4 @@
-//! YAML scenarios: the format (`model`, `values`), reading it with file:line:column errors
+//! YAML scenarios: the format (`model`, `values`, `wire` for packet-level expectations), reading it with file:line:column errors
 //! (`load`, `position`), and finding files (`discover`). Nothing here runs a scenario:
 //! `harness::executor` does, on the network `sim` or `check` gives it. docs/scenarios.md is the
 //! user's guide.
@@ -7,6 +7,7 @@ pub mod load;
 pub mod model;
 pub mod position;
 pub mod values;
+pub mod wire;
 
 use std::path::{Path, PathBuf};
 

@@ -505,6 +505,10 @@ pub struct Expect {
     /// The whole retained store, in topic order.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retained: Option<Vec<ExpectedRetained>>,
+    /// Packets on each client's connection, as the client's end saw them (`scenario::wire`).
+    #[serde(default)]
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub wire: BTreeMap<String, super::wire::WireExpect>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]

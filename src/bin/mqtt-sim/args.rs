@@ -139,7 +139,7 @@ pub(crate) struct ExploreArgs {
     pub(crate) regressions: PathBuf,
     /// Activate a known bug (built with --features mutants): drop-offline-qos1,
     /// forget-pubrel-state, resend-out-of-order, clean-session-resumes, overlap-lower-qos,
-    /// resend-without-dup, retained-without-retain-flag.
+    /// resend-without-dup, retained-without-retain-flag, resend-publish-after-pubrec.
     #[cfg(feature = "mutants")]
     #[arg(long, value_name = "NAME")]
     pub(crate) mutant: Option<String>,

@@ -166,3 +166,17 @@ async fn a_client_that_closes_is_seen_closing_by_the_broker() {
     let n = tokio::time::timeout(SHORT, server.read(&mut buf)).await.expect("the close arrives").unwrap_or(0);
     assert_eq!(n, 0);
 }
+
+#[tokio::test]
+async fn a_partition_loses_bytes_already_on_their_way_behind_a_latency() {
+    let Setup { broker, link, connector, .. } = setup().await;
+    let (mut client, mut server) = connected(&connector, &broker).await;
+    link.set_latency(Duration::from_millis(200));
+    server.write_all(&PINGRESP).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    link.partition(Direction::FromBroker);
+    assert!(read_for(&mut client, Duration::from_millis(400)).await.is_empty(), "lost in flight");
+    link.heal();
+    server.write_all(&PINGRESP).await.unwrap();
+    assert!(read_for(&mut client, Duration::from_millis(400)).await.is_empty(), "the stream stays stuck");
+}
