@@ -17,7 +17,8 @@
 //!
 //! The proxy also records the broker's side of every connection in the run's trace, decoded with
 //! our codec as the simulation's broker tap does: what the broker sent, when it sent it, and what
-//! reached it, when it arrived. The client's side is recorded by the client's own tap.
+//! reached it, when it arrived, and when the broker closed its end of the connection. The
+//! client's side is recorded by the client's own tap.
 //!
 //! Real-time code for `check` only; nothing here runs inside the simulation.
 
@@ -37,7 +38,7 @@ use tokio::time::Instant;
 
 use crate::harness::tap::{PacketRecorder, Tap};
 use crate::net::Connector;
-use crate::trace::{Direction, Trace, BROKER};
+use crate::trace::{BrokerEvent, Direction, Trace, TraceEvent, BROKER};
 
 /// The faults on a link now.
 #[derive(Debug, Clone, Default)]
@@ -248,6 +249,11 @@ async fn read_side(
         let n = from.read(&mut buf).await.unwrap_or(0);
         if way == Way::Down && n > 0 {
             recorder.lock().expect("recorder lock").sent(&buf[..n]);
+        }
+        if way == Way::Down && n == 0 {
+            // The broker closed its end: when, and after what, the trace shows.
+            let event = BrokerEvent::ClosedConnection { client: shared.client.clone() };
+            shared.trace.push(TraceEvent::Broker { ms: shared.trace.now_ms(), event });
         }
         let faults = shared.faults.borrow().clone();
         let lost = stuck

@@ -123,6 +123,10 @@ pub enum BrokerEvent {
     WillPublished { client_id: String, topic: String },
     /// A client reused the packet id of a held QoS 2 message for a new message.
     PacketIdReused { client_id: String, pkid: u16, replaced_topic: String, topic: String },
+    /// The broker closed its end of a client's connection (its FIN or reset), as the fault
+    /// proxy of `mqtt-sim check` sees it; `client` is the scenario's client name. What came
+    /// before it in the trace says why (DISCONNECT, keep alive, takeover, a refusal...).
+    ClosedConnection { client: String },
 }
 
 impl BrokerEvent {
@@ -135,7 +139,7 @@ impl BrokerEvent {
             | BrokerEvent::Dropped { client_id, .. }
             | BrokerEvent::WillPublished { client_id, .. }
             | BrokerEvent::PacketIdReused { client_id, .. } => Some(client_id),
-            BrokerEvent::ClosedBeforeConnect { .. } => None,
+            BrokerEvent::ClosedBeforeConnect { .. } | BrokerEvent::ClosedConnection { .. } => None,
         }
     }
 }
@@ -154,6 +158,7 @@ impl fmt::Display for BrokerEvent {
                 write!(f, "dropped for {client_id:?}: {topic:?} q{qos} ({})", reason.as_str())
             }
             BrokerEvent::ClosedBeforeConnect { reason } => write!(f, "connection closed before CONNECT: {reason}"),
+            BrokerEvent::ClosedConnection { client } => write!(f, "the broker closed its end of {client}'s connection"),
             BrokerEvent::WillPublished { client_id, topic } => {
                 write!(f, "will of {client_id:?} published to {topic:?}")
             }

@@ -180,3 +180,17 @@ async fn a_partition_loses_bytes_already_on_their_way_behind_a_latency() {
     server.write_all(&PINGRESP).await.unwrap();
     assert!(read_for(&mut client, Duration::from_millis(400)).await.is_empty(), "the stream stays stuck");
 }
+
+#[tokio::test]
+async fn the_brokers_close_is_recorded_with_its_time() {
+    let Setup { broker, trace, connector, link: _link } = setup().await;
+    let (mut client, server) = connected(&connector, &broker).await;
+    drop(server);
+    assert!(read_for(&mut client, SHORT).await.is_empty(), "the client sees the close");
+    let closes: Vec<_> = trace
+        .events()
+        .into_iter()
+        .filter(|e| matches!(e, TraceEvent::Broker { event: BrokerEvent::ClosedConnection { client }, .. } if client == "c"))
+        .collect();
+    assert_eq!(closes.len(), 1, "{closes:?}");
+}
