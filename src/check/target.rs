@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use super::launch::Launcher;
 use crate::broker::{Config, ConfigError};
+use crate::scenario::model::broker_options;
 
 /// A broker reachable over TCP.
 #[derive(Debug, Clone)]
@@ -46,24 +47,6 @@ impl Target {
     }
 }
 
-/// Calls `$then!` with the options a scenario's `broker:` and `requires:` sections can state,
-/// which are also the names of their `Config` fields: the one list of them.
-macro_rules! declared_options {
-    ($then:ident) => {
-        $then!(
-            max_queued_messages,
-            max_queued_bytes,
-            queue_qos0_messages,
-            max_inflight_messages,
-            max_packet_size,
-            max_keepalive,
-            allow_zero_length_clientid,
-            allow_duplicate_messages,
-            qos2_delivery
-        )
-    };
-}
-
 macro_rules! names {
     ($($field:ident),*) => { &[$(stringify!($field)),*] };
 }
@@ -71,7 +54,7 @@ macro_rules! names {
 /// The options a scenario's `broker:` and `requires:` sections can state: the only ones that
 /// decide whether a scenario applies. All are mosquitto.conf options but `qos2_delivery`,
 /// mqtt-sim's own (see [`MQTT_SIM_ONLY`]).
-pub const DECLARED: &[&str] = declared_options!(names);
+pub const DECLARED: &[&str] = broker_options!(names);
 
 /// Declared options that describe how a broker behaves rather than configure it: no generated
 /// mosquitto.conf can set them, so a broker has them only if a template sets them or
@@ -88,7 +71,7 @@ pub fn declared_value(config: &Config, option: &str) -> String {
             }
         };
     }
-    declared_options!(get)
+    broker_options!(get)
 }
 
 /// Sets `options` (of [`DECLARED`]) in `to` as they are in `from`.
@@ -103,7 +86,7 @@ pub fn copy_declared(from: &Config, to: &mut Config, options: &[&str]) {
             }
         };
     }
-    declared_options!(copy)
+    broker_options!(copy)
 }
 
 /// The settings declared in mosquitto.conf text. Only the options in [`DECLARED`] are read (with

@@ -117,6 +117,26 @@ pub struct BrokerSettings {
     pub qos2_delivery: Option<crate::broker::Qos2Delivery>,
 }
 
+/// Calls `$then!` with the options of [`BrokerSettings`], which are also the names of their
+/// `broker::Config` fields and of mosquitto.conf options: the one list of them, used here and
+/// by `check::target` (which options decide whether a scenario applies).
+macro_rules! broker_options {
+    ($then:ident) => {
+        $then!(
+            max_queued_messages,
+            max_queued_bytes,
+            queue_qos0_messages,
+            max_inflight_messages,
+            max_packet_size,
+            max_keepalive,
+            allow_zero_length_clientid,
+            allow_duplicate_messages,
+            qos2_delivery
+        )
+    };
+}
+pub(crate) use broker_options;
+
 impl BrokerSettings {
     /// Whether nothing is stated.
     pub fn is_empty(&self) -> bool {
@@ -136,34 +156,14 @@ impl BrokerSettings {
                 }, )* })
             };
         }
-        merge!(
-            max_queued_messages,
-            max_queued_bytes,
-            queue_qos0_messages,
-            max_inflight_messages,
-            max_packet_size,
-            max_keepalive,
-            allow_zero_length_clientid,
-            allow_duplicate_messages,
-            qos2_delivery
-        )
+        broker_options!(merge)
     }
 
     pub fn apply(&self, c: &mut crate::broker::Config) {
         macro_rules! set {
             ($($f:ident),*) => { $( if let Some(v) = self.$f.clone() { c.$f = v; } )* };
         }
-        set!(
-            max_queued_messages,
-            max_queued_bytes,
-            queue_qos0_messages,
-            max_inflight_messages,
-            max_packet_size,
-            max_keepalive,
-            allow_zero_length_clientid,
-            allow_duplicate_messages,
-            qos2_delivery
-        );
+        broker_options!(set);
     }
 }
 

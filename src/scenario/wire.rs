@@ -91,7 +91,7 @@ impl PacketPattern {
         if kind_of(packet) != self.kind {
             return false;
         }
-        let id_ok = self.id.is_none() || packet_id(packet) == self.id;
+        let id_ok = self.id.is_none() || packet.pkid() == self.id;
         let publish_ok = match packet {
             PacketSummary::Publish(p) => {
                 self.qos.is_none_or(|q| q.0.as_u8() == p.qos)
@@ -149,21 +149,6 @@ pub fn kind_of(packet: &PacketSummary) -> PacketKind {
         PacketSummary::Pingreq => PacketKind::Pingreq,
         PacketSummary::Pingresp => PacketKind::Pingresp,
         PacketSummary::Disconnect => PacketKind::Disconnect,
-    }
-}
-
-fn packet_id(packet: &PacketSummary) -> Option<u16> {
-    match packet {
-        PacketSummary::Publish(p) => p.pkid,
-        PacketSummary::Puback { pkid }
-        | PacketSummary::Pubrec { pkid }
-        | PacketSummary::Pubrel { pkid }
-        | PacketSummary::Pubcomp { pkid }
-        | PacketSummary::Subscribe { pkid, .. }
-        | PacketSummary::Suback { pkid, .. }
-        | PacketSummary::Unsubscribe { pkid, .. }
-        | PacketSummary::Unsuback { pkid } => Some(*pkid),
-        _ => None,
     }
 }
 
