@@ -161,8 +161,11 @@ fn delivered_qos(t: &Timeline, out: &mut Vec<Violation>) {
             let Some(subs) = t.subscriptions.get(&conn.client_id) else { continue };
             // Only where the subscriptions stood still from publication to delivery (a QoS 2
             // message is routed at PUBREL, after a SUBSCRIBE asked for in between, say), and
-            // are known: a SUBSCRIBE whose SUBACK was lost may have changed the granted QoS.
+            // are known: a SUBSCRIBE whose SUBACK was lost may have changed the granted QoS. A
+            // broker crash or discarded session in between does not hide a delivery that was
+            // on its way, routed before it: only one the publisher sent again after it.
             if subs.changed_between(p.line, d.line)
+                || (subs.reset_between(p.line, d.line) && t.resent_after(&p.client, &p.topic, p.line))
                 || t.subscribe_requested_between(&conn.client_id, p.line, d.line)
                 || t.unanswered_subscribe_before(&conn.client_id, &d.topic, d.line)
             {

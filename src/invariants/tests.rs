@@ -153,6 +153,25 @@ fn delivered_below_the_highest_granted_qos() {
 }
 
 #[test]
+fn a_delivery_routed_before_a_broker_crash_is_judged_when_it_arrives_after_it() {
+    // Granted QoS 1, published at QoS 2, delivered at QoS 2 after the crash: it was routed before
+    // the crash, with the subscription it had then [MQTT-3.8.4-6].
+    let crash = E::Fault { ms: 0, fault: crate::trace::Fault::CrashBroker };
+    let mut t = vec![connected("s", false, false), subscribed("s", "t", 1), connected("p", true, false)];
+    t.extend(publish("p", "t", "1", 2, false));
+    t.push(crash.clone());
+    t.push(deliver("s", "t", "1", 2, false));
+    assert_eq!(names(&check(&t)), vec!["delivered-qos"]);
+    // Unless the publisher sent it again after the crash: then it was routed anew.
+    let mut t = vec![connected("s", false, false), subscribed("s", "t", 1), connected("p", true, false)];
+    t.extend(publish("p", "t", "1", 2, false));
+    t.push(crash);
+    t.extend(wire("p", "broker", P::publish_for_test(Some(1), 2, true, false, "t", "1")));
+    t.push(deliver("s", "t", "1", 2, false));
+    assert!(!names(&check(&t)).contains(&"delivered-qos"));
+}
+
+#[test]
 fn further_copies_for_overlapping_subscriptions_are_allowed() {
     // [MQTT-3.3.5-1]: a copy at the highest QoS, and one more per other matching subscription.
     let mut t = vec![connected("s", false, false), subscribed("s", "t/a", 0), subscribed("s", "t/#", 2)];

@@ -46,9 +46,16 @@ pub struct Connect {
 pub struct Subs(Vec<(usize, String, Option<u8>)>);
 
 impl Subs {
-    /// Whether any subscription of this id changed strictly between the two lines.
+    /// Whether any subscription of this id changed strictly between the two lines, not
+    /// counting the removal of them all by a discarded session or a broker crash.
     pub fn changed_between(&self, from: usize, to: usize) -> bool {
-        self.0.iter().any(|(l, ..)| *l > from && *l < to)
+        self.0.iter().any(|(l, f, q)| *l > from && *l < to && !(f == "*" && q.is_none()))
+    }
+
+    /// Whether all of this id's subscriptions were removed (a discarded session, a broker
+    /// crash) strictly between the two lines.
+    pub fn reset_between(&self, from: usize, to: usize) -> bool {
+        self.0.iter().any(|(l, f, q)| *l > from && *l < to && f == "*" && q.is_none())
     }
 
     /// The highest QoS granted among the filters matching `topic` that are in force at `line`.
@@ -90,6 +97,8 @@ pub struct Timeline {
     pub drops: Vec<(usize, String, String)>,
     /// (line, client id).
     pub discards: Vec<(usize, String)>,
+    /// PUBLISH packets a client re-sent (DUP=1): (line, client name, topic).
+    pub resends: Vec<(usize, String, String)>,
     /// Per client name: lines where it connected (true) or lost its connection/process (false).
     pub presence: BTreeMap<String, Vec<(usize, bool)>>,
     client_crashes: BTreeMap<String, Vec<usize>>,
@@ -190,6 +199,11 @@ impl Timeline {
                         subs.0.push((line, "*".into(), None));
                     }
                 }
+                TraceEvent::Send { host, peer, packet: crate::protocol::PacketSummary::Publish(p), .. }
+                    if peer == crate::trace::BROKER && p.dup && p.pkid.is_some() =>
+                {
+                    t.resends.push((line, host.clone(), p.topic.clone()));
+                }
                 TraceEvent::Fault { fault: Fault::CrashClient { client }, .. } => {
                     t.client_crashes.entry(client.clone()).or_default().push(line);
                     t.presence.entry(client.clone()).or_default().push((line, false));
@@ -233,6 +247,11 @@ impl Timeline {
 
     /// Whether any client id `client` used had asked, before `line`, for a subscription
     /// matching `topic` (a message may arrive before the application sees the SUBACK).
+    /// Whether `client` re-sent a PUBLISH on `topic` after `line`.
+    pub fn resent_after(&self, client: &str, topic: &str, line: usize) -> bool {
+        self.resends.iter().any(|(l, c, t)| *l > line && c == client && t == topic)
+    }
+
     pub fn ever_subscribed(&self, client: &str, topic: &str, line: usize) -> bool {
         self.last_subscribe_before(client, topic, line).is_some()
     }
