@@ -34,7 +34,12 @@ fn traces_are_unchanged_for_the_same_seed() {
         }
         let want = std::fs::read_to_string(&golden).unwrap_or_else(|e| panic!("{}: {e}", golden.display()));
         if want != text {
-            let line = want.lines().zip(text.lines()).position(|(a, b)| a != b).unwrap_or(0);
+            // The first line that differs, or where the shorter one ends.
+            let line = want
+                .lines()
+                .zip(text.lines())
+                .position(|(a, b)| a != b)
+                .unwrap_or_else(|| want.lines().count().min(text.lines().count()));
             changed.push(format!(
                 "{file} at seed {seed}: first difference at line {}:\n  was: {}\n  now: {}",
                 line + 1,
