@@ -27,6 +27,7 @@ use crate::harness::snapshot::connack_line;
 use crate::invariants;
 use crate::protocol::{LastWill, SubscribeFilter};
 use crate::scenario::model::{ConnectStep, ExpectedOutcome, Scenario, Step};
+use crate::scenario::wire::Bindings;
 use crate::trace::{Fault, TraceEvent};
 
 /// Time allowed after the last step for messages in flight to land, on either network.
@@ -121,10 +122,12 @@ impl Differs {
 /// the run; a command that does not end as stated does. `Err` when the network itself failed.
 pub async fn run_steps<N: Network>(net: &mut N, scenario: &Scenario) -> Result<Vec<Failure>, NetworkError> {
     let mut failures = Vec::new();
+    // Packet ids bound by `wire:` variables, for the rest of the run.
+    let mut bound = Bindings::new();
     for (i, step) in scenario.steps.iter().enumerate() {
         let marker = format!("#{} {}", i + 1, describe(step));
         net.note(|ms| TraceEvent::Step { ms, step: marker });
-        let Some(d) = execute(net, scenario, i, step).await? else { continue };
+        let Some(d) = execute(net, scenario, i, step, &mut bound).await? else { continue };
         let spec = statements(scenario, step, &d);
         let line = scenario.step_lines.get(i).copied();
         failures.push(Failure {
@@ -312,6 +315,7 @@ async fn execute<N: Network>(
     scenario: &Scenario,
     index: usize,
     step: &Step,
+    bound: &mut Bindings,
 ) -> Result<Difference, NetworkError> {
     let within = net.command_timeout();
     Ok(match step {
@@ -425,7 +429,7 @@ async fn execute<N: Network>(
             let mut waited = Duration::ZERO;
             let start = super::expect::received_so_far(net, e)?;
             loop {
-                let found = super::expect::check_expect(net, scenario, index, e, &start).await?;
+                let found = super::expect::check_expect(net, scenario, index, e, &start, bound).await?;
                 if found.is_none() || waited >= net.grace() {
                     break found;
                 }

@@ -12,7 +12,7 @@ use crate::harness::received::{differs_only_in_dup, same_per_stream, without_ove
 use crate::harness::snapshot::message_line;
 use crate::protocol::PacketSummary;
 use crate::scenario::model::{Expect, ExpectedMessage, Scenario, SessionState, Step};
-use crate::scenario::wire::{self, WireExpect, WireScope};
+use crate::scenario::wire::{self, Bindings, WireExpect, WireScope};
 use crate::trace::TraceEvent;
 
 /// What a client received and what a `received` clause expects, as `received` compares them:
@@ -33,7 +33,7 @@ fn received_lists(record: &super::ClientRecord, expected: &[ExpectedMessage]) ->
 
 /// Whether `client`'s connection carried what `w` says, from the packets the client's own end
 /// recorded in the trace.
-fn check_wire<N: Network>(net: &N, client: &str, w: &WireExpect) -> Difference {
+fn check_wire<N: Network>(net: &N, client: &str, w: &WireExpect, bound: &mut Bindings) -> Difference {
     let events = net.trace().events();
     let mut sent = Vec::new();
     let mut received = Vec::new();
@@ -51,9 +51,9 @@ fn check_wire<N: Network>(net: &N, client: &str, w: &WireExpect) -> Difference {
         }
     }
     let topic = |t: &str| net.topic(t);
-    let found = wire::mismatch(&received, &w.received, &w.not_received, &topic)
+    let found = wire::mismatch(&received, &w.received, &w.not_received, bound, &topic)
         .map(|m| ("received", m, &received))
-        .or_else(|| wire::mismatch(&sent, &w.sent, &w.not_sent, &topic).map(|m| ("sent", m, &sent)))?;
+        .or_else(|| wire::mismatch(&sent, &w.sent, &w.not_sent, bound, &topic).map(|m| ("sent", m, &sent)))?;
     let (way, what, packets) = found;
     let scope = match w.on {
         WireScope::LastConnection => "on its latest connection",
@@ -105,6 +105,7 @@ pub(super) async fn check_expect<N: Network>(
     index: usize,
     e: &Expect,
     start: &BTreeMap<String, usize>,
+    bound: &mut Bindings,
 ) -> Result<Difference, NetworkError> {
     for (client, expected) in &e.received {
         let (got, want) = received_lists(&net.record(client)?, expected);
@@ -144,7 +145,7 @@ pub(super) async fn check_expect<N: Network>(
         }
     }
     for (client, w) in &e.wire {
-        if let Some(d) = check_wire(net, client, w) {
+        if let Some(d) = check_wire(net, client, w, bound) {
             return Ok(Some(d));
         }
     }

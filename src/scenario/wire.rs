@@ -1,10 +1,15 @@
 //! `wire:` expectations: which packets crossed a client's connection, as the client's end saw
 //! them. A fault scenario whose headline is a packet ("the re-send after the reconnect is PUBREL
-//! id 1, and no PUBLISH") states it here, so a broker that does something else cannot pass by
-//! luck. A pattern names a packet kind and, optionally, its packet id, QoS, DUP, RETAIN, topic
-//! and payload; listed patterns must appear in order (other packets may come between), and
-//! `not_` patterns must not appear at all. Matching is pure: the executor hands it the packets.
+//! with the id of the PUBLISH, and no PUBLISH") states it here, so a broker that does something
+//! else cannot pass by luck. A pattern names a packet kind and, optionally, its packet id, QoS,
+//! DUP, RETAIN, topic and payload; listed patterns must appear in order (other packets may come
+//! between), and `not_` patterns must not appear at all. A packet id is a number, or a variable
+//! (`id: $m`) bound by the first packet it matches and required equal from then on, across the
+//! run's `wire:` expectations: the ids a broker assigns are its own to choose [MQTT-2.3.1-2], so a
+//! scenario names them by variable. Matching is pure: the executor hands it the packets and the
+//! bindings.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -65,13 +70,54 @@ pub enum PacketKind {
     Disconnect,
 }
 
+/// A packet id in a pattern: a number, or a `$variable`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum IdPattern {
+    Exactly(u16),
+    Variable(String),
+}
+
+impl<'de> Deserialize<'de> for IdPattern {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<IdPattern, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Number(u16),
+            Text(String),
+        }
+        match Raw::deserialize(d)
+            .map_err(|_| serde::de::Error::custom("expected a packet id from 1 to 65535, or a variable such as $m"))?
+        {
+            Raw::Number(0) => Err(serde::de::Error::custom("a packet id is from 1 to 65535 [MQTT-2.3.1-1]")),
+            Raw::Number(n) => Ok(IdPattern::Exactly(n)),
+            Raw::Text(t) if t.len() > 1 && t.starts_with('$') => Ok(IdPattern::Variable(t)),
+            Raw::Text(t) => Err(serde::de::Error::custom(format!(
+                "expected a packet id from 1 to 65535, or a variable such as $m, found {t:?}"
+            ))),
+        }
+    }
+}
+
+impl fmt::Display for IdPattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            IdPattern::Exactly(n) => write!(f, "{n}"),
+            IdPattern::Variable(v) => f.write_str(v),
+        }
+    }
+}
+
+/// Packet ids bound to variables so far in a run.
+pub type Bindings = BTreeMap<String, u16>;
+
 /// A packet, with the fields that must match; unset fields match anything.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PacketPattern {
     pub kind: PacketKind,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<u16>,
+    pub id: Option<IdPattern>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub qos: Option<Qos>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -86,12 +132,20 @@ pub struct PacketPattern {
 }
 
 impl PacketPattern {
-    /// Whether `packet` matches; `topic` maps the pattern's topic to the network's name for it.
-    pub fn matches(&self, packet: &PacketSummary, topic: &dyn Fn(&str) -> String) -> bool {
+    /// Whether `packet` matches, with the variables `bound` so far (an unbound variable matches
+    /// any id); `topic` maps the pattern's topic to the network's name for it.
+    pub fn matches(&self, packet: &PacketSummary, bound: &Bindings, topic: &dyn Fn(&str) -> String) -> bool {
         if kind_of(packet) != self.kind {
             return false;
         }
-        let id_ok = self.id.is_none() || packet.pkid() == self.id;
+        let id_ok = match &self.id {
+            None => true,
+            Some(IdPattern::Exactly(n)) => packet.pkid() == Some(*n),
+            Some(IdPattern::Variable(v)) => match bound.get(v) {
+                Some(n) => packet.pkid() == Some(*n),
+                None => packet.pkid().is_some(),
+            },
+        };
         let publish_ok = match packet {
             PacketSummary::Publish(p) => {
                 self.qos.is_none_or(|q| q.0.as_u8() == p.qos)
@@ -110,7 +164,7 @@ impl fmt::Display for PacketPattern {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kind = serde_yaml::to_string(&self.kind).unwrap_or_default();
         write!(f, "{}", kind.trim().to_uppercase())?;
-        if let Some(id) = self.id {
+        if let Some(id) = &self.id {
             write!(f, " id={id}")?;
         }
         if let Some(topic) = &self.topic {
@@ -153,25 +207,41 @@ pub fn kind_of(packet: &PacketSummary) -> PacketKind {
 }
 
 /// The first pattern of `ordered` that does not appear in `packets` after the ones before it,
-/// and the first of `absent` that does appear: what does not hold, in words. `None` if both hold.
+/// and the first of `absent` that does appear: what does not hold, in words, with variables
+/// shown as `bound`. `None` if both hold; then the variables the ordered patterns matched are
+/// added to `bound`.
 pub fn mismatch(
     packets: &[PacketSummary],
     ordered: &[PacketPattern],
     absent: &[PacketPattern],
+    bound: &mut Bindings,
     topic: &dyn Fn(&str) -> String,
 ) -> Option<String> {
+    let mut trying = bound.clone();
     let mut rest = packets.iter();
     for pattern in ordered {
-        if !rest.any(|p| pattern.matches(p, topic)) {
-            return Some(format!("no {pattern} (in this order)"));
+        let Some(found) = rest.find(|p| pattern.matches(p, &trying, topic)) else {
+            return Some(format!("no {} (in this order)", shown(pattern, &trying)));
+        };
+        if let (Some(IdPattern::Variable(v)), Some(id)) = (&pattern.id, found.pkid()) {
+            trying.entry(v.clone()).or_insert(id);
         }
     }
     for pattern in absent {
-        if let Some(p) = packets.iter().find(|p| pattern.matches(p, topic)) {
-            return Some(format!("{p}, where no {pattern} may be"));
+        if let Some(p) = packets.iter().find(|p| pattern.matches(p, &trying, topic)) {
+            return Some(format!("{p}, where no {} may be", shown(pattern, &trying)));
         }
     }
+    *bound = trying;
     None
+}
+
+/// A pattern in words, with its variable's value where it is bound (`PUBREL id=$m (= 7)`).
+fn shown(pattern: &PacketPattern, bound: &Bindings) -> String {
+    match &pattern.id {
+        Some(IdPattern::Variable(v)) if bound.contains_key(v) => format!("{pattern} (= {})", bound[v]),
+        _ => pattern.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -198,11 +268,12 @@ mod tests {
     #[test]
     fn patterns_match_on_the_fields_they_give() {
         let ns = |t: &str| format!("ns/{t}");
-        assert!(pattern("{ kind: pubrel, id: 1 }").matches(&PacketSummary::Pubrel { pkid: 1 }, &ns));
-        assert!(!pattern("{ kind: pubrel, id: 2 }").matches(&PacketSummary::Pubrel { pkid: 1 }, &ns));
-        assert!(!pattern("{ kind: publish }").matches(&PacketSummary::Pubrel { pkid: 1 }, &ns));
-        assert!(pattern("{ kind: publish, topic: orders/42, dup: true }").matches(&publish(1, true), &ns));
-        assert!(!pattern("{ kind: publish, dup: false }").matches(&publish(1, true), &ns));
+        let none = Bindings::new();
+        assert!(pattern("{ kind: pubrel, id: 1 }").matches(&PacketSummary::Pubrel { pkid: 1 }, &none, &ns));
+        assert!(!pattern("{ kind: pubrel, id: 2 }").matches(&PacketSummary::Pubrel { pkid: 1 }, &none, &ns));
+        assert!(!pattern("{ kind: publish }").matches(&PacketSummary::Pubrel { pkid: 1 }, &none, &ns));
+        assert!(pattern("{ kind: publish, topic: orders/42, dup: true }").matches(&publish(1, true), &none, &ns));
+        assert!(!pattern("{ kind: publish, dup: false }").matches(&publish(1, true), &none, &ns));
         assert_eq!(pattern("{ kind: publish, id: 3, qos: 2, dup: true }").to_string(), "PUBLISH id=3 q2 dup=1");
     }
 
@@ -211,10 +282,39 @@ mod tests {
         let id = |t: &str| format!("ns/{t}");
         let seen = [PacketSummary::Pubrel { pkid: 1 }, PacketSummary::Pingresp, PacketSummary::Pubcomp { pkid: 1 }];
         let (rel, comp) = (pattern("{ kind: pubrel, id: 1 }"), pattern("{ kind: pubcomp }"));
-        assert_eq!(mismatch(&seen, &[rel.clone(), comp.clone()], &[pattern("{ kind: publish }")], &id), None);
-        assert_eq!(mismatch(&seen, &[comp, rel], &[], &id), Some("no PUBREL id=1 (in this order)".into()));
+        let mut b = Bindings::new();
+        assert_eq!(mismatch(&seen, &[rel.clone(), comp.clone()], &[pattern("{ kind: publish }")], &mut b, &id), None);
+        assert_eq!(mismatch(&seen, &[comp, rel], &[], &mut b, &id), Some("no PUBREL id=1 (in this order)".into()));
         let resent = [publish(1, true), PacketSummary::Pubrel { pkid: 1 }];
-        let found = mismatch(&resent, &[], &[pattern("{ kind: publish }")], &id).expect("a PUBLISH was re-sent");
+        let found =
+            mismatch(&resent, &[], &[pattern("{ kind: publish }")], &mut b, &id).expect("a PUBLISH was re-sent");
         assert!(found.starts_with("PUBLISH id=1") && found.ends_with("where no PUBLISH may be"), "{found}");
+    }
+
+    #[test]
+    fn a_variable_binds_the_id_a_broker_chose_and_holds_it_later() {
+        let id = |t: &str| format!("ns/{t}");
+        let mut b = Bindings::new();
+        let first = [publish(26438, false)];
+        assert_eq!(mismatch(&first, &[pattern("{ kind: publish, id: $m }")], &[], &mut b, &id), None);
+        assert_eq!(b.get("$m"), Some(&26438), "bound when the expectation holds");
+        let later = [PacketSummary::Pubrel { pkid: 26438 }];
+        assert_eq!(mismatch(&later, &[pattern("{ kind: pubrel, id: $m }")], &[], &mut b, &id), None);
+        let other = [PacketSummary::Pubrel { pkid: 1 }];
+        assert_eq!(
+            mismatch(&other, &[pattern("{ kind: pubrel, id: $m }")], &[], &mut b, &id),
+            Some("no PUBREL id=$m (= 26438) (in this order)".into())
+        );
+        let mut fresh = Bindings::new();
+        let failed = mismatch(
+            &first,
+            &[pattern("{ kind: publish, id: $m }"), pattern("{ kind: pubcomp }")],
+            &[],
+            &mut fresh,
+            &id,
+        );
+        assert!(failed.is_some() && fresh.is_empty(), "nothing is bound by an expectation that does not hold");
+        assert!(serde_yaml::from_str::<PacketPattern>("{ kind: puback, id: m }").is_err());
+        assert!(serde_yaml::from_str::<PacketPattern>("{ kind: puback, id: 0 }").is_err());
     }
 }
