@@ -97,3 +97,31 @@ steps:
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].spec, ["MQTT-3.3.1-1"]);
 }
+
+#[test]
+fn a_difference_in_qos_or_retain_alone_is_reported_under_its_rule() {
+    let run = |expected: &str| {
+        failures(&format!(
+            r#"
+name: qos and retain stated wrongly
+spec: [MQTT-4.5.0-1]
+clients:
+  reader: {{}}
+  pub: {{}}
+steps:
+  - connect: pub
+  - publish: {{ client: pub, topic: t, payload: kept, qos: 1, retain: true }}
+  - connect: reader
+  - subscribe: {{ client: reader, topic: t, qos: 1 }}
+  - wait: 1s
+  - expect:
+      received: {{ reader: [{expected}] }}
+"#
+        ))
+    };
+    let qos = run("{ topic: t, payload: kept, qos: 2, retain: true }");
+    assert_eq!(qos.iter().map(|f| f.spec.clone()).collect::<Vec<_>>(), [["MQTT-3.8.4-6"]], "{qos:?}");
+    let retain = run("{ topic: t, payload: kept, qos: 1, retain: false }");
+    assert_eq!(retain.iter().map(|f| f.spec.clone()).collect::<Vec<_>>(), [["MQTT-3.3.1-9"]], "{retain:?}");
+    assert!(run("{ topic: t, payload: kept, qos: 1, retain: true }").is_empty());
+}

@@ -166,7 +166,7 @@ pub fn broken_invariants(events: &[TraceEvent], client_side: bool) -> Vec<Failur
         .into_iter()
         .filter(|v| !client_side || !invariants::BROKER_SIDE.contains(&v.invariant))
         .collect();
-    // One failure per invariant, each under the statements its rule cites.
+    // One failure per invariant, under the statement its first violation names or its rule's.
     let mut failures: Vec<Failure> = Vec::new();
     for v in &violations {
         let mut observed = format!("{v}\n");
@@ -180,7 +180,10 @@ pub fn broken_invariants(events: &[TraceEvent], client_side: bool) -> Vec<Failur
         let rule = invariants::rule(v.invariant).unwrap_or_default();
         let summary = format!("invariant `{}` violated: {}", v.invariant, v.message);
         let failure = Failure::of_run(summary, format!("{}: {rule}\n", v.invariant), observed);
-        failures.push(Failure { invariant: Some(v.invariant), ..failure.under(&cited_ids(rule)) });
+        // The statement the violation itself names, where it names one, else the rule's.
+        let named = cited_ids(&v.message);
+        let spec = if named.is_empty() { cited_ids(rule) } else { named };
+        failures.push(Failure { invariant: Some(v.invariant), ..failure.under(&spec) });
     }
     failures
 }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use super::executor::{differs, Difference};
 use super::network::{BrokerState, Network, NetworkError};
 use crate::broker::BrokerView;
-use crate::harness::received::{differs_only_in_dup, same_per_stream, without_overlap_copies, Received};
+use crate::harness::received::{differs_only_in, same_per_stream, without_overlap_copies, Field, Received};
 use crate::harness::snapshot::message_line;
 use crate::protocol::PacketSummary;
 use crate::scenario::model::{Expect, ExpectedMessage, Scenario, SessionState, Step};
@@ -61,6 +61,28 @@ fn check_wire<N: Network>(net: &N, client: &str, w: &WireExpect, bound: &mut Bin
     };
     let shown: Vec<String> = packets.iter().map(|p| p.to_string()).collect();
     Some(differs(format!("the packets {client} {way} {scope}"), what, lines(&shown)))
+}
+
+/// The statement a `received` difference breaks when its kind says which: a message on a topic
+/// none of the client's filters match [MQTT-3.3.2-3]; DUP alone, set where a re-delivery needs
+/// it [MQTT-3.3.1-1] or where a first delivery must not have it [MQTT-3.3.1-3]; the QoS alone
+/// [MQTT-3.8.4-6]; RETAIN alone, missing on a copy sent for a new subscription [MQTT-3.3.1-8] or
+/// set on an established one [MQTT-3.3.1-9]. `None`: the step's or the scenario's statements.
+fn received_blame(want: &[Received], got: &[Received], filters: &[(String, u8)]) -> Option<&'static str> {
+    if got.iter().any(|m| !filters.iter().any(|(f, _)| crate::topic::matches(f, &m.topic))) {
+        return Some("MQTT-3.3.2-3");
+    }
+    if differs_only_in(want, got, Field::Dup) {
+        return Some(if want.iter().any(|m| m.dup == Some(true)) { "MQTT-3.3.1-1" } else { "MQTT-3.3.1-3" });
+    }
+    if differs_only_in(want, got, Field::Qos) {
+        return Some("MQTT-3.8.4-6");
+    }
+    if differs_only_in(want, got, Field::Retain) {
+        let missing = want.iter().filter(|m| m.retain).count() > got.iter().filter(|m| m.retain).count();
+        return Some(if missing { "MQTT-3.3.1-8" } else { "MQTT-3.3.1-9" });
+    }
+    None
 }
 
 /// How many messages each client an `expect` step looks at had received when the step began.
@@ -121,14 +143,9 @@ pub(super) async fn check_expect<N: Network>(
             let got = without_overlap_copies(&want, &got, &filters);
             let shown = |list: &[Received]| lines(&list.iter().map(Received::shown).collect::<Vec<_>>());
             let d = differs(format!("{client} received"), shown(&want), shown(&got));
-            // A difference in DUP alone is about the flag's rules: DUP=1 on a re-delivery
-            // [MQTT-3.3.1-1], DUP=0 on a first delivery [MQTT-3.3.1-3].
-            let dup_only = differs_only_in_dup(&want, &got);
-            let stated_dup = want.iter().any(|m| m.dup == Some(true));
-            return Ok(Some(match (dup_only, stated_dup) {
-                (true, true) => d.under(&["MQTT-3.3.1-1"]),
-                (true, false) => d.under(&["MQTT-3.3.1-3"]),
-                _ => d,
+            return Ok(Some(match received_blame(&want, &got, &filters) {
+                Some(statement) => d.under(&[statement]),
+                None => d,
             }));
         }
     }

@@ -95,10 +95,27 @@ pub fn same_per_stream(want: &[Received], got: &[Received]) -> bool {
         })
 }
 
-/// Whether `got` differs from `want` only in DUP flags the expectation states.
-pub fn differs_only_in_dup(want: &[Received], got: &[Received]) -> bool {
-    let unstated: Vec<Received> = want.iter().map(|m| Received { dup: None, ..m.clone() }).collect();
-    !same_per_stream(want, got) && same_per_stream(&unstated, got)
+/// A field of a received message, for telling what a difference is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Dup,
+    Qos,
+    Retain,
+}
+
+/// Whether `got` differs from `want` in `field` alone: with that field ignored on both sides
+/// they are the same.
+pub fn differs_only_in(want: &[Received], got: &[Received], field: Field) -> bool {
+    let erase = |list: &[Received]| -> Vec<Received> {
+        list.iter()
+            .map(|m| match field {
+                Field::Dup => Received { dup: None, ..m.clone() },
+                Field::Qos => Received { qos: 0, ..m.clone() },
+                Field::Retain => Received { retain: false, ..m.clone() },
+            })
+            .collect()
+    };
+    !same_per_stream(want, got) && same_per_stream(&erase(want), &erase(got))
 }
 
 /// `got` without the further copies a server may send for overlapping subscriptions
@@ -169,10 +186,14 @@ mod tests {
         assert!(same_per_stream(&want, &[m("a", "2", 1, Some(true)), m("a", "1", 0, Some(true))]));
         let no_dup = [m("a", "1", 0, Some(false)), m("a", "2", 1, Some(false))];
         assert!(!same_per_stream(&want, &no_dup));
-        assert!(differs_only_in_dup(&want, &no_dup));
+        assert!(differs_only_in(&want, &no_dup, Field::Dup));
         let wrong_qos = [m("a", "1", 1, Some(false)), m("a", "2", 1, Some(true))];
         assert!(!same_per_stream(&want, &wrong_qos));
-        assert!(!differs_only_in_dup(&want, &wrong_qos));
+        assert!(!differs_only_in(&want, &wrong_qos, Field::Dup));
+        assert!(differs_only_in(&want, &wrong_qos, Field::Qos));
+        assert!(!differs_only_in(&want, &wrong_qos, Field::Retain));
+        let retained = [m("a", "1", 0, None), Received { retain: true, ..m("a", "2", 1, Some(true)) }];
+        assert!(differs_only_in(&want, &retained, Field::Retain));
     }
 
     #[test]

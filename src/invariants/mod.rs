@@ -111,7 +111,12 @@ fn qos2_exactly_once(t: &Timeline, out: &mut Vec<Violation>) {
             if lines.len() == allowed + 1 {
                 out.push(Violation {
                     invariant: "qos2-exactly-once",
-                    message: format!("{client} received {:?} {:?} at QoS 2 {} times", d.topic, d.payload, lines.len()),
+                    message: format!(
+                        "{client} received {:?} {:?} at QoS 2 {} times [MQTT-4.3.3-2]",
+                        d.topic,
+                        d.payload,
+                        lines.len()
+                    ),
                     lines: lines.clone(),
                 });
             }
@@ -185,8 +190,12 @@ fn delivered_qos(t: &Timeline, out: &mut Vec<Violation>) {
                 out.push(Violation {
                     invariant: "delivered-qos",
                     message: format!(
-                        "{client} received {:?} {:?} at QoS {}, expected {expected} (published at {}, granted up to {granted})",
-                        d.topic, d.payload, d.qos, p.qos
+                        "{client} received {:?} {:?} at QoS {}, expected {expected} (published at {}, granted up to {granted}) [{}]",
+                        d.topic,
+                        d.payload,
+                        d.qos,
+                        p.qos,
+                        if each.len() > 1 { "MQTT-3.3.5-1" } else { "MQTT-3.8.4-6" }
                     ),
                     lines: vec![p.line, d.line],
                 });
