@@ -1,6 +1,6 @@
 //! Precise blame: a run reports every difference, each under the statement its check observes.
-//! An `expect` that does not hold does not end the run; a command that does not end as stated
-//! does. Statements come from the kind of difference (a missing acknowledgement, the session
+//! An `expect` that does not hold, or a wrong session present flag, does not end the run; a
+//! command that does not end as stated does. Statements come from the kind of difference (a missing acknowledgement, the session
 //! present flag, DUP alone), else the expect step's `spec:`, else the scenario's list. And a
 //! broker that sends the further copies overlapping subscriptions allow [MQTT-3.3.5-1] is not
 //! reported.
@@ -38,6 +38,10 @@ steps:
   - connect: { client: reader, session_present: false }
   - expect:
       received_count: { reader: 7 }
+  - partition: reader
+  - unsubscribe: { client: reader, topic: t }
+  - expect:
+      received_count: { reader: 9 }
 "#,
     );
     let summary: Vec<(&str, Vec<&str>)> =
@@ -47,12 +51,15 @@ steps:
         [
             ("reader received", vec!["MQTT-4.5.0-1"]),
             ("reader's number of received messages", vec!["MQTT-4.5.0-1", "MQTT-3.2.2-3"]),
-            // The scenario says no session is stored, so session present 1 breaks [MQTT-3.2.2-3].
+            // The scenario says no session is stored, so session present 1 breaks [MQTT-3.2.2-3];
+            // the connection is up either way, so the run goes on.
             ("connect reader: session present in CONNACK", vec!["MQTT-3.2.2-3"]),
-        ],
-        "the wrong session present ends the run: the last expect is not judged"
+            ("reader's number of received messages", vec!["MQTT-4.5.0-1", "MQTT-3.2.2-3"]),
+            // A command that does not complete ends the run: the last expect is not judged.
+            ("unsubscribe reader", vec!["MQTT-3.10.4-4"]),
+        ]
     );
-    assert_eq!(found.iter().map(|f| f.step).collect::<Vec<_>>(), [Some(5), Some(6), Some(8)]);
+    assert_eq!(found.iter().map(|f| f.step).collect::<Vec<_>>(), [Some(5), Some(6), Some(8), Some(9), Some(11)]);
     assert_eq!(found[2].expected, "0", "the expected side is the scenario's, never the observed");
 }
 
@@ -124,4 +131,33 @@ steps:
     let retain = run("{ topic: t, payload: kept, qos: 1, retain: false }");
     assert_eq!(retain.iter().map(|f| f.spec.clone()).collect::<Vec<_>>(), [["MQTT-3.3.1-9"]], "{retain:?}");
     assert!(run("{ topic: t, payload: kept, qos: 1, retain: true }").is_empty());
+}
+
+#[test]
+fn every_client_whose_list_differs_is_shown_not_only_the_first() {
+    let found = failures(
+        r#"
+name: two readers stated wrongly
+clients:
+  a: {}
+  b: {}
+  pub: {}
+steps:
+  - connect: a
+  - subscribe: { client: a, topic: t, qos: 1 }
+  - connect: b
+  - subscribe: { client: b, topic: t, qos: 1 }
+  - connect: pub
+  - publish: { client: pub, topic: t, payload: one, qos: 1 }
+  - wait: 1s
+  - expect:
+      received:
+        a: [{ topic: t, payload: two, qos: 1 }]
+        b: [{ topic: t, payload: three, qos: 1 }]
+"#,
+    );
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].summary, "a, b received");
+    assert!(found[0].expected.contains("a:\n  t = two | q1") && found[0].expected.contains("b:\n  t = three | q1"));
+    assert!(found[0].observed.contains("a:\n  t = one | q1") && found[0].observed.contains("b:\n  t = one | q1"));
 }

@@ -2,9 +2,9 @@
 //! for every network. It drives a [`Network`] step by step (a client command and the outcome the
 //! step expects, a wait, a fault, an `expect`), and judges a finished trace against the delivery
 //! invariants. Each difference names the normative statements its check observes (`statements`).
-//! An `expect` that does not hold is recorded and the run goes on, since later checks are
-//! independent of it; a command that does not end as the step says ends the run, since what
-//! follows depends on it.
+//! An `expect` that does not hold, or a CONNACK whose session present flag differs, is recorded
+//! and the run goes on, since later checks do not depend on it; a command that does not end as
+//! the step says ends the run, since what follows depends on it.
 //!
 //! The simulation (`sim::runner`) and `mqtt-sim check` (`check::runner`) both run scenarios
 //! through here; what they add is only what differs between the networks: the simulation takes a
@@ -103,17 +103,25 @@ pub(super) struct Differs {
     observed: String,
     /// The statements this kind of check stands for; empty: the step's or the scenario's.
     spec: Vec<&'static str>,
+    /// Whether the run can go on after it: later steps do not depend on what differs (an
+    /// observation, or a flag of a command that otherwise completed).
+    goes_on: bool,
 }
 
 pub(super) type Difference = Option<Differs>;
 
 pub(super) fn differs(what: impl Into<String>, expected: impl Into<String>, observed: impl Into<String>) -> Differs {
-    Differs { what: what.into(), expected: expected.into(), observed: observed.into(), spec: vec![] }
+    Differs { what: what.into(), expected: expected.into(), observed: observed.into(), spec: vec![], goes_on: false }
 }
 
 impl Differs {
     pub(super) fn under(self, spec: &[&'static str]) -> Differs {
         Differs { spec: spec.to_vec(), ..self }
+    }
+
+    /// The same difference, after which the run goes on.
+    fn going_on(self) -> Differs {
+        Differs { goes_on: true, ..self }
     }
 }
 
@@ -129,6 +137,7 @@ pub async fn run_steps<N: Network>(net: &mut N, scenario: &Scenario) -> Result<V
         net.note(|ms| TraceEvent::Step { ms, step: marker });
         let Some(d) = execute(net, scenario, i, step, &mut bound).await? else { continue };
         let spec = statements(scenario, step, &d);
+        let goes_on = d.goes_on || matches!(step, Step::Expect(_));
         let line = scenario.step_lines.get(i).copied();
         failures.push(Failure {
             step: Some(i),
@@ -140,7 +149,7 @@ pub async fn run_steps<N: Network>(net: &mut N, scenario: &Scenario) -> Result<V
             invariant: None,
             also: vec![],
         });
-        if !matches!(step, Step::Expect(_)) {
+        if !goes_on {
             break;
         }
     }
@@ -357,6 +366,8 @@ async fn execute<N: Network>(
                         (*sp as u8).to_string(),
                     )
                     .under(&[rule])
+                    // The connection is up either way: what follows does not depend on the flag.
+                    .going_on()
                 })
             } else {
                 let want = c.outcome.unwrap_or_default();

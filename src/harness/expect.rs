@@ -129,6 +129,8 @@ pub(super) async fn check_expect<N: Network>(
     start: &BTreeMap<String, usize>,
     bound: &mut Bindings,
 ) -> Result<Difference, NetworkError> {
+    // Every client whose list differs, so one failing client does not hide another.
+    let mut differing: Vec<(String, String, String, Option<&'static str>)> = Vec::new();
     for (client, expected) in &e.received {
         let (got, want) = received_lists(&net.record(client)?, expected);
         let filters = subscribed_filters(scenario, client, index);
@@ -140,14 +142,29 @@ pub(super) async fn check_expect<N: Network>(
         let held =
             (from..=got.len()).any(|n| same_per_stream(&want, &without_overlap_copies(&want, &got[..n], &filters)));
         if !held {
-            let got = without_overlap_copies(&want, &got, &filters);
+            // Shown as received, further copies included; judged without them.
             let shown = |list: &[Received]| lines(&list.iter().map(Received::shown).collect::<Vec<_>>());
-            let d = differs(format!("{client} received"), shown(&want), shown(&got));
-            return Ok(Some(match received_blame(&want, &got, &filters) {
-                Some(statement) => d.under(&[statement]),
-                None => d,
-            }));
+            let blame = received_blame(&want, &without_overlap_copies(&want, &got, &filters), &filters);
+            differing.push((client.clone(), shown(&want), shown(&got), blame));
         }
+    }
+    if let [(client, expected, observed, blame)] = differing.as_slice() {
+        let d = differs(format!("{client} received"), expected, observed);
+        return Ok(Some(match blame {
+            Some(b) => d.under(&[*b]),
+            None => d,
+        }));
+    }
+    if !differing.is_empty() {
+        let names: Vec<&str> = differing.iter().map(|(c, ..)| c.as_str()).collect();
+        let expected: String = differing.iter().map(|d| format!("{}:\n{}", d.0, indented(&d.1))).collect();
+        let observed: String = differing.iter().map(|d| format!("{}:\n{}", d.0, indented(&d.2))).collect();
+        let d = differs(format!("{} received", names.join(", ")), expected, observed);
+        let blames: Vec<_> = differing.iter().map(|d| d.3).collect();
+        return Ok(Some(match blames[0] {
+            Some(b) if blames.iter().all(|x| *x == Some(b)) => d.under(&[b]),
+            _ => d,
+        }));
     }
     for (client, &n) in &e.received_count {
         let got = net.record(client)?.messages.len();
@@ -221,6 +238,11 @@ fn check_broker(view: &BrokerView, e: &Expect) -> Difference {
         }
     }
     None
+}
+
+/// A block of lines, indented under a client's name.
+fn indented(block: &str) -> String {
+    block.lines().map(|l| format!("  {l}\n")).collect()
 }
 
 /// Message lines as a block, one per line.
