@@ -187,14 +187,17 @@ fn usage(scenario: &Scenario) -> Usage {
     u
 }
 
-/// Whether a QoS 0 message (a publication, or a will when its client's connection ends) may be
-/// published while a client that connected with clean session 0 is, or may be, offline: after
+/// Whether a QoS 0 message (a QoS 0 publication, a publication that a QoS 0 subscription makes
+/// QoS 0, or a will when its client's connection ends) may be published while a client that
+/// connected with clean session 0 is, or may be, offline: after
 /// it disconnects, loses its connection or crashes, and until it connects again; a partitioned,
 /// held or lossy link counts as offline, since keep alive may end the connection meanwhile, and
 /// so does a broker crash. Over-approximates: it only decides what is not applicable.
 fn qos0_while_persistent_offline(scenario: &Scenario) -> bool {
     let mut persistent: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
     let mut offline: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
+    // Each client's filters and the QoS it asked for (an over-approximation of what is granted).
+    let mut subscriptions: std::collections::BTreeMap<&str, Vec<(String, u8)>> = Default::default();
     let will_qos0 =
         |client: &str| scenario.clients.get(client).and_then(|c| c.will.as_ref()).is_some_and(|w| w.qos.0.as_u8() == 0);
     for step in &scenario.steps {
@@ -228,8 +231,23 @@ fn qos0_while_persistent_offline(scenario: &Scenario) -> bool {
                 offline.insert(&l.client);
             }
             Step::CrashBroker => offline.extend(persistent.iter().copied()),
-            Step::Publish(p) if p.qos.0.as_u8() == 0 && persistent.iter().any(|c| offline.contains(c)) => {
-                return true;
+            Step::Subscribe(sub) => {
+                let asked = sub.topic.iter().zip(sub.qos).map(|(t, q)| (t.0.clone(), q.0.as_u8()));
+                let filters = subscriptions.entry(sub.client.as_str()).or_default();
+                filters.extend(asked.chain(sub.topics.iter().map(|f| (f.filter.0.clone(), f.qos.0.as_u8()))));
+            }
+            Step::Publish(p) => {
+                // A message reaches a session at min(published, granted) [MQTT-3.8.4-6]: a QoS 1
+                // publication is a QoS 0 message for a session subscribed at QoS 0.
+                let as_qos0 = |client: &&str| {
+                    let granted = subscriptions.get(client).and_then(|filters| {
+                        filters.iter().filter(|(f, _)| crate::topic::matches(f, &p.topic.0)).map(|(_, q)| *q).max()
+                    });
+                    p.qos.0.as_u8() == 0 || granted == Some(0)
+                };
+                if persistent.iter().any(|c| offline.contains(c) && as_qos0(c)) {
+                    return true;
+                }
             }
             _ => {}
         }
@@ -452,7 +470,14 @@ mod tests {
         let back = scenario(
             "name: n\nclients: { r: { clean_session: false }, w: {} }\nsteps:\n  - connect: r\n  - disconnect: r\n  - connect: r\n  - connect: w\n  - publish: { client: w, topic: t, qos: 0 }\n",
         );
-        assert_eq!(plan(&back, &borrowed(qos0)), Plan::Run { skipped: vec![] }, "it is back online");
+        assert_eq!(plan(&back, &borrowed(qos0.clone())), Plan::Run { skipped: vec![] }, "it is back online");
+        let downgraded = scenario(
+            "name: n\nclients: { r: { clean_session: false }, w: {} }\nsteps:\n  - connect: r\n  - subscribe: { client: r, topic: t, qos: 0 }\n  - disconnect: r\n  - connect: w\n  - publish: { client: w, topic: t, qos: 1 }\n",
+        );
+        assert!(
+            matches!(plan(&downgraded, &borrowed(qos0)), Plan::NotApplicable(_)),
+            "a QoS 1 publication is a QoS 0 message for a QoS 0 subscription [MQTT-3.8.4-6]"
+        );
     }
 
     #[test]

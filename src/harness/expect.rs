@@ -142,10 +142,16 @@ pub(super) async fn check_expect<N: Network>(
         let held =
             (from..=got.len()).any(|n| same_per_stream(&want, &without_overlap_copies(&want, &got[..n], &filters)));
         if !held {
-            // Shown as received, further copies included; judged without them.
+            // Shown as received, further copies included, with what came during the grace
+            // marked; blamed on what it had when it was first looked at, without the copies.
             let shown = |list: &[Received]| lines(&list.iter().map(Received::shown).collect::<Vec<_>>());
-            let blame = received_blame(&want, &without_overlap_copies(&want, &got, &filters), &filters);
-            differing.push((client.clone(), shown(&want), shown(&got), blame));
+            let at_check = without_overlap_copies(&want, &got[..from], &filters);
+            let blame = received_blame(&want, &at_check, &filters);
+            let mut observed: Vec<String> = got.iter().map(Received::shown).collect();
+            for line in observed.iter_mut().skip(from) {
+                line.push_str("   (came during the grace)");
+            }
+            differing.push((client.clone(), shown(&want), lines(&observed), blame));
         }
     }
     if let [(client, expected, observed, blame)] = differing.as_slice() {

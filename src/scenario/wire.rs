@@ -207,7 +207,7 @@ pub fn kind_of(packet: &PacketSummary) -> PacketKind {
 }
 
 /// The first pattern of `ordered` that does not appear in `packets` after the ones before it,
-/// and the first of `absent` that does appear: what does not hold, in words, with variables
+/// or the first of `absent` that does appear: what was expected there, in words, with variables
 /// shown as `bound`. `None` if both hold; then the variables the ordered patterns matched are
 /// added to `bound`.
 pub fn mismatch(
@@ -221,7 +221,10 @@ pub fn mismatch(
     let mut rest = packets.iter();
     for pattern in ordered {
         let Some(found) = rest.find(|p| pattern.matches(p, &trying, topic)) else {
-            return Some(format!("no {} (in this order)", shown(pattern, &trying)));
+            return Some(format!(
+                "{} (after the packets listed before it), which did not come",
+                shown(pattern, &trying)
+            ));
         };
         if let (Some(IdPattern::Variable(v)), Some(id)) = (&pattern.id, found.pkid()) {
             trying.entry(v.clone()).or_insert(id);
@@ -229,7 +232,7 @@ pub fn mismatch(
     }
     for pattern in absent {
         if let Some(p) = packets.iter().find(|p| pattern.matches(p, &trying, topic)) {
-            return Some(format!("{p}, where no {} may be", shown(pattern, &trying)));
+            return Some(format!("no {}, but {p} came", shown(pattern, &trying)));
         }
     }
     *bound = trying;
@@ -284,11 +287,14 @@ mod tests {
         let (rel, comp) = (pattern("{ kind: pubrel, id: 1 }"), pattern("{ kind: pubcomp }"));
         let mut b = Bindings::new();
         assert_eq!(mismatch(&seen, &[rel.clone(), comp.clone()], &[pattern("{ kind: publish }")], &mut b, &id), None);
-        assert_eq!(mismatch(&seen, &[comp, rel], &[], &mut b, &id), Some("no PUBREL id=1 (in this order)".into()));
+        assert_eq!(
+            mismatch(&seen, &[comp, rel], &[], &mut b, &id),
+            Some("PUBREL id=1 (after the packets listed before it), which did not come".into())
+        );
         let resent = [publish(1, true), PacketSummary::Pubrel { pkid: 1 }];
         let found =
             mismatch(&resent, &[], &[pattern("{ kind: publish }")], &mut b, &id).expect("a PUBLISH was re-sent");
-        assert!(found.starts_with("PUBLISH id=1") && found.ends_with("where no PUBLISH may be"), "{found}");
+        assert!(found.starts_with("no PUBLISH, but PUBLISH id=1"), "{found}");
     }
 
     #[test]
@@ -303,7 +309,7 @@ mod tests {
         let other = [PacketSummary::Pubrel { pkid: 1 }];
         assert_eq!(
             mismatch(&other, &[pattern("{ kind: pubrel, id: $m }")], &[], &mut b, &id),
-            Some("no PUBREL id=$m (= 26438) (in this order)".into())
+            Some("PUBREL id=$m (= 26438) (after the packets listed before it), which did not come".into())
         );
         let mut fresh = Bindings::new();
         let failed = mismatch(
