@@ -63,9 +63,13 @@ impl Received {
 
     /// How it reads in a report, as a snapshot line; DUP shown only where it is known.
     pub fn shown(&self) -> String {
-        let retain = if self.retain { " retain" } else { "" };
-        let dup = if self.dup == Some(true) { " dup" } else { "" };
-        format!("{} = {} | q{}{retain}{dup}", self.topic, self.payload, self.qos)
+        super::snapshot::message_line(
+            &self.topic,
+            self.payload.as_bytes(),
+            self.qos,
+            self.retain,
+            self.dup == Some(true),
+        )
     }
 
     fn matches(&self, got: &Received) -> bool {
