@@ -10,7 +10,7 @@ use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use crate::protocol::{self, PacketSummary, MAX_PACKET_SIZE};
-use crate::trace::{Trace, TraceEvent};
+use crate::trace::{BrokerEvent, Trace, TraceEvent, BROKER};
 
 /// Decodes one direction of a stream for the trace.
 #[derive(Debug, Default)]
@@ -84,15 +84,32 @@ impl PacketRecorder {
     }
 }
 
-/// A stream whose traffic is recorded in a trace.
+/// A stream whose traffic is recorded in a trace. On the broker's end it also records when the
+/// broker closes the stream (shuts it down or drops it), as the fault proxy of `mqtt-sim check`
+/// does over real TCP, for the `no-unprovoked-close` invariant.
 pub struct Tap<Io> {
     io: Io,
     recorder: PacketRecorder,
+    closed: bool,
 }
 
 impl<Io> Tap<Io> {
     pub fn new(io: Io, host: String, peer: String, trace: Trace) -> Tap<Io> {
-        Tap { io, recorder: PacketRecorder::new(host, peer, trace) }
+        Tap { io, recorder: PacketRecorder::new(host, peer, trace), closed: false }
+    }
+
+    fn record_close(&mut self) {
+        if !std::mem::replace(&mut self.closed, true) && self.recorder.host == BROKER {
+            let r = &self.recorder;
+            let event = BrokerEvent::ClosedConnection { client: r.peer.clone() };
+            r.trace.push(TraceEvent::Broker { ms: r.trace.now_ms(), event });
+        }
+    }
+}
+
+impl<Io> Drop for Tap<Io> {
+    fn drop(&mut self) {
+        self.record_close();
     }
 }
 
@@ -122,6 +139,10 @@ impl<Io: AsyncWrite + Unpin> AsyncWrite for Tap<Io> {
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_shutdown(cx)
+        let result = Pin::new(&mut self.io).poll_shutdown(cx);
+        if result.is_ready() {
+            self.record_close();
+        }
+        result
     }
 }

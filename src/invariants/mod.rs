@@ -7,6 +7,7 @@
 //! Messages are identified by (topic, payload). Where a run publishes the same (topic, payload)
 //! twice the invariants that need identity skip that message rather than guess.
 
+mod closes;
 mod flags;
 mod qos2_flow;
 #[cfg(test)]
@@ -50,6 +51,7 @@ pub const INVARIANTS: &[(&str, &str)] = &[
     ("dup-on-redelivery", "a PUBLISH re-sent while its packet id is unacknowledged has DUP=1, from the broker and from the client [MQTT-3.3.1-1]"),
     ("dup-only-on-redelivery", "a first send has DUP=0, whatever the publisher's DUP was [MQTT-3.3.1-3], and so has every QoS 0 message [MQTT-3.3.1-2]"),
     ("no-publish-after-pubrel", "a QoS 2 sender that has sent PUBREL never sends that PUBLISH again, it re-sends the PUBREL [MQTT-4.3.3-1] [MQTT-4.4.0-1]"),
+    ("no-unprovoked-close", "the broker closes a connection only after a cause the trace shows (DISCONNECT or the client's own close, a refused CONNECT, a takeover, a PUBLISH it refuses, bytes that are not MQTT, a crash), or for keep alive, and then not before one keep alive without a packet [MQTT-3.1.2-24]"),
     ("session-present", "session present is 1 exactly when a persistent session was stored [MQTT-3.2.2-1] [MQTT-3.2.2-2] [MQTT-3.2.2-3]"),
     ("at-least-once", "an acknowledged QoS 1/2 message for a matching persistent subscription is delivered, unless the trace says why not [MQTT-3.1.2-5] [MQTT-4.5.0-1]"),
 ];
@@ -75,6 +77,7 @@ pub fn check(events: &[TraceEvent]) -> Vec<Violation> {
     flags::retain_on_new_subscription(events, &t, &mut out);
     flags::dup_on_redelivery(events, &mut out);
     qos2_flow::no_publish_after_pubrel(events, &mut out);
+    closes::no_unprovoked_close(events, &mut out);
     session_present(&t, &mut out);
     at_least_once(&t, &mut out);
     out

@@ -1,0 +1,350 @@
+//! When, and after what, the broker may close a client's connection. Every close the trace
+//! records (`BrokerEvent::ClosedConnection`: the broker's end of the stream closed, seen by the
+//! simulation's tap or by the fault proxy of `mqtt-sim check`) must follow a cause the trace
+//! shows on that connection:
+//! - the client sent DISCONNECT, closed the connection itself (after a connect that failed, too),
+//!   lost it or crashed;
+//! - the broker refused the CONNECT [MQTT-3.2.2-5], or closed before any CONNACK [MQTT-3.2.2-6];
+//! - another connection CONNECTed with the same client id: a takeover [MQTT-3.1.4-2];
+//! - the keep alive ran out [MQTT-3.1.2-24]: the spec asks for the close after 1.5 keep alives
+//!   without a packet; one that comes earlier than one keep alive after the last packet the
+//!   broker received (the client's own deadline [MQTT-3.1.2-23]) has no cause. The lower bound
+//!   is one keep alive, not 1.5, because brokers keep time in whole seconds (mosquitto), and a
+//!   verdict must not flap with the phase of their clock;
+//! - a PUBLISH the broker did not acknowledge: closing is how a 3.1.1 server refuses one
+//!   [MQTT-3.3.5-2];
+//! - bytes from the client that are not MQTT [MQTT-4.8.0-1];
+//! - the broker crashed or restarted;
+//! - a server limit that our broker reports as its reason (a transient error [MQTT-4.8.0-2]:
+//!   too many connections, a full incoming QoS 2 window, a topic too deep, no CONNECT in time).
+//!
+//! The trace does not say which of a client's connections a close ends: the oldest still open
+//! with a cause is taken, else the oldest.
+
+use std::collections::BTreeMap;
+
+use super::flags::broker_view;
+use super::Violation;
+use crate::broker::CloseReason;
+use crate::protocol::{PacketSummary, PublishSummary};
+use crate::trace::{BrokerEvent, ClientNote, Fault, TraceEvent, BROKER};
+
+/// One connection of a client, as the broker sees it.
+struct Conn {
+    /// The trace line of its CONNECT.
+    line: usize,
+    client_id: String,
+    keep_alive: u16,
+    /// When the broker last read a packet on it.
+    last_in: u64,
+    /// Whether the broker has answered its CONNECT.
+    connack: bool,
+    /// The PUBLISH the broker read last, while it is unacknowledged: (packet id, QoS).
+    unacknowledged: Option<(Option<u16>, u8)>,
+    /// The first cause for a close the trace showed.
+    cause: Option<&'static str>,
+}
+
+impl Conn {
+    fn justify(&mut self, cause: &'static str) {
+        self.cause.get_or_insert(cause);
+    }
+
+    /// The cause of a close at `ms`, if there is one.
+    fn cause_at(&self, ms: u64) -> Option<&'static str> {
+        self.cause
+            .or_else(|| (!self.connack).then_some("closed before any CONNACK [MQTT-3.2.2-6]"))
+            .or_else(|| self.unacknowledged.map(|_| "a PUBLISH it did not acknowledge [MQTT-3.3.5-2]"))
+            .or_else(|| {
+                (self.keep_alive > 0 && ms.saturating_sub(self.last_in) >= u64::from(self.keep_alive) * 1000)
+                    .then_some("keep alive [MQTT-3.1.2-24]")
+            })
+    }
+}
+
+/// Reasons our broker reports for closing on a server limit, which the trace cannot otherwise
+/// show.
+fn server_limit(reason: &CloseReason) -> bool {
+    matches!(
+        reason,
+        CloseReason::TooManyConnections
+            | CloseReason::IncomingWindowFull { .. }
+            | CloseReason::TopicTooDeep { .. }
+            | CloseReason::ConnectTimeout
+    )
+}
+
+pub fn no_unprovoked_close(events: &[TraceEvent], out: &mut Vec<Violation>) {
+    let tapped = events.iter().any(|e| matches!(e, TraceEvent::Send { host, .. } if host == BROKER));
+    // Each client host's connections still open at the broker, oldest first.
+    let mut open: BTreeMap<&str, Vec<Conn>> = BTreeMap::new();
+    for (line, e) in events.iter().enumerate() {
+        if let Some((client, by_broker, packet)) = broker_view(e, tapped) {
+            read_or_written(&mut open, client, by_broker, packet, line, e.ms());
+        }
+        match e {
+            TraceEvent::Malformed { host, peer, .. } if peer == BROKER || host == BROKER => {
+                let client = if host == BROKER { peer } else { host };
+                newest(&mut open, client, |c| c.justify("bytes that are not MQTT [MQTT-4.8.0-1]"));
+            }
+            // The client's application saw its connection end, or its connect fail (no CONNACK
+            // in time): the client closed it, or found it closed.
+            TraceEvent::Disconnected { client, .. }
+            | TraceEvent::Client {
+                client,
+                event: ClientNote::ConnectFailed { .. } | ClientNote::ConnectRefused { .. },
+                ..
+            } => {
+                newest(&mut open, client, |c| c.justify("its client closed the connection"));
+            }
+            TraceEvent::Fault { fault: Fault::LoseConnection { client } | Fault::CrashClient { client }, .. } => {
+                for c in open.get_mut(client.as_str()).into_iter().flatten() {
+                    c.justify("its client dropped the connection");
+                }
+            }
+            TraceEvent::Fault { fault: Fault::CrashBroker | Fault::RestartBroker, .. } => {
+                for c in open.values_mut().flatten() {
+                    c.justify("the broker crashed");
+                }
+            }
+            TraceEvent::Broker { event: BrokerEvent::SessionOffline { client_id, reason }, .. }
+                if server_limit(reason) =>
+            {
+                let conns = open.values_mut().flatten().filter(|c| c.client_id == *client_id);
+                if let Some(c) = conns.last() {
+                    c.justify("a server limit [MQTT-4.8.0-2]");
+                }
+            }
+            TraceEvent::Broker { ms, event: BrokerEvent::ClosedConnection { client } } => {
+                if let Some(v) = close(&mut open, client, line, *ms) {
+                    out.push(v);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Follows a packet the broker read from (`by_broker` false) or wrote to `client`.
+fn read_or_written<'a>(
+    open: &mut BTreeMap<&'a str, Vec<Conn>>,
+    client: &'a str,
+    by_broker: bool,
+    packet: &PacketSummary,
+    line: usize,
+    ms: u64,
+) {
+    if let (false, PacketSummary::Connect { client_id, keep_alive, .. }) = (by_broker, packet) {
+        if !client_id.is_empty() {
+            for c in open.values_mut().flatten().filter(|c| c.client_id == *client_id) {
+                c.justify("taken over by a new connection with its client id [MQTT-3.1.4-2]");
+            }
+        }
+        let conn = Conn {
+            line,
+            client_id: client_id.clone(),
+            keep_alive: *keep_alive,
+            last_in: ms,
+            connack: false,
+            unacknowledged: None,
+            cause: None,
+        };
+        open.entry(client).or_default().push(conn);
+        return;
+    }
+    newest(open, client, |c| {
+        if by_broker {
+            match packet {
+                PacketSummary::Connack { return_code, .. } => {
+                    c.connack = true;
+                    if *return_code != 0 {
+                        c.justify("it refused the CONNECT [MQTT-3.2.2-5]");
+                    }
+                }
+                PacketSummary::Puback { pkid } | PacketSummary::Pubrec { pkid }
+                    if c.unacknowledged.is_some_and(|(id, _)| id == Some(*pkid)) =>
+                {
+                    c.unacknowledged = None;
+                }
+                _ => {}
+            }
+            return;
+        }
+        c.last_in = ms;
+        match packet {
+            PacketSummary::Disconnect => c.justify("its client sent DISCONNECT"),
+            PacketSummary::Publish(PublishSummary { pkid, qos, .. }) => c.unacknowledged = Some((*pkid, *qos)),
+            // Anything else the client sends after a QoS 0 PUBLISH shows the broker went on.
+            _ if c.unacknowledged.is_some_and(|(_, qos)| qos == 0) => c.unacknowledged = None,
+            _ => {}
+        }
+    });
+}
+
+/// Applies `f` to the newest open connection of `client`, if any.
+fn newest(open: &mut BTreeMap<&str, Vec<Conn>>, client: &str, f: impl FnOnce(&mut Conn)) {
+    if let Some(c) = open.get_mut(client).and_then(|conns| conns.last_mut()) {
+        f(c);
+    }
+}
+
+/// Judges the broker's close of one of `client`'s connections at `line`.
+fn close(open: &mut BTreeMap<&str, Vec<Conn>>, client: &str, line: usize, ms: u64) -> Option<Violation> {
+    let conns = open.get_mut(client)?;
+    if conns.is_empty() {
+        return None;
+    }
+    if let Some(i) = conns.iter().position(|c| c.cause_at(ms).is_some()) {
+        conns.remove(i);
+        return None;
+    }
+    let c = conns.remove(0);
+    let idle = ms.saturating_sub(c.last_in);
+    let why = if c.keep_alive > 0 {
+        format!("{idle} ms after the last packet it read, before even one keep alive ({} s) had passed", c.keep_alive)
+    } else {
+        format!("{idle} ms after the last packet it read, with keep alive 0 (no inactivity close)")
+    };
+    Some(Violation {
+        invariant: "no-unprovoked-close",
+        message: format!(
+            "the broker closed {client}'s connection {why}, and nothing in the trace gave it a cause [MQTT-3.1.2-24]"
+        ),
+        lines: vec![c.line, line],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::PacketSummary as P;
+    use crate::trace::TraceEvent as E;
+
+    /// The broker read `packet` from `client` at `ms`.
+    fn read(ms: u64, client: &str, packet: P) -> E {
+        E::Recv { ms, host: BROKER.into(), peer: client.into(), packet }
+    }
+    /// The broker wrote `packet` to `client` at `ms`.
+    fn wrote(ms: u64, client: &str, packet: P) -> E {
+        E::Send { ms, host: BROKER.into(), peer: client.into(), packet }
+    }
+    fn connect(ms: u64, client: &str, id: &str, keep_alive: u16) -> Vec<E> {
+        let connect = P::Connect { client_id: id.into(), clean_session: true, keep_alive, will: None, username: None };
+        vec![read(ms, client, connect), wrote(ms, client, P::Connack { session_present: false, return_code: 0 })]
+    }
+    fn closed(ms: u64, client: &str) -> E {
+        E::Broker { ms, event: BrokerEvent::ClosedConnection { client: client.into() } }
+    }
+    fn publish(qos: u8) -> P {
+        P::Publish(PublishSummary {
+            pkid: (qos > 0).then_some(1),
+            qos,
+            dup: false,
+            retain: false,
+            topic: "t".into(),
+            payload: "1".into(),
+            payload_len: 1,
+        })
+    }
+    fn judge(events: &[E]) -> Vec<String> {
+        let mut out = Vec::new();
+        no_unprovoked_close(events, &mut out);
+        out.into_iter().map(|v| v.message).collect()
+    }
+
+    #[test]
+    fn a_close_before_one_keep_alive_without_a_cause_is_a_violation() {
+        let mut t = connect(0, "c", "c", 2);
+        t.push(read(500, "c", P::Pingreq));
+        t.push(closed(1500, "c"));
+        let found = judge(&t);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].contains("1000 ms after the last packet it read, before even one keep alive (2 s)"),
+            "{found:?}"
+        );
+        assert!(found[0].contains("[MQTT-3.1.2-24]"));
+    }
+
+    #[test]
+    fn a_close_after_a_keep_alive_without_a_packet_has_its_cause() {
+        let mut t = connect(0, "c", "c", 2);
+        t.push(read(500, "c", P::Pingreq));
+        t.push(closed(2500, "c"));
+        assert_eq!(judge(&t), Vec::<String>::new());
+    }
+
+    #[test]
+    fn with_keep_alive_0_a_close_needs_another_cause() {
+        let mut t = connect(0, "c", "c", 0);
+        t.push(closed(60_000, "c"));
+        let found = judge(&t);
+        assert!(found.len() == 1 && found[0].contains("keep alive 0"), "{found:?}");
+    }
+
+    #[test]
+    fn disconnect_refusal_takeover_and_crash_are_causes() {
+        let mut t = connect(0, "a", "a", 0);
+        t.push(read(10, "a", P::Disconnect));
+        t.push(closed(10, "a"));
+        // A refused CONNECT [MQTT-3.2.2-5].
+        let refused =
+            P::Connect { client_id: "b".into(), clean_session: true, keep_alive: 0, will: None, username: None };
+        t.push(read(20, "b", refused));
+        t.push(wrote(20, "b", P::Connack { session_present: false, return_code: 5 }));
+        t.push(closed(20, "b"));
+        // A takeover by another host with the same client id [MQTT-3.1.4-2].
+        t.extend(connect(30, "c1", "same", 0));
+        t.extend(connect(40, "c2", "same", 0));
+        t.push(closed(40, "c1"));
+        t.extend(connect(50, "d", "d", 0));
+        t.push(E::Fault { ms: 60, fault: Fault::CrashBroker });
+        t.push(closed(60, "d"));
+        t.push(closed(60, "c2"));
+        assert_eq!(judge(&t), Vec::<String>::new());
+    }
+
+    #[test]
+    fn an_unacknowledged_publish_may_be_refused_by_a_close_an_acknowledged_one_not() {
+        let mut t = connect(0, "c", "c", 0);
+        t.push(read(10, "c", publish(1)));
+        t.push(closed(10, "c"));
+        assert_eq!(judge(&t), Vec::<String>::new());
+
+        let mut t = connect(0, "c", "c", 0);
+        t.push(read(10, "c", publish(1)));
+        t.push(wrote(10, "c", P::Puback { pkid: 1 }));
+        t.push(closed(20, "c"));
+        assert_eq!(judge(&t).len(), 1);
+    }
+
+    #[test]
+    fn the_client_closing_first_is_a_cause() {
+        let mut t = connect(0, "c", "c", 0);
+        t.push(E::Fault { ms: 5, fault: Fault::LoseConnection { client: "c".into() } });
+        t.push(closed(6, "c"));
+        assert_eq!(judge(&t), Vec::<String>::new());
+
+        // A connect whose CONNACK was lost: the client gives up and closes, the broker follows.
+        let connect =
+            P::Connect { client_id: "d".into(), clean_session: true, keep_alive: 2, will: None, username: None };
+        let mut t = vec![read(0, "d", connect), wrote(0, "d", P::Connack { session_present: false, return_code: 0 })];
+        let error = "connection closed: ConnackTimeout".to_owned();
+        t.push(E::Client { ms: 1990, client: "d".into(), event: ClientNote::ConnectFailed { error } });
+        t.push(closed(1991, "d"));
+        assert_eq!(judge(&t), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_close_ends_the_connection_with_a_cause_when_a_client_has_several() {
+        // The client gave up on its first connection (a partition) and connected again; the
+        // broker closes the first for keep alive, then the second with no cause.
+        let mut t = connect(0, "c", "c", 2);
+        t.extend(connect(2000, "c", "", 2));
+        t.push(closed(3100, "c"));
+        t.push(closed(3200, "c"));
+        let found = judge(&t);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].contains("1200 ms after the last packet"), "{found:?}");
+    }
+}
