@@ -77,7 +77,9 @@ steps:
 "#,
     );
     assert_eq!(found.len(), 1, "{found:?}");
-    assert_eq!(found[0].spec, ["MQTT-3.10.4-4"]);
+    // Nothing was subscribed: the UNSUBACK is owed all the same [MQTT-3.10.4-5] (with a
+    // subscription to delete it is [MQTT-3.10.4-4], as in the first test).
+    assert_eq!(found[0].spec, ["MQTT-3.10.4-5"]);
     assert_eq!(found[0].observed, "no UNSUBACK within 30 s");
     assert_eq!(found[0].expected, "UNSUBACK (the command completes)");
 }
@@ -160,4 +162,38 @@ steps:
     assert_eq!(found[0].summary, "a, b received");
     assert!(found[0].expected.contains("a:\n  t = two | q1") && found[0].expected.contains("b:\n  t = three | q1"));
     assert!(found[0].observed.contains("a:\n  t = one | q1") && found[0].observed.contains("b:\n  t = one | q1"));
+}
+
+#[test]
+fn a_refusal_is_judged_by_its_code_or_as_any_refusal_the_spec_allows() {
+    let scenario = |refused: &str| {
+        format!(
+            "name: refusals\nbroker: {{ max_keepalive: 60 }}\nclients: {{ a: {{ keep_alive: 61 }}, b: {{ keep_alive: 30 }} }}\n\
+             steps:\n  - connect: {{ client: a, refused: {refused} }}\n  - connect: {{ client: b, refused: {refused} }}\n"
+        )
+    };
+    // Our broker refuses keep alive 61 with return code 2, as mosquitto 2.0.12 does; keep alive
+    // 30 is accepted, which neither form of `refused` allows.
+    for refused in ["any", "2"] {
+        let found = failures(&scenario(refused));
+        assert_eq!(found.len(), 1, "{refused}: {found:?}");
+        assert_eq!(found[0].summary, "connect b: the CONNACK");
+        assert!(found[0].observed.starts_with("accepted, session present 0"), "{found:?}");
+    }
+    let found = failures(&scenario("3"));
+    assert_eq!(found[0].summary, "connect a: the CONNACK");
+    assert_eq!(found[0].expected, "refused, return code 3");
+    assert!(found[0].observed.starts_with("refused, return code 2"), "{found:?}");
+}
+
+#[test]
+fn a_refusal_that_is_not_a_code_from_1_to_5_or_any_is_an_error_at_its_line() {
+    for (value, says) in
+        [("0", "0 is not a refusal"), ("6", "6 is not a refusal"), ("maybe", "\"maybe\" is not a refusal")]
+    {
+        let yaml = format!("name: r\nclients: {{ a: {{}} }}\nsteps:\n  - connect: {{ client: a, refused: {value} }}\n");
+        let err = parse(&yaml, "r.yaml").expect_err("a refusal out of range").to_string();
+        assert!(err.contains("r.yaml:4:") && err.contains(says), "{err}");
+        assert!(err.contains("expected a CONNACK return code from 1 to 5, or `any`"), "{err}");
+    }
 }

@@ -8,8 +8,10 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::harness::received::{same_per_stream, Received};
+use crate::harness::ever_subscribed;
+use crate::harness::received::{self, same_per_stream, without_overlap_copies, Received};
 use crate::harness::snapshot::ClientSnapshot;
+use crate::scenario::Scenario;
 
 /// The `clients:` part of a stored snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -43,27 +45,53 @@ pub fn parse(text: &str) -> Result<Recorded, String> {
     serde_yaml::from_str(body).map_err(|e| e.to_string())
 }
 
-/// The clients whose observed CONNACKs or messages differ from the recorded ones, as
-/// (expected, observed) text, one block per client.
-pub fn differences(recorded: &Recorded, observed: &BTreeMap<String, ClientSnapshot>) -> Option<(String, String)> {
+/// How a run's end differs from the recorded snapshot: (expected, observed) text, one block per
+/// differing client, and the statements the differences break where their kind says which (see
+/// `received::blame`; empty where any client's difference is of another kind).
+pub type Differences = (String, String, Vec<&'static str>);
+
+/// The clients whose observed CONNACKs or messages differ from the recorded ones. Streams may
+/// interleave differently over a real network [MQTT-4.6.0-6], and a broker may send a further
+/// copy for each overlapping subscription [MQTT-3.3.5-1].
+pub fn differences(
+    scenario: &Scenario,
+    recorded: &Recorded,
+    observed: &BTreeMap<String, ClientSnapshot>,
+) -> Option<Differences> {
     let (mut expected, mut got) = (String::new(), String::new());
+    let mut spec: Option<Vec<&'static str>> = None;
+    let parsed = |lines: &[String]| lines.iter().map(|l| Received::parse(l)).collect::<Vec<_>>();
     for (name, want) in &recorded.clients {
         let have = observed.get(name);
-        // Streams of messages may interleave differently over a real network [MQTT-4.6.0-6].
-        let parsed = |lines: &[String]| lines.iter().map(|l| Received::parse(l)).collect::<Vec<_>>();
-        let same = have.is_some_and(|h| {
-            h.connacks == want.connacks && same_per_stream(&parsed(&want.received), &parsed(&h.received))
-        });
-        if same {
+        let filters = ever_subscribed(scenario, name);
+        let want_received = parsed(&want.received);
+        let have_received = have.map(|h| without_overlap_copies(&want_received, &parsed(&h.received), &filters));
+        let connacks_same = have.is_some_and(|h| h.connacks == want.connacks);
+        let received_same = have_received.as_ref().is_some_and(|r| same_per_stream(&want_received, r));
+        if connacks_same && received_same {
             continue;
         }
+        let blame = match (&have_received, connacks_same) {
+            (Some(r), true) => received::blame(&want_received, r, &filters),
+            _ => None,
+        };
+        spec = match (spec, blame) {
+            (None, Some(id)) => Some(vec![id]),
+            (Some(mut ids), Some(id)) if !ids.is_empty() => {
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+                Some(ids)
+            }
+            _ => Some(vec![]),
+        };
         expected.push_str(&block(name, &want.connacks, &want.received));
         match have {
             Some(h) => got.push_str(&block(name, &h.connacks, &h.received)),
             None => got.push_str(&format!("{name}: (not a client of this run)\n")),
         }
     }
-    (!expected.is_empty()).then_some((expected, got))
+    (!expected.is_empty()).then(|| (expected, got, spec.unwrap_or_default()))
 }
 
 fn block(name: &str, connacks: &[String], received: &[String]) -> String {

@@ -86,8 +86,14 @@ pub async fn run(
         net.note(|ms| TraceEvent::Step { ms, step });
         tokio::time::sleep(SETTLE).await;
         if let Some(recorded) = recorded {
-            if let Some((expected, observed)) = eventually(|| recorded::differences(recorded, &observed(&net))).await {
-                let spec: Vec<String> = scenario.spec.iter().map(|s| s.0.clone()).collect();
+            let differences = || recorded::differences(scenario, recorded, &observed(&net));
+            if let Some((expected, observed, blame)) = eventually(differences).await {
+                // Under the statements the kind of difference breaks, else the scenario's.
+                let spec: Vec<String> = if blame.is_empty() {
+                    scenario.spec.iter().map(|s| s.0.clone()).collect()
+                } else {
+                    blame.iter().map(|s| s.to_string()).collect()
+                };
                 failures.push(
                     Failure::of_run(
                         "at the end, what the clients saw differs from the simulation's reviewed snapshot",

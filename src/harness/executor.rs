@@ -27,6 +27,7 @@ use crate::harness::snapshot::connack_line;
 use crate::invariants;
 use crate::protocol::{LastWill, SubscribeFilter};
 use crate::scenario::model::{ConnectStep, ExpectedOutcome, Scenario, Step};
+use crate::scenario::values::{normative_ids, Refusal};
 use crate::scenario::wire::Bindings;
 use crate::trace::{Fault, TraceEvent};
 
@@ -287,6 +288,44 @@ fn outcome_text<T: fmt::Debug>(got: &Outcome<T>, ack: &str, within: Duration) ->
     }
 }
 
+/// Judges a `connect` that must be refused: with the expected CONNACK return code, or with `any`
+/// refusal the spec allows (a code from 1 to 5 [MQTT-3.2.2-5], or a close without CONNACK
+/// [MQTT-3.2.2-6]). `seen` is the CONNACK of this connect, `unreadable` why the client could not
+/// read what the broker answered; a reserved return code is blamed on [MQTT-3.2.2-6], which its
+/// error cites.
+fn judge_refusal(
+    client: &str,
+    want: Refusal,
+    seen: Option<ConnackSeen>,
+    unreadable: Option<String>,
+    got: &Outcome<bool>,
+    within: Duration,
+) -> Difference {
+    let holds = match (want, seen) {
+        (Refusal::Code(rc), Some(ConnackSeen::Refused(code))) => code as u8 == rc,
+        (Refusal::Any, Some(ConnackSeen::Refused(_))) => true,
+        (Refusal::Any, None) => matches!(got, Outcome::Failed(_)) && unreadable.is_none(),
+        (_, _) => false,
+    };
+    if holds {
+        return None;
+    }
+    let expected = match want {
+        Refusal::Code(rc) => format!("refused, return code {rc}"),
+        Refusal::Any => "refused: a CONNACK with a return code from 1 to 5, or closed without CONNACK".to_owned(),
+    };
+    let outcome = outcome_text(got, "CONNACK", within);
+    let observed = match (seen, &unreadable) {
+        (Some(seen), _) => format!("{} ({outcome})", connack_line(&seen)),
+        (None, Some(error)) => format!("an answer the client could not read: {error} ({outcome})"),
+        (None, None) => format!("no CONNACK ({outcome})"),
+    };
+    let cited = unreadable.map(|e| cited_ids(&e)).unwrap_or_default();
+    let spec: Vec<&'static str> =
+        normative_ids().map(|(id, _, _)| id).filter(|id| cited.iter().any(|c| c == id)).collect();
+    Some(differs(format!("connect {client}: the CONNACK"), expected, observed).under(&spec))
+}
+
 /// What a QoS 1 or 2 publication waits for.
 fn publish_awaits(qos: u8) -> Awaited {
     match qos {
@@ -335,22 +374,17 @@ async fn execute<N: Network>(
             let options = net.client_options(connect_options(net, scenario, c));
             let clean = options.clean_session;
             let checked = !scenario.clients[&c.client].break_client_rules;
+            let (connacks_before, trace_before) = (net.record(&c.client)?.connacks.len(), net.trace().len());
             let got = net.command(&c.client, |reply| Command::Connect { options, checked, reply }).await?;
-            if let Some(rc) = c.refused {
-                let seen = net.record(&c.client)?.connacks.last().copied();
-                match seen {
-                    Some(ConnackSeen::Refused(code)) if code as u8 == rc => None,
-                    other => Some(differs(
-                        format!("connect {}: the CONNACK", c.client),
-                        format!("refused, return code {rc}"),
-                        match other {
-                            Some(seen) => {
-                                format!("{} ({})", connack_line(&seen), outcome_text(&got, "CONNACK", within))
-                            }
-                            None => format!("no CONNACK ({})", outcome_text(&got, "CONNACK", within)),
-                        },
-                    )),
-                }
+            if let Some(want) = c.refused {
+                let seen = net.record(&c.client)?.connacks.get(connacks_before..).and_then(|s| s.last().copied());
+                let unreadable = net.trace().events()[trace_before..].iter().find_map(|e| match e {
+                    TraceEvent::Malformed { host, peer, error, .. } if *host == c.client || *peer == c.client => {
+                        Some(error.clone())
+                    }
+                    _ => None,
+                });
+                judge_refusal(&c.client, want, seen, unreadable, &got, within)
             } else if let (Some(want), Outcome::Done(sp)) = (c.session_present, &got) {
                 // Which rule sets the flag: clean session 1 [MQTT-3.2.2-1], a resumed session
                 // [MQTT-3.2.2-2], no stored session [MQTT-3.2.2-3].
@@ -389,8 +423,12 @@ async fn execute<N: Network>(
                 Some(t) => vec![net.topic(&t.0)],
                 None => u.topics.iter().map(|t| net.topic(&t.0)).collect(),
             };
+            // An UNSUBACK is owed even when no filter matches a subscription [MQTT-3.10.4-5].
+            let subscribed = super::expect::subscribed_filters(scenario, &u.client, index);
+            let deletes = u.topic.iter().chain(&u.topics).any(|t| subscribed.iter().any(|(f, _)| *f == t.0));
+            let statement = if deletes { "MQTT-3.10.4-4" } else { "MQTT-3.10.4-5" };
             let got = net.command(&u.client, |reply| Command::Unsubscribe { filters, reply }).await?;
-            judge(&format!("unsubscribe {}", u.client), &got, u.outcome, ("UNSUBACK", "MQTT-3.10.4-4"), within)
+            judge(&format!("unsubscribe {}", u.client), &got, u.outcome, ("UNSUBACK", statement), within)
         }
         Step::Publish(p) => {
             let topic = net.topic(&p.topic.0);

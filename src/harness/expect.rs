@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use super::executor::{differs, Difference};
 use super::network::{BrokerState, Network, NetworkError};
 use crate::broker::BrokerView;
-use crate::harness::received::{differs_only_in, same_per_stream, without_overlap_copies, Field, Received};
+use crate::harness::received::{self, same_per_stream, without_overlap_copies, Received};
 use crate::harness::snapshot::message_line;
 use crate::protocol::PacketSummary;
 use crate::scenario::model::{Expect, ExpectedMessage, Scenario, SessionState, Step};
@@ -63,28 +63,6 @@ fn check_wire<N: Network>(net: &N, client: &str, w: &WireExpect, bound: &mut Bin
     Some(differs(format!("the packets {client} {way} {scope}"), what, lines(&shown)))
 }
 
-/// The statement a `received` difference breaks when its kind says which: a message on a topic
-/// none of the client's filters match [MQTT-3.3.2-3]; DUP alone, set where a re-delivery needs
-/// it [MQTT-3.3.1-1] or where a first delivery must not have it [MQTT-3.3.1-3]; the QoS alone
-/// [MQTT-3.8.4-6]; RETAIN alone, missing on a copy sent for a new subscription [MQTT-3.3.1-8] or
-/// set on an established one [MQTT-3.3.1-9]. `None`: the step's or the scenario's statements.
-fn received_blame(want: &[Received], got: &[Received], filters: &[(String, u8)]) -> Option<&'static str> {
-    if got.iter().any(|m| !filters.iter().any(|(f, _)| crate::topic::matches(f, &m.topic))) {
-        return Some("MQTT-3.3.2-3");
-    }
-    if differs_only_in(want, got, Field::Dup) {
-        return Some(if want.iter().any(|m| m.dup == Some(true)) { "MQTT-3.3.1-1" } else { "MQTT-3.3.1-3" });
-    }
-    if differs_only_in(want, got, Field::Qos) {
-        return Some("MQTT-3.8.4-6");
-    }
-    if differs_only_in(want, got, Field::Retain) {
-        let missing = want.iter().filter(|m| m.retain).count() > got.iter().filter(|m| m.retain).count();
-        return Some(if missing { "MQTT-3.3.1-8" } else { "MQTT-3.3.1-9" });
-    }
-    None
-}
-
 /// How many messages each client an `expect` step looks at had received when the step began.
 pub(super) fn received_so_far<N: Network>(net: &N, e: &Expect) -> Result<BTreeMap<String, usize>, NetworkError> {
     let mut counts = BTreeMap::new();
@@ -96,7 +74,17 @@ pub(super) fn received_so_far<N: Network>(net: &N, e: &Expect) -> Result<BTreeMa
 
 /// The filters `client`'s session subscribed to (by any client sharing its client id) in the
 /// steps before `before`, with the QoS asked for, less those unsubscribed since.
-fn subscribed_filters(scenario: &Scenario, client: &str, before: usize) -> Vec<(String, u8)> {
+pub(super) fn subscribed_filters(scenario: &Scenario, client: &str, before: usize) -> Vec<(String, u8)> {
+    session_filters(scenario, client, before, true)
+}
+
+/// Every filter `client`'s session subscribed to in the whole scenario, unsubscribed or not:
+/// what a message it received at any time may have matched.
+pub fn ever_subscribed(scenario: &Scenario, client: &str) -> Vec<(String, u8)> {
+    session_filters(scenario, client, scenario.steps.len(), false)
+}
+
+fn session_filters(scenario: &Scenario, client: &str, before: usize, forget_unsubscribed: bool) -> Vec<(String, u8)> {
     let id =
         |name: &str| scenario.clients.get(name).and_then(|c| c.client_id.clone()).unwrap_or_else(|| name.to_owned());
     let session = id(client);
@@ -110,7 +98,7 @@ fn subscribed_filters(scenario: &Scenario, client: &str, before: usize) -> Vec<(
                     filters.push((filter, qos));
                 }
             }
-            Step::Unsubscribe(u) if id(&u.client) == session => {
+            Step::Unsubscribe(u) if forget_unsubscribed && id(&u.client) == session => {
                 filters.retain(|(f, _)| !u.topic.iter().chain(&u.topics).any(|t| t.0 == *f));
             }
             _ => {}
@@ -146,7 +134,7 @@ pub(super) async fn check_expect<N: Network>(
             // marked; blamed on what it had when it was first looked at, without the copies.
             let shown = |list: &[Received]| lines(&list.iter().map(Received::shown).collect::<Vec<_>>());
             let at_check = without_overlap_copies(&want, &got[..from], &filters);
-            let blame = received_blame(&want, &at_check, &filters);
+            let blame = received::blame(&want, &at_check, &filters);
             let mut observed: Vec<String> = got.iter().map(Received::shown).collect();
             for line in observed.iter_mut().skip(from) {
                 line.push_str("   (came during the grace)");

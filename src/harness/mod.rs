@@ -21,6 +21,7 @@ pub mod snapshot;
 pub mod tap;
 
 pub use agent::{ClientRecord, ConnackSeen};
+pub use expect::ever_subscribed;
 
 /// How a client command ended.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -163,6 +163,28 @@ pub fn without_overlap_copies(want: &[Received], got: &[Received], filters: &[(S
     kept
 }
 
+/// The statement a `received` difference breaks when its kind says which: a message on a topic
+/// none of the client's filters match [MQTT-3.3.2-3]; DUP alone, set where a re-delivery needs
+/// it [MQTT-3.3.1-1] or where a first delivery must not have it [MQTT-3.3.1-3]; the QoS alone
+/// [MQTT-3.8.4-6]; RETAIN alone, missing on a copy sent for a new subscription [MQTT-3.3.1-8] or
+/// set on an established one [MQTT-3.3.1-9]. `None`: the step's or the scenario's statements.
+pub fn blame(want: &[Received], got: &[Received], filters: &[(String, u8)]) -> Option<&'static str> {
+    if got.iter().any(|m| !filters.iter().any(|(f, _)| crate::topic::matches(f, &m.topic))) {
+        return Some("MQTT-3.3.2-3");
+    }
+    if differs_only_in(want, got, Field::Dup) {
+        return Some(if want.iter().any(|m| m.dup == Some(true)) { "MQTT-3.3.1-1" } else { "MQTT-3.3.1-3" });
+    }
+    if differs_only_in(want, got, Field::Qos) {
+        return Some("MQTT-3.8.4-6");
+    }
+    if differs_only_in(want, got, Field::Retain) {
+        let missing = want.iter().filter(|m| m.retain).count() > got.iter().filter(|m| m.retain).count();
+        return Some(if missing { "MQTT-3.3.1-8" } else { "MQTT-3.3.1-9" });
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

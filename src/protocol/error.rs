@@ -81,7 +81,7 @@ pub enum DecodeError {
     #[error("CONNACK acknowledge flags {0:#04x} have reserved bits set")]
     InvalidConnackFlags(u8),
     /// CONNACK return code above 5 (spec section 3.2.2.3).
-    #[error("CONNACK return code {0} is reserved")]
+    #[error("CONNACK return code {0} is reserved: a server with no return code that applies closes without CONNACK [MQTT-3.2.2-6]")]
     InvalidConnackCode(u8),
     /// A refusing CONNACK with session present set.
     #[error("CONNACK refuses the connection but sets session present [MQTT-3.2.2-4]")]

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::values::{client_or_map, FromClientName, Qos, Span, SpecId, TopicFilter, TopicName};
+use super::values::{client_or_map, FromClientName, Qos, Refusal, Span, SpecId, TopicFilter, TopicName};
 
 /// One scenario file.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -357,9 +357,9 @@ pub struct ConnectStep {
     /// The session present flag the CONNACK must carry.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session_present: Option<bool>,
-    /// The CONNACK return code, when the connection must be refused.
+    /// The refusal expected: a CONNACK return code, or `any` refusal the spec allows.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub refused: Option<u8>,
+    pub refused: Option<Refusal>,
     #[serde(default)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outcome: Option<ExpectedOutcome>,

@@ -27,6 +27,57 @@ impl<'de> Deserialize<'de> for Qos {
     }
 }
 
+/// The refusal a `connect` step expects: one CONNACK return code from 1 to 5, or `any` of the
+/// refusals the spec allows (a CONNACK with a code from 1 to 5 [MQTT-3.2.2-5], or a close
+/// without CONNACK where none applies [MQTT-3.2.2-6]), for a refusal the spec does not choose
+/// the code of (mosquitto's `max_keepalive`, say).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    Code(u8),
+    Any,
+}
+
+impl<'de> Deserialize<'de> for Refusal {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Refusal, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Refusal;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a CONNACK return code from 1 to 5, or `any`")
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<Refusal, E> {
+                match n {
+                    1..=5 => Ok(Refusal::Code(n as u8)),
+                    _ => Err(E::custom(format!(
+                        "{n} is not a refusal: expected a CONNACK return code from 1 to 5, or `any` [MQTT-3.2.2-5]"
+                    ))),
+                }
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<Refusal, E> {
+                self.visit_u64(u64::try_from(n).unwrap_or(u64::MAX))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Refusal, E> {
+                match s {
+                    "any" => Ok(Refusal::Any),
+                    _ => Err(E::custom(format!(
+                        "{s:?} is not a refusal: expected a CONNACK return code from 1 to 5, or `any`"
+                    ))),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl Serialize for Refusal {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Refusal::Code(rc) => s.serialize_u8(*rc),
+            Refusal::Any => s.serialize_str("any"),
+        }
+    }
+}
+
 /// A topic name, as PUBLISH and wills carry: no wildcards.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopicName(pub String);
