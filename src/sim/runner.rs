@@ -84,7 +84,7 @@ fn run_in(scenario: &Scenario, mut config: WorldConfig) -> RunResult {
     // The delivery invariants hold on every run, whatever the scenario expects.
     failures.extend(broken_invariants(&world.trace().events(), false));
     let failure = Failure::first_of(failures);
-    RunResult { seed, failure, snapshot, trace: world.trace().clone(), elapsed: world.elapsed() }
+    RunResult { seed, failure, snapshot, trace: world.trace().frozen(), elapsed: world.elapsed() }
 }
 
 /// The snapshot of a world at the end of a run.

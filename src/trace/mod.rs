@@ -219,6 +219,13 @@ impl Trace {
         (self.clock)()
     }
 
+    /// A copy of the trace as it is now, which later pushes to this one do not reach: a run's
+    /// result keeps the run, not what tearing its world down records after it (the broker's
+    /// connections closing as the simulation is dropped).
+    pub fn frozen(&self) -> Trace {
+        Trace { events: Arc::new(Mutex::new(self.events())), clock: Arc::clone(&self.clock) }
+    }
+
     pub fn push(&self, event: TraceEvent) {
         self.events.lock().expect("trace lock").push(event);
     }
