@@ -26,10 +26,33 @@ pub enum Mutant {
     /// On reconnect the broker re-sends a QoS 2 delivery whose PUBREC it already had as PUBLISH
     /// (DUP=1) instead of PUBREL.
     ResendPublishAfterPubrec,
+    /// On reconnect the broker re-sends unacknowledged PUBLISH packets (DUP=1) under new packet
+    /// ids instead of the ones they were first sent with [MQTT-4.4.0-1] (a bug a real broker
+    /// shipped). Scripted: see `Mutant::SCRIPTED`.
+    ResendUnderFreshIds,
+    /// The broker closes the connection when a publisher sends a QoS 2 PUBLISH again (DUP=1)
+    /// before releasing it, where it must answer PUBREC again [MQTT-4.3.3-2] (a bug that made a
+    /// real broker drop its clients). Scripted: see `Mutant::SCRIPTED`.
+    DropOnDupBeforePubrel,
 }
 
 impl Mutant {
-    pub const ALL: [Mutant; 8] = [
+    pub const ALL: [Mutant; 10] = [
+        Mutant::DropOfflineQos1,
+        Mutant::ForgetPubrelState,
+        Mutant::ResendOutOfOrder,
+        Mutant::CleanSessionResumes,
+        Mutant::OverlapLowerQos,
+        Mutant::ResendWithoutDup,
+        Mutant::RetainedWithoutRetainFlag,
+        Mutant::ResendPublishAfterPubrec,
+        Mutant::ResendUnderFreshIds,
+        Mutant::DropOnDupBeforePubrel,
+    ];
+
+    /// The bugs `mqtt-sim explore` must find by itself (tests/mutants.rs): its generated
+    /// clients are conforming library clients.
+    pub const EXPLORED: [Mutant; 8] = [
         Mutant::DropOfflineQos1,
         Mutant::ForgetPubrelState,
         Mutant::ResendOutOfOrder,
@@ -39,6 +62,11 @@ impl Mutant {
         Mutant::RetainedWithoutRetainFlag,
         Mutant::ResendPublishAfterPubrec,
     ];
+
+    /// The bugs only a scripted client provokes or observes (packets sent by hand, ids bound
+    /// across connections): scenarios in scenarios/scripted/ catch them, in the simulation and
+    /// over TCP (tests/scripted_mutants.rs).
+    pub const SCRIPTED: [Mutant; 2] = [Mutant::ResendUnderFreshIds, Mutant::DropOnDupBeforePubrel];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -50,6 +78,8 @@ impl Mutant {
             Mutant::ResendWithoutDup => "resend-without-dup",
             Mutant::RetainedWithoutRetainFlag => "retained-without-retain-flag",
             Mutant::ResendPublishAfterPubrec => "resend-publish-after-pubrec",
+            Mutant::ResendUnderFreshIds => "resend-under-fresh-ids",
+            Mutant::DropOnDupBeforePubrel => "drop-on-dup-before-pubrel",
         }
     }
 

@@ -168,6 +168,8 @@ impl Model {
                     let mut buf = BytesMut::new();
                     prop_assert!(packet.encode(&mut buf, MAX_PACKET_SIZE).is_ok(), "{packet:?} does not encode");
                 }
+                // Only `send_raw`, which this fuzzer never calls, writes raw bytes.
+                ClientAction::SendRaw(bytes) => prop_assert!(false, "raw bytes {bytes:?} no request asked for"),
                 ClientAction::Close(_) => {
                     prop_assert!(self.open, "closed a transport that was not open");
                     self.open = false;

@@ -141,6 +141,13 @@ fn mutate_resend(
             }
         }
         Some(Mutant::ResendOutOfOrder) => packets.reverse(),
+        Some(Mutant::ResendUnderFreshIds) => {
+            for packet in &mut packets {
+                if let Packet::Publish(crate::protocol::Publish { pkid: Some(pkid), .. }) = packet {
+                    *pkid = crate::protocol::PacketId::new(pkid.get().wrapping_add(1000).max(1)).expect("not zero");
+                }
+            }
+        }
         _ => {}
     }
     packets

@@ -21,6 +21,8 @@ impl Broker {
             // client did not ask for [MQTT-3.1.2-8].
             return self.close(conn, CloseReason::TopicTooDeep { levels }, true, true, now);
         }
+        #[cfg(feature = "mutants")]
+        let dup = publish.dup;
         let msg = Arc::new(Message {
             topic: publish.topic,
             // A copy: a slice of the read buffer would keep the whole buffer alive while the
@@ -39,6 +41,10 @@ impl Broker {
             }
             (QoS::ExactlyOnce, Some(pkid)) => {
                 if self.is_held_resend(client_id, pkid, &msg) {
+                    #[cfg(feature = "mutants")]
+                    if dup && self.config.mutant == Some(crate::mutants::Mutant::DropOnDupBeforePubrel) {
+                        return self.violation(conn, "a second PUBLISH before PUBREL", now);
+                    }
                     // Answered with PUBREC again, not routed twice [MQTT-4.3.3-2].
                     return self.send(conn, Packet::Pubrec(pkid));
                 }

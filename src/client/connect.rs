@@ -78,7 +78,7 @@ impl ClientSession {
                     if now >= sent + keep_alive {
                         self.close(CloseCause::PingTimeout);
                     }
-                } else if now >= self.last_sent + keep_alive {
+                } else if self.pinging && now >= self.last_sent + keep_alive {
                     self.ping_sent = Some(now);
                     self.send(Packet::Pingreq, now);
                 }
@@ -92,7 +92,11 @@ impl ClientSession {
             (State::Disconnected, _) => None,
             (State::Connecting { since }, ka) => Some(since + ka.unwrap_or(CONNACK_TIMEOUT)),
             (State::Connected, None) => None,
-            (State::Connected, Some(ka)) => Some(self.ping_sent.unwrap_or(self.last_sent) + ka),
+            (State::Connected, Some(ka)) => match self.ping_sent {
+                Some(sent) => Some(sent + ka),
+                None if self.pinging => Some(self.last_sent + ka),
+                None => None,
+            },
         }
     }
 

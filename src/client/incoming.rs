@@ -2,8 +2,8 @@
 //! handed over exactly once while its id awaits PUBREL (the receiver's side of QoS 2, which
 //! differs from the broker's and so is not in `qos`).
 
-use super::{ClientEvent, ClientSession, Message};
-use crate::protocol::{Packet, PacketId, Publish, QoS};
+use super::{AckKind, ClientEvent, ClientSession, Message};
+use crate::protocol::{PacketId, Publish, QoS};
 use crate::time::Time;
 
 impl ClientSession {
@@ -21,7 +21,7 @@ impl ClientSession {
             (QoS::AtMostOnce, _) => self.events.push_back(ClientEvent::Message(message)),
             (QoS::AtLeastOnce, Some(pkid)) => {
                 self.events.push_back(ClientEvent::Message(message));
-                self.send(Packet::Puback(pkid), now);
+                self.acknowledge(AckKind::Puback, pkid, now);
             }
             (QoS::ExactlyOnce, Some(pkid)) => {
                 // Handed over on first receipt only; a re-sent PUBLISH with an id still awaiting
@@ -29,7 +29,7 @@ impl ClientSession {
                 if self.incoming_qos2.insert(pkid) {
                     self.events.push_back(ClientEvent::Message(message));
                 }
-                self.send(Packet::Pubrec(pkid), now);
+                self.acknowledge(AckKind::Pubrec, pkid, now);
             }
             // The codec never yields this; a hand-built packet is refused, not a crash.
             (_, None) => self.violation("QoS 1/2 PUBLISH without a packet identifier [MQTT-2.3.1-1]"),
@@ -40,6 +40,6 @@ impl ClientSession {
         // The id may be reused from here on; PUBCOMP even if unknown, as the PUBREL may
         // repeat one answered before a reconnect. PUBRELs answered in order [MQTT-4.6.0-4].
         self.incoming_qos2.remove(&pkid);
-        self.send(Packet::Pubcomp(pkid), now);
+        self.acknowledge(AckKind::Pubcomp, pkid, now);
     }
 }

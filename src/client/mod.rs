@@ -7,7 +7,8 @@
 //! its public methods. The work is in one file per concern: `options` (what CONNECT asks for),
 //! `connect` (CONNECT, CONNACK, keep alive, closing), `publish` (our publications and their
 //! window, on the sender flow shared with the broker in `crate::qos`), `incoming` (messages
-//! from the server, incoming QoS 2), `requests` (SUBSCRIBE/UNSUBSCRIBE and packet ids).
+//! from the server, incoming QoS 2), `requests` (SUBSCRIBE/UNSUBSCRIBE and packet ids),
+//! `manual` (a scripted client: acknowledgements by hand, packets as given, pings stopped).
 //!
 //! # Call order
 //! 1. When a transport is open, call `handle_connected_transport(now)`: it queues CONNECT.
@@ -19,6 +20,7 @@
 
 mod connect;
 mod incoming;
+mod manual;
 mod options;
 mod publish;
 mod requests;
@@ -35,6 +37,7 @@ use crate::time::Time;
 use connect::State;
 use requests::Request;
 
+pub use manual::AckKind;
 pub use options::{ClientOptions, DEFAULT_MAX_INFLIGHT};
 
 /// A message handed to the application.
@@ -52,6 +55,9 @@ pub struct Message {
 pub enum ClientAction {
     /// Write this packet.
     Send(Packet),
+    /// Write these bytes as they are: a packet the encoder refuses, sent on purpose
+    /// (`ClientSession::send_raw`).
+    SendRaw(Bytes),
     /// Close the transport.
     Close(CloseCause),
 }
@@ -129,6 +135,9 @@ pub enum ClientError {
     /// A zero-length client id asks for a session the server cannot find again.
     #[error("a zero-length client id needs clean session 1 [MQTT-3.1.3-7]")]
     EmptyClientIdNeedsCleanSession,
+    /// `ack` without a packet id, and no acknowledgement of that kind is owed.
+    #[error("no {0} is owed")]
+    NothingOwed(&'static str),
 }
 
 /// The client session. See the module docs for the call order.
@@ -147,6 +156,10 @@ pub struct ClientSession {
     requests: BTreeMap<PacketId, Request>,
     last_sent: Time,
     ping_sent: Option<Time>,
+    /// Whether keep alive sends PINGREQ on this connection (`stop_pinging`).
+    pinging: bool,
+    /// With manual acknowledgements, those owed, oldest first.
+    owed: Vec<(AckKind, PacketId)>,
     actions: VecDeque<ClientAction>,
     events: VecDeque<ClientEvent>,
 }
@@ -162,6 +175,8 @@ impl ClientSession {
             requests: BTreeMap::new(),
             last_sent: Time::ZERO,
             ping_sent: None,
+            pinging: true,
+            owed: Vec::new(),
             actions: VecDeque::new(),
             events: VecDeque::new(),
         }
@@ -200,6 +215,9 @@ impl ClientSession {
     pub fn handle_connected_transport(&mut self, now: Time) {
         self.state = State::Connecting { since: now };
         self.ping_sent = None;
+        self.pinging = true;
+        // What was owed answered packets of the connection that is gone: a broker re-sends.
+        self.owed.clear();
         self.send(Packet::Connect(self.options.connect_packet()), now);
     }
 

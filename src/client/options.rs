@@ -24,6 +24,10 @@ pub struct ClientOptions {
     /// `max_inflight_messages`: our broker (and mosquitto) holds at most that many of a client's
     /// QoS 2 messages awaiting PUBREL.
     pub max_inflight: u16,
+    /// Acknowledgements by hand (a scripted client): a received PUBLISH is handed to the
+    /// application but not answered with PUBACK or PUBREC, a PUBREL not with PUBCOMP, and our
+    /// own QoS 2 publication's PUBREC not with PUBREL, until `ClientSession::ack` sends them.
+    pub manual_acks: bool,
     /// The known bug to run with, to prove the checks catch it; `None` outside those tests.
     #[cfg(feature = "mutants")]
     pub mutant: Option<crate::mutants::Mutant>,
@@ -42,6 +46,7 @@ impl ClientOptions {
             username: None,
             password: None,
             max_inflight: DEFAULT_MAX_INFLIGHT,
+            manual_acks: false,
             #[cfg(feature = "mutants")]
             mutant: None,
         }
@@ -58,7 +63,8 @@ impl ClientOptions {
         Ok(())
     }
 
-    pub(super) fn connect_packet(&self) -> Connect {
+    /// The CONNECT packet these options make.
+    pub fn connect_packet(&self) -> Connect {
         Connect {
             will: self.will.clone(),
             username: self.username.clone(),

@@ -4,7 +4,7 @@
 
 use bytes::Bytes;
 
-use super::{ClientError, ClientEvent, ClientSession};
+use super::{AckKind, ClientError, ClientEvent, ClientSession};
 use crate::protocol::{Packet, PacketId, QoS};
 use crate::qos::{self, Ack, Acked};
 use crate::time::Time;
@@ -39,7 +39,7 @@ impl ClientSession {
                 self.events.push_back(ClientEvent::Published(pkid));
                 self.send_waiting(now);
             }
-            Acked::SendPubrel(pkid) => self.send(Packet::Pubrel(pkid), now),
+            Acked::SendPubrel(pkid) => self.acknowledge(AckKind::Pubrel, pkid, now),
             Acked::Ignored => {}
         }
     }

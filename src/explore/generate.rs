@@ -187,6 +187,7 @@ pub fn scenario() -> impl Strategy<Value = Scenario> {
                         username: None,
                         password: None,
                         break_client_rules: false,
+                        acks: Default::default(),
                         max_inflight: crate::client::DEFAULT_MAX_INFLIGHT,
                     },
                 );

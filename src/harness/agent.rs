@@ -7,6 +7,7 @@
 //! (`sim::hosts`), `mqtt-sim check` over tokio TCP against a real broker (`check::network`), with
 //! topics and client ids shown without the run's namespace.
 
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Waker};
@@ -14,9 +15,9 @@ use std::task::{Context, Waker};
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::client::{ClientEvent, ClientOptions, Message};
+use crate::client::{AckKind, ClientEvent, ClientOptions, Message};
 use crate::net::{Client, ClientError, Connector, Events, SessionStore};
-use crate::protocol::{ConnectReturnCode, QoS, SubackCode, SubscribeFilter};
+use crate::protocol::{ConnectReturnCode, Packet, PacketId, QoS, SubackCode, SubscribeFilter, MAX_PACKET_SIZE};
 use crate::trace::{ClientNote, EndCause};
 use crate::trace::{Trace, TraceEvent};
 
@@ -52,6 +53,22 @@ pub enum Command {
     },
     /// Close the connection without DISCONNECT.
     Drop {
+        reply: Reply<()>,
+    },
+    /// A scripted client's acknowledgement: the oldest owed of `kind`, or the one for `pkid`.
+    Ack {
+        kind: AckKind,
+        pkid: Option<PacketId>,
+        reply: Reply<u16>,
+    },
+    /// Write `packet` as given; `raw` past the encoder's checks where it refuses the packet.
+    Send {
+        packet: Packet,
+        raw: bool,
+        reply: Reply<()>,
+    },
+    /// No more PINGREQ on this connection.
+    StopPinging {
         reply: Reply<()>,
     },
 }
@@ -126,6 +143,8 @@ pub async fn serve<C: Connector + Clone>(
     // The client's half of its session lives in this process: kept across connections, lost
     // with a crash of the host.
     let store = SessionStore::new();
+    // The messages (topic, payload) this client sent by hand: a later copy is a re-send.
+    let mut sent_by_hand: BTreeSet<(String, Bytes)> = BTreeSet::new();
     while let Some(command) = commands.recv().await {
         match command {
             Command::Connect { options, checked, reply } => {
@@ -230,6 +249,41 @@ pub async fn serve<C: Connector + Clone>(
                     });
                     Ok(())
                 })
+            }
+            Command::Ack { kind, pkid, reply } => {
+                with_client(&client, reply, |c| async move {
+                    c.ack(kind, pkid).await.map(PacketId::get).map_err(|e| e.to_string())
+                });
+            }
+            Command::Send { packet, raw, reply } => {
+                // Said before the bytes go, so the trace reads in order.
+                let refused = packet.encode(&mut bytes::BytesMut::new(), MAX_PACKET_SIZE).is_err();
+                if raw && refused && client.is_some() {
+                    ctx.note(ClientNote::SentRaw { packet: format!("{packet:?}") });
+                }
+                // A PUBLISH written by hand publishes a message, as the application would, the
+                // first time; a copy of one sent before is a re-send of it, not a new message.
+                if let (Packet::Publish(p), Some(_)) = (&packet, &client) {
+                    if sent_by_hand.insert((p.topic.clone(), p.payload.clone())) {
+                        ctx.push(TraceEvent::Publish {
+                            ms: ctx.now(),
+                            client: ctx.name.clone(),
+                            topic: ctx.show(&p.topic),
+                            payload: String::from_utf8_lossy(&p.payload).into_owned(),
+                            qos: p.qos.as_u8(),
+                            retain: p.retain,
+                        });
+                    }
+                }
+                with_client(&client, reply, |c| async move {
+                    c.send_packet(packet, raw).await.map(|_| ()).map_err(|e| e.to_string())
+                });
+            }
+            Command::StopPinging { reply } => {
+                with_client(&client, reply, |c| async move {
+                    c.stop_pinging().await;
+                    Ok(())
+                });
             }
             Command::Disconnect { reply } => {
                 end_connection(&mut client, &mut pump_task, true).await;

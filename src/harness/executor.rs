@@ -27,6 +27,7 @@ use crate::harness::snapshot::connack_line;
 use crate::invariants;
 use crate::protocol::{LastWill, SubscribeFilter};
 use crate::scenario::model::{ConnectStep, ExpectedOutcome, Scenario, Step};
+use crate::scenario::scripted::Acks;
 use crate::scenario::values::{normative_ids, Refusal};
 use crate::scenario::wire::Bindings;
 use crate::trace::{Fault, TraceEvent};
@@ -245,7 +246,7 @@ type Awaited = (&'static str, &'static str);
 /// Compares a command's outcome with the expected one. A command still pending after the
 /// network's timeout is reported as the acknowledgement that did not come, under the statement
 /// that requires it.
-fn judge<T: fmt::Debug>(
+pub(super) fn judge<T: fmt::Debug>(
     what: &str,
     got: &Outcome<T>,
     want: ExpectedOutcome,
@@ -335,7 +336,7 @@ fn publish_awaits(qos: u8) -> Awaited {
 }
 
 /// The options a connect step asks for, with the network's names and credentials.
-fn connect_options<N: Network>(net: &N, scenario: &Scenario, c: &ConnectStep) -> ClientOptions {
+pub(super) fn connect_options<N: Network>(net: &N, scenario: &Scenario, c: &ConnectStep) -> ClientOptions {
     let spec = &scenario.clients[&c.client];
     let (username, password) = match &spec.username {
         Some(u) => (Some(u.clone()), spec.password.clone()),
@@ -354,6 +355,7 @@ fn connect_options<N: Network>(net: &N, scenario: &Scenario, c: &ConnectStep) ->
         username,
         password: password.map(Bytes::from),
         max_inflight: spec.max_inflight,
+        manual_acks: spec.acks == Acks::Manual,
         // The network's to give (`Network::client_options`).
         #[cfg(feature = "mutants")]
         mutant: None,
@@ -474,6 +476,9 @@ async fn execute<N: Network>(
         Step::Wait(d) => {
             net.sleep(d.0).await?;
             None
+        }
+        Step::Ack(_) | Step::Send(_) | Step::StopPinging(_) => {
+            super::scripted::execute(net, scenario, step, bound, within).await.expect("a scripted step")?
         }
         Step::Expect(e) => {
             // Looked at again within the network's grace while it does not hold; it holds if

@@ -17,6 +17,7 @@ pub mod executor;
 mod expect;
 pub mod network;
 pub mod received;
+mod scripted;
 pub mod snapshot;
 pub mod tap;
 

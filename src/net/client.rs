@@ -14,8 +14,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use super::framed::{PacketReader, PacketWriter};
-use crate::client::{ClientAction, ClientError, ClientEvent, ClientOptions, ClientSession, CloseCause};
-use crate::protocol::{ConnectReturnCode, PacketId, QoS, SubackCode, SubscribeFilter, MAX_PACKET_SIZE};
+use crate::client::{AckKind, ClientAction, ClientError, ClientEvent, ClientOptions, ClientSession, CloseCause};
+use crate::protocol::{ConnectReturnCode, Packet, PacketId, QoS, SubackCode, SubscribeFilter, MAX_PACKET_SIZE};
 use crate::time::Time;
 
 /// How long `disconnect` waits for the server to close the connection after DISCONNECT.
@@ -84,6 +84,9 @@ enum Request {
     Unsubscribe { filters: Vec<String>, done: oneshot::Sender<Result<(), Error>> },
     Disconnect { done: oneshot::Sender<()> },
     Abort { done: oneshot::Sender<()> },
+    Ack { kind: AckKind, pkid: Option<PacketId>, done: oneshot::Sender<Result<PacketId, Error>> },
+    Send { packet: Packet, raw: bool, done: oneshot::Sender<Result<bool, Error>> },
+    StopPinging { done: oneshot::Sender<()> },
 }
 
 /// Requests to the client task. Cheap to clone.
@@ -206,6 +209,31 @@ impl Client {
         }
     }
 
+    /// A scripted client's acknowledgement (`ClientOptions::manual_acks`): the oldest owed of
+    /// `kind`, or the one for `pkid`. Returns the packet id acknowledged.
+    pub async fn ack(&self, kind: AckKind, pkid: Option<PacketId>) -> Result<PacketId, Error> {
+        let (done, rx) = oneshot::channel();
+        self.requests.send(Request::Ack { kind, pkid, done }).map_err(|_| Error::Closed)?;
+        rx.await.map_err(|_| Error::Closed)?
+    }
+
+    /// Writes `packet` exactly as given, with no change to the session's state; `raw` writes it
+    /// even where the encoder refuses it (a packet that breaks the protocol, on purpose).
+    /// Returns whether it went out raw, past the encoder's checks.
+    pub async fn send_packet(&self, packet: Packet, raw: bool) -> Result<bool, Error> {
+        let (done, rx) = oneshot::channel();
+        self.requests.send(Request::Send { packet, raw, done }).map_err(|_| Error::Closed)?;
+        rx.await.map_err(|_| Error::Closed)?
+    }
+
+    /// Sends no more PINGREQ on this connection.
+    pub async fn stop_pinging(&self) {
+        let (done, rx) = oneshot::channel();
+        if self.requests.send(Request::StopPinging { done }).is_ok() {
+            let _ = rx.await;
+        }
+    }
+
     /// Sends DISCONNECT, closes the connection and ends the client task.
     pub async fn disconnect(&self) {
         let (done, rx) = oneshot::channel();
@@ -264,6 +292,7 @@ impl<Io: AsyncRead + AsyncWrite + Unpin> Transport<Io> {
                         tracing::error!("could not encode {packet:?}: {e}");
                     }
                 }
+                ClientAction::SendRaw(bytes) => self.writer.queue_raw(&bytes),
                 ClientAction::Close(cause) => {
                     closed = Some(cause);
                     break;
@@ -510,6 +539,26 @@ impl<C: Connector> Driver<C> {
                     let _ = done.send(Err(e.into()));
                 }
             },
+            Request::Ack { kind, pkid, done } => {
+                let _ = done.send(self.session.ack(kind, pkid, now).map_err(Error::from));
+            }
+            Request::Send { packet, raw, done } => {
+                let sent = match self.session.send_packet(packet.clone(), now) {
+                    Err(ClientError::Invalid(_)) if raw => {
+                        let mut bytes = bytes::BytesMut::new();
+                        match packet.encode_unchecked(&mut bytes) {
+                            Ok(_) => self.session.send_raw(bytes.freeze(), now).map(|()| true),
+                            Err(e) => Err(ClientError::Invalid(e)),
+                        }
+                    }
+                    other => other.map(|()| false),
+                };
+                let _ = done.send(sent.map_err(Error::from));
+            }
+            Request::StopPinging { done } => {
+                self.session.stop_pinging();
+                let _ = done.send(());
+            }
             Request::Disconnect { .. } | Request::Abort { .. } => unreachable!("handled by the loop"),
         }
     }

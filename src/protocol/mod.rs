@@ -203,6 +203,25 @@ impl Packet {
         Ok(size)
     }
 
+    /// Appends this packet's bytes without the checks `encode` makes on its contents, for a
+    /// harness that sends what a conforming peer would not (a PUBLISH to a wildcard topic, DUP
+    /// on QoS 0, a SUBSCRIBE without filters). Fails only where the bytes cannot be written at
+    /// all (a string or a packet longer than the protocol can carry). Never use it for a packet
+    /// that should be valid: `encode` is the codec.
+    pub fn encode_unchecked(&self, out: &mut BytesMut) -> Result<usize, EncodeError> {
+        let body_len = self.body_len()?;
+        if body_len > MAX_REMAINING_LENGTH {
+            return Err(EncodeError::PacketTooLarge(body_len));
+        }
+        let size = 1 + wire::remaining_length_len(body_len) + body_len;
+        let mark = out.len();
+        if let Err(e) = self.write(out, body_len) {
+            out.truncate(mark);
+            return Err(e);
+        }
+        Ok(size)
+    }
+
     /// Writes the fixed header and the body; `encode` has already checked the sizes.
     fn write(&self, out: &mut BytesMut, body_len: usize) -> Result<(), EncodeError> {
         out.put_u8(((self.packet_type() as u8) << 4) | self.flags());

@@ -8,6 +8,8 @@ use std::path::Path;
 
 use super::model::{Scenario, Step};
 use super::position::Positions;
+use super::scripted::{AckStep, Acks, PacketSpec, SendStep};
+use super::wire::IdPattern;
 
 /// A scenario that cannot be used, and where.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -130,6 +132,8 @@ fn check(s: &Scenario) -> Result<(), (String, String)> {
     if s.steps.is_empty() {
         return Err(("steps".into(), "a scenario needs at least one step".into()));
     }
+    // Packet id variables bound by the `wire:` expectations so far, which `ack` and `send` use.
+    let mut variables: BTreeSet<&str> = BTreeSet::new();
     for (i, step) in s.steps.iter().enumerate() {
         let at = format!("steps[{i}].{}", step.keyword());
         if let Some(client) = step.client() {
@@ -160,7 +164,44 @@ fn check(s: &Scenario) -> Result<(), (String, String)> {
             Step::Connect(c) if c.refused.is_some() && c.session_present.is_some() => {
                 return Err((at, "a refused CONNACK has no session present flag to expect [MQTT-3.2.2-4]".into()));
             }
+            Step::Ack(a) if s.clients[&a.client].acks != Acks::Manual => {
+                return Err((
+                    at,
+                    format!(
+                        "`ack` needs `acks: manual` on client {:?}: an automatic client has answered already",
+                        a.client
+                    ),
+                ));
+            }
+            Step::Ack(AckStep { id: Some(IdPattern::Variable(v)), .. })
+            | Step::Send(SendStep { packet: PacketSpec { id: Some(IdPattern::Variable(v)), .. }, .. })
+                if !variables.contains(v.as_str()) =>
+            {
+                return Err((
+                    format!("{at}.id"),
+                    format!("{v} is not bound by any `wire:` expectation before this step"),
+                ));
+            }
+            Step::Send(send) => {
+                if let Some(problem) = send.packet.problem() {
+                    return Err((format!("{at}.packet"), problem));
+                }
+                if send.packet.server_only() && !s.clients[&send.client].break_client_rules {
+                    return Err((
+                        format!("{at}.packet.kind"),
+                        format!(
+                            "only a server sends this packet: client {:?} needs `break_client_rules: true` to send it",
+                            send.client
+                        ),
+                    ));
+                }
+            }
             Step::Expect(e) => {
+                for pattern in e.wire.values().flat_map(|w| w.received.iter().chain(&w.sent)) {
+                    if let Some(IdPattern::Variable(v)) = &pattern.id {
+                        variables.insert(v);
+                    }
+                }
                 for client in e.received.keys().chain(e.received_count.keys()).chain(e.wire.keys()) {
                     if !names.contains(client.as_str()) {
                         return Err((

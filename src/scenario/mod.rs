@@ -6,6 +6,7 @@
 pub mod load;
 pub mod model;
 pub mod position;
+pub mod scripted;
 pub mod values;
 pub mod wire;
 

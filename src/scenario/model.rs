@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::scripted::{AckStep, Acks, SendStep};
 use super::values::{client_or_map, FromClientName, Qos, Refusal, Span, SpecId, TopicFilter, TopicName};
 
 /// One scenario file.
@@ -202,6 +203,9 @@ pub struct ClientSpec {
     /// (`ClientOptions::max_inflight`).
     #[serde(default = "default_max_inflight", skip_serializing_if = "is_default_max_inflight")]
     pub max_inflight: u16,
+    /// `manual`: the client answers nothing by itself; `ack` steps send its acknowledgements.
+    #[serde(default, skip_serializing_if = "Acks::is_auto")]
+    pub acks: Acks,
 }
 
 fn default_max_inflight() -> u16 {
@@ -272,6 +276,13 @@ pub enum Step {
     /// Let simulated time pass.
     Wait(Span),
     Expect(Expect),
+    /// A scripted client's acknowledgement (`acks: manual`).
+    Ack(AckStep),
+    /// A scripted client writes one packet exactly as given.
+    Send(SendStep),
+    /// The client sends no more PINGREQ on this connection.
+    #[serde(deserialize_with = "client_or_map")]
+    StopPinging(ClientStep),
 }
 
 impl Step {
@@ -296,6 +307,9 @@ impl Step {
             Step::RestartClient(_) => "restart_client",
             Step::Wait(_) => "wait",
             Step::Expect(_) => "expect",
+            Step::Ack(_) => "ack",
+            Step::Send(_) => "send",
+            Step::StopPinging(_) => "stop_pinging",
         }
     }
 
@@ -309,7 +323,10 @@ impl Step {
             Step::Partition(s) => Some(&s.client),
             Step::Latency(s) => Some(&s.client),
             Step::PacketLoss(s) => Some(&s.client),
+            Step::Ack(s) => Some(&s.client),
+            Step::Send(s) => Some(&s.client),
             Step::Disconnect(s)
+            | Step::StopPinging(s)
             | Step::LoseConnection(s)
             | Step::Heal(s)
             | Step::Hold(s)

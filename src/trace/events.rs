@@ -185,6 +185,9 @@ pub enum ClientNote {
     SessionLost { unacknowledged: usize },
     /// A later CONNACK refused the connection.
     Refused { code: u8 },
+    /// A scripted client wrote a packet the encoder refuses, as raw bytes (what the broker
+    /// read of it is in the packets that follow, or a malformed-bytes line).
+    SentRaw { packet: String },
 }
 
 impl fmt::Display for ClientNote {
@@ -195,6 +198,7 @@ impl fmt::Display for ClientNote {
             ClientNote::Reconnected { session_present } => {
                 write!(f, "connected, session present = {}", *session_present as u8)
             }
+            ClientNote::SentRaw { packet } => write!(f, "sends raw, past the encoder's checks: {packet}"),
             ClientNote::SessionLost { unacknowledged } => {
                 write!(f, "session lost on the server ({unacknowledged} unacknowledged re-sent)")
             }

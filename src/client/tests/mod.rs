@@ -8,13 +8,15 @@
 //! One file per concern: `connect` (CONNECT, CONNACK, session present, refusals, protocol
 //! violations, DISCONNECT), `ids` (packet identifiers, invalid requests), `qos` (QoS 0/1/2 in both
 //! directions, acknowledgement order), `reconnect` (re-sends and the state kept or discarded across
-//! connections), `keep_alive` (PINGREQ, PINGRESP and CONNACK timers), `subscribe`
+//! connections), `keep_alive` (PINGREQ, PINGRESP and CONNACK timers), `manual` (a scripted
+//! client's acknowledgements by hand, packets as given, pings stopped), `subscribe`
 //! (SUBACK/UNSUBACK), `window` (the inflight window) and `determinism`.
 
 mod connect;
 mod determinism;
 mod ids;
 mod keep_alive;
+mod manual;
 mod qos;
 mod reconnect;
 mod subscribe;
