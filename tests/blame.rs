@@ -197,3 +197,20 @@ fn a_refusal_that_is_not_a_code_from_1_to_5_or_any_is_an_error_at_its_line() {
         assert!(err.contains("expected a CONNACK return code from 1 to 5, or `any`"), "{err}");
     }
 }
+
+#[test]
+fn a_no_wait_publication_that_fails_is_reported_unless_its_outcome_says_so() {
+    let scenario = |outcome: &str| {
+        format!(
+            "name: fire and forget\nclients: {{ a: {{}} }}\nsteps:\n  - wait: 10ms\n  \
+             - publish: {{ client: a, topic: t, payload: x, qos: 1, no_wait: true{outcome} }}\n  - wait: 100ms\n"
+        )
+    };
+    // Never connected: the publication never left the client, which must not pass unseen.
+    let found = failures(&scenario(""));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].summary, "publish a #1 (no_wait)");
+    assert_eq!(found[0].observed, "it failed: not connected");
+    assert_eq!(found[0].step, Some(1));
+    assert!(failures(&scenario(", outcome: failed")).is_empty());
+}

@@ -40,11 +40,15 @@ pub enum Command {
         filters: Vec<String>,
         reply: Reply<()>,
     },
+    /// With `handed_over`, the reply comes once the client has the message (it was sent, and a
+    /// persistent session keeps it): a connection that ends before its QoS flow completes is
+    /// not a failure then (`no_wait`: fire and forget). Without, once the flow completes.
     Publish {
         topic: String,
         payload: Bytes,
         qos: QoS,
         retain: bool,
+        handed_over: bool,
         reply: Reply<()>,
     },
     /// DISCONNECT, then close.
@@ -225,7 +229,7 @@ pub async fn serve<C: Connector + Clone>(
                     Ok(())
                 })
             }
-            Command::Publish { topic, payload, qos, retain, reply } => {
+            Command::Publish { topic, payload, qos, retain, handed_over, reply } => {
                 let (shown, text) = (ctx.show(&topic), String::from_utf8_lossy(&payload).into_owned());
                 if client.is_some() {
                     ctx.push(TraceEvent::Publish {
@@ -237,9 +241,20 @@ pub async fn serve<C: Connector + Clone>(
                         retain,
                     });
                 }
+                if client.is_none() {
+                    let error = "not connected".to_owned();
+                    ctx.note(ClientNote::PublishFailed { topic: shown.clone(), payload: text.clone(), error });
+                }
                 let ctx = ctx.clone();
                 with_client(&client, reply, |c| async move {
-                    c.publish(topic, payload, qos, retain).await.map_err(|e| e.to_string())?;
+                    if let Err(e) = c.publish(topic, payload, qos, retain).await {
+                        // Cut short by the end of the connection, after the client had it.
+                        let cut = matches!(e, ClientError::Closed | ClientError::Cause(_) | ClientError::Io(_));
+                        let error = e.to_string();
+                        let note = ClientNote::PublishFailed { topic: shown, payload: text, error: error.clone() };
+                        ctx.note(note);
+                        return if handed_over && cut { Ok(()) } else { Err(error) };
+                    }
                     ctx.push(TraceEvent::Published {
                         ms: ctx.now(),
                         client: ctx.name.clone(),

@@ -132,12 +132,13 @@ impl Differs {
 /// the run; a command that does not end as stated does. `Err` when the network itself failed.
 pub async fn run_steps<N: Network>(net: &mut N, scenario: &Scenario) -> Result<Vec<Failure>, NetworkError> {
     let mut failures = Vec::new();
-    // Packet ids bound by `wire:` variables, for the rest of the run.
-    let mut bound = Bindings::new();
+    let mut run = RunState::default();
     for (i, step) in scenario.steps.iter().enumerate() {
         let marker = format!("#{} {}", i + 1, describe(step));
         net.note(|ms| TraceEvent::Step { ms, step: marker });
-        let Some(d) = execute(net, scenario, i, step, &mut bound).await? else { continue };
+        let found = execute(net, scenario, i, step, &mut run).await?;
+        failures.extend(run.failed_no_wait(scenario));
+        let Some(d) = found else { continue };
         let spec = statements(scenario, step, &d);
         let goes_on = d.goes_on || matches!(step, Step::Expect(_));
         let line = scenario.step_lines.get(i).copied();
@@ -155,7 +156,53 @@ pub async fn run_steps<N: Network>(net: &mut N, scenario: &Scenario) -> Result<V
             break;
         }
     }
+    failures.extend(run.failed_no_wait(scenario));
     Ok(failures)
+}
+
+/// What a run carries from step to step.
+#[derive(Default)]
+struct RunState {
+    /// Packet ids bound by `wire:` variables, for the rest of the run.
+    bound: Bindings,
+    /// `no_wait` publications not yet known to have gone out or failed.
+    no_wait: Vec<NoWait>,
+}
+
+/// A `no_wait` publication: step `step`'s `n`th, whose reply comes whenever it comes.
+struct NoWait {
+    step: usize,
+    n: u32,
+    client: String,
+    want: ExpectedOutcome,
+    reply: tokio::sync::oneshot::Receiver<Result<(), String>>,
+}
+
+impl RunState {
+    /// The `no_wait` publications that failed since last asked, each a failure of its step
+    /// unless the step's `outcome` allows it: fire and forget must not mean lost unseen. (One
+    /// still on its way, or cut short by a crash of its client, is not judged.)
+    fn failed_no_wait(&mut self, scenario: &Scenario) -> Vec<Failure> {
+        let mut failed = Vec::new();
+        self.no_wait.retain_mut(|p| match p.reply.try_recv() {
+            Err(tokio::sync::oneshot::error::TryRecvError::Empty) => true,
+            Ok(Err(error)) if matches!(p.want, ExpectedOutcome::Done | ExpectedOutcome::Pending) => {
+                failed.push(Failure {
+                    step: Some(p.step),
+                    line: scenario.step_lines.get(p.step).copied(),
+                    summary: format!("publish {} #{} (no_wait)", p.client, p.n),
+                    expected: "the publication goes out".into(),
+                    observed: format!("it failed: {error}"),
+                    spec: statements(scenario, &scenario.steps[p.step], &differs("", "", "")),
+                    invariant: None,
+                    also: vec![],
+                });
+                false
+            }
+            _ => false,
+        });
+        failed
+    }
 }
 
 /// The statements a difference is reported under: the one its kind of difference stands for
@@ -368,7 +415,7 @@ async fn execute<N: Network>(
     scenario: &Scenario,
     index: usize,
     step: &Step,
-    bound: &mut Bindings,
+    run: &mut RunState,
 ) -> Result<Difference, NetworkError> {
     let within = net.command_timeout();
     Ok(match step {
@@ -438,12 +485,23 @@ async fn execute<N: Network>(
                 let payload = Bytes::from(p.payload.replace("{n}", &n.to_string()));
                 let (qos, retain, topic) = (p.qos.0, p.retain, topic.clone());
                 if p.no_wait {
-                    let (reply, _ignored) = tokio::sync::oneshot::channel();
-                    net.send(&p.client, Command::Publish { topic, payload, qos, retain, reply })?;
+                    let (reply, rx) = tokio::sync::oneshot::channel();
+                    let handed_over = true;
+                    net.send(&p.client, Command::Publish { topic, payload, qos, retain, handed_over, reply })?;
+                    let want = p.outcome;
+                    run.no_wait.push(NoWait { step: index, n, client: p.client.clone(), want, reply: rx });
                     continue;
                 }
-                let got =
-                    net.command(&p.client, |reply| Command::Publish { topic, payload, qos, retain, reply }).await?;
+                let got = net
+                    .command(&p.client, |reply| Command::Publish {
+                        topic,
+                        payload,
+                        qos,
+                        retain,
+                        handed_over: false,
+                        reply,
+                    })
+                    .await?;
                 let awaited = publish_awaits(qos.as_u8());
                 if let Some(d) = judge(&format!("publish {} #{n}", p.client), &got, p.outcome, awaited, within) {
                     return Ok(Some(d));
@@ -478,7 +536,7 @@ async fn execute<N: Network>(
             None
         }
         Step::Ack(_) | Step::Send(_) | Step::StopPinging(_) => {
-            super::scripted::execute(net, scenario, step, bound, within).await.expect("a scripted step")?
+            super::scripted::execute(net, scenario, step, &run.bound, within).await.expect("a scripted step")?
         }
         Step::Expect(e) => {
             // Looked at again within the network's grace while it does not hold; it holds if
@@ -486,7 +544,7 @@ async fn execute<N: Network>(
             let mut waited = Duration::ZERO;
             let start = super::expect::received_so_far(net, e)?;
             loop {
-                let found = super::expect::check_expect(net, scenario, index, e, &start, bound).await?;
+                let found = super::expect::check_expect(net, scenario, index, e, &start, &mut run.bound).await?;
                 if found.is_none() || waited >= net.grace() {
                     break found;
                 }

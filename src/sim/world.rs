@@ -285,7 +285,7 @@ impl World {
         retain: bool,
     ) -> Result<Outcome<()>, WorldError> {
         let topic = topic.to_owned();
-        self.command(client, |reply| Command::Publish { topic, payload, qos, retain, reply })
+        self.command(client, |reply| Command::Publish { topic, payload, qos, retain, handed_over: false, reply })
     }
 
     /// Hands a command to `client`'s agent without stepping the simulation; its reply is not

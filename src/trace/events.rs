@@ -185,6 +185,9 @@ pub enum ClientNote {
     SessionLost { unacknowledged: usize },
     /// A later CONNACK refused the connection.
     Refused { code: u8 },
+    /// A publication failed (not connected, the connection closed before its flow completed,
+    /// a request the client refused): what the application is told, `no_wait` or not.
+    PublishFailed { topic: String, payload: String, error: String },
     /// A scripted client wrote a packet the encoder refuses, as raw bytes (what the broker
     /// read of it is in the packets that follow, or a malformed-bytes line).
     SentRaw { packet: String },
@@ -197,6 +200,9 @@ impl fmt::Display for ClientNote {
             ClientNote::ConnectFailed { error } => write!(f, "connect failed: {error}"),
             ClientNote::Reconnected { session_present } => {
                 write!(f, "connected, session present = {}", *session_present as u8)
+            }
+            ClientNote::PublishFailed { topic, payload, error } => {
+                write!(f, "publish {topic:?} {payload:?} failed: {error}")
             }
             ClientNote::SentRaw { packet } => write!(f, "sends raw, past the encoder's checks: {packet}"),
             ClientNote::SessionLost { unacknowledged } => {
