@@ -214,3 +214,36 @@ fn a_no_wait_publication_that_fails_is_reported_unless_its_outcome_says_so() {
     assert_eq!(found[0].step, Some(1));
     assert!(failures(&scenario(", outcome: failed")).is_empty());
 }
+
+#[test]
+fn a_clients_own_state_and_the_held_qos2_messages_are_checked() {
+    let found = failures(
+        r#"
+name: wrong state
+clients: { w: {}, r: { acks: manual } }
+steps:
+  - connect: r
+  - subscribe: { client: r, topic: t, qos: 1 }
+  - connect: w
+  - send: { client: w, packet: { kind: publish, id: 3, qos: 2, topic: t, payload: x } }
+  - publish: { client: w, topic: t, payload: y, qos: 1 }
+  - wait: 300ms
+  - expect:
+      inflight_in: { w: 0 }
+  - expect:
+      client_state: { r: { owed_acks: 0 } }
+  - expect:
+      client_state: { r: { connection: lost } }
+"#,
+    );
+    let shown: Vec<(&str, &str, &str)> =
+        found.iter().map(|f| (f.summary.as_str(), f.expected.as_str(), f.observed.as_str())).collect();
+    assert_eq!(
+        shown,
+        [
+            ("session \"w\"'s incoming QoS 2 messages awaiting PUBREL", "0", "1"),
+            ("r's acknowledgements owed", "0", "1"),
+            ("r's latest connection", "Lost", "Open"),
+        ]
+    );
+}

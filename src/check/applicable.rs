@@ -92,7 +92,7 @@ pub struct Skipped {
     /// 0-based.
     pub step: usize,
     pub line: Option<usize>,
-    /// `queued`, `inflight`, `drops`, `sessions`, `retained`.
+    /// `queued`, `inflight`, `inflight_in`, `drops`, `sessions`, `retained`.
     pub clauses: Vec<&'static str>,
 }
 
@@ -115,6 +115,7 @@ fn unobservable_clauses(scenario: &Scenario) -> Vec<Skipped> {
         for (name, empty) in [
             ("queued", e.queued.is_empty()),
             ("inflight", e.inflight.is_empty()),
+            ("inflight_in", e.inflight_in.is_empty()),
             ("drops", e.drops.is_empty()),
             ("sessions", e.sessions.is_empty()),
             ("retained", e.retained.is_none()),

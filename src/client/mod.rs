@@ -120,6 +120,17 @@ pub enum ClientEvent {
     Disconnected { cause: Option<CloseCause> },
 }
 
+/// What a client's half of its session holds, for a harness to check.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SessionSummary {
+    /// QoS 2 messages received and handed over, PUBREL not yet received.
+    pub awaiting_pubrel: usize,
+    /// Our QoS 1/2 publications not yet fully acknowledged.
+    pub unacknowledged: usize,
+    /// With manual acknowledgements, those owed and not sent.
+    pub owed_acks: usize,
+}
+
 /// Why a request was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ClientError {
@@ -204,6 +215,15 @@ impl ClientSession {
     /// `max_inflight` of them, when that is not 0).
     pub fn in_flight(&self) -> usize {
         self.outbox.in_flight()
+    }
+
+    /// What this half of the session holds now.
+    pub fn summary(&self) -> SessionSummary {
+        SessionSummary {
+            awaiting_pubrel: self.incoming_qos2.len(),
+            unacknowledged: self.outbox.len(),
+            owed_acks: self.owed.len(),
+        }
     }
 
     /// Our publications awaiting acknowledgement: (packet id, topic), in send order.

@@ -15,9 +15,10 @@ use std::task::{Context, Waker};
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::client::{AckKind, ClientEvent, ClientOptions, Message};
+use crate::client::{AckKind, ClientEvent, ClientOptions, CloseCause, Message, SessionSummary};
 use crate::net::{Client, ClientError, Connector, Events, SessionStore};
 use crate::protocol::{ConnectReturnCode, Packet, PacketId, QoS, SubackCode, SubscribeFilter, MAX_PACKET_SIZE};
+use crate::scenario::model::ConnectionEnd;
 use crate::trace::{ClientNote, EndCause};
 use crate::trace::{Trace, TraceEvent};
 
@@ -75,6 +76,10 @@ pub enum Command {
     StopPinging {
         reply: Reply<()>,
     },
+    /// What the client's half of its session holds (connected or not).
+    Inspect {
+        reply: Reply<SessionSummary>,
+    },
 }
 
 /// A CONNACK as the application saw it.
@@ -89,6 +94,8 @@ pub enum ConnackSeen {
 pub struct ClientRecord {
     pub messages: Vec<(u64, Message)>,
     pub connacks: Vec<ConnackSeen>,
+    /// How its latest connection ended, or `Open`.
+    pub connection: ConnectionEnd,
     /// Times the server answered session present = 0 to a resume.
     pub sessions_lost: usize,
 }
@@ -169,7 +176,10 @@ pub async fn serve<C: Connector + Clone>(
                         // The stream starts with `Connected`; record it before replying.
                         let session_present = match events.recv().await {
                             Some(ClientEvent::Connected { session_present }) => {
-                                ctx.record().connacks.push(ConnackSeen::Accepted { session_present });
+                                let mut record = ctx.record();
+                                record.connacks.push(ConnackSeen::Accepted { session_present });
+                                record.connection = ConnectionEnd::Open;
+                                drop(record);
                                 ctx.push(TraceEvent::Connected {
                                     ms: ctx.now(),
                                     client: ctx.name.clone(),
@@ -190,11 +200,18 @@ pub async fn serve<C: Connector + Clone>(
                         let _ = reply.send(Ok(session_present));
                     }
                     Err(ClientError::Refused(code)) => {
-                        ctx.record().connacks.push(ConnackSeen::Refused(code));
+                        let mut record = ctx.record();
+                        record.connacks.push(ConnackSeen::Refused(code));
+                        record.connection = ConnectionEnd::Refused;
+                        drop(record);
                         ctx.note(ClientNote::ConnectRefused { code: code as u8 });
                         let _ = reply.send(Err(format!("refused with CONNACK rc={}", code as u8)));
                     }
                     Err(e) => {
+                        ctx.record().connection = match &e {
+                            ClientError::Cause(cause) => ended(Some(*cause)),
+                            _ => ConnectionEnd::Lost,
+                        };
                         ctx.note(ClientNote::ConnectFailed { error: e.to_string() });
                         let _ = reply.send(Err(e.to_string()));
                     }
@@ -294,6 +311,19 @@ pub async fn serve<C: Connector + Clone>(
                     c.send_packet(packet, raw).await.map(|_| ()).map_err(|e| e.to_string())
                 });
             }
+            Command::Inspect { reply } => match client.clone() {
+                Some(c) => {
+                    let store = store.clone();
+                    start_in_order(async move {
+                        // A connection that has ended left the session in the store.
+                        let summary = c.inspect().await.unwrap_or_else(|_| store.summary());
+                        let _ = reply.send(Ok(summary));
+                    });
+                }
+                None => {
+                    let _ = reply.send(Ok(store.summary()));
+                }
+            },
             Command::StopPinging { reply } => {
                 with_client(&client, reply, |c| async move {
                     c.stop_pinging().await;
@@ -390,7 +420,10 @@ fn record_event(ctx: &AgentContext, event: ClientEvent) {
             ctx.record().messages.push((ms, m));
         }
         ClientEvent::Connected { session_present } => {
-            ctx.record().connacks.push(ConnackSeen::Accepted { session_present });
+            let mut record = ctx.record();
+            record.connacks.push(ConnackSeen::Accepted { session_present });
+            record.connection = ConnectionEnd::Open;
+            drop(record);
             ctx.note(ClientNote::Reconnected { session_present });
         }
         ClientEvent::SessionLost { unacknowledged } => {
@@ -398,9 +431,23 @@ fn record_event(ctx: &AgentContext, event: ClientEvent) {
             ctx.note(ClientNote::SessionLost { unacknowledged });
         }
         ClientEvent::Disconnected { cause } => {
+            ctx.record().connection = ended(cause);
             ctx.push(TraceEvent::Disconnected { ms, client: ctx.name.clone(), cause: EndCause(cause) })
         }
         ClientEvent::Refused(code) => ctx.note(ClientNote::Refused { code: code as u8 }),
         ClientEvent::Published(_) | ClientEvent::Subscribed { .. } | ClientEvent::Unsubscribed(_) => {}
+    }
+}
+
+/// How a connection ended, from why the client closed it (`None`: it was lost, or the server
+/// or a fault closed it).
+fn ended(cause: Option<CloseCause>) -> ConnectionEnd {
+    match cause {
+        None => ConnectionEnd::Lost,
+        Some(CloseCause::Disconnect) => ConnectionEnd::Disconnect,
+        Some(CloseCause::PingTimeout) => ConnectionEnd::PingTimeout,
+        Some(CloseCause::ConnackTimeout) => ConnectionEnd::ConnackTimeout,
+        Some(CloseCause::Refused(_)) => ConnectionEnd::Refused,
+        Some(CloseCause::ProtocolViolation(_)) => ConnectionEnd::ProtocolViolation,
     }
 }

@@ -5,13 +5,16 @@
 
 use std::collections::BTreeMap;
 
+use super::agent::Command;
 use super::executor::{differs, Difference};
 use super::network::{BrokerState, Network, NetworkError};
+use super::Outcome;
 use crate::broker::BrokerView;
+use crate::client::SessionSummary;
 use crate::harness::received::{self, same_per_stream, without_overlap_copies, Received};
 use crate::harness::snapshot::message_line;
 use crate::protocol::PacketSummary;
-use crate::scenario::model::{Expect, ExpectedMessage, Scenario, SessionState, Step};
+use crate::scenario::model::{Expect, ExpectedClientState, ExpectedMessage, Scenario, SessionState, Step};
 use crate::scenario::wire::{self, Bindings, WireExpect, WireScope};
 use crate::trace::TraceEvent;
 
@@ -177,7 +180,18 @@ pub(super) async fn check_expect<N: Network>(
             return Ok(Some(d));
         }
     }
-    let needs_broker = !(e.queued.is_empty() && e.inflight.is_empty() && e.drops.is_empty() && e.sessions.is_empty())
+    for (client, want) in &e.client_state {
+        let got = net.command(client, |reply| Command::Inspect { reply }).await?;
+        let record = net.record(client)?;
+        if let Some(d) = check_client_state(client, want, &got, &record) {
+            return Ok(Some(d));
+        }
+    }
+    let needs_broker = !(e.queued.is_empty()
+        && e.inflight.is_empty()
+        && e.inflight_in.is_empty()
+        && e.drops.is_empty()
+        && e.sessions.is_empty())
         || e.retained.is_some();
     if !needs_broker {
         return Ok(None);
@@ -212,6 +226,13 @@ fn check_broker(view: &BrokerView, e: &Expect) -> Difference {
             return Some(differs(format!("session {id:?}'s inflight messages"), n.to_string(), got.to_string()));
         }
     }
+    for (id, &n) in &e.inflight_in {
+        let got = view.session(id).map_or(0, |s| s.inflight_in.len());
+        if got != n {
+            let what = format!("session {id:?}'s incoming QoS 2 messages awaiting PUBREL");
+            return Some(differs(what, n.to_string(), got.to_string()));
+        }
+    }
     for (id, expected) in &e.drops {
         let got = view.session(id).map(|s| s.drops.clone()).unwrap_or_default();
         let want: std::collections::BTreeMap<_, _> =
@@ -232,6 +253,32 @@ fn check_broker(view: &BrokerView, e: &Expect) -> Difference {
         }
     }
     None
+}
+
+/// Whether a client's own state is as expected: what its session holds (asked of the client)
+/// and how its latest connection ended (from what its application was told).
+fn check_client_state(
+    client: &str,
+    want: &ExpectedClientState,
+    got: &Outcome<SessionSummary>,
+    record: &super::ClientRecord,
+) -> Difference {
+    let Outcome::Done(got) = got else {
+        return Some(differs(format!("{client}'s own state"), "an answer from the client", format!("{got:?}")));
+    };
+    let checks: [(&str, Option<String>, String); 4] = [
+        (
+            "QoS 2 messages awaiting PUBREL",
+            want.awaiting_pubrel.map(|n| n.to_string()),
+            got.awaiting_pubrel.to_string(),
+        ),
+        ("unacknowledged publications", want.unacknowledged.map(|n| n.to_string()), got.unacknowledged.to_string()),
+        ("acknowledgements owed", want.owed_acks.map(|n| n.to_string()), got.owed_acks.to_string()),
+        ("latest connection", want.connection.map(|c| format!("{c:?}")), format!("{:?}", record.connection)),
+    ];
+    checks
+        .into_iter()
+        .find_map(|(what, want, got)| want.filter(|w| *w != got).map(|w| differs(format!("{client}'s {what}"), w, got)))
 }
 
 /// A block of lines, indented under a client's name.

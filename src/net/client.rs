@@ -14,7 +14,9 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use super::framed::{PacketReader, PacketWriter};
-use crate::client::{AckKind, ClientAction, ClientError, ClientEvent, ClientOptions, ClientSession, CloseCause};
+use crate::client::{
+    AckKind, ClientAction, ClientError, ClientEvent, ClientOptions, ClientSession, CloseCause, SessionSummary,
+};
 use crate::protocol::{ConnectReturnCode, Packet, PacketId, QoS, SubackCode, SubscribeFilter, MAX_PACKET_SIZE};
 use crate::time::Time;
 
@@ -87,6 +89,7 @@ enum Request {
     Ack { kind: AckKind, pkid: Option<PacketId>, done: oneshot::Sender<Result<PacketId, Error>> },
     Send { packet: Packet, raw: bool, done: oneshot::Sender<Result<bool, Error>> },
     StopPinging { done: oneshot::Sender<()> },
+    Inspect { done: oneshot::Sender<SessionSummary> },
 }
 
 /// Requests to the client task. Cheap to clone.
@@ -234,6 +237,13 @@ impl Client {
         }
     }
 
+    /// What the client's half of the session holds now.
+    pub async fn inspect(&self) -> Result<SessionSummary, Error> {
+        let (done, rx) = oneshot::channel();
+        self.requests.send(Request::Inspect { done }).map_err(|_| Error::Closed)?;
+        rx.await.map_err(|_| Error::Closed)
+    }
+
     /// Sends DISCONNECT, closes the connection and ends the client task.
     pub async fn disconnect(&self) {
         let (done, rx) = oneshot::channel();
@@ -255,6 +265,11 @@ impl SessionStore {
 
     fn take(&self) -> Option<ClientSession> {
         self.0.lock().expect("session store lock").take()
+    }
+
+    /// What the session kept here holds; empty when none is kept.
+    pub fn summary(&self) -> SessionSummary {
+        self.0.lock().expect("session store lock").as_ref().map(ClientSession::summary).unwrap_or_default()
     }
 
     fn put(&self, session: ClientSession) {
@@ -554,6 +569,9 @@ impl<C: Connector> Driver<C> {
                     other => other.map(|()| false),
                 };
                 let _ = done.send(sent.map_err(Error::from));
+            }
+            Request::Inspect { done } => {
+                let _ = done.send(self.session.summary());
             }
             Request::StopPinging { done } => {
                 self.session.stop_pinging();

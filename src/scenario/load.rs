@@ -202,7 +202,9 @@ fn check(s: &Scenario) -> Result<(), (String, String)> {
                         variables.insert(v);
                     }
                 }
-                for client in e.received.keys().chain(e.received_count.keys()).chain(e.wire.keys()) {
+                for client in
+                    e.received.keys().chain(e.received_count.keys()).chain(e.wire.keys()).chain(e.client_state.keys())
+                {
                     if !names.contains(client.as_str()) {
                         return Err((
                             format!("{at}.received"),
@@ -210,7 +212,14 @@ fn check(s: &Scenario) -> Result<(), (String, String)> {
                         ));
                     }
                 }
-                for id in e.queued.keys().chain(e.inflight.keys()).chain(e.drops.keys()).chain(e.sessions.keys()) {
+                for id in e
+                    .queued
+                    .keys()
+                    .chain(e.inflight.keys())
+                    .chain(e.inflight_in.keys())
+                    .chain(e.drops.keys())
+                    .chain(e.sessions.keys())
+                {
                     if !ids.contains(id) {
                         let ids: BTreeSet<&str> = ids.iter().map(String::as_str).collect();
                         return Err((

@@ -511,6 +511,10 @@ pub struct Expect {
     #[serde(default)]
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub inflight: BTreeMap<String, usize>,
+    /// Incoming QoS 2 messages each session holds awaiting PUBREL (by client id).
+    #[serde(default)]
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub inflight_in: BTreeMap<String, usize>,
     /// Drop counters by reason for each session (by client id); absent reasons must be 0.
     #[serde(default)]
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -526,6 +530,51 @@ pub struct Expect {
     #[serde(default)]
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub wire: BTreeMap<String, super::wire::WireExpect>,
+    /// Each client's own half of its session (by client name), observable on any network.
+    #[serde(default)]
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub client_state: BTreeMap<String, ExpectedClientState>,
+}
+
+/// A client's own state; unset fields are not checked.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectedClientState {
+    /// QoS 2 messages it received and handed over, PUBREL not yet received.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub awaiting_pubrel: Option<usize>,
+    /// Its own QoS 1/2 publications not yet fully acknowledged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unacknowledged: Option<usize>,
+    /// With `acks: manual`, the acknowledgements it owes and has not sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owed_acks: Option<usize>,
+    /// How its latest connection ended, or `open` while it lasts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connection: Option<ConnectionEnd>,
+}
+
+/// How a client's latest connection ended.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionEnd {
+    /// Still up.
+    Open,
+    /// It sent DISCONNECT.
+    Disconnect,
+    /// It closed because no PINGRESP came within the keep alive.
+    PingTimeout,
+    /// It closed because no CONNACK came in time.
+    ConnackTimeout,
+    /// The server refused the CONNECT.
+    Refused,
+    /// It closed because the server broke the protocol.
+    ProtocolViolation,
+    /// The connection was lost or closed by the server (or by a fault), not by the client.
+    Lost,
+    /// It never connected.
+    #[default]
+    Never,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
