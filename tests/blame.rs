@@ -247,3 +247,30 @@ steps:
         ]
     );
 }
+
+#[test]
+fn a_summary_of_what_was_received_checks_count_ends_and_order() {
+    let scenario = |summary: &str| {
+        format!(
+            r#"
+name: a long run summarised
+clients: {{ reader: {{}}, writer: {{}} }}
+steps:
+  - connect: reader
+  - subscribe: {{ client: reader, topic: t, qos: 1 }}
+  - connect: writer
+  - publish: {{ client: writer, topic: t, payload: "m{{n}}", qos: 1, repeat: 200 }}
+  - publish: {{ client: writer, topic: t, payload: "m{{n}}", qos: 1, repeat: 100, start: 201 }}
+  - wait: 1s
+  - expect:
+      received: {{ reader: {summary} }}
+"#
+        )
+    };
+    let good = "{ count: 300, in_order: true, first: { topic: t, payload: m1, qos: 1 }, last: { topic: t, payload: m300, qos: 1 } }";
+    assert_eq!(failures(&scenario(good)).len(), 0);
+    let found = failures(&scenario(&good.replace("count: 300", "count: 299")));
+    assert_eq!((found[0].expected.as_str(), found[0].observed.as_str()), ("299 messages", "300 messages"), "{found:?}");
+    let found = failures(&scenario(&good.replace("payload: m300", "payload: m200")));
+    assert!(found[0].observed.contains("last: t = m300 | q1"), "{found:?}");
+}

@@ -170,7 +170,7 @@ fn usage(scenario: &Scenario) -> Usage {
     for step in &scenario.steps {
         match step {
             Step::Publish(p) => {
-                for n in 1..=p.repeat {
+                for n in p.numbers() {
                     let payload = p.payload.replace("{n}", &n.to_string()).len();
                     u.messages += 1;
                     u.payload_bytes += payload;

@@ -481,7 +481,7 @@ async fn execute<N: Network>(
         }
         Step::Publish(p) => {
             let topic = net.topic(&p.topic.0);
-            for n in 1..=p.repeat {
+            for n in p.numbers() {
                 let payload = Bytes::from(p.payload.replace("{n}", &n.to_string()));
                 let (qos, retain, topic) = (p.qos.0, p.retain, topic.clone());
                 if p.no_wait {

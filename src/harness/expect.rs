@@ -14,7 +14,9 @@ use crate::client::SessionSummary;
 use crate::harness::received::{self, same_per_stream, without_overlap_copies, Received};
 use crate::harness::snapshot::message_line;
 use crate::protocol::PacketSummary;
-use crate::scenario::model::{Expect, ExpectedClientState, ExpectedMessage, Scenario, SessionState, Step};
+use crate::scenario::model::{
+    Expect, ExpectedClientState, ExpectedMessage, ExpectedReceived, ReceivedSummary, Scenario, SessionState, Step,
+};
 use crate::scenario::wire::{self, Bindings, WireExpect, WireScope};
 use crate::trace::TraceEvent;
 
@@ -123,6 +125,19 @@ pub(super) async fn check_expect<N: Network>(
     // Every client whose list differs, so one failing client does not hide another.
     let mut differing: Vec<(String, String, String, Option<&'static str>)> = Vec::new();
     for (client, expected) in &e.received {
+        let expected = match expected {
+            ExpectedReceived::List(list) => list,
+            ExpectedReceived::Summary(summary) => {
+                let record = net.record(client)?;
+                let from = start.get(client).copied().unwrap_or(0);
+                // The publication order is read from the trace only where it is asked for.
+                let events = if summary.in_order { net.trace().events() } else { Vec::new() };
+                if let Some((want, got)) = check_summary(summary, &record, from, &events) {
+                    differing.push((client.clone(), want, got, None));
+                }
+                continue;
+            }
+        };
         let (got, want) = received_lists(&net.record(client)?, expected);
         let filters = subscribed_filters(scenario, client, index);
         // What the client had received at some moment since the step began: a prefix of what
@@ -255,6 +270,83 @@ fn check_broker(view: &BrokerView, e: &Expect) -> Difference {
     None
 }
 
+/// Where a summary of what a client received does not hold: (expected, observed) in words.
+/// Counts only grow, so the count must lie between what the client had when the step began
+/// (`from`) and what it has now; the rest is judged on that many messages.
+fn check_summary(
+    summary: &ReceivedSummary,
+    record: &super::ClientRecord,
+    from: usize,
+    events: &[TraceEvent],
+) -> Option<(String, String)> {
+    let got: Vec<Received> = record
+        .messages
+        .iter()
+        .map(|(_, m)| Received::new(&m.topic, &m.payload, m.qos.as_u8(), m.retain, Some(m.dup)))
+        .collect();
+    if !(from..=got.len()).contains(&summary.count) {
+        return Some((format!("{} messages", summary.count), format!("{} messages", got.len())));
+    }
+    let got = &got[..summary.count];
+    let ends = [("first", &summary.first, got.first()), ("last", &summary.last, got.last())];
+    for (which, want, have) in ends {
+        let Some(want) = want else { continue };
+        let want = Received::new(&want.topic, want.payload.as_bytes(), want.qos.0.as_u8(), want.retain, want.dup);
+        if !have.is_some_and(|h| want.matches(h)) {
+            let have = have.map_or_else(|| "nothing".to_owned(), Received::shown);
+            return Some((format!("{which}: {}", want.shown()), format!("{which}: {have}")));
+        }
+    }
+    if summary.in_order {
+        if let Some(late) = out_of_order(got, events) {
+            return Some(("each publisher's messages in publication order".into(), late));
+        }
+    }
+    None
+}
+
+/// Who published a message, at which QoS, and where in the trace.
+type Publication<'a> = (&'a str, u8, usize);
+
+/// The first message that came after one its publisher published later on the same topic at
+/// the same QoS [MQTT-4.6.0-6], in words; re-deliveries (a message seen before) and messages
+/// published more than once are not ordered.
+fn out_of_order(got: &[Received], events: &[TraceEvent]) -> Option<String> {
+    // (topic, payload) -> its publisher, QoS and place, or `None` where published twice.
+    let mut published: BTreeMap<(&str, &str), Option<Publication>> = BTreeMap::new();
+    for (seq, e) in events.iter().enumerate() {
+        if let TraceEvent::Publish { client, topic, payload, qos, .. } = e {
+            published.entry((topic.as_str(), payload.as_str())).and_modify(|p| *p = None).or_insert(Some((
+                client.as_str(),
+                *qos,
+                seq,
+            )));
+        }
+    }
+    let mut last: BTreeMap<(&str, &str, u8), (usize, &Received)> = BTreeMap::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for m in got {
+        if !seen.insert((m.topic.as_str(), m.payload.as_str())) {
+            continue;
+        }
+        let Some(Some((publisher, qos, seq))) = published.get(&(m.topic.as_str(), m.payload.as_str())) else {
+            continue;
+        };
+        let stream = (*publisher, m.topic.as_str(), *qos);
+        if let Some((before, earlier)) = last.get(&stream) {
+            if seq < before {
+                return Some(format!(
+                    "{} came after {}, which {publisher} published later",
+                    m.shown(),
+                    earlier.shown()
+                ));
+            }
+        }
+        last.insert(stream, (*seq, m));
+    }
+    None
+}
+
 /// Whether a client's own state is as expected: what its session holds (asked of the client)
 /// and how its latest connection ended (from what its application was told).
 fn check_client_state(
@@ -292,4 +384,27 @@ fn lines(v: &[String]) -> String {
         return "(nothing)\n".into();
     }
     v.iter().map(|l| format!("{l}\n")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn publish(client: &str, payload: &str) -> TraceEvent {
+        let (topic, payload) = ("t".to_owned(), payload.to_owned());
+        TraceEvent::Publish { ms: 0, client: client.into(), topic, payload, qos: 1, retain: false }
+    }
+
+    fn got(payloads: &[&str]) -> Vec<Received> {
+        payloads.iter().map(|p| Received::new("t", p.as_bytes(), 1, false, Some(false))).collect()
+    }
+
+    #[test]
+    fn order_is_judged_per_publisher_and_a_redelivery_is_not_ordered() {
+        let events = [publish("a", "a1"), publish("b", "b1"), publish("a", "a2"), publish("b", "b2")];
+        // Publishers interleave freely; a re-delivered a1 is not a second arrival.
+        assert_eq!(out_of_order(&got(&["b1", "a1", "b2", "a1", "a2"]), &events), None);
+        let late = out_of_order(&got(&["a2", "a1"]), &events).expect("a1 after a2");
+        assert!(late.starts_with("t = a1 | q1 came after t = a2 | q1, which a published later"), "{late}");
+    }
 }

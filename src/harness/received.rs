@@ -72,7 +72,8 @@ impl Received {
         )
     }
 
-    fn matches(&self, got: &Received) -> bool {
+    /// Whether `got` is this expected message (DUP compared where both know it).
+    pub fn matches(&self, got: &Received) -> bool {
         self.topic == got.topic
             && self.payload == got.payload
             && self.qos == got.qos

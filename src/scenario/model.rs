@@ -431,7 +431,7 @@ pub struct UnsubscribeStep {
 pub struct PublishStep {
     pub client: String,
     pub topic: TopicName,
-    /// `{n}` is replaced by the message's number (1-based) when `repeat` is above 1.
+    /// `{n}` is replaced by the message's number: `start`, `start + 1`, ... for `repeat` messages.
     #[serde(default)]
     pub payload: String,
     #[serde(default = "qos0")]
@@ -441,6 +441,10 @@ pub struct PublishStep {
     /// Publish this many messages, one after another.
     #[serde(default = "one")]
     pub repeat: u32,
+    /// The number of the first message, for `{n}` (default 1): a later step goes on from where
+    /// an earlier one stopped with `start: 1001`.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub start: u32,
     /// Do not wait for each QoS flow to complete before the next step (fire and forget).
     #[serde(default)]
     pub no_wait: bool,
@@ -450,6 +454,17 @@ pub struct PublishStep {
 
 fn one() -> u32 {
     1
+}
+
+fn is_one(n: &u32) -> bool {
+    *n == 1
+}
+
+impl PublishStep {
+    /// The numbers `{n}` takes, one per message.
+    pub fn numbers(&self) -> std::ops::RangeInclusive<u32> {
+        self.start..=self.start.saturating_add(self.repeat.saturating_sub(1))
+    }
 }
 
 pub use crate::trace::Direction;
@@ -495,10 +510,11 @@ pub struct Expect {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub spec: Vec<SpecId>,
     /// Every message each client's application has received so far: per stream (topic and QoS)
-    /// in order, streams interleaved in any way (`harness::received`).
+    /// in order, streams interleaved in any way (`harness::received`); or, for long runs, a
+    /// summary of them.
     #[serde(default)]
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub received: BTreeMap<String, Vec<ExpectedMessage>>,
+    pub received: BTreeMap<String, ExpectedReceived>,
     /// How many messages each client has received so far.
     #[serde(default)]
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -606,6 +622,52 @@ pub enum SessionState {
     Connected,
     /// A session kept for an offline client.
     Offline,
+}
+
+/// What a client received: every message, as a list; or, where listing them would not be
+/// readable (70,000 messages), how many, whether each stream came in publication order, and
+/// the first and the last.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum ExpectedReceived {
+    List(Vec<ExpectedMessage>),
+    Summary(ReceivedSummary),
+}
+
+impl<'de> Deserialize<'de> for ExpectedReceived {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<ExpectedReceived, D::Error> {
+        use serde::de::{value, MapAccess, SeqAccess, Visitor};
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ExpectedReceived;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a list of messages, or a summary {count, in_order, first, last}")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<ExpectedReceived, A::Error> {
+                Vec::deserialize(value::SeqAccessDeserializer::new(seq)).map(ExpectedReceived::List)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ExpectedReceived, A::Error> {
+                ReceivedSummary::deserialize(value::MapAccessDeserializer::new(map)).map(ExpectedReceived::Summary)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A summary of what a client received.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReceivedSummary {
+    /// How many messages, copies and re-deliveries included.
+    pub count: usize,
+    /// Whether each publisher's messages on each topic at each QoS arrived in the order they
+    /// were published [MQTT-4.6.0-6] (re-deliveries aside).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub in_order: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first: Option<ExpectedMessage>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last: Option<ExpectedMessage>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
