@@ -18,8 +18,11 @@
 //! - a server limit that our broker reports as its reason (a transient error [MQTT-4.8.0-2]:
 //!   too many connections, a full incoming QoS 2 window, a topic too deep, no CONNECT in time).
 //!
-//! The trace does not say which of a client's connections a close ends: the oldest still open
-//! with a cause is taken, else the oldest.
+//! A close without a cause that comes after a packet the broker owes an answer to (PUBREL,
+//! PUBREC, SUBSCRIBE, UNSUBSCRIBE, PINGREQ) breaks the statement that requires the answer;
+//! any other breaks [MQTT-3.1.2-24], the one statement that says when a server disconnects an
+//! idle client. The trace does not say which of a client's connections a close ends: the oldest
+//! still open with a cause is taken, else the oldest.
 
 use std::collections::BTreeMap;
 
@@ -43,6 +46,9 @@ struct Conn {
     unacknowledged: Option<(Option<u16>, u8)>,
     /// The first cause for a close the trace showed.
     cause: Option<&'static str>,
+    /// The last packet the broker read that owes an answer it has not written yet: the packet's
+    /// name, the answer's, and the statement that requires it.
+    unanswered: Option<(&'static str, &'static str, &'static str)>,
 }
 
 impl Conn {
@@ -148,12 +154,14 @@ fn read_or_written<'a>(
             connack: false,
             unacknowledged: None,
             cause: None,
+            unanswered: None,
         };
         open.entry(client).or_default().push(conn);
         return;
     }
     newest(open, client, |c| {
         if by_broker {
+            c.unanswered = None;
             match packet {
                 PacketSummary::Connack { return_code, .. } => {
                     c.connack = true;
@@ -171,6 +179,7 @@ fn read_or_written<'a>(
             return;
         }
         c.last_in = ms;
+        c.unanswered = answer_owed(packet);
         match packet {
             PacketSummary::Disconnect => c.justify("its client sent DISCONNECT"),
             PacketSummary::Publish(PublishSummary { pkid, qos, .. }) => c.unacknowledged = Some((*pkid, *qos)),
@@ -179,6 +188,18 @@ fn read_or_written<'a>(
             _ => {}
         }
     });
+}
+
+/// The answer the broker owes for a packet it read: (the packet, the answer, the statement).
+fn answer_owed(packet: &PacketSummary) -> Option<(&'static str, &'static str, &'static str)> {
+    match packet {
+        PacketSummary::Pubrel { .. } => Some(("PUBREL", "PUBCOMP", "MQTT-4.3.3-2")),
+        PacketSummary::Pubrec { .. } => Some(("PUBREC", "PUBREL", "MQTT-4.3.3-1")),
+        PacketSummary::Subscribe { .. } => Some(("SUBSCRIBE", "SUBACK", "MQTT-3.8.4-1")),
+        PacketSummary::Unsubscribe { .. } => Some(("UNSUBSCRIBE", "UNSUBACK", "MQTT-3.10.4-4")),
+        PacketSummary::Pingreq => Some(("PINGREQ", "PINGRESP", "MQTT-3.12.4-1")),
+        _ => None,
+    }
 }
 
 /// Applies `f` to the newest open connection of `client`, if any.
@@ -200,6 +221,17 @@ fn close(open: &mut BTreeMap<&str, Vec<Conn>>, client: &str, line: usize, ms: u6
     }
     let c = conns.remove(0);
     let idle = ms.saturating_sub(c.last_in);
+    if let Some((read, answer, statement)) = c.unanswered {
+        // The close answered a packet that is owed another answer: that statement is broken.
+        return Some(Violation {
+            invariant: "no-unprovoked-close",
+            message: format!(
+                "the broker closed {client}'s connection {idle} ms after reading {read}, instead of the {answer} it \
+                 owes [{statement}], and nothing in the trace gave it a cause"
+            ),
+            lines: vec![c.line, line],
+        });
+    }
     let why = if c.keep_alive > 0 {
         format!("{idle} ms after the last packet it read, before even one keep alive ({} s) had passed", c.keep_alive)
     } else {
@@ -255,7 +287,7 @@ mod tests {
     #[test]
     fn a_close_before_one_keep_alive_without_a_cause_is_a_violation() {
         let mut t = connect(0, "c", "c", 2);
-        t.push(read(500, "c", P::Pingreq));
+        t.push(read(500, "c", P::Puback { pkid: 1 }));
         t.push(closed(1500, "c"));
         let found = judge(&t);
         assert_eq!(found.len(), 1, "{found:?}");
@@ -272,6 +304,16 @@ mod tests {
         t.push(read(500, "c", P::Pingreq));
         t.push(closed(2500, "c"));
         assert_eq!(judge(&t), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_close_instead_of_an_owed_answer_breaks_the_statement_requiring_it() {
+        let mut t = connect(0, "c", "c", 60);
+        t.push(read(10, "c", P::Pubrel { pkid: 4 }));
+        t.push(closed(11, "c"));
+        let found = judge(&t);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].contains("after reading PUBREL, instead of the PUBCOMP it owes [MQTT-4.3.3-2]"), "{found:?}");
     }
 
     #[test]
