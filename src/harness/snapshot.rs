@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::broker::{BrokerView, MessageView, OutState};
 use crate::client::Message;
@@ -21,6 +21,8 @@ pub struct Snapshot {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ClientSnapshot {
     pub connacks: Vec<String>,
+    /// Every message; written as a summary past `SUMMARY_ABOVE`.
+    #[serde(serialize_with = "summarised")]
     pub received: Vec<String>,
 }
 
@@ -37,8 +39,87 @@ pub struct SessionSnapshot {
     pub subscriptions: Vec<String>,
     pub inflight_out: Vec<String>,
     pub inflight_in: Vec<String>,
+    /// Every queued message; written as a summary past `SUMMARY_ABOVE`.
+    #[serde(serialize_with = "summarised")]
     pub queued: Vec<String>,
     pub drops: BTreeMap<String, u64>,
+}
+
+/// Past this many messages, a list is written in a snapshot as a summary, so a run with 70,000
+/// messages has a snapshot of a few lines that still changes with any of them.
+pub const SUMMARY_ABOVE: usize = 200;
+
+/// How many messages a summary shows at each end.
+const SHOWN_AT_EACH_END: usize = 5;
+
+/// A list of message lines as a snapshot writes it: all of them, or a summary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Listed {
+    All(Vec<String>),
+    Summary(Summary),
+}
+
+/// A long list of messages: how many, the first and the last few, and a digest of them all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Summary {
+    pub count: usize,
+    pub first: Vec<String>,
+    pub last: Vec<String>,
+    /// `digest` of the whole list.
+    pub digest: String,
+}
+
+impl Listed {
+    /// `lines` as a snapshot writes them.
+    pub fn of(lines: &[String]) -> Listed {
+        if lines.len() <= SUMMARY_ABOVE {
+            return Listed::All(lines.to_vec());
+        }
+        Listed::Summary(Summary {
+            count: lines.len(),
+            first: lines[..SHOWN_AT_EACH_END].to_vec(),
+            last: lines[lines.len() - SHOWN_AT_EACH_END..].to_vec(),
+            digest: digest(lines),
+        })
+    }
+
+    /// Whether `lines` would be written as this (a summary: the same count and digest).
+    pub fn describes(&self, lines: &[String]) -> bool {
+        match self {
+            Listed::All(all) => all == lines,
+            Listed::Summary(s) => s.count == lines.len() && s.digest == digest(lines),
+        }
+    }
+}
+
+fn summarised<S: serde::Serializer>(lines: &[String], s: S) -> Result<S::Ok, S::Error> {
+    Listed::of(lines).serialize(s)
+}
+
+/// A digest of message lines, stream by stream: the lines of each (topic, QoS) stream in their
+/// order, the streams in name order, so another interleaving of streams (which a real network
+/// may give [MQTT-4.6.0-6]) has the same digest and any other change a different one. FNV-1a
+/// 64: stable across Rust releases (std's hasher is not), and only meant to notice changes.
+pub fn digest(lines: &[String]) -> String {
+    use std::hash::Hasher;
+    let mut streams: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
+    for line in lines {
+        let (message, flags) = line.rsplit_once(" | ").unwrap_or((line, ""));
+        let topic = message.split_once(" = ").map_or(message, |(t, _)| t);
+        let qos = flags.split(' ').next().unwrap_or_default();
+        streams.entry((topic, qos)).or_default().push(line);
+    }
+    let mut h = fnv::FnvHasher::default();
+    for ((topic, qos), lines) in streams {
+        h.write(format!("{topic} | {qos}\n").as_bytes());
+        for line in lines {
+            h.write(line.as_bytes());
+            h.write(b"\n");
+        }
+    }
+    format!("fnv1a64:{:016x}", h.finish())
 }
 
 /// `topic = payload | q1 retain dup`, the form used in snapshots and reports. An empty payload
@@ -174,4 +255,37 @@ fn quiet_snapshot_panics() {
             }
         }));
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(n: usize, topic: &str) -> Vec<String> {
+        (1..=n).map(|i| message_line(topic, format!("m{i}").as_bytes(), 1, false, false)).collect()
+    }
+
+    #[test]
+    fn a_list_past_the_threshold_is_written_as_a_summary_that_notices_any_change() {
+        assert!(matches!(Listed::of(&lines(SUMMARY_ABOVE, "t")), Listed::All(_)));
+        let long = lines(SUMMARY_ABOVE + 1, "t");
+        let Listed::Summary(s) = Listed::of(&long) else { panic!("not summarised") };
+        assert_eq!((s.count, s.first[0].as_str(), s.last[4].as_str()), (201, "t = m1 | q1", "t = m201 | q1"));
+        let yaml = serde_yaml::to_string(&Listed::Summary(s.clone())).unwrap();
+        assert_eq!(serde_yaml::from_str::<Listed>(&yaml).unwrap(), Listed::Summary(s));
+        let mut changed = long.clone();
+        changed[100] = message_line("t", b"m101", 1, false, true);
+        assert_ne!(digest(&long), digest(&changed), "a DUP flag changes the digest");
+        let mut swapped = long.clone();
+        swapped.swap(10, 11);
+        assert_ne!(digest(&long), digest(&swapped), "order within a stream changes it");
+    }
+
+    #[test]
+    fn another_interleaving_of_streams_has_the_same_digest() {
+        let (a, b) = (lines(3, "a"), lines(3, "b"));
+        let one: Vec<String> = a.iter().chain(&b).cloned().collect();
+        let other: Vec<String> = a.iter().zip(&b).flat_map(|(x, y)| [y.clone(), x.clone()]).collect();
+        assert_eq!(digest(&one), digest(&other));
+    }
 }
