@@ -70,3 +70,15 @@ async fn each_scripted_bug_is_caught_over_tcp_by_check() {
         }
     }
 }
+
+/// A re-send under the right id but without DUP differs on the wire in DUP alone: it is blamed
+/// on [MQTT-3.3.1-1], not on the id rule the step states [MQTT-4.4.0-1].
+#[test]
+fn a_wire_difference_in_dup_alone_is_blamed_on_the_dup_rule() {
+    let scenario = mqtt_sim::scenario::load(&path(CASES[0].1)).expect("the scenario loads");
+    let failure = mqtt_sim::sim::runner::run_with_mutant(&scenario, scenario.seed, Some(Mutant::ResendWithoutDup))
+        .failure
+        .expect("a re-send without DUP fails");
+    assert!(caught_on_the_wire(&failure, "reader", "MQTT-3.3.1-1"), "{failure}");
+    assert!(!failure.all().any(|f| f.spec.iter().any(|s| s == "MQTT-4.4.0-1")), "{failure}");
+}

@@ -38,8 +38,9 @@ struct Conn {
     line: usize,
     client_id: String,
     keep_alive: u16,
-    /// When the broker last read a packet on it.
+    /// When the broker last read a packet on it, and the trace line.
     last_in: u64,
+    last_in_line: usize,
     /// Whether the broker has answered its CONNECT.
     connack: bool,
     /// The PUBLISH the broker read last, while it is unacknowledged: (packet id, QoS).
@@ -89,9 +90,10 @@ pub fn no_unprovoked_close(events: &[TraceEvent], out: &mut Vec<Violation>) {
             read_or_written(&mut open, client, by_broker, packet, line, e.ms());
         }
         match e {
-            TraceEvent::Malformed { host, peer, .. } if peer == BROKER || host == BROKER => {
-                let client = if host == BROKER { peer } else { host };
-                newest(&mut open, client, |c| c.justify("bytes that are not MQTT [MQTT-4.8.0-1]"));
+            // Bytes the broker read that are not MQTT (`host` is the reader of a malformed
+            // stream, whichever end's tap saw it); bytes the broker wrote excuse nothing.
+            TraceEvent::Malformed { host, peer, .. } if host == BROKER => {
+                newest(&mut open, peer, |c| c.justify("bytes that are not MQTT [MQTT-4.8.0-1]"));
             }
             // The client's application saw its connection end, or its connect fail (no CONNACK
             // in time): the client closed it, or found it closed.
@@ -151,6 +153,7 @@ fn read_or_written<'a>(
             client_id: client_id.clone(),
             keep_alive: *keep_alive,
             last_in: ms,
+            last_in_line: line,
             connack: false,
             unacknowledged: None,
             cause: None,
@@ -161,7 +164,9 @@ fn read_or_written<'a>(
     }
     newest(open, client, |c| {
         if by_broker {
-            c.unanswered = None;
+            if c.unanswered.is_some_and(|(_, answer, _)| answer == packet_name(packet)) {
+                c.unanswered = None;
+            }
             match packet {
                 PacketSummary::Connack { return_code, .. } => {
                     c.connack = true;
@@ -178,7 +183,7 @@ fn read_or_written<'a>(
             }
             return;
         }
-        c.last_in = ms;
+        (c.last_in, c.last_in_line) = (ms, line);
         c.unanswered = answer_owed(packet);
         match packet {
             PacketSummary::Disconnect => c.justify("its client sent DISCONNECT"),
@@ -199,6 +204,18 @@ fn answer_owed(packet: &PacketSummary) -> Option<(&'static str, &'static str, &'
         PacketSummary::Unsubscribe { .. } => Some(("UNSUBSCRIBE", "UNSUBACK", "MQTT-3.10.4-4")),
         PacketSummary::Pingreq => Some(("PINGREQ", "PINGRESP", "MQTT-3.12.4-1")),
         _ => None,
+    }
+}
+
+/// A packet's name, as `answer_owed` names answers.
+fn packet_name(packet: &PacketSummary) -> &'static str {
+    match packet {
+        PacketSummary::Pubcomp { .. } => "PUBCOMP",
+        PacketSummary::Pubrel { .. } => "PUBREL",
+        PacketSummary::Suback { .. } => "SUBACK",
+        PacketSummary::Unsuback { .. } => "UNSUBACK",
+        PacketSummary::Pingresp => "PINGRESP",
+        _ => "",
     }
 }
 
@@ -229,7 +246,7 @@ fn close(open: &mut BTreeMap<&str, Vec<Conn>>, client: &str, line: usize, ms: u6
                 "the broker closed {client}'s connection {idle} ms after reading {read}, instead of the {answer} it \
                  owes [{statement}], and nothing in the trace gave it a cause"
             ),
-            lines: vec![c.line, line],
+            lines: vec![c.last_in_line, line],
         });
     }
     let why = if c.keep_alive > 0 {
@@ -242,7 +259,7 @@ fn close(open: &mut BTreeMap<&str, Vec<Conn>>, client: &str, line: usize, ms: u6
         message: format!(
             "the broker closed {client}'s connection {why}, and nothing in the trace gave it a cause [MQTT-3.1.2-24]"
         ),
-        lines: vec![c.line, line],
+        lines: vec![c.line, c.last_in_line, line],
     })
 }
 
