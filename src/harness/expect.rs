@@ -56,10 +56,11 @@ fn check_wire<N: Network>(net: &N, client: &str, w: &WireExpect, bound: &mut Bin
         }
     }
     let topic = |t: &str| net.topic(t);
-    let found = wire::mismatch(&received, &w.received, &w.not_received, bound, &topic)
+    let found = wire::mismatch_in(&received, &w.received, w.in_order, &w.not_received, bound, &topic)
         .map(|m| ("received", m, &received, &w.received, &w.not_received))
         .or_else(|| {
-            wire::mismatch(&sent, &w.sent, &w.not_sent, bound, &topic).map(|m| ("sent", m, &sent, &w.sent, &w.not_sent))
+            wire::mismatch_in(&sent, &w.sent, w.in_order, &w.not_sent, bound, &topic)
+                .map(|m| ("sent", m, &sent, &w.sent, &w.not_sent))
         })?;
     let (way, what, packets, ordered, absent) = found;
     let scope = match w.on {
@@ -72,7 +73,7 @@ fn check_wire<N: Network>(net: &N, client: &str, w: &WireExpect, bound: &mut Bin
     // re-delivery needs it [MQTT-3.3.1-1], or where a first send must not have it [MQTT-3.3.1-3].
     let relaxed: Vec<_> = ordered.iter().map(|p| wire::PacketPattern { dup: None, ..p.clone() }).collect();
     if ordered.iter().any(|p| p.dup.is_some())
-        && wire::mismatch(packets, &relaxed, absent, &mut bound.clone(), &topic).is_none()
+        && wire::mismatch_in(packets, &relaxed, w.in_order, absent, &mut bound.clone(), &topic).is_none()
     {
         let needed = ordered.iter().any(|p| p.dup == Some(true));
         return Some(d.under(&[if needed { "MQTT-3.3.1-1" } else { "MQTT-3.3.1-3" }]));

@@ -3,7 +3,8 @@
 //! with the id of the PUBLISH, and no PUBLISH") states it here, so a broker that does something
 //! else cannot pass by luck. A pattern names a packet kind and, optionally, its packet id, QoS,
 //! DUP, RETAIN, topic and payload; listed patterns must appear in order (other packets may come
-//! between), and `not_` patterns must not appear at all. A packet id is a number, or a variable
+//! between), or with `in_order: false` as a set, each matching a packet of its own; `not_`
+//! patterns must not appear at all. A packet id is a number, or a variable
 //! (`id: $m`) bound by the first packet it matches and required equal from then on, across the
 //! run's `wire:` expectations: the ids a broker assigns are its own to choose [MQTT-2.3.1-2], so a
 //! scenario names them by variable. Matching is pure: the executor hands it the packets and the
@@ -25,6 +26,10 @@ pub struct WireExpect {
     /// of the whole run.
     #[serde(default)]
     pub on: WireScope,
+    /// Whether `received` and `sent` list packets in the order they must come (the default), or
+    /// as a set: each pattern matches a packet of its own, in any order.
+    #[serde(default = "in_order", skip_serializing_if = "is_in_order")]
+    pub in_order: bool,
     /// Packets the client received from the broker, in this order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub received: Vec<PacketPattern>,
@@ -37,6 +42,14 @@ pub struct WireExpect {
     /// Packets the client must not have sent.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_sent: Vec<PacketPattern>,
+}
+
+fn in_order() -> bool {
+    true
+}
+
+fn is_in_order(b: &bool) -> bool {
+    *b
 }
 
 /// The packets a `wire:` expectation looks at.
@@ -217,16 +230,32 @@ pub fn mismatch(
     bound: &mut Bindings,
     topic: &dyn Fn(&str) -> String,
 ) -> Option<String> {
+    mismatch_in(packets, ordered, true, absent, bound, topic)
+}
+
+/// As `mismatch`, with `listed` in order (`in_order`) or as a set: each pattern takes the first
+/// packet it matches that no pattern before it took.
+pub fn mismatch_in(
+    packets: &[PacketSummary],
+    listed: &[PacketPattern],
+    in_order: bool,
+    absent: &[PacketPattern],
+    bound: &mut Bindings,
+    topic: &dyn Fn(&str) -> String,
+) -> Option<String> {
     let mut trying = bound.clone();
-    let mut rest = packets.iter();
-    for pattern in ordered {
-        let Some(found) = rest.find(|p| pattern.matches(p, &trying, topic)) else {
-            return Some(format!(
-                "{} (after the packets listed before it), which did not come",
-                shown(pattern, &trying)
-            ));
+    let mut next = 0;
+    let mut taken = vec![false; packets.len()];
+    for pattern in listed {
+        let from = if in_order { next } else { 0 };
+        let found = (from..packets.len()).find(|&i| !taken[i] && pattern.matches(&packets[i], &trying, topic));
+        let Some(i) = found else {
+            let place =
+                if in_order { " (after the packets listed before it)" } else { " (besides those matched before)" };
+            return Some(format!("{}{place}, which did not come", shown(pattern, &trying)));
         };
-        if let (Some(IdPattern::Variable(v)), Some(id)) = (&pattern.id, found.pkid()) {
+        (taken[i], next) = (true, i + 1);
+        if let (Some(IdPattern::Variable(v)), Some(id)) = (&pattern.id, packets[i].pkid()) {
             trying.entry(v.clone()).or_insert(id);
         }
     }
@@ -295,6 +324,21 @@ mod tests {
         let found =
             mismatch(&resent, &[], &[pattern("{ kind: publish }")], &mut b, &id).expect("a PUBLISH was re-sent");
         assert!(found.starts_with("no PUBLISH, but PUBLISH id=1"), "{found}");
+    }
+
+    #[test]
+    fn as_a_set_each_pattern_takes_a_packet_of_its_own_in_any_order() {
+        let id = |t: &str| format!("ns/{t}");
+        let seen = [PacketSummary::Pubcomp { pkid: 2 }, PacketSummary::Pubrel { pkid: 1 }];
+        let (rel, comp) = (pattern("{ kind: pubrel }"), pattern("{ kind: pubcomp }"));
+        let mut b = Bindings::new();
+        assert_eq!(mismatch_in(&seen, &[rel.clone(), comp.clone()], false, &[], &mut b, &id), None);
+        assert!(mismatch_in(&seen, &[rel.clone(), comp], true, &[], &mut b, &id).is_some(), "not in this order");
+        assert_eq!(
+            mismatch_in(&seen, &[rel.clone(), rel], false, &[], &mut b, &id),
+            Some("PUBREL (besides those matched before), which did not come".into()),
+            "one packet matches one pattern only"
+        );
     }
 
     #[test]
