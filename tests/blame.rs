@@ -274,3 +274,31 @@ steps:
     let found = failures(&scenario(&good.replace("payload: m300", "payload: m200")));
     assert!(found[0].observed.contains("last: t = m300 | q1"), "{found:?}");
 }
+
+#[test]
+fn two_publishers_on_one_topic_are_two_streams_that_may_interleave() {
+    let scenario = |listed: &str| {
+        format!(
+            r#"
+name: two publishers, one topic
+clients: {{ reader: {{}}, a: {{}}, b: {{}} }}
+steps:
+  - connect: reader
+  - subscribe: {{ client: reader, topic: t, qos: 1 }}
+  - connect: a
+  - connect: b
+  - publish: {{ client: a, topic: t, payload: a1, qos: 1 }}
+  - publish: {{ client: b, topic: t, payload: b1, qos: 1 }}
+  - publish: {{ client: a, topic: t, payload: a2, qos: 1 }}
+  - wait: 500ms
+  - expect:
+      received: {{ reader: [{listed}] }}
+"#
+        )
+    };
+    let m = |p: &str| format!("{{ topic: t, payload: {p}, qos: 1 }}");
+    // b's message listed first: another interleaving of two streams [MQTT-4.6.0-6].
+    assert_eq!(failures(&scenario(&[m("b1"), m("a1"), m("a2")].join(", "))), vec![]);
+    // a's two messages swapped: another order within one stream.
+    assert_eq!(failures(&scenario(&[m("a2"), m("b1"), m("a1")].join(", "))).len(), 1);
+}

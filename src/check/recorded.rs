@@ -9,7 +9,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::harness::ever_subscribed;
-use crate::harness::received::{self, same_per_stream, without_overlap_copies, Received};
+use crate::harness::received::{self, same_per_stream, without_overlap_copies, Publishers, Received};
 use crate::harness::snapshot::{digest, ClientSnapshot, Listed, Summary};
 use crate::scenario::Scenario;
 
@@ -53,15 +53,21 @@ pub type Differences = (String, String, Vec<&'static str>);
 
 /// The clients whose observed CONNACKs or messages differ from the recorded ones. Streams may
 /// interleave differently over a real network [MQTT-4.6.0-6], and a broker may send a further
-/// copy for each overlapping subscription [MQTT-3.3.5-1].
+/// copy for each overlapping subscription [MQTT-3.3.5-1]; `publishers` (from the run's trace)
+/// tells the streams of two publishers on one topic apart.
 pub fn differences(
     scenario: &Scenario,
     recorded: &Recorded,
     observed: &BTreeMap<String, ClientSnapshot>,
+    publishers: &Publishers,
 ) -> Option<Differences> {
     let (mut expected, mut got) = (String::new(), String::new());
     let mut spec: Option<Vec<&'static str>> = None;
-    let parsed = |lines: &[String]| lines.iter().map(|l| Received::parse(l)).collect::<Vec<_>>();
+    let parsed = |lines: &[String]| {
+        let mut list: Vec<Received> = lines.iter().map(|l| Received::parse(l)).collect();
+        received::attribute(&mut list, publishers);
+        list
+    };
     for (name, want) in &recorded.clients {
         let have = observed.get(name);
         let want = match &want.received {

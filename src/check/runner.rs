@@ -23,6 +23,7 @@ use crate::broker::Config;
 use crate::client::ClientOptions;
 use crate::harness::executor::{broken_invariants, run_steps, Failure, SETTLE};
 use crate::harness::network::Network;
+use crate::harness::received;
 use crate::harness::snapshot::{client_snapshot, ClientSnapshot};
 use crate::net::{Client, TcpConnector};
 use crate::protocol::{PacketSummary, QoS};
@@ -86,7 +87,10 @@ pub async fn run(
         net.note(|ms| TraceEvent::Step { ms, step });
         tokio::time::sleep(SETTLE).await;
         if let Some(recorded) = recorded {
-            let differences = || recorded::differences(scenario, recorded, &observed(&net));
+            let differences = || {
+                let publishers = received::publishers(&net.trace().events());
+                recorded::differences(scenario, recorded, &observed(&net), &publishers)
+            };
             if let Some((expected, observed, blame)) = eventually(differences).await {
                 // Under the statements the kind of difference breaks, else the scenario's.
                 let spec: Vec<String> = if blame.is_empty() {

@@ -137,6 +137,9 @@ pub(super) async fn check_expect<N: Network>(
 ) -> Result<Difference, NetworkError> {
     // Every client whose list differs, so one failing client does not hide another.
     let mut differing: Vec<(String, String, String, Option<&'static str>)> = Vec::new();
+    // Who published what, so two publishers' messages on one topic may interleave.
+    let lists = e.received.values().any(|r| matches!(r, ExpectedReceived::List(_)));
+    let publishers = if lists { received::publishers(&net.trace().events()) } else { Default::default() };
     for (client, expected) in &e.received {
         let expected = match expected {
             ExpectedReceived::List(list) => list,
@@ -151,7 +154,9 @@ pub(super) async fn check_expect<N: Network>(
                 continue;
             }
         };
-        let (got, want) = received_lists(&net.record(client)?, expected);
+        let (mut got, mut want) = received_lists(&net.record(client)?, expected);
+        received::attribute(&mut got, &publishers);
+        received::attribute(&mut want, &publishers);
         let filters = subscribed_filters(scenario, client, index);
         // What the client had received at some moment since the step began: a prefix of what
         // it has now, at least as long as what it had then. Over a real network an

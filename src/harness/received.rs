@@ -1,8 +1,9 @@
 //! Comparing what a client received with what was expected, as the spec orders and copies
 //! messages. A server must keep the order of the messages one client publishes on one topic at
 //! one QoS [MQTT-4.6.0-6], and nothing more. So the messages are compared stream by stream, a
-//! stream being the messages of one topic delivered at one QoS (the receiver cannot see the
-//! publisher, nor the published QoS: the delivered one stands for it), and streams may
+//! stream being the messages of one publisher on one topic delivered at one QoS (the receiver
+//! cannot see the publisher: the run's trace tells it where a message was published once,
+//! `attribute`; nor the published QoS: the delivered one stands for it), and streams may
 //! interleave in any order. Within a stream, each message must match in payload, RETAIN and,
 //! where the expectation states it, DUP.
 //!
@@ -15,6 +16,7 @@
 use std::collections::BTreeMap;
 
 use crate::topic;
+use crate::trace::TraceEvent;
 
 /// One message, as compared.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,12 +28,14 @@ pub struct Received {
     pub retain: bool,
     /// `None` on the expected side: DUP not stated, so not compared.
     pub dup: Option<bool>,
+    /// Who published it, where the run's trace says (`attribute`): its stream's publisher.
+    pub from: Option<String>,
 }
 
 impl Received {
     pub fn new(topic: &str, payload: &[u8], qos: u8, retain: bool, dup: Option<bool>) -> Received {
         let payload = String::from_utf8_lossy(payload).into_owned();
-        Received { topic: topic.to_owned(), payload, qos, retain, dup }
+        Received { topic: topic.to_owned(), payload, qos, retain, dup, from: None }
     }
 
     /// From a full message line, DUP included (a recorded snapshot's `snapshot::message_line`:
@@ -53,12 +57,13 @@ impl Received {
             qos: qos.parse().unwrap_or(0),
             retain,
             dup: Some(dup),
+            from: None,
         }
     }
 
-    /// The stream it belongs to: its topic and delivered QoS.
-    fn stream(&self) -> (&str, u8) {
-        (&self.topic, self.qos)
+    /// The stream it belongs to: its publisher (where known), topic and delivered QoS.
+    fn stream(&self) -> (Option<&str>, &str, u8) {
+        (self.from.as_deref(), &self.topic, self.qos)
     }
 
     /// How it reads in a report, as a snapshot line; DUP shown only where it is known.
@@ -82,13 +87,36 @@ impl Received {
     }
 }
 
+/// Who published each message of a run, by (topic, payload): `None` where it was published more
+/// than once (by anyone), so its publisher cannot be told.
+pub type Publishers = BTreeMap<(String, String), Option<String>>;
+
+/// The publishers of a run's messages, from the publications in its trace.
+pub fn publishers(events: &[TraceEvent]) -> Publishers {
+    let mut by: Publishers = BTreeMap::new();
+    for e in events {
+        if let TraceEvent::Publish { client, topic, payload, .. } = e {
+            by.entry((topic.clone(), payload.clone())).and_modify(|p| *p = None).or_insert(Some(client.clone()));
+        }
+    }
+    by
+}
+
+/// Marks each message with its publisher where `publishers` knows it, so messages of different
+/// publishers on one topic are different streams [MQTT-4.6.0-6].
+pub fn attribute(list: &mut [Received], publishers: &Publishers) {
+    for m in list {
+        m.from = publishers.get(&(m.topic.clone(), m.payload.clone())).cloned().flatten();
+    }
+}
+
 /// Whether `got` is `want` up to the interleaving of streams.
 pub fn same_per_stream(want: &[Received], got: &[Received]) -> bool {
     let streams = |list: &[Received]| {
-        let mut by: BTreeMap<(String, u8), Vec<usize>> = BTreeMap::new();
+        let mut by: BTreeMap<(Option<String>, String, u8), Vec<usize>> = BTreeMap::new();
         for (i, m) in list.iter().enumerate() {
-            let (topic, qos) = m.stream();
-            by.entry((topic.to_owned(), qos)).or_default().push(i);
+            let (from, topic, qos) = m.stream();
+            by.entry((from.map(str::to_owned), topic.to_owned(), qos)).or_default().push(i);
         }
         by
     };
@@ -228,9 +256,16 @@ mod tests {
         let r = Received::parse("t/1 = hi there | q1 retain dup");
         assert_eq!(
             r,
-            Received { topic: "t/1".into(), payload: "hi there".into(), qos: 1, retain: true, dup: Some(true) }
+            Received {
+                topic: "t/1".into(),
+                payload: "hi there".into(),
+                qos: 1,
+                retain: true,
+                dup: Some(true),
+                from: None
+            }
         );
-        assert_eq!(r.stream(), ("t/1", 1));
+        assert_eq!(r.stream(), (None, "t/1", 1));
         assert_eq!(r.shown(), "t/1 = hi there | q1 retain dup");
     }
 
