@@ -291,7 +291,7 @@ pub async fn serve<C: Connector + Clone>(
                 // Said before the bytes go, so the trace reads in order.
                 let refused = packet.encode(&mut bytes::BytesMut::new(), MAX_PACKET_SIZE).is_err();
                 if raw && refused && client.is_some() {
-                    ctx.note(ClientNote::SentRaw { packet: format!("{packet:?}") });
+                    ctx.note(ClientNote::SentRaw { packet: crate::protocol::PacketSummary::from(&packet).to_string() });
                 }
                 // A PUBLISH written by hand publishes a message, as the application would, the
                 // first time; a copy of one sent before is a re-send of it, not a new message.
