@@ -59,6 +59,7 @@ async fn mosquitto_launched_per_scenario_deviates_only_where_the_scenarios_say_i
     let always = [
         "faults__publisher_qos2_burst_beyond_incoming_window_refused_then_resent_delivered_once",
         "faults__silent_client_held_link_closed_after_keepalive_will_published_bystanders_unaffected",
+        "scripted__second_connect_is_a_protocol_violation",
         "spec__keepalive__max_keepalive_refuses_longer_or_zero_keep_alive",
         "spec__qos__overlapping_subscriptions_deliver_once_at_the_maximum_qos",
         "spec__wills__will_published_when_the_session_is_taken_over",
