@@ -302,3 +302,19 @@ steps:
     // a's two messages swapped: another order within one stream.
     assert_eq!(failures(&scenario(&[m("a2"), m("b1"), m("a1")].join(", "))).len(), 1);
 }
+
+#[test]
+fn an_ack_for_a_message_the_client_never_received_is_a_difference() {
+    let found = failures(
+        r#"
+name: ack by payload
+clients: { r: { acks: manual } }
+steps:
+  - connect: r
+  - ack: { client: r, kind: puback, message: never }
+"#,
+    );
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].summary, "ack r: PUBACK");
+    assert_eq!(found[0].observed, "none on its connection");
+}

@@ -9,11 +9,12 @@ use super::agent::Command;
 use super::executor::{connect_options, differs, judge, Difference};
 use super::network::{Network, NetworkError};
 use crate::client::AckKind;
-use crate::protocol::{Packet, PacketId};
+use crate::protocol::{Packet, PacketId, PacketSummary};
 use crate::scenario::model::{ConnectStep, Scenario, Step};
 use crate::scenario::scripted::{AckStep, SendStep};
 use crate::scenario::values::FromClientName;
 use crate::scenario::wire::{Bindings, IdPattern};
+use crate::trace::TraceEvent;
 
 /// Runs one scripted step; `None` for a step of another kind.
 pub(super) async fn execute<N: Network>(
@@ -42,10 +43,18 @@ async fn ack<N: Network>(
 ) -> Result<Difference, NetworkError> {
     let kind = AckKind::from(a.kind);
     let what = format!("ack {}: {}", a.client, kind.name());
-    let pkid = match &a.id {
-        None => None,
-        Some(IdPattern::Exactly(n)) => PacketId::new(*n),
-        Some(IdPattern::Variable(v)) => match bound.get(v).and_then(|n| PacketId::new(*n)) {
+    let pkid = match (&a.id, &a.message) {
+        (None, Some(payload)) => match id_of_message(net, &a.client, kind, payload) {
+            Some(id) => Some(id),
+            None => {
+                let packet = if kind == AckKind::Pubrel { "sent" } else { "received" };
+                let expected = format!("a PUBLISH with payload {payload:?} the client {packet}");
+                return Ok(Some(differs(what, expected, "none on its connection")));
+            }
+        },
+        (None, None) => None,
+        (Some(IdPattern::Exactly(n)), _) => PacketId::new(*n),
+        (Some(IdPattern::Variable(v)), _) => match bound.get(v).and_then(|n| PacketId::new(*n)) {
             Some(id) => Some(id),
             None => return Ok(Some(unbound(what, v))),
         },
@@ -71,6 +80,25 @@ async fn send<N: Network>(
     let raw = scenario.clients[&s.client].break_client_rules;
     let got = net.command(&s.client, |reply| Command::Send { packet, raw, reply }).await?;
     Ok(judge(&what, &got, s.outcome.unwrap_or_default(), ("", ""), within))
+}
+
+/// The packet id of the latest PUBLISH with `payload` that `client` received (or, for a PUBREL,
+/// sent: its own QoS 2 publication), from its end of the connection.
+fn id_of_message<N: Network>(net: &N, client: &str, kind: AckKind, payload: &str) -> Option<PacketId> {
+    let events = net.trace().events();
+    events.iter().rev().find_map(|e| match e {
+        TraceEvent::Recv { host, packet: PacketSummary::Publish(p), .. }
+            if kind != AckKind::Pubrel && host == client && p.payload == payload =>
+        {
+            p.pkid.and_then(PacketId::new)
+        }
+        TraceEvent::Send { host, packet: PacketSummary::Publish(p), .. }
+            if kind == AckKind::Pubrel && host == client && p.payload == payload =>
+        {
+            p.pkid.and_then(PacketId::new)
+        }
+        _ => None,
+    })
 }
 
 /// A variable the step needs was never bound: the `wire:` expectation that names it did not hold.

@@ -173,6 +173,9 @@ fn check(s: &Scenario) -> Result<(), (String, String)> {
                     ),
                 ));
             }
+            Step::Ack(AckStep { id: Some(_), message: Some(_), .. }) => {
+                return Err((at, "give the message to acknowledge by `id` or by `message`, not both".into()));
+            }
             Step::Ack(AckStep { id: Some(IdPattern::Variable(v)), .. })
             | Step::Send(SendStep { packet: PacketSpec { id: Some(IdPattern::Variable(v)), .. }, .. })
                 if !variables.contains(v.as_str()) =>

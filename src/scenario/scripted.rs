@@ -56,8 +56,9 @@ impl From<AckName> for AckKind {
     }
 }
 
-/// `ack: { client, kind, id }`: sends one acknowledgement; without `id`, the oldest owed of
-/// that kind.
+/// `ack: { client, kind, id | message }`: sends one acknowledgement; for the packet id given, or
+/// of the PUBLISH with this payload (received, or for `pubrel` sent, latest first); with
+/// neither, the oldest owed of that kind.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AckStep {
@@ -65,6 +66,9 @@ pub struct AckStep {
     pub kind: AckName,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<IdPattern>,
+    /// The payload of the message to acknowledge (as a trace shows it: its first 32 bytes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome: Option<ExpectedOutcome>,
 }
