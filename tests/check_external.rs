@@ -251,6 +251,27 @@ async fn a_launched_broker_is_killed_when_its_handle_goes() {
     assert!(!alive(), "the broker {pid} outlived its handle");
 }
 
+/// A broker behind a wrapper that does not `exec` it (here a shell that runs it, then something
+/// else) dies with its handle too: the launcher kills the whole process group, not the wrapper
+/// alone, which would leave the broker running (as `timeout 1 BROKER` did in the test above).
+#[tokio::test]
+async fn a_broker_behind_a_wrapper_is_killed_with_its_handle() {
+    let command = format!("sh -c '{}; true'", our_broker("--listen 127.0.0.1:{port}"));
+    let launcher = std::sync::Arc::new(mqtt_sim::check::launch::Launcher::new(&command, None).unwrap());
+    let settings = mqtt_sim::scenario::model::BrokerSettings::default();
+    let process = mqtt_sim::check::launch::BrokerProcess::launch(launcher, &Config::default(), &settings)
+        .await
+        .expect("the wrapped broker launches");
+    let addr = process.addr();
+    assert!(tokio::net::TcpStream::connect(&addr).await.is_ok());
+    drop(process);
+    let until = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    while tokio::net::TcpStream::connect(&addr).await.is_ok() && tokio::time::Instant::now() < until {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(tokio::net::TcpStream::connect(&addr).await.is_err(), "the broker behind the shell outlived its handle");
+}
+
 /// Two topics published in one order and expected in the other: the spec orders messages only
 /// per topic and QoS [MQTT-4.6.0-6], so a broker that interleaves streams differently from the
 /// scenario's list is not reported.

@@ -3,14 +3,15 @@
 //! killed with SIGKILL for `crash_broker`, launched again on the same port with the same config
 //! for `restart_broker`, and killed after the scenario. CMD may contain `{port}` and `{config}`;
 //! it is split into words as a POSIX shell would (quotes, backslashes), and run directly, not
-//! through a shell, so the PID killed is the broker's own.
+//! through a shell; the broker runs in a process group of its own, and the whole group is
+//! killed, so a wrapper that does not `exec` its broker leaves nothing behind.
 //!
 //! The config is a mosquitto.conf (`listener {port} 127.0.0.1`, `allow_anonymous true`,
 //! `sys_interval 0` so that a scenario's `$SYS/#` subscription sees only what it publishes, and
 //! the settings the scenario states) unless a template is given (`--config-template FILE`):
 //! then `{port}` and one placeholder per setting (`{max_queued_messages}`...) are filled in, and
 //! a setting the template has no placeholder for cannot be given to the broker (`applicable`
-//! says so). Processes are spawned with kill-on-drop, so none outlives `check`.
+//! says so). Process groups are killed on drop too, so none outlives `check`.
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -196,6 +197,9 @@ impl BrokerProcess {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
+            // Its own process group, so a broker behind a wrapper (a shell, `timeout`, npm) dies
+            // with it: see `kill_group`.
+            .process_group(0)
             .spawn()
             .map_err(|e| self.error(format!("does not start: {e}")))?;
         if let Some(out) = child.stdout.take() {
@@ -216,7 +220,7 @@ impl BrokerProcess {
                 return Ok(());
             }
             if started.elapsed() > READY_TIMEOUT {
-                let _ = child.start_kill();
+                kill_group(&mut child);
                 let _ = child.wait().await;
                 return Err(self.error(format!(
                     "did not accept connections on port {} within {} s",
@@ -231,7 +235,7 @@ impl BrokerProcess {
     /// Kills the broker with SIGKILL, as a crash would; nothing if it is not running.
     pub async fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
-            let _ = child.start_kill();
+            kill_group(&mut child);
             let _ = child.wait().await;
         }
     }
@@ -270,6 +274,23 @@ impl BrokerProcess {
     pub fn launcher(&self) -> &Launcher {
         &self.launcher
     }
+}
+
+impl Drop for BrokerProcess {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            kill_group(child);
+        }
+    }
+}
+
+/// Kills a launched broker with SIGKILL: its whole process group, so nothing it started (the
+/// broker behind a wrapper that does not `exec`) outlives it, then the process itself.
+fn kill_group(child: &mut Child) {
+    if let Some(pid) = child.id().and_then(|id| i32::try_from(id).ok()) {
+        let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+    }
+    let _ = child.start_kill();
 }
 
 /// Keeps the last lines of a process's output.
