@@ -137,6 +137,16 @@ impl AgentContext {
     fn record(&self) -> std::sync::MutexGuard<'_, ClientRecord> {
         self.record.lock().expect("agent lock")
     }
+
+    /// Records a CONNACK the application saw, and what it made of the connection.
+    fn connack(&self, seen: ConnackSeen) {
+        let mut record = self.record();
+        record.connection = match seen {
+            ConnackSeen::Accepted { .. } => ConnectionEnd::Open,
+            ConnackSeen::Refused(_) => ConnectionEnd::Refused,
+        };
+        record.connacks.push(seen);
+    }
 }
 
 /// The agent: one command at a time until the command channel closes, then the connection is
@@ -176,10 +186,7 @@ pub async fn serve<C: Connector + Clone>(
                         // The stream starts with `Connected`; record it before replying.
                         let session_present = match events.recv().await {
                             Some(ClientEvent::Connected { session_present }) => {
-                                let mut record = ctx.record();
-                                record.connacks.push(ConnackSeen::Accepted { session_present });
-                                record.connection = ConnectionEnd::Open;
-                                drop(record);
+                                ctx.connack(ConnackSeen::Accepted { session_present });
                                 ctx.push(TraceEvent::Connected {
                                     ms: ctx.now(),
                                     client: ctx.name.clone(),
@@ -200,10 +207,7 @@ pub async fn serve<C: Connector + Clone>(
                         let _ = reply.send(Ok(session_present));
                     }
                     Err(ClientError::Refused(code)) => {
-                        let mut record = ctx.record();
-                        record.connacks.push(ConnackSeen::Refused(code));
-                        record.connection = ConnectionEnd::Refused;
-                        drop(record);
+                        ctx.connack(ConnackSeen::Refused(code));
                         ctx.note(ClientNote::ConnectRefused { code: code as u8 });
                         let _ = reply.send(Err(format!("refused with CONNACK rc={}", code as u8)));
                     }
@@ -420,10 +424,7 @@ fn record_event(ctx: &AgentContext, event: ClientEvent) {
             ctx.record().messages.push((ms, m));
         }
         ClientEvent::Connected { session_present } => {
-            let mut record = ctx.record();
-            record.connacks.push(ConnackSeen::Accepted { session_present });
-            record.connection = ConnectionEnd::Open;
-            drop(record);
+            ctx.connack(ConnackSeen::Accepted { session_present });
             ctx.note(ClientNote::Reconnected { session_present });
         }
         ClientEvent::SessionLost { unacknowledged } => {
