@@ -66,17 +66,17 @@ impl PacketRecorder {
                 Ok(None) => return,
                 Err(e) => {
                     decoder.broken = true;
-                    let (host, peer) = if sending {
-                        (self.peer.clone(), self.host.clone())
-                    } else {
-                        (self.host.clone(), self.peer.clone())
-                    };
-                    self.trace.push(TraceEvent::Malformed {
-                        ms: self.trace.now_ms(),
-                        host,
-                        peer,
-                        error: e.to_string(),
-                    });
+                    // Said once, by the reader's end: every stream is tapped where it is read
+                    // (both ends in the simulation; over TCP the client's tap and the proxy's
+                    // record of what the broker read), so the writer's end stays silent.
+                    if !sending {
+                        self.trace.push(TraceEvent::Malformed {
+                            ms: self.trace.now_ms(),
+                            host: self.host.clone(),
+                            peer: self.peer.clone(),
+                            error: e.to_string(),
+                        });
+                    }
                     return;
                 }
             }

@@ -26,7 +26,8 @@ pub enum TraceEvent {
     Send { ms: u64, host: String, peer: String, packet: PacketSummary },
     /// `host` read a packet from its connection with `peer`.
     Recv { ms: u64, host: String, peer: String, packet: PacketSummary },
-    /// Bytes that do not decode as MQTT.
+    /// Bytes that do not decode as MQTT: `host` read them from `peer` (recorded once, by the
+    /// reader's end).
     Malformed { ms: u64, host: String, peer: String, error: String },
     /// A scenario step started.
     Step { ms: u64, step: String },
