@@ -70,7 +70,7 @@ async fn send<N: Network>(
     bound: &Bindings,
     within: Duration,
 ) -> Result<Difference, NetworkError> {
-    let what = format!("send {}: {:?}", s.client, s.packet.kind).to_uppercase().replacen("SEND ", "send ", 1);
+    let what = format!("send {}: {}", s.client, s.packet.kind);
     let options = connect_options(net, scenario, &ConnectStep::from_client_name(s.client.clone()));
     let built = s.packet.build(bound, &|t| net.topic(t), || Packet::Connect(options.connect_packet()));
     let packet = match built {

@@ -122,7 +122,7 @@ impl PacketSpec {
         let takes_topic = matches!(kind, K::Publish | K::Subscribe | K::Unsubscribe);
         let takes_qos = matches!(kind, K::Publish | K::Subscribe | K::Suback);
         let is_publish = kind == K::Publish;
-        let name = format!("{kind:?}").to_uppercase();
+        let name = kind.to_string();
         if needs_id && self.id.is_none() {
             return Some(format!("a {name} needs an `id`"));
         }

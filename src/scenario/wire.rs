@@ -83,6 +83,13 @@ pub enum PacketKind {
     Disconnect,
 }
 
+impl fmt::Display for PacketKind {
+    /// As the spec names it: `PUBREL`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&format!("{self:?}").to_uppercase())
+    }
+}
+
 /// A packet id in a pattern: a number, or a `$variable`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
@@ -175,8 +182,7 @@ impl PacketPattern {
 
 impl fmt::Display for PacketPattern {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kind = serde_yaml::to_string(&self.kind).unwrap_or_default();
-        write!(f, "{}", kind.trim().to_uppercase())?;
+        write!(f, "{}", self.kind)?;
         if let Some(id) = &self.id {
             write!(f, " id={id}")?;
         }
