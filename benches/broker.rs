@@ -37,7 +37,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use mqtt_sim::net::{PacketReader, PacketWriter};
 use mqtt_sim::protocol::{
-    Connect, ConnectReturnCode, Packet, PacketId, Publish, QoS, SubackCode, Subscribe, SubscribeFilter, MAX_PACKET_SIZE,
+    Connect, Packet, PacketId, Publish, QoS, SubackCode, Subscribe, SubscribeFilter, MAX_PACKET_SIZE,
 };
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
@@ -215,7 +215,7 @@ impl Client {
         let mut client = Client { reader: PacketReader::new(r, MAX_PACKET_SIZE), writer: PacketWriter::new(w) };
         client.send(&Packet::Connect(Connect::new(client_id, clean_session, 0))).await?;
         match client.recv().await? {
-            Packet::Connack(c) if c.code == ConnectReturnCode::Accepted => Ok((client, c.session_present)),
+            Packet::Connack(c) if c.code.is_success() => Ok((client, c.session_present)),
             other => Err(format!("{client_id}: expected an accepting CONNACK, got {other:?}")),
         }
     }
@@ -248,8 +248,9 @@ impl Client {
     }
 
     async fn subscribe(&mut self, filter: &str, qos: QoS) -> BenchResult<()> {
-        let filters = vec![SubscribeFilter { filter: filter.to_owned(), qos }];
-        self.send(&Packet::Subscribe(Subscribe { pkid: packet_id(1), filters })).await?;
+        let filters = vec![SubscribeFilter::new(filter.to_owned(), qos)];
+        self.send(&Packet::Subscribe(Subscribe { pkid: packet_id(1), filters, properties: Default::default() }))
+            .await?;
         match self.recv().await? {
             Packet::Suback(s) if s.codes == [SubackCode::Granted(qos)] => Ok(()),
             other => Err(format!("expected SUBACK granting {qos}, got {other:?}")),
@@ -269,7 +270,7 @@ impl Client {
     }
 
     async fn disconnect(mut self) {
-        let _ = self.writer.queue(&Packet::Disconnect);
+        let _ = self.writer.queue(&Packet::disconnect());
         let _ = self.writer.shutdown().await;
     }
 }
@@ -359,7 +360,7 @@ async fn consume(client: &mut Client, expect: u64) -> BenchResult<Received> {
                 Packet::Publish(p) => {
                     got.count += 1;
                     if let Some(pkid) = p.pkid {
-                        client.queue(&Packet::Puback(pkid))?;
+                        client.queue(&Packet::puback(pkid))?;
                     }
                 }
                 other => return Err(format!("subscriber: expected PUBLISH, got {other:?}")),

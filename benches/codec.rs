@@ -59,10 +59,11 @@ fn cases() -> Vec<Case> {
     ];
     let subscribe = Packet::Subscribe(Subscribe {
         pkid: pid(7),
-        filters: filters.iter().map(|&(f, qos)| SubscribeFilter { filter: f.into(), qos }).collect(),
+        filters: filters.iter().map(|&(f, qos)| SubscribeFilter::new(f, qos)).collect(),
+        properties: Default::default(),
     });
     let mut rq_subscribe =
-        rq::Subscribe::new_many(filters.iter().map(|&(f, qos)| rq::SubscribeFilter::new(f.into(), rq_qos(qos))));
+        rq::Subscribe::new_many(filters.iter().map(|&(f, qos)| rq::SubscribeFilter::new(f.to_owned(), rq_qos(qos))));
     rq_subscribe.pkid = 7;
 
     let raw = vec![
@@ -72,10 +73,10 @@ fn cases() -> Vec<Case> {
         publish_case("publish-256B-qos1", QoS::AtLeastOnce, 256),
         publish_case("publish-64KiB-qos0", QoS::AtMostOnce, 64 * 1024),
         publish_case("publish-64KiB-qos1", QoS::AtLeastOnce, 64 * 1024),
-        ("puback", Packet::Puback(pid(4242)), rq::Packet::PubAck(rq::PubAck::new(4242))),
-        ("pubrec", Packet::Pubrec(pid(4242)), rq::Packet::PubRec(rq::PubRec::new(4242))),
-        ("pubrel", Packet::Pubrel(pid(4242)), rq::Packet::PubRel(rq::PubRel::new(4242))),
-        ("pubcomp", Packet::Pubcomp(pid(4242)), rq::Packet::PubComp(rq::PubComp::new(4242))),
+        ("puback", Packet::puback(pid(4242)), rq::Packet::PubAck(rq::PubAck::new(4242))),
+        ("pubrec", Packet::pubrec(pid(4242)), rq::Packet::PubRec(rq::PubRec::new(4242))),
+        ("pubrel", Packet::pubrel(pid(4242)), rq::Packet::PubRel(rq::PubRel::new(4242))),
+        ("pubcomp", Packet::pubcomp(pid(4242)), rq::Packet::PubComp(rq::PubComp::new(4242))),
         ("subscribe-3-filters", subscribe, rq::Packet::Subscribe(rq_subscribe)),
         ("pingreq", Packet::Pingreq, rq::Packet::PingReq),
     ];

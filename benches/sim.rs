@@ -15,7 +15,7 @@ fn reference_world(seed: u64) -> (Duration, usize) {
         w.add_client(c);
     }
     let opts = |id: &str| ClientOptions { keep_alive: 5, ..ClientOptions::new(id, false) };
-    let filters = |f: &str| vec![SubscribeFilter { filter: f.into(), qos: QoS::AtLeastOnce }];
+    let filters = |f: &str| vec![SubscribeFilter::new(f, QoS::AtLeastOnce)];
     w.connect("sub-a", opts("sub-a")).unwrap();
     w.subscribe("sub-a", filters("bench/#")).unwrap();
     w.connect("sub-b", opts("sub-b")).unwrap();

@@ -39,6 +39,10 @@ pub enum TopicError {
     /// `+` must occupy a whole level of a filter.
     #[error("'+' does not occupy a whole level [MQTT-4.7.1-3]")]
     SingleLevelNotAlone,
+    /// A 5.0 shared filter is `$share/`, a share name of at least one character without `/`,
+    /// `+` or `#`, then `/` and a topic filter [MQTT5-4.8.2-1] [MQTT5-4.8.2-2].
+    #[error("shared subscription is not $share/{{name}}/{{filter}} with a share name free of / + # [MQTT5-4.8.2-1] [MQTT5-4.8.2-2]")]
+    InvalidShareName,
 }
 
 impl TopicError {
@@ -51,8 +55,46 @@ impl TopicError {
             TopicError::WildcardInName => "MQTT-3.3.2-2",
             TopicError::MultiLevelNotLast => "MQTT-4.7.1-2",
             TopicError::SingleLevelNotAlone => "MQTT-4.7.1-3",
+            TopicError::InvalidShareName => "MQTT5-4.8.2-2",
         }
     }
+
+    /// The MQTT 5.0 statement this error breaks.
+    pub fn rule_v5(&self) -> &'static str {
+        match self {
+            TopicError::Empty => "MQTT5-4.7.3-1",
+            TopicError::TooLong(_) => "MQTT5-4.7.3-3",
+            TopicError::NullCharacter => "MQTT5-4.7.3-2",
+            TopicError::WildcardInName => "MQTT5-3.3.2-2",
+            TopicError::MultiLevelNotLast => "MQTT5-4.7.1-1",
+            TopicError::SingleLevelNotAlone => "MQTT5-4.7.1-2",
+            TopicError::InvalidShareName => "MQTT5-4.8.2-2",
+        }
+    }
+}
+
+/// A 5.0 shared subscription's parts: `$share/{group}/{filter}` (section 4.8.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SharedFilter<'a> {
+    pub group: &'a str,
+    pub filter: &'a str,
+}
+
+/// The prefix that makes a 5.0 filter shared.
+pub const SHARE_PREFIX: &str = "$share/";
+
+/// Splits a 5.0 shared filter into its share name and filter; `Ok(None)` for a filter that is
+/// not shared. Only 5.0 gives `$share/` this meaning: in 3.1.1 it is an ordinary filter.
+pub fn shared(filter: &str) -> Result<Option<SharedFilter<'_>>, TopicError> {
+    let Some(rest) = filter.strip_prefix(SHARE_PREFIX) else {
+        return Ok(None);
+    };
+    let (group, inner) = rest.split_once('/').ok_or(TopicError::InvalidShareName)?; // [MQTT5-4.8.2-2]
+    if group.is_empty() || group.contains(['+', '#']) {
+        return Err(TopicError::InvalidShareName); // [MQTT5-4.8.2-1] [MQTT5-4.8.2-2]
+    }
+    validate_filter(inner)?;
+    Ok(Some(SharedFilter { group, filter: inner }))
 }
 
 fn check_common(topic: &str) -> Result<(), TopicError> {

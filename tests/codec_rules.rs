@@ -6,7 +6,7 @@
 use bytes::{Bytes, BytesMut};
 use mqtt_sim::protocol::{
     decode, Connack, Connect, ConnectReturnCode, DecodeError, EncodeError, LastWill, Packet, PacketId, PacketType,
-    Publish, QoS, Suback, Subscribe, SubscribeFilter, Unsubscribe, MAX_PACKET_SIZE, MAX_REMAINING_LENGTH,
+    Protocol, Publish, QoS, Suback, Subscribe, SubscribeFilter, Unsubscribe, MAX_PACKET_SIZE, MAX_REMAINING_LENGTH,
 };
 use mqtt_sim::topic::TopicError;
 
@@ -471,7 +471,7 @@ fn mqtt_4_7_1_valid_wildcard_filters_are_accepted() {
     for filter in ["#", "sport/#", "+", "+/tennis/#", "sport/+/player1", "/+", "+/+", "sport/tennis/#"] {
         let bytes = frame(0x82, &cat(&[&[0x00, 0x01], &s(filter.as_bytes()), &[0x02]]));
         let Packet::Subscribe(sub) = decode_ok(&bytes) else { panic!() };
-        assert_eq!(sub.filters, vec![SubscribeFilter { filter: filter.into(), qos: QoS::ExactlyOnce }]);
+        assert_eq!(sub.filters, vec![SubscribeFilter::new(filter, QoS::ExactlyOnce)]);
     }
 }
 
@@ -488,10 +488,16 @@ fn mqtt_3_1_2_1_wrong_protocol_name() {
 }
 
 #[test]
-fn mqtt_3_1_2_2_protocol_level_5_is_unsupported() {
-    let body = cat(&[&s(b"MQTT"), &[0x05, 0x02, 0x00, 0x3C], &s(b"c")]);
+fn mqtt_3_1_2_2_protocol_level_5_is_read_as_5_0_and_level_6_is_unsupported() {
+    // A CONNECT says its own version: level 5 is MQTT 5.0 (with a property length), whatever the
+    // connection expected. Whether to accept it is the server's choice (the broker's tests).
+    let body = cat(&[&s(b"MQTT"), &[0x05, 0x02, 0x00, 0x3C, 0x00], &s(b"c")]);
+    let mut buf = BytesMut::from(&frame(0x10, &body)[..]);
+    let Ok(Some(Packet::Connect(c))) = decode(&mut buf, MAX_PACKET_SIZE) else { panic!("a 5.0 CONNECT") };
+    assert_eq!(c.protocol, Protocol::V5);
+    let body = cat(&[&s(b"MQTT"), &[0x06, 0x02, 0x00, 0x3C], &s(b"c")]);
     let err = decode_err(&frame(0x10, &body));
-    assert_eq!(err, DecodeError::UnsupportedProtocolLevel(5));
+    assert_eq!(err, DecodeError::UnsupportedProtocolLevel(6));
     assert_rule(&err, Some("MQTT-3.1.2-2"));
 }
 
@@ -756,6 +762,7 @@ fn publish(dup: bool, qos: QoS, topic: &str, pkid: Option<u16>) -> Packet {
         topic: topic.into(),
         pkid: pkid.map(pid),
         payload: Bytes::from_static(b"x"),
+        properties: Default::default(),
     })
 }
 
@@ -782,6 +789,7 @@ fn encode_field_too_long() {
             message: Bytes::from(vec![1u8; 65_536]),
             qos: QoS::AtMostOnce,
             retain: false,
+            properties: Default::default(),
         }),
         ..Connect::new("c", true, 0)
     });
@@ -855,7 +863,13 @@ fn encode_invalid_topic_name() {
     );
     // The will topic follows the same rules.
     let c = Packet::Connect(Connect {
-        will: Some(LastWill { topic: "w/#".into(), message: Bytes::new(), qos: QoS::AtLeastOnce, retain: true }),
+        will: Some(LastWill {
+            topic: "w/#".into(),
+            message: Bytes::new(),
+            qos: QoS::AtLeastOnce,
+            retain: true,
+            properties: Default::default(),
+        }),
         ..Connect::new("c", true, 0)
     });
     assert_eq!(encode_err(&c, MAX_PACKET_SIZE), EncodeError::InvalidTopicName(TopicError::WildcardInName));
@@ -867,9 +881,10 @@ fn encode_invalid_topic_filter() {
         Packet::Subscribe(Subscribe {
             pkid: pid(1),
             filters: vec![
-                SubscribeFilter { filter: "ok/#".into(), qos: QoS::AtMostOnce },
-                SubscribeFilter { filter: filter.into(), qos: QoS::AtLeastOnce },
+                SubscribeFilter::new("ok/#", QoS::AtMostOnce),
+                SubscribeFilter::new(filter, QoS::AtLeastOnce),
             ],
+            properties: Default::default(),
         })
     };
     assert_eq!(encode_err(&sub("a#"), MAX_PACKET_SIZE), EncodeError::InvalidTopicFilter(TopicError::MultiLevelNotLast));
@@ -882,17 +897,21 @@ fn encode_invalid_topic_filter() {
         EncodeError::InvalidTopicFilter(TopicError::SingleLevelNotAlone)
     );
     assert_eq!(encode_err(&sub(""), MAX_PACKET_SIZE), EncodeError::InvalidTopicFilter(TopicError::Empty));
-    let unsub = Packet::Unsubscribe(Unsubscribe { pkid: pid(1), filters: vec!["a".into(), "+b".into()] });
+    let unsub = Packet::Unsubscribe(Unsubscribe {
+        pkid: pid(1),
+        filters: vec!["a".into(), "+b".into()],
+        properties: Default::default(),
+    });
     assert_eq!(encode_err(&unsub, MAX_PACKET_SIZE), EncodeError::InvalidTopicFilter(TopicError::SingleLevelNotAlone));
 }
 
 #[test]
 fn encode_empty_subscribe_unsubscribe_suback() {
-    let sub = Packet::Subscribe(Subscribe { pkid: pid(1), filters: vec![] });
+    let sub = Packet::Subscribe(Subscribe { pkid: pid(1), filters: vec![], properties: Default::default() });
     assert_eq!(encode_err(&sub, MAX_PACKET_SIZE), EncodeError::EmptySubscribe, "[MQTT-3.8.3-3]");
-    let unsub = Packet::Unsubscribe(Unsubscribe { pkid: pid(1), filters: vec![] });
+    let unsub = Packet::Unsubscribe(Unsubscribe { pkid: pid(1), filters: vec![], properties: Default::default() });
     assert_eq!(encode_err(&unsub, MAX_PACKET_SIZE), EncodeError::EmptyUnsubscribe, "[MQTT-3.10.3-2]");
-    let suback = Packet::Suback(Suback { pkid: pid(1), codes: vec![] });
+    let suback = Packet::Suback(Suback::new(pid(1), vec![]));
     assert_eq!(encode_err(&suback, MAX_PACKET_SIZE), EncodeError::EmptySuback, "[MQTT-3.8.4-5]");
 }
 
@@ -904,7 +923,11 @@ fn encode_mqtt_3_1_2_22_password_without_user_name() {
 
 #[test]
 fn encode_mqtt_3_2_2_4_session_present_with_refusal() {
-    let c = Packet::Connack(Connack { session_present: true, code: ConnectReturnCode::NotAuthorized });
+    let c = Packet::Connack(Connack {
+        session_present: true,
+        code: ConnectReturnCode::NotAuthorized.into(),
+        properties: Default::default(),
+    });
     assert_eq!(encode_err(&c, MAX_PACKET_SIZE), EncodeError::SessionPresentOnRefusal);
 }
 

@@ -94,7 +94,13 @@ fn connect_empty_client_id_and_max_keep_alive() {
 
 fn will_connect(qos: QoS, retain: bool) -> Packet {
     Packet::Connect(Connect {
-        will: Some(LastWill { topic: "w/t".into(), message: Bytes::from_static(b"bye"), qos, retain }),
+        will: Some(LastWill {
+            topic: "w/t".into(),
+            message: Bytes::from_static(b"bye"),
+            qos,
+            retain,
+            properties: Default::default(),
+        }),
         ..Connect::new("cid", true, 60)
     })
 }
@@ -143,6 +149,7 @@ fn connect_will_message_is_binary_and_may_be_empty() {
                 message: Bytes::from_static(message),
                 qos: QoS::AtMostOnce,
                 retain: false,
+                properties: Default::default(),
             }),
             ..Connect::new("c", false, 0)
         })
@@ -214,9 +221,11 @@ fn connect_every_field() {
                 message: Bytes::from_static(b"bye"),
                 qos: QoS::ExactlyOnce,
                 retain: true,
+                properties: Default::default(),
             }),
             username: Some("u".into()),
             password: Some(Bytes::from_static(b"pw")),
+            properties: Default::default(),
         }),
     );
 }
@@ -250,16 +259,13 @@ fn connack_every_return_code() {
         (0x05, ConnectReturnCode::NotAuthorized),
     ];
     for (raw, code) in codes {
-        vector(&[0x20, 0x02, 0x00, raw], Packet::Connack(Connack { session_present: false, code }));
+        vector(&[0x20, 0x02, 0x00, raw], Packet::Connack(Connack::refused(code)));
     }
 }
 
 #[test]
 fn connack_session_present() {
-    vector(
-        &[0x20, 0x02, 0x01, 0x00],
-        Packet::Connack(Connack { session_present: true, code: ConnectReturnCode::Accepted }),
-    );
+    vector(&[0x20, 0x02, 0x01, 0x00], Packet::Connack(Connack::accepted(true)));
 }
 
 // ---------------------------------------------------------------- PUBLISH (3.3)
@@ -272,6 +278,7 @@ fn publish(dup: bool, qos: QoS, retain: bool, topic: &str, pkid: Option<u16>, pa
         topic: topic.into(),
         pkid: pkid.map(pid),
         payload: Bytes::copy_from_slice(payload),
+        properties: Default::default(),
     })
 }
 
@@ -406,33 +413,33 @@ fn publish_20000_byte_payload_three_byte_length() {
 
 #[test]
 fn puback() {
-    vector(&[0x40, 0x02, 0x00, 0x0A], Packet::Puback(pid(10)));
-    vector(&[0x40, 0x02, 0xFF, 0xFF], Packet::Puback(pid(65535)));
+    vector(&[0x40, 0x02, 0x00, 0x0A], Packet::puback(pid(10)));
+    vector(&[0x40, 0x02, 0xFF, 0xFF], Packet::puback(pid(65535)));
 }
 
 #[test]
 fn pubrec() {
-    vector(&[0x50, 0x02, 0x00, 0x01], Packet::Pubrec(pid(1)));
-    vector(&[0x50, 0x02, 0x12, 0x34], Packet::Pubrec(pid(0x1234)));
+    vector(&[0x50, 0x02, 0x00, 0x01], Packet::pubrec(pid(1)));
+    vector(&[0x50, 0x02, 0x12, 0x34], Packet::pubrec(pid(0x1234)));
 }
 
 #[test]
 fn pubrel() {
     // PUBREL's fixed-header flags are 0010 [MQTT-3.6.1-1].
-    vector(&[0x62, 0x02, 0x00, 0x01], Packet::Pubrel(pid(1)));
-    vector(&[0x62, 0x02, 0xAB, 0xCD], Packet::Pubrel(pid(0xABCD)));
+    vector(&[0x62, 0x02, 0x00, 0x01], Packet::pubrel(pid(1)));
+    vector(&[0x62, 0x02, 0xAB, 0xCD], Packet::pubrel(pid(0xABCD)));
 }
 
 #[test]
 fn pubcomp() {
-    vector(&[0x70, 0x02, 0x00, 0x01], Packet::Pubcomp(pid(1)));
-    vector(&[0x70, 0x02, 0x80, 0x00], Packet::Pubcomp(pid(0x8000)));
+    vector(&[0x70, 0x02, 0x00, 0x01], Packet::pubcomp(pid(1)));
+    vector(&[0x70, 0x02, 0x80, 0x00], Packet::pubcomp(pid(0x8000)));
 }
 
 #[test]
 fn unsuback() {
-    vector(&[0xB0, 0x02, 0x00, 0x0B], Packet::Unsuback(pid(11)));
-    vector(&[0xB0, 0x02, 0xFF, 0xFE], Packet::Unsuback(pid(0xFFFE)));
+    vector(&[0xB0, 0x02, 0x00, 0x0B], Packet::unsuback(pid(11)));
+    vector(&[0xB0, 0x02, 0xFF, 0xFE], Packet::unsuback(pid(0xFFFE)));
 }
 
 // ---------------------------------------------------------------- SUBSCRIBE, SUBACK, UNSUBSCRIBE (3.8 to 3.10)
@@ -450,10 +457,11 @@ fn subscribe_several_filters_and_qos() {
         Packet::Subscribe(Subscribe {
             pkid: pid(10),
             filters: vec![
-                SubscribeFilter { filter: "a/b".into(), qos: QoS::AtMostOnce },
-                SubscribeFilter { filter: "c/+".into(), qos: QoS::AtLeastOnce },
-                SubscribeFilter { filter: "#".into(), qos: QoS::ExactlyOnce },
+                SubscribeFilter::new("a/b", QoS::AtMostOnce),
+                SubscribeFilter::new("c/+", QoS::AtLeastOnce),
+                SubscribeFilter::new("#", QoS::ExactlyOnce),
             ],
+            properties: Default::default(),
         }),
     );
 }
@@ -466,10 +474,8 @@ fn subscribe_spec_example_and_single_filter() {
         &bytes,
         Packet::Subscribe(Subscribe {
             pkid: pid(10),
-            filters: vec![
-                SubscribeFilter { filter: "a/b".into(), qos: QoS::AtLeastOnce },
-                SubscribeFilter { filter: "c/d".into(), qos: QoS::ExactlyOnce },
-            ],
+            filters: vec![SubscribeFilter::new("a/b", QoS::AtLeastOnce), SubscribeFilter::new("c/d", QoS::ExactlyOnce)],
+            properties: Default::default(),
         }),
     );
     // "$SYS/#" QoS 0: 2 + (2 + 6 + 1) = 11.
@@ -477,7 +483,8 @@ fn subscribe_spec_example_and_single_filter() {
         &[0x82, 0x0B, 0x00, 0x01, 0x00, 0x06, 0x24, 0x53, 0x59, 0x53, 0x2F, 0x23, 0x00],
         Packet::Subscribe(Subscribe {
             pkid: pid(1),
-            filters: vec![SubscribeFilter { filter: "$SYS/#".into(), qos: QoS::AtMostOnce }],
+            filters: vec![SubscribeFilter::new("$SYS/#", QoS::AtMostOnce)],
+            properties: Default::default(),
         }),
     );
     vector(
@@ -485,10 +492,8 @@ fn subscribe_spec_example_and_single_filter() {
         &[0x82, 0x0B, 0x00, 0x02, 0x00, 0x02, 0x2B, 0x2F, 0x01, 0x00, 0x01, 0x2B, 0x02],
         Packet::Subscribe(Subscribe {
             pkid: pid(2),
-            filters: vec![
-                SubscribeFilter { filter: "+/".into(), qos: QoS::AtLeastOnce },
-                SubscribeFilter { filter: "+".into(), qos: QoS::ExactlyOnce },
-            ],
+            filters: vec![SubscribeFilter::new("+/", QoS::AtLeastOnce), SubscribeFilter::new("+", QoS::ExactlyOnce)],
+            properties: Default::default(),
         }),
     );
 }
@@ -506,9 +511,10 @@ fn suback_granted_and_failure_codes() {
                 SubackCode::Granted(QoS::ExactlyOnce),
                 SubackCode::Failure,
             ],
+            properties: Default::default(),
         }),
     );
-    vector(&[0x90, 0x03, 0x00, 0x01, 0x80], Packet::Suback(Suback { pkid: pid(1), codes: vec![SubackCode::Failure] }));
+    vector(&[0x90, 0x03, 0x00, 0x01, 0x80], Packet::Suback(Suback::new(pid(1), vec![SubackCode::Failure])));
 }
 
 #[test]
@@ -516,11 +522,15 @@ fn unsubscribe_several_filters() {
     // A2 (flags 0010 [MQTT-3.10.1-1]) | 2 + 5 + 5 = 12 | id 00 0B | "a/b" | "c/#".
     vector(
         &[0xA2, 0x0C, 0x00, 0x0B, 0x00, 0x03, 0x61, 0x2F, 0x62, 0x00, 0x03, 0x63, 0x2F, 0x23],
-        Packet::Unsubscribe(Unsubscribe { pkid: pid(11), filters: vec!["a/b".into(), "c/#".into()] }),
+        Packet::Unsubscribe(Unsubscribe {
+            pkid: pid(11),
+            filters: vec!["a/b".into(), "c/#".into()],
+            properties: Default::default(),
+        }),
     );
     vector(
         &[0xA2, 0x05, 0x00, 0x01, 0x00, 0x01, 0x2B],
-        Packet::Unsubscribe(Unsubscribe { pkid: pid(1), filters: vec!["+".into()] }),
+        Packet::Unsubscribe(Unsubscribe { pkid: pid(1), filters: vec!["+".into()], properties: Default::default() }),
     );
 }
 
@@ -538,7 +548,7 @@ fn pingresp() {
 
 #[test]
 fn disconnect() {
-    vector(&[0xE0, 0x00], Packet::Disconnect);
+    vector(&[0xE0, 0x00], Packet::disconnect());
 }
 
 // ---------------------------------------------------------------- remaining length (2.2.3, table 2.4)
@@ -676,9 +686,9 @@ fn packets_back_to_back_decode_in_order() {
     let want = [
         Packet::Connect(Connect::new("cid", true, 60)),
         publish(false, QoS::AtMostOnce, false, "a/b", None, b"hi"),
-        Packet::Pubrel(pid(5)),
+        Packet::pubrel(pid(5)),
         Packet::Pingreq,
-        Packet::Disconnect,
+        Packet::disconnect(),
     ];
     for packet in want {
         assert_eq!(decode(&mut buf, MAX_PACKET_SIZE), Ok(Some(packet)));
@@ -686,7 +696,7 @@ fn packets_back_to_back_decode_in_order() {
     assert_eq!(decode(&mut buf, MAX_PACKET_SIZE), Ok(None));
     assert_eq!(&buf[..], &[0x40, 0x02]);
     buf.extend_from_slice(&[0x00, 0x09]);
-    assert_eq!(decode(&mut buf, MAX_PACKET_SIZE), Ok(Some(Packet::Puback(pid(9)))));
+    assert_eq!(decode(&mut buf, MAX_PACKET_SIZE), Ok(Some(Packet::puback(pid(9)))));
     assert!(buf.is_empty());
 }
 
@@ -695,6 +705,6 @@ fn encode_appends_after_existing_bytes() {
     // Encoding writes after whatever the buffer already holds and reports only its own bytes.
     let mut out = BytesMut::from(&b"xyz"[..]);
     assert_eq!(Packet::Pingresp.encode(&mut out, MAX_PACKET_SIZE), Ok(2));
-    assert_eq!(Packet::Puback(pid(258)).encode(&mut out, MAX_PACKET_SIZE), Ok(4));
+    assert_eq!(Packet::puback(pid(258)).encode(&mut out, MAX_PACKET_SIZE), Ok(4));
     assert_eq!(&out[..], &[0x78, 0x79, 0x7A, 0xD0, 0x00, 0x40, 0x02, 0x01, 0x02]);
 }

@@ -22,8 +22,8 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use mqtt_sim::broker::{Action, Broker, Config, ConnId, Event};
 use mqtt_sim::protocol::{
-    self, Connack, Connect, ConnectReturnCode, LastWill, Packet, PacketId, Publish, QoS, Subscribe, SubscribeFilter,
-    Unsubscribe,
+    self, Connack, ConnackCode, Connect, ConnectReturnCode, LastWill, Packet, PacketId, Publish, QoS, Subscribe,
+    SubscribeFilter, Unsubscribe,
 };
 use mqtt_sim::time::Time;
 use proptest::collection::vec;
@@ -119,6 +119,7 @@ fn arb_connect() -> impl Strategy<Value = Packet> {
             message,
             qos,
             retain,
+            properties: Default::default(),
         }),
     );
     let keep_alive = prop_oneof![6 => Just(0u16), 1 => Just(1), 1 => Just(2), 2 => Just(60), 1 => Just(u16::MAX)];
@@ -140,25 +141,26 @@ fn arb_packet() -> impl Strategy<Value = Packet> {
     let subscribe = (arb_pkid(), vec((arb_filter(), arb_qos()), 1..4)).prop_map(|(pkid, fs)| {
         Packet::Subscribe(Subscribe {
             pkid,
-            filters: fs.into_iter().map(|(filter, qos)| SubscribeFilter { filter, qos }).collect(),
+            filters: fs.into_iter().map(|(filter, qos)| SubscribeFilter::new(filter, qos)).collect(),
+            properties: Default::default(),
         })
     });
     let unsubscribe = (arb_pkid(), vec(arb_filter(), 1..3))
-        .prop_map(|(pkid, filters)| Packet::Unsubscribe(Unsubscribe { pkid, filters }));
+        .prop_map(|(pkid, filters)| Packet::Unsubscribe(Unsubscribe::new(pkid, filters)));
     prop_oneof![
         1 => arb_connect(),
         14 => publish,
-        2 => arb_pkid().prop_map(Packet::Puback),
-        2 => arb_pkid().prop_map(Packet::Pubrec),
-        2 => arb_pkid().prop_map(Packet::Pubrel),
-        2 => arb_pkid().prop_map(Packet::Pubcomp),
+        2 => arb_pkid().prop_map(Packet::puback),
+        2 => arb_pkid().prop_map(Packet::pubrec),
+        2 => arb_pkid().prop_map(Packet::pubrel),
+        2 => arb_pkid().prop_map(Packet::pubcomp),
         4 => subscribe,
         1 => unsubscribe,
         1 => Just(Packet::Pingreq),
-        1 => Just(Packet::Disconnect),
+        1 => Just(Packet::disconnect()),
         1 => prop_oneof![
             Just(Packet::Pingresp),
-            Just(Packet::Connack(Connack { session_present: false, code: ConnectReturnCode::Accepted })),
+            Just(Packet::Connack(Connack::accepted(false))),
         ],
     ]
 }
@@ -443,16 +445,16 @@ impl Model {
                 }
                 Action::Send { conn, packet } => {
                     match &packet {
-                        Packet::Connack(Connack { code: ConnectReturnCode::Accepted, .. }) => {
+                        Packet::Connack(Connack { code: ConnackCode::V311(ConnectReturnCode::Accepted), .. }) => {
                             self.stats.connacks_accepted += 1
                         }
                         Packet::Publish(_) => self.stats.publishes_sent += 1,
                         _ => {}
                     }
                     let answer = match packet {
-                        Packet::Publish(Publish { qos: QoS::AtLeastOnce, pkid: Some(id), .. }) => Packet::Puback(id),
-                        Packet::Publish(Publish { qos: QoS::ExactlyOnce, pkid: Some(id), .. }) => Packet::Pubrec(id),
-                        Packet::Pubrel(id) => Packet::Pubcomp(id),
+                        Packet::Publish(Publish { qos: QoS::AtLeastOnce, pkid: Some(id), .. }) => Packet::puback(id),
+                        Packet::Publish(Publish { qos: QoS::ExactlyOnce, pkid: Some(id), .. }) => Packet::pubrec(id),
+                        Packet::Pubrel(a) => Packet::pubcomp(a.id),
                         _ => continue,
                     };
                     if let Some(link) = self.links.iter_mut().find(|l| l.id == conn) {

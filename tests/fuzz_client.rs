@@ -66,20 +66,20 @@ fn arb_server_packet() -> impl Strategy<Value = Packet> {
             });
     let suback =
         (arb_pkid(), vec(prop_oneof![arb_qos().prop_map(SubackCode::Granted), Just(SubackCode::Failure)], 1..3))
-            .prop_map(|(pkid, codes)| Packet::Suback(Suback { pkid, codes }));
+            .prop_map(|(pkid, codes)| Packet::Suback(Suback { pkid, codes, properties: Default::default() }));
     prop_oneof![
-        3 => (any::<bool>(), arb_code()).prop_map(|(session_present, code)| Packet::Connack(Connack { session_present, code })),
+        3 => (any::<bool>(), arb_code()).prop_map(|(session_present, code)| Packet::Connack(Connack { session_present, code: code.into(), properties: Default::default() })),
         6 => publish,
-        2 => arb_pkid().prop_map(Packet::Puback),
-        2 => arb_pkid().prop_map(Packet::Pubrec),
-        2 => arb_pkid().prop_map(Packet::Pubrel),
-        2 => arb_pkid().prop_map(Packet::Pubcomp),
+        2 => arb_pkid().prop_map(Packet::puback),
+        2 => arb_pkid().prop_map(Packet::pubrec),
+        2 => arb_pkid().prop_map(Packet::pubrel),
+        2 => arb_pkid().prop_map(Packet::pubcomp),
         1 => suback,
-        1 => arb_pkid().prop_map(Packet::Unsuback),
+        1 => arb_pkid().prop_map(Packet::unsuback),
         1 => Just(Packet::Pingresp),
         // Packets only a client may send.
         1 => Just(Packet::Pingreq),
-        1 => Just(Packet::Disconnect),
+        1 => Just(Packet::disconnect()),
     ]
 }
 
@@ -138,7 +138,7 @@ impl Model {
                 let _ = self.session.publish(topic, Bytes::from_static(b"p"), qos, retain, self.now);
             }
             Op::Subscribe(filter, qos) => {
-                let _ = self.session.subscribe(vec![SubscribeFilter { filter: filter.into(), qos }], self.now);
+                let _ = self.session.subscribe(vec![SubscribeFilter::new(filter, qos)], self.now);
             }
             Op::Unsubscribe(filter) => {
                 let _ = self.session.unsubscribe(vec![filter.into()], self.now);

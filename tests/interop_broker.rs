@@ -146,7 +146,13 @@ async fn retained_and_downgrade(addr: SocketAddr) -> Transcript {
 async fn will_and_resend(addr: SocketAddr) -> Transcript {
     let mut watcher = RawClient::connect_ok(addr, "diff-watch", false, false).await;
     watcher.subscribe(1, &[("diff/will/#", q(2))]).await;
-    let will = LastWill { topic: "diff/will/x".into(), message: "bye".into(), qos: q(2), retain: false };
+    let will = LastWill {
+        topic: "diff/will/x".into(),
+        message: "bye".into(),
+        qos: q(2),
+        retain: false,
+        properties: Default::default(),
+    };
     let (dying, _) =
         RawClient::connect_with(addr, Connect { will: Some(will), ..Connect::new("diff-dying", true, 60) }).await;
     dying.drop_connection();

@@ -13,7 +13,7 @@ fn q(n: u8) -> QoS {
 }
 
 fn sub(f: &str, qos: u8) -> Vec<SubscribeFilter> {
-    vec![SubscribeFilter { filter: f.into(), qos: q(qos) }]
+    vec![SubscribeFilter::new(f, q(qos))]
 }
 
 fn payloads(w: &World, client: &str) -> Vec<String> {

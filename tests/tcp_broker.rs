@@ -126,7 +126,13 @@ async fn will_is_published_when_the_connection_drops_and_not_after_disconnect() 
     let mut watcher = RawClient::connect_ok(broker.addr, "watcher", true, false).await;
     watcher.subscribe(1, &[("status/#", q(1))]).await;
     let with_will = |id: &str| Connect {
-        will: Some(LastWill { topic: format!("status/{id}"), message: "gone".into(), qos: q(1), retain: false }),
+        will: Some(LastWill {
+            topic: format!("status/{id}"),
+            message: "gone".into(),
+            qos: q(1),
+            retain: false,
+            properties: Default::default(),
+        }),
         ..Connect::new(id, true, 60)
     };
     let (c, _) = RawClient::connect_with(broker.addr, with_will("polite")).await;
@@ -163,11 +169,16 @@ async fn malformed_packet_closes_only_that_connection() {
 async fn unsupported_protocol_level_gets_connack_1_then_close() {
     let broker = TestBroker::start(Config::default()).await;
     let mut c = RawClient::open(broker.addr).await;
-    // CONNECT, protocol "MQTT" level 5.
-    c.send_raw(&[0x10, 0x0d, 0x00, 0x04, b'M', b'Q', b'T', b'T', 0x05, 0x02, 0x00, 0x3c, 0x00, 0x01, b'x']).await;
+    // CONNECT, protocol "MQTT" level 5 (with its empty property list): the broker does not
+    // speak 5.0 yet.
+    c.send_raw(&[0x10, 0x0e, 0x00, 0x04, b'M', b'Q', b'T', b'T', 0x05, 0x02, 0x00, 0x3c, 0x00, 0x00, 0x01, b'x']).await;
     assert_eq!(
         c.recv().await,
-        Packet::Connack(Connack { session_present: false, code: ConnectReturnCode::UnacceptableProtocolVersion }),
+        Packet::Connack(Connack {
+            session_present: false,
+            code: ConnectReturnCode::UnacceptableProtocolVersion.into(),
+            properties: Default::default()
+        }),
         "[MQTT-3.1.2-2]"
     );
     c.expect_closed().await;

@@ -17,7 +17,7 @@ fn q(n: u8) -> QoS {
 }
 
 fn filter(f: &str, qos: u8) -> Vec<SubscribeFilter> {
-    vec![SubscribeFilter { filter: f.into(), qos: q(qos) }]
+    vec![SubscribeFilter::new(f, q(qos))]
 }
 
 async fn next_message(events: &mut mqtt_sim::net::Events) -> mqtt_sim::client::Message {

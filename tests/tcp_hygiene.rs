@@ -31,10 +31,10 @@ impl Bystanders {
     async fn connect_with_keep_alive(broker: &TestBroker, keep_alive: u16) -> Bystanders {
         let connect = |id: &str, clean| Connect::new(id, clean, keep_alive);
         let (mut sub, ack) = RawClient::connect_with(broker.addr, connect("bystander-sub", false)).await;
-        assert_eq!(ack.code, mqtt_sim::protocol::ConnectReturnCode::Accepted);
+        assert_eq!(ack.code, mqtt_sim::protocol::ConnectReturnCode::Accepted.into());
         sub.subscribe(1, &[("watch/#", QoS::ExactlyOnce)]).await;
         let (publisher, ack) = RawClient::connect_with(broker.addr, connect("bystander-pub", true)).await;
-        assert_eq!(ack.code, mqtt_sim::protocol::ConnectReturnCode::Accepted);
+        assert_eq!(ack.code, mqtt_sim::protocol::ConnectReturnCode::Accepted.into());
         Bystanders { sub, publisher, sent: 0 }
     }
 
@@ -87,16 +87,15 @@ async fn a_subscriber_that_stops_reading_loses_qos0_only_and_gets_its_qos1_when_
     const QOS0: u16 = 6000; // 4 KB each: 24 MB, far more than loopback's socket buffers hold
     const QOS1: u16 = 50;
     let broker = TestBroker::start(Config::default()).await; // max_queued_messages 1000
-    let filters = vec![
-        SubscribeFilter { filter: "flood".into(), qos: QoS::AtMostOnce },
-        SubscribeFilter { filter: "important".into(), qos: QoS::AtLeastOnce },
-    ];
+    let filters =
+        vec![SubscribeFilter::new("flood", QoS::AtMostOnce), SubscribeFilter::new("important", QoS::AtLeastOnce)];
 
     // The slow subscriber: persistent, subscribes, then stops reading.
     let mut slow = small_window_client(broker.addr).await;
     slow.send(Packet::Connect(Connect::new("slow", false, 0))).await;
     assert!(matches!(slow.recv().await, Some(Packet::Connack(_))));
-    slow.send(Packet::Subscribe(Subscribe { pkid: pid(1), filters: filters.clone() })).await;
+    slow.send(Packet::Subscribe(Subscribe { pkid: pid(1), filters: filters.clone(), properties: Default::default() }))
+        .await;
     assert!(matches!(slow.recv().await, Some(Packet::Suback(_))));
 
     // A good subscriber on the same topics reads everything as it comes.
@@ -156,7 +155,7 @@ async fn a_subscriber_that_stops_reading_loses_qos0_only_and_gets_its_qos1_when_
             Some(Packet::Publish(p)) if p.qos == QoS::AtMostOnce => q0 += 1,
             Some(Packet::Publish(p)) => {
                 q1.push(String::from_utf8_lossy(&p.payload).into_owned());
-                slow.send(Packet::Puback(p.pkid.unwrap())).await;
+                slow.send(Packet::puback(p.pkid.unwrap())).await;
             }
             other => panic!("slow subscriber got {other:?} after {q0} QoS 0 and {} QoS 1 messages", q1.len()),
         }
@@ -231,6 +230,7 @@ async fn a_half_open_client_is_reaped_by_keep_alive_and_its_will_published() {
         message: Bytes::from_static(b"gone"),
         qos: QoS::AtLeastOnce,
         retain: false,
+        properties: Default::default(),
     });
     let (mut silent, _) = RawClient::connect_with(broker.addr, connect).await;
     // The client goes silent without closing its socket: after 1.5 times the keep alive the
@@ -263,7 +263,11 @@ async fn max_keepalive_refuses_a_longer_keep_alive_as_mosquitto_does() {
     let mut bystanders = Bystanders::connect_with_keep_alive(&broker, 30).await;
     for keep_alive in [31, 0] {
         let (mut refused, ack) = RawClient::connect_with(broker.addr, Connect::new("long", true, keep_alive)).await;
-        assert_eq!(ack.code, mqtt_sim::protocol::ConnectReturnCode::IdentifierRejected, "keep alive {keep_alive}");
+        assert_eq!(
+            ack.code,
+            mqtt_sim::protocol::ConnectReturnCode::IdentifierRejected.into(),
+            "keep alive {keep_alive}"
+        );
         refused.expect_closed().await; // [MQTT-3.2.2-5]
     }
     bystanders.exchange().await;
@@ -313,12 +317,12 @@ async fn max_queued_bytes_holds_for_an_online_subscriber_that_does_not_acknowled
     // Acknowledging frees the whole window: every queued message is released while the broker
     // handles these PUBACKs, so before the PINGRESP. Only the 10 that fit in 1,000 bytes come.
     for pkid in pkids {
-        slow.send(Packet::Puback(pkid)).await;
+        slow.send(Packet::puback(pkid)).await;
     }
     let mut queued = Vec::new();
     for packet in slow.packets_before_pingresp().await {
         let Packet::Publish(p) = packet else { panic!("expected PUBLISH, got {packet:?}") };
-        slow.send(Packet::Puback(p.pkid.unwrap())).await;
+        slow.send(Packet::puback(p.pkid.unwrap())).await;
         queued.push(String::from_utf8_lossy(&p.payload).trim_start_matches('0').to_owned());
     }
     assert_eq!(queued, (21..=30).map(|i| format!("m{i}")).collect::<Vec<_>>(), "the queue held 1,000 bytes");
@@ -338,7 +342,7 @@ async fn a_qos2_publisher_beyond_the_incoming_window_is_closed_unacknowledged() 
     for i in 1..=20u16 {
         let p = Publish::new("watch/g", QoS::ExactlyOnce, Bytes::from(format!("g{i}")), false, Some(pid(i)));
         greedy.send(Packet::Publish(p)).await;
-        assert_eq!(greedy.recv().await, Packet::Pubrec(pid(i)));
+        assert_eq!(greedy.recv().await, Packet::pubrec(pid(i)));
     }
     let p = Publish::new("watch/g", QoS::ExactlyOnce, Bytes::from_static(b"g21"), false, Some(pid(21)));
     greedy.send(Packet::Publish(p)).await;
@@ -350,8 +354,8 @@ async fn a_qos2_publisher_beyond_the_incoming_window_is_closed_unacknowledged() 
     // Back, the publisher releases what the broker holds: each delivered once, in order.
     let mut back = RawClient::connect_ok(broker.addr, "greedy", false, true).await;
     for i in 1..=20u16 {
-        back.send(Packet::Pubrel(pid(i))).await;
-        assert_eq!(back.recv().await, Packet::Pubcomp(pid(i)));
+        back.send(Packet::pubrel(pid(i))).await;
+        assert_eq!(back.recv().await, Packet::pubcomp(pid(i)));
         let got = bystanders.sub.recv_publish().await;
         assert_eq!(got.payload, Bytes::from(format!("g{i}")), "[MQTT-4.3.3-2] released by PUBREL, once, in order");
     }

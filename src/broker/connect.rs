@@ -11,6 +11,11 @@ use crate::time::Time;
 
 impl Broker {
     pub(super) fn handle_connect(&mut self, conn: ConnId, connect: Connect, now: Time) {
+        if connect.protocol == Protocol::V5 {
+            // The codec reads 5.0; the session rules of 5.0 are not in the broker yet, so a 5.0
+            // client is refused as the 3.1.1 broker always refused it [MQTT-3.1.2-2].
+            return self.refuse(conn, ConnectReturnCode::UnacceptableProtocolVersion, now);
+        }
         if let Some(levels) = connect.will.as_ref().map(|w| crate::topic::levels(&w.topic)) {
             if levels > crate::topic::MAX_LEVELS {
                 // No CONNACK code fits (mosquitto closes too); the will is not stored.
@@ -71,7 +76,7 @@ impl Broker {
         // The first packet from the server is CONNACK [MQTT-3.2.0-1] [MQTT-3.1.4-4]. MQTT 3.1 has a
         // reserved byte where 3.1.1 put session present; like mosquitto, a 3.1 client gets 0 there.
         let session_present = resumed && connect.protocol == Protocol::V311;
-        self.send(conn, Packet::Connack(Connack { session_present, code: ConnectReturnCode::Accepted }));
+        self.send(conn, Packet::Connack(Connack::accepted(session_present)));
         self.events.push_back(Event::Connected {
             conn,
             client_id: client_id.clone(),
@@ -98,7 +103,7 @@ impl Broker {
     /// Answers CONNACK with a refusal (session present 0 [MQTT-3.2.2-4]) and closes the
     /// connection [MQTT-3.2.2-5]; nothing else from this CONNECT is processed [MQTT-3.1.4-5].
     pub(super) fn refuse(&mut self, conn: ConnId, code: ConnectReturnCode, now: Time) {
-        self.send(conn, Packet::Connack(Connack { session_present: false, code }));
+        self.send(conn, Packet::Connack(Connack::refused(code)));
         self.close(conn, CloseReason::Refused(code), false, true, now);
     }
 

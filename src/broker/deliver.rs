@@ -37,7 +37,7 @@ impl Broker {
                 self.is_held_resend(client_id, pkid, &msg);
                 // Route first, then PUBACK [MQTT-4.3.2-2]: the message is owned once acknowledged.
                 self.route(msg);
-                self.send(conn, Packet::Puback(pkid));
+                self.send(conn, Packet::puback(pkid));
             }
             (QoS::ExactlyOnce, Some(pkid)) => {
                 if self.is_held_resend(client_id, pkid, &msg) {
@@ -46,7 +46,7 @@ impl Broker {
                         return self.violation(conn, "a second PUBLISH before PUBREL", now);
                     }
                     // Answered with PUBREC again, not routed twice [MQTT-4.3.3-2].
-                    return self.send(conn, Packet::Pubrec(pkid));
+                    return self.send(conn, Packet::pubrec(pkid));
                 }
                 let limit = self.window();
                 let session = self.sessions.get_mut(client_id).expect("a connected client has a session");
@@ -68,7 +68,7 @@ impl Broker {
                 if self.config.qos2_delivery == Qos2Delivery::OnPublish {
                     self.route(msg);
                 }
-                self.send(conn, Packet::Pubrec(pkid));
+                self.send(conn, Packet::pubrec(pkid));
             }
             // The codec never yields this; a hand-built packet is refused, not a crash.
             (_, None) => self.violation(conn, "QoS 1/2 PUBLISH without a packet identifier [MQTT-2.3.1-1]", now),
@@ -110,7 +110,7 @@ impl Broker {
             }
         }
         // PUBCOMP even for an unknown id: the PUBREL may repeat one answered before a reconnect.
-        self.send(conn, Packet::Pubcomp(pkid));
+        self.send(conn, Packet::pubcomp(pkid));
     }
 
     /// PUBACK, PUBREC or PUBCOMP for one of our deliveries (`qos::Outbox::acknowledge`).
@@ -118,7 +118,7 @@ impl Broker {
         let session = self.sessions.get_mut(client_id).expect("a connected client has a session");
         match session.inflight.acknowledge(ack) {
             Acked::Complete { .. } => self.fill_window(client_id),
-            Acked::SendPubrel(pkid) => self.send(conn, Packet::Pubrel(pkid)),
+            Acked::SendPubrel(pkid) => self.send(conn, Packet::pubrel(pkid)),
             Acked::Ignored => {}
         }
     }
@@ -140,7 +140,7 @@ impl Broker {
             codes.push(SubackCode::Granted(f.qos));
         }
         // Same packet id as the SUBSCRIBE [MQTT-3.8.4-2] [MQTT-2.3.1-7].
-        self.send(conn, Packet::Suback(Suback { pkid: subscribe.pkid, codes: codes.clone() }));
+        self.send(conn, Packet::Suback(Suback::new(subscribe.pkid, codes.clone())));
         // Retained messages follow the SUBACK, as in mosquitto, with RETAIN=1 [MQTT-3.3.1-6]
         // [MQTT-3.3.1-8], also for a replaced subscription [MQTT-3.8.4-3].
         for (f, _) in subscribe.filters.iter().zip(&codes).filter(|(_, c)| **c != SubackCode::Failure) {
@@ -180,7 +180,7 @@ impl Broker {
             session.subscriptions.remove(filter);
         }
         // Always answered, even if nothing matched [MQTT-3.10.4-4] [MQTT-3.10.4-5] [MQTT-3.10.4-6].
-        self.send(conn, Packet::Unsuback(unsubscribe.pkid));
+        self.send(conn, Packet::unsuback(unsubscribe.pkid));
     }
 
     /// Publishes a will as if its client had sent it [MQTT-3.1.2-8], with its retain flag

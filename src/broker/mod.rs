@@ -259,20 +259,23 @@ impl Broker {
         match packet {
             Packet::Connect(_) => self.violation(conn, "second CONNECT [MQTT-3.1.0-2]", now),
             Packet::Publish(publish) => self.handle_publish(conn, &client_id, publish, now),
-            Packet::Puback(pkid) => self.handle_ack(conn, &client_id, Ack::Puback(pkid)),
-            Packet::Pubrec(pkid) => self.handle_ack(conn, &client_id, Ack::Pubrec(pkid)),
-            Packet::Pubrel(pkid) => self.handle_pubrel(conn, &client_id, pkid),
-            Packet::Pubcomp(pkid) => self.handle_ack(conn, &client_id, Ack::Pubcomp(pkid)),
+            Packet::Puback(a) => self.handle_ack(conn, &client_id, Ack::Puback(a.id)),
+            Packet::Pubrec(a) => self.handle_ack(conn, &client_id, Ack::Pubrec(a.id)),
+            Packet::Pubrel(a) => self.handle_pubrel(conn, &client_id, a.id),
+            Packet::Pubcomp(a) => self.handle_ack(conn, &client_id, Ack::Pubcomp(a.id)),
             Packet::Subscribe(subscribe) => self.handle_subscribe(conn, &client_id, subscribe),
             Packet::Unsubscribe(unsubscribe) => self.handle_unsubscribe(conn, &client_id, unsubscribe),
             Packet::Pingreq => self.send(conn, Packet::Pingresp), // [MQTT-3.12.4-1]
-            Packet::Disconnect => {
+            Packet::Disconnect(_) => {
                 // The will is discarded [MQTT-3.14.4-3] [MQTT-3.1.2-10].
                 self.close(conn, CloseReason::ClientDisconnected, false, true, now);
             }
             Packet::Connack(_) | Packet::Suback(_) | Packet::Unsuback(_) | Packet::Pingresp => {
                 self.violation(conn, "client sent a packet only a server may send", now)
             }
+            // No authentication method is offered, so no AUTH exchange can be under way
+            // [MQTT5-4.12.0-6]; the decoder refuses AUTH on a 3.1.1 connection.
+            Packet::Auth(_) => self.violation(conn, "AUTH without an authentication method", now),
         }
     }
 

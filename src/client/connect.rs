@@ -24,9 +24,12 @@ pub(super) enum State {
 
 impl ClientSession {
     pub(super) fn handle_connack(&mut self, ack: Connack, now: Time) {
-        if ack.code != ConnectReturnCode::Accepted {
-            self.events.push_back(ClientEvent::Refused(ack.code));
-            self.close(CloseCause::Refused(ack.code));
+        if !ack.code.is_success() {
+            // A 5.0 refusal without a 3.1.1 counterpart is reported as "server unavailable"
+            // until the client's reason codes are its own (issue 18's client work).
+            let code = ack.code.v311().unwrap_or(ConnectReturnCode::ServerUnavailable);
+            self.events.push_back(ClientEvent::Refused(code));
+            self.close(CloseCause::Refused(code));
             return;
         }
         self.state = State::Connected;

@@ -25,10 +25,10 @@ pub enum AckKind {
 impl AckKind {
     pub fn packet(self, pkid: PacketId) -> Packet {
         match self {
-            AckKind::Puback => Packet::Puback(pkid),
-            AckKind::Pubrec => Packet::Pubrec(pkid),
-            AckKind::Pubrel => Packet::Pubrel(pkid),
-            AckKind::Pubcomp => Packet::Pubcomp(pkid),
+            AckKind::Puback => Packet::puback(pkid),
+            AckKind::Pubrec => Packet::pubrec(pkid),
+            AckKind::Pubrel => Packet::pubrel(pkid),
+            AckKind::Pubcomp => Packet::pubcomp(pkid),
         }
     }
 

@@ -255,10 +255,10 @@ impl ClientSession {
             _ if connecting => self.violation("first packet from the server is not CONNACK [MQTT-3.2.0-1]"),
             _ if self.state == State::Disconnected => {}
             Packet::Publish(publish) => self.handle_publish(publish, now),
-            Packet::Puback(pkid) => self.handle_ack(Ack::Puback(pkid), now),
-            Packet::Pubrec(pkid) => self.handle_ack(Ack::Pubrec(pkid), now),
-            Packet::Pubrel(pkid) => self.handle_pubrel(pkid, now),
-            Packet::Pubcomp(pkid) => self.handle_ack(Ack::Pubcomp(pkid), now),
+            Packet::Puback(a) => self.handle_ack(Ack::Puback(a.id), now),
+            Packet::Pubrec(a) => self.handle_ack(Ack::Pubrec(a.id), now),
+            Packet::Pubrel(a) => self.handle_pubrel(a.id, now),
+            Packet::Pubcomp(a) => self.handle_ack(Ack::Pubcomp(a.id), now),
             // SUBACK answers a SUBSCRIBE [MQTT-3.8.4-1] [MQTT-3.8.4-2] and UNSUBACK an UNSUBSCRIBE
             // [MQTT-3.10.4-4]: an ack of the other kind is ignored, not taken as the answer.
             Packet::Suback(suback) => {
@@ -266,9 +266,9 @@ impl ClientSession {
                     self.events.push_back(ClientEvent::Subscribed { pkid: suback.pkid, codes: suback.codes });
                 }
             }
-            Packet::Unsuback(pkid) => {
-                if self.take_request(pkid, Request::Unsubscribe) {
-                    self.events.push_back(ClientEvent::Unsubscribed(pkid));
+            Packet::Unsuback(unsuback) => {
+                if self.take_request(unsuback.pkid, Request::Unsubscribe) {
+                    self.events.push_back(ClientEvent::Unsubscribed(unsuback.pkid));
                 }
             }
             Packet::Pingresp => self.ping_sent = None,
@@ -277,7 +277,9 @@ impl ClientSession {
             | Packet::Subscribe(_)
             | Packet::Unsubscribe(_)
             | Packet::Pingreq
-            | Packet::Disconnect => self.violation("server sent a packet only a client may send"),
+            | Packet::Disconnect(_) => self.violation("server sent a packet only a client may send"),
+            // Enhanced authentication is not offered, so no AUTH can be owed [MQTT5-4.12.0-6].
+            Packet::Auth(_) => self.violation("server sent AUTH, but no authentication method was offered"),
         }
     }
 
@@ -299,12 +301,12 @@ impl ClientSession {
 
     /// Sends SUBSCRIBE; `ClientEvent::Subscribed` with the returned id carries the SUBACK.
     pub fn subscribe(&mut self, filters: Vec<SubscribeFilter>, now: Time) -> Result<PacketId, ClientError> {
-        self.request(Request::Subscribe, |pkid| Packet::Subscribe(Subscribe { pkid, filters }), now)
+        self.request(Request::Subscribe, |pkid| Packet::Subscribe(Subscribe::new(pkid, filters)), now)
     }
 
     /// Sends UNSUBSCRIBE; `ClientEvent::Unsubscribed` with the returned id carries the UNSUBACK.
     pub fn unsubscribe(&mut self, filters: Vec<String>, now: Time) -> Result<PacketId, ClientError> {
-        self.request(Request::Unsubscribe, |pkid| Packet::Unsubscribe(Unsubscribe { pkid, filters }), now)
+        self.request(Request::Unsubscribe, |pkid| Packet::Unsubscribe(Unsubscribe::new(pkid, filters)), now)
     }
 
     /// Sends DISCONNECT and closes the transport; nothing is sent after it [MQTT-3.14.4-1]
@@ -313,7 +315,7 @@ impl ClientSession {
         if self.state == State::Disconnected {
             return;
         }
-        self.send(Packet::Disconnect, now);
+        self.send(Packet::disconnect(), now);
         self.actions.push_back(ClientAction::Close(CloseCause::Disconnect));
         self.went_away(Some(CloseCause::Disconnect));
     }

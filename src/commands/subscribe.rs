@@ -32,7 +32,7 @@ pub async fn subscribe(opts: &SubOptions, out: &mut (impl Write + Send)) -> Resu
     let work = async {
         let (client, mut events) =
             Client::connect(opts.connect.connector(), opts.connect.client_options(), None).await?;
-        let filters = opts.topics.iter().map(|t| SubscribeFilter { filter: t.clone(), qos: opts.qos }).collect();
+        let filters = opts.topics.iter().map(|t| SubscribeFilter::new(t.clone(), opts.qos)).collect();
         let codes = client.subscribe(filters).await?;
         if let Some(i) = codes.iter().position(|c| *c == SubackCode::Failure) {
             eprintln!("warning: subscription to {} refused by the broker", opts.topics[i]);

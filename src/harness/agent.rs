@@ -234,7 +234,7 @@ pub async fn serve<C: Connector + Clone>(
                         .zip(&codes)
                         .filter_map(|(f, code)| match code {
                             SubackCode::Granted(q) => Some((f, q.as_u8())),
-                            SubackCode::Failure => None,
+                            SubackCode::Failure | SubackCode::Refused(_) => None,
                         })
                         .collect();
                     ctx.push(TraceEvent::Subscribed { ms: ctx.now(), client: ctx.name.clone(), granted });

@@ -393,12 +393,10 @@ pub(super) fn connect_options<N: Network>(net: &N, scenario: &Scenario, c: &Conn
         client_id: net.client_id(spec.client_id.as_deref().unwrap_or(&c.client)),
         clean_session: c.clean_session.unwrap_or(spec.clean_session),
         keep_alive: spec.keep_alive,
-        will: spec.will.as_ref().map(|w| LastWill {
-            topic: net.topic(&w.topic.0),
-            message: Bytes::from(w.payload.clone()),
-            qos: w.qos.0,
-            retain: w.retain,
-        }),
+        will: spec
+            .will
+            .as_ref()
+            .map(|w| LastWill::new(net.topic(&w.topic.0), Bytes::from(w.payload.clone()), w.qos.0, w.retain)),
         username,
         password: password.map(Bytes::from),
         max_inflight: spec.max_inflight,
@@ -459,10 +457,8 @@ async fn execute<N: Network>(
         }
         Step::Subscribe(s) => {
             let filters: Vec<SubscribeFilter> = match (&s.topic, s.qos) {
-                (Some(t), Some(q)) => vec![SubscribeFilter { filter: net.topic(&t.0), qos: q.0 }],
-                _ => {
-                    s.topics.iter().map(|f| SubscribeFilter { filter: net.topic(&f.filter.0), qos: f.qos.0 }).collect()
-                }
+                (Some(t), Some(q)) => vec![SubscribeFilter::new(net.topic(&t.0), q.0)],
+                _ => s.topics.iter().map(|f| SubscribeFilter::new(net.topic(&f.filter.0), f.qos.0)).collect(),
             };
             let got = net.command(&s.client, |reply| Command::Subscribe { filters, reply }).await?;
             judge(&format!("subscribe {}", s.client), &got, s.outcome, ("SUBACK", "MQTT-3.8.4-1"), within)

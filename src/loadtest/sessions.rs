@@ -76,7 +76,7 @@ async fn exchange(
         Client::connect_resuming(TcpConnector(addr.to_owned()), sub_options.clone(), reconnect, &sub_store)
             .await
             .map_err(|e| format!("subscriber connect: {e}"))?;
-    sub.subscribe(vec![SubscribeFilter { filter: topic.clone(), qos: QoS::ExactlyOnce }])
+    sub.subscribe(vec![SubscribeFilter::new(topic.clone(), QoS::ExactlyOnce)])
         .await
         .map_err(|e| format!("subscribe: {e}"))?;
 

@@ -17,7 +17,9 @@ use super::framed::{PacketReader, PacketWriter};
 use crate::client::{
     AckKind, ClientAction, ClientError, ClientEvent, ClientOptions, ClientSession, CloseCause, SessionSummary,
 };
-use crate::protocol::{ConnectReturnCode, Packet, PacketId, QoS, SubackCode, SubscribeFilter, MAX_PACKET_SIZE};
+use crate::protocol::{
+    ConnectReturnCode, Packet, PacketId, QoS, SubackCode, SubscribeFilter, Version, MAX_PACKET_SIZE,
+};
 use crate::time::Time;
 
 /// How long `disconnect` waits for the server to close the connection after DISCONNECT.
@@ -561,7 +563,7 @@ impl<C: Connector> Driver<C> {
                 let sent = match self.session.send_packet(packet.clone(), now) {
                     Err(ClientError::Invalid(_)) if raw => {
                         let mut bytes = bytes::BytesMut::new();
-                        match packet.encode_unchecked(&mut bytes) {
+                        match packet.encode_unchecked(Version::V311, &mut bytes) {
                             Ok(_) => self.session.send_raw(bytes.freeze(), now).map(|()| true),
                             Err(e) => Err(ClientError::Invalid(e)),
                         }

@@ -1,8 +1,13 @@
-//! Codec errors. Each variant names what was wrong and, where one applies, the MQTT 3.1.1 normative
-//! statement it breaks; [`DecodeError::rule`] returns that ID so callers can log or tabulate it.
-//! No variant carries an IO error: the codec never touches a socket.
+//! Codec errors. Each variant names what was wrong and, where one applies, the normative
+//! statement it breaks: [`DecodeError::rule`] gives the MQTT 3.1.1 ID and
+//! [`DecodeError::rule_v5`] the MQTT 5.0 one (written `MQTT5-…`, so the two lists never mix), and
+//! [`DecodeError::reason_code`] the 5.0 reason code a receiver sends before closing. No variant
+//! carries an IO error: the codec never touches a socket.
 
-use super::PacketType;
+use std::fmt;
+
+use super::properties::PropertyProblem;
+use super::{PacketType, ReasonCode};
 use crate::topic::TopicError;
 
 /// Why a byte sequence is not a valid MQTT 3.1.1 control packet.
@@ -92,6 +97,38 @@ pub enum DecodeError {
     /// A SUBACK with no return codes; every SUBSCRIBE carries at least one filter.
     #[error("SUBACK without return codes [MQTT-3.8.4-5]")]
     EmptySuback,
+
+    // ----- MQTT 5.0 only -----
+    /// A variable byte integer (a property length, an identifier) with a fifth byte.
+    #[error("malformed variable byte integer in {field}: more than 4 bytes")]
+    MalformedVarInt { field: &'static str },
+    /// A property identifier the spec does not define (5.0 section 2.2.2.2).
+    #[error("unknown property identifier {0:#04x}")]
+    UnknownProperty(u8),
+    /// A property in the wrong packet, repeated, or out of range (5.0 section 2.2.2.2).
+    #[error("{0}")]
+    Property(PropertyProblem),
+    /// A reason code the packet may not carry.
+    #[error("{packet:?} with reason code {code:#04x}, which it may not carry")]
+    InvalidReasonCode { packet: PacketType, code: u8 },
+    /// A 5.0 PUBLISH with an empty topic name and no Topic Alias (section 3.3.2.1).
+    #[error("PUBLISH with an empty topic name and no Topic Alias")]
+    EmptyTopicWithoutAlias,
+    /// Subscription options with bits 6 and 7 set [MQTT5-3.8.3-5].
+    #[error("SUBSCRIBE options byte {0:#04x} has reserved bits set [MQTT5-3.8.3-5]")]
+    SubscriptionOptionsReserved(u8),
+    /// Subscription options with QoS 3 (5.0 section 3.8.3.1).
+    #[error("SUBSCRIBE options byte {0:#04x} requests QoS 3")]
+    SubscriptionQos(u8),
+    /// Retain Handling 3 (5.0 section 3.8.3.1).
+    #[error("SUBSCRIBE options byte {0:#04x} has Retain Handling 3")]
+    RetainHandling(u8),
+    /// No Local on a shared subscription [MQTT5-3.8.3-4].
+    #[error("No Local set on shared subscription {0:?} [MQTT5-3.8.3-4]")]
+    NoLocalOnShared(String),
+    /// A 5.0 UNSUBACK with no reason codes: one per filter of the UNSUBSCRIBE (section 3.11.3).
+    #[error("UNSUBACK without reason codes")]
+    EmptyUnsuback,
 }
 
 impl DecodeError {
@@ -126,7 +163,106 @@ impl DecodeError {
             | TrailingBytes { .. }
             | InvalidConnackFlags(_)
             | InvalidConnackCode(_) => return None,
+            // 5.0-only errors cannot arise from a 3.1.1 stream.
+            _ => return None,
         })
+    }
+
+    /// The MQTT 5.0 statement this error breaks, if the spec numbers one. Several 5.0 rules
+    /// (a repeated property, a property in the wrong packet) are stated without an ID; their
+    /// message names the rule instead.
+    pub fn rule_v5(&self) -> Option<&'static str> {
+        use DecodeError::*;
+        Some(match self {
+            InvalidFlags { packet, .. } => match packet {
+                PacketType::Pubrel => "MQTT5-3.6.1-1",
+                PacketType::Subscribe => "MQTT5-3.8.1-1",
+                PacketType::Unsubscribe => "MQTT5-3.10.1-1",
+                PacketType::Disconnect => "MQTT5-3.14.1-1",
+                PacketType::Auth => "MQTT5-3.15.1-1",
+                _ => "MQTT5-2.1.3-1",
+            },
+            InvalidQos => "MQTT5-3.3.1-4",
+            DupWithQos0 => "MQTT5-3.3.1-2",
+            InvalidUtf8 { .. } => "MQTT5-1.5.4-1",
+            NullCharacter { .. } => "MQTT5-1.5.4-2",
+            InvalidProtocolName(_) => "MQTT5-3.1.2-1",
+            UnsupportedProtocolLevel(_) => "MQTT5-3.1.2-2",
+            ConnectReservedFlag => "MQTT5-3.1.2-3",
+            WillQosWithoutWill => "MQTT5-3.1.2-11",
+            WillRetainWithoutWill => "MQTT5-3.1.2-13",
+            InvalidWillQos => "MQTT5-3.1.2-12",
+            InvalidTopicName(e) | InvalidTopicFilter(e) => e.rule_v5(),
+            EmptySubscribe => "MQTT5-3.8.3-2",
+            EmptyUnsubscribe => "MQTT5-3.10.3-2",
+            SessionPresentOnRefusal => "MQTT5-3.2.2-6",
+            InvalidConnackFlags(_) => "MQTT5-3.2.2-1",
+            InvalidSubackCode(_) => "MQTT5-3.9.3-2",
+            EmptySuback => "MQTT5-3.8.4-6",
+            EmptyUnsuback => "MQTT5-3.11.3-1",
+            InvalidReasonCode { packet, .. } => return ReasonCode::rule_for(*packet),
+            InvalidConnackCode(_) => "MQTT5-3.2.2-8",
+            SubscriptionOptionsReserved(_) => "MQTT5-3.8.3-5",
+            NoLocalOnShared(_) => "MQTT5-3.8.3-4",
+            Property(PropertyProblem::TopicAliasZero) => "MQTT5-3.3.2-8",
+            Property(PropertyProblem::ResponseTopic(_)) => "MQTT5-3.3.2-14",
+            ZeroPacketId { .. }
+            | PasswordWithoutUsername
+            | InvalidSubscribeOptions(_)
+            | PacketTooLarge { .. }
+            | MalformedRemainingLength
+            | ReservedPacketType(_)
+            | Truncated { .. }
+            | TrailingBytes { .. }
+            | MalformedVarInt { .. }
+            | UnknownProperty(_)
+            | Property(_)
+            | EmptyTopicWithoutAlias
+            | SubscriptionQos(_)
+            | RetainHandling(_) => return None,
+        })
+    }
+
+    /// The reason code a 5.0 receiver sends (in CONNACK for a CONNECT, in DISCONNECT otherwise)
+    /// before it closes the connection: Malformed Packet (0x81) for what cannot be parsed,
+    /// Protocol Error (0x82) for data the protocol does not allow (section 4.13), and the
+    /// specific codes the spec gives (0x84 protocol version, 0x94 topic alias, 0x95 too large).
+    pub fn reason_code(&self) -> ReasonCode {
+        use DecodeError::*;
+        match self {
+            PacketTooLarge { .. } => ReasonCode::PACKET_TOO_LARGE,
+            UnsupportedProtocolLevel(_) | InvalidProtocolName(_) => ReasonCode::UNSUPPORTED_PROTOCOL_VERSION,
+            Property(PropertyProblem::TopicAliasZero) => ReasonCode::TOPIC_ALIAS_INVALID,
+            Property(
+                PropertyProblem::Duplicate { .. } | PropertyProblem::Value { .. } | PropertyProblem::ResponseTopic(_),
+            )
+            | InvalidReasonCode { .. }
+            | InvalidConnackCode(_)
+            | InvalidSubackCode(_)
+            | SessionPresentOnRefusal
+            | EmptyTopicWithoutAlias
+            | SubscriptionQos(_)
+            | RetainHandling(_)
+            | NoLocalOnShared(_)
+            | ReservedPacketType(_) => ReasonCode::PROTOCOL_ERROR,
+            _ => ReasonCode::MALFORMED_PACKET,
+        }
+    }
+}
+
+impl fmt::Display for PropertyProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PropertyProblem::NotAllowed { property, place } => {
+                write!(f, "{property} may not appear in {} (5.0 section 2.2.2.2: a Malformed Packet)", place.name())
+            }
+            PropertyProblem::Duplicate { property, place } => {
+                write!(f, "{property} appears more than once in {} (a Protocol Error)", place.name())
+            }
+            PropertyProblem::Value { property, why } => write!(f, "{property} {why} (a Protocol Error)"),
+            PropertyProblem::TopicAliasZero => write!(f, "Topic Alias 0 [MQTT5-3.3.2-8]"),
+            PropertyProblem::ResponseTopic(e) => write!(f, "Response Topic is not a topic name: {e} [MQTT5-3.3.2-14]"),
+        }
     }
 }
 
@@ -173,4 +309,27 @@ pub enum EncodeError {
     /// A refusing CONNACK with session present set.
     #[error("CONNACK refuses the connection but sets session present [MQTT-3.2.2-4]")]
     SessionPresentOnRefusal,
+
+    // ----- MQTT 5.0 -----
+    /// A variable byte integer above 268,435,455.
+    #[error("{field} {value} does not fit a variable byte integer")]
+    VarIntTooLarge { field: &'static str, value: u32 },
+    /// A property in the wrong packet, repeated, or out of range.
+    #[error("{0}")]
+    Property(PropertyProblem),
+    /// A reason code the packet may not carry.
+    #[error("{packet:?} may not carry reason code {code:#04x}")]
+    InvalidReasonCode { packet: PacketType, code: u8 },
+    /// Something only MQTT 5.0 can carry (properties, a reason code, AUTH), asked for in 3.1.1.
+    #[error("{0} cannot be written in MQTT 3.1.1")]
+    NotInV311(&'static str),
+    /// A 5.0 PUBLISH with an empty topic name and no Topic Alias.
+    #[error("PUBLISH with an empty topic name and no Topic Alias")]
+    EmptyTopicWithoutAlias,
+    /// No Local on a shared subscription [MQTT5-3.8.3-4].
+    #[error("No Local set on shared subscription {0:?} [MQTT5-3.8.3-4]")]
+    NoLocalOnShared(String),
+    /// A 5.0 UNSUBACK with no reason codes.
+    #[error("UNSUBACK without reason codes")]
+    EmptyUnsuback,
 }

@@ -61,6 +61,7 @@ pub enum PacketSummary {
     Pingreq,
     Pingresp,
     Disconnect,
+    Auth,
 }
 
 /// A PUBLISH: its header flags, packet id and topic, and its payload's start and length.
@@ -193,13 +194,13 @@ impl From<&Packet> for PacketSummary {
         match packet {
             Packet::Connect(c) => connect(c),
             Packet::Connack(a) => {
-                PacketSummary::Connack { session_present: a.session_present, return_code: a.code as u8 }
+                PacketSummary::Connack { session_present: a.session_present, return_code: a.code.raw() }
             }
             Packet::Publish(p) => PacketSummary::Publish(p.into()),
-            Packet::Puback(id) => PacketSummary::Puback { pkid: id.get() },
-            Packet::Pubrec(id) => PacketSummary::Pubrec { pkid: id.get() },
-            Packet::Pubrel(id) => PacketSummary::Pubrel { pkid: id.get() },
-            Packet::Pubcomp(id) => PacketSummary::Pubcomp { pkid: id.get() },
+            Packet::Puback(a) => PacketSummary::Puback { pkid: a.id.get() },
+            Packet::Pubrec(a) => PacketSummary::Pubrec { pkid: a.id.get() },
+            Packet::Pubrel(a) => PacketSummary::Pubrel { pkid: a.id.get() },
+            Packet::Pubcomp(a) => PacketSummary::Pubcomp { pkid: a.id.get() },
             Packet::Subscribe(s) => PacketSummary::Subscribe {
                 pkid: s.pkid.get(),
                 filters: s.filters.iter().map(|f| (f.filter.clone(), f.qos.as_u8())).collect(),
@@ -211,15 +212,16 @@ impl From<&Packet> for PacketSummary {
                     .iter()
                     .map(|c| match c {
                         SubackCode::Granted(q) => Some(q.as_u8()),
-                        SubackCode::Failure => None,
+                        SubackCode::Failure | SubackCode::Refused(_) => None,
                     })
                     .collect(),
             },
             Packet::Unsubscribe(u) => PacketSummary::Unsubscribe { pkid: u.pkid.get(), filters: u.filters.clone() },
-            Packet::Unsuback(id) => PacketSummary::Unsuback { pkid: id.get() },
+            Packet::Unsuback(u) => PacketSummary::Unsuback { pkid: u.pkid.get() },
             Packet::Pingreq => PacketSummary::Pingreq,
             Packet::Pingresp => PacketSummary::Pingresp,
-            Packet::Disconnect => PacketSummary::Disconnect,
+            Packet::Disconnect(_) => PacketSummary::Disconnect,
+            Packet::Auth(_) => PacketSummary::Auth,
         }
     }
 }
@@ -294,6 +296,7 @@ impl fmt::Display for PacketSummary {
             PacketSummary::Pingreq => write!(f, "PINGREQ"),
             PacketSummary::Pingresp => write!(f, "PINGRESP"),
             PacketSummary::Disconnect => write!(f, "DISCONNECT"),
+            PacketSummary::Auth => write!(f, "AUTH"),
         }
     }
 }

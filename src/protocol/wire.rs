@@ -58,7 +58,24 @@ pub fn put_remaining_length(out: &mut BytesMut, mut len: usize) -> Result<(), En
     }
 }
 
-/// How many bytes `put_remaining_length` writes for `len`.
+/// Writes a variable byte integer (5.0 section 1.5.5) in the fewest bytes [MQTT5-1.5.5-1].
+/// Values above 268,435,455 do not fit four bytes; callers check them first.
+pub fn put_var_int(out: &mut BytesMut, value: u32) {
+    let mut len = value as usize;
+    loop {
+        let mut byte = (len % 128) as u8;
+        len /= 128;
+        if len > 0 {
+            byte |= 0x80;
+        }
+        out.put_u8(byte);
+        if len == 0 {
+            return;
+        }
+    }
+}
+
+/// How many bytes `put_remaining_length` (or `put_var_int`) writes for `len`.
 pub fn remaining_length_len(len: usize) -> usize {
     match len {
         0..=127 => 1,
@@ -94,6 +111,41 @@ impl Reader {
     pub fn u16(&mut self, field: &'static str) -> Result<u16, DecodeError> {
         self.need(2, field)?;
         Ok(self.body.get_u16())
+    }
+
+    pub fn u32(&mut self, field: &'static str) -> Result<u32, DecodeError> {
+        self.need(4, field)?;
+        Ok(self.body.get_u32())
+    }
+
+    /// A variable byte integer of one to four bytes (5.0 section 1.5.5). A fifth byte is
+    /// malformed. A longer form than needed is accepted, as the remaining length's is: the
+    /// minimum-bytes rule [MQTT5-1.5.5-1] binds the sender, and our encoder keeps it.
+    pub fn var_int(&mut self, field: &'static str) -> Result<u32, DecodeError> {
+        let mut value = 0u32;
+        for i in 0..4 {
+            let b = self.u8(field)?;
+            value |= u32::from(b & 0x7f) << (7 * i);
+            if b & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        Err(DecodeError::MalformedVarInt { field })
+    }
+
+    /// How many bytes are left in the body.
+    pub fn remaining(&self) -> usize {
+        self.body.remaining()
+    }
+
+    /// Splits off the next `len` bytes as a reader of their own (a property list, say).
+    pub fn sub(&mut self, len: usize, field: &'static str) -> Result<Reader, DecodeError> {
+        self.need(len, field)?;
+        Ok(Reader { body: self.body.split_to(len), packet: self.packet })
+    }
+
+    pub fn packet(&self) -> PacketType {
+        self.packet
     }
 
     /// A non-zero packet identifier [MQTT-2.3.1-1].

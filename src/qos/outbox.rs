@@ -169,7 +169,7 @@ impl<M: Stored> Outbox<M> {
             .take(self.sent)
             .map(|f| match f.state {
                 OutState::AwaitPuback | OutState::AwaitPubrec => Packet::Publish(publish(&f.msg, Some(f.pkid), true)),
-                OutState::AwaitPubcomp => Packet::Pubrel(f.pkid),
+                OutState::AwaitPubcomp => Packet::pubrel(f.pkid),
             })
             .collect()
     }

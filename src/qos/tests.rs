@@ -74,7 +74,7 @@ fn the_window_sends_in_order_and_resend_covers_only_what_was_sent() {
     assert_eq!(out.acknowledge(Ack::Pubrec(id(1))), Acked::SendPubrel(id(1)));
     let resend = out.resend();
     assert_eq!(resend.len(), 2, "[MQTT-4.4.0-1] only what was sent is re-sent");
-    assert_eq!(resend[0], Packet::Pubrel(id(1)), "[MQTT-4.6.0-1] in the original order");
+    assert_eq!(resend[0], Packet::pubrel(id(1)), "[MQTT-4.6.0-1] in the original order");
     assert!(
         matches!(&resend[1], Packet::Publish(p) if p.dup && p.pkid == Some(id(2)) && p.topic == "b"),
         "[MQTT-3.3.1-1] DUP 1, [MQTT-4.4.0-1] the same id"

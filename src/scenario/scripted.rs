@@ -14,7 +14,7 @@ use super::values::Qos;
 use super::wire::{Bindings, IdPattern, PacketKind};
 use crate::client::AckKind;
 use crate::protocol::{
-    Connack, ConnectReturnCode, Packet, PacketId, Publish, QoS, Suback, SubackCode, Subscribe, SubscribeFilter,
+    Auth, Connack, Packet, PacketId, Properties, Publish, QoS, Suback, SubackCode, Subscribe, SubscribeFilter,
     Unsubscribe,
 };
 
@@ -171,9 +171,7 @@ impl PacketSpec {
         let name = || topic(self.topic.as_deref().unwrap_or_default());
         Ok(match self.kind {
             PacketKind::Connect => connect(),
-            PacketKind::Connack => {
-                Packet::Connack(Connack { session_present: false, code: ConnectReturnCode::Accepted })
-            }
+            PacketKind::Connack => Packet::Connack(Connack::accepted(false)),
             PacketKind::Publish => Packet::Publish(Publish {
                 dup: self.dup,
                 qos,
@@ -181,20 +179,20 @@ impl PacketSpec {
                 topic: name(),
                 pkid: if self.id.is_some() { Some(id()?) } else { None },
                 payload: Bytes::from(self.payload.clone().unwrap_or_default()),
+                properties: Properties::new(),
             }),
-            PacketKind::Puback => Packet::Puback(id()?),
-            PacketKind::Pubrec => Packet::Pubrec(id()?),
-            PacketKind::Pubrel => Packet::Pubrel(id()?),
-            PacketKind::Pubcomp => Packet::Pubcomp(id()?),
-            PacketKind::Subscribe => {
-                Packet::Subscribe(Subscribe { pkid: id()?, filters: vec![SubscribeFilter { filter: name(), qos }] })
-            }
-            PacketKind::Suback => Packet::Suback(Suback { pkid: id()?, codes: vec![SubackCode::Granted(qos)] }),
-            PacketKind::Unsubscribe => Packet::Unsubscribe(Unsubscribe { pkid: id()?, filters: vec![name()] }),
-            PacketKind::Unsuback => Packet::Unsuback(id()?),
+            PacketKind::Puback => Packet::puback(id()?),
+            PacketKind::Pubrec => Packet::pubrec(id()?),
+            PacketKind::Pubrel => Packet::pubrel(id()?),
+            PacketKind::Pubcomp => Packet::pubcomp(id()?),
+            PacketKind::Subscribe => Packet::Subscribe(Subscribe::new(id()?, vec![SubscribeFilter::new(name(), qos)])),
+            PacketKind::Suback => Packet::Suback(Suback::new(id()?, vec![SubackCode::Granted(qos)])),
+            PacketKind::Unsubscribe => Packet::Unsubscribe(Unsubscribe::new(id()?, vec![name()])),
+            PacketKind::Unsuback => Packet::unsuback(id()?),
             PacketKind::Pingreq => Packet::Pingreq,
             PacketKind::Pingresp => Packet::Pingresp,
-            PacketKind::Disconnect => Packet::Disconnect,
+            PacketKind::Disconnect => Packet::disconnect(),
+            PacketKind::Auth => Packet::Auth(Auth::default()),
         })
     }
 }
@@ -212,7 +210,7 @@ mod tests {
         let bound = Bindings::from([("$m".to_owned(), 7)]);
         let p = spec("{ kind: publish, id: $m, qos: 2, dup: true, topic: t, payload: x }");
         assert_eq!(p.problem(), None);
-        let built = p.build(&bound, &|t| format!("ns/{t}"), || Packet::Disconnect).unwrap();
+        let built = p.build(&bound, &|t| format!("ns/{t}"), Packet::disconnect).unwrap();
         let Packet::Publish(publish) = built else { panic!("{built:?}") };
         assert_eq!((publish.pkid.map(PacketId::get), publish.qos, publish.dup), (Some(7), QoS::ExactlyOnce, true));
         assert_eq!((publish.topic.as_str(), &publish.payload[..]), ("ns/t", &b"x"[..]));
@@ -221,7 +219,7 @@ mod tests {
     #[test]
     fn an_unbound_variable_is_an_error_naming_it() {
         let p = spec("{ kind: pubrel, id: $m }");
-        let err = p.build(&Bindings::new(), &|t| t.to_owned(), || Packet::Disconnect).unwrap_err();
+        let err = p.build(&Bindings::new(), &|t| t.to_owned(), Packet::disconnect).unwrap_err();
         assert!(err.contains("$m is not bound"), "{err}");
     }
 

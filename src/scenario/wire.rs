@@ -81,6 +81,8 @@ pub enum PacketKind {
     Pingreq,
     Pingresp,
     Disconnect,
+    /// MQTT 5.0 only.
+    Auth,
 }
 
 impl fmt::Display for PacketKind {
@@ -222,6 +224,7 @@ pub fn kind_of(packet: &PacketSummary) -> PacketKind {
         PacketSummary::Pingreq => PacketKind::Pingreq,
         PacketSummary::Pingresp => PacketKind::Pingresp,
         PacketSummary::Disconnect => PacketKind::Disconnect,
+        PacketSummary::Auth => PacketKind::Auth,
     }
 }
 

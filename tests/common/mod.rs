@@ -74,7 +74,11 @@ impl RawClient {
     /// Connects and asserts the CONNACK accepted with the given session present flag.
     pub async fn connect_ok(addr: SocketAddr, client_id: &str, clean: bool, session_present: bool) -> RawClient {
         let (c, ack) = Self::connect(addr, client_id, clean).await;
-        assert_eq!(ack, Connack { session_present, code: ConnectReturnCode::Accepted }, "CONNACK for {client_id}");
+        assert_eq!(
+            ack,
+            Connack { session_present, code: ConnectReturnCode::Accepted.into(), properties: Default::default() },
+            "CONNACK for {client_id}"
+        );
         c
     }
 
@@ -109,8 +113,8 @@ impl RawClient {
     }
 
     pub async fn subscribe(&mut self, id: u16, filters: &[(&str, QoS)]) -> Vec<mqtt_sim::protocol::SubackCode> {
-        let filters = filters.iter().map(|(f, q)| SubscribeFilter { filter: f.to_string(), qos: *q }).collect();
-        self.send(Packet::Subscribe(Subscribe { pkid: pid(id), filters })).await;
+        let filters = filters.iter().map(|(f, q)| SubscribeFilter::new(f.to_string(), *q)).collect();
+        self.send(Packet::Subscribe(Subscribe { pkid: pid(id), filters, properties: Default::default() })).await;
         match self.recv().await {
             Packet::Suback(s) if s.pkid == pid(id) => s.codes,
             other => panic!("expected SUBACK {id}, got {other:?}"),
@@ -126,11 +130,11 @@ impl RawClient {
             // No acknowledgement at QoS 0: a PINGREQ round trip shows the broker has processed
             // the PUBLISH (it handles a connection's packets in order), so tests do not race.
             QoS::AtMostOnce => self.sync().await,
-            QoS::AtLeastOnce => assert_eq!(self.recv().await, Packet::Puback(pid(id))),
+            QoS::AtLeastOnce => assert_eq!(self.recv().await, Packet::puback(pid(id))),
             QoS::ExactlyOnce => {
-                assert_eq!(self.recv().await, Packet::Pubrec(pid(id)));
-                self.send(Packet::Pubrel(pid(id))).await;
-                assert_eq!(self.recv().await, Packet::Pubcomp(pid(id)));
+                assert_eq!(self.recv().await, Packet::pubrec(pid(id)));
+                self.send(Packet::pubrel(pid(id))).await;
+                assert_eq!(self.recv().await, Packet::pubcomp(pid(id)));
             }
         }
     }
@@ -185,11 +189,11 @@ impl RawClient {
         let packet = self.recv().await;
         if let Packet::Publish(p) = &packet {
             match (p.qos, p.pkid) {
-                (QoS::AtLeastOnce, Some(id)) => self.send(Packet::Puback(id)).await,
+                (QoS::AtLeastOnce, Some(id)) => self.send(Packet::puback(id)).await,
                 (QoS::ExactlyOnce, Some(id)) => {
-                    self.send(Packet::Pubrec(id)).await;
-                    assert_eq!(self.recv().await, Packet::Pubrel(id));
-                    self.send(Packet::Pubcomp(id)).await;
+                    self.send(Packet::pubrec(id)).await;
+                    assert_eq!(self.recv().await, Packet::pubrel(id));
+                    self.send(Packet::pubcomp(id)).await;
                 }
                 _ => {}
             }
@@ -207,7 +211,7 @@ impl RawClient {
 
     /// Sends DISCONNECT and waits for the broker to close the connection.
     pub async fn disconnect(mut self) {
-        self.send(Packet::Disconnect).await;
+        self.send(Packet::disconnect()).await;
         self.expect_closed().await;
     }
 

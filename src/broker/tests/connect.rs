@@ -31,7 +31,7 @@ fn any_first_packet_other_than_connect_closes_without_connack() {
         subscribe(1, &[("t", Q0)]),
         unsubscribe(1, &["t"]),
         Packet::Pingreq,
-        Packet::Disconnect,
+        Packet::disconnect(),
         puback(1),
         pubrel(1),
     ];
@@ -145,6 +145,18 @@ fn mqisdp_client_with_an_empty_id_is_refused_and_with_an_id_accepted() {
 }
 
 #[test]
+fn a_5_0_connect_is_refused_until_the_broker_speaks_5_0() {
+    let mut h = Harness::new();
+    let c = h.open();
+    let code = ConnectReturnCode::UnacceptableProtocolVersion;
+    assert_eq!(
+        h.send(c, Packet::Connect(Connect::v5("five", true, 0))),
+        vec![tx(c, refused(code)), closed(c, CloseReason::Refused(code))],
+        "[MQTT-3.1.2-2] as before the codec read 5.0"
+    );
+}
+
+#[test]
 fn unsupported_protocol_level_gets_connack_0x01_then_close() {
     let mut h = Harness::new();
     let c = h.open();
@@ -252,7 +264,7 @@ fn max_connections_closes_connections_beyond_the_limit() {
     assert_eq!(h.lost(c), vec![]);
     // Once one leaves, a new connection is served; ids are never reused.
     assert_eq!(h.connect(a, "a", true, 0), vec![tx(a, connack(false))]);
-    h.send(a, Packet::Disconnect);
+    h.send(a, Packet::disconnect());
     let d = h.open();
     assert_eq!(d, ConnId(4));
     assert_eq!(h.connect(d, "d", true, 0), vec![tx(d, connack(false))]);
@@ -297,7 +309,7 @@ fn server_only_packets_from_a_client_close_the_connection() {
     let packets = [
         connack(false),
         suback(1, &[Q0]),
-        Packet::Unsuback(pid(1)),
+        Packet::unsuback(pid(1)),
         Packet::Pingresp,
         refused(ConnectReturnCode::NotAuthorized),
     ];
@@ -324,7 +336,7 @@ fn packets_for_a_closed_connection_are_ignored() {
     let watcher = h.client("watcher", true);
     h.subscribe(watcher, "#", Q1);
     let c = h.client_with(with_will(Connect::new("c", false, 5), "will/c", "bye", Q1, false));
-    assert_eq!(h.send(c, Packet::Disconnect), vec![closed(c, CloseReason::ClientDisconnected)]);
+    assert_eq!(h.send(c, Packet::disconnect()), vec![closed(c, CloseReason::ClientDisconnected)]);
     h.drain_events();
     assert_eq!(h.send(c, publish("t", "late", Q1, 1)), vec![]);
     assert_eq!(h.send(c, Packet::Pingreq), vec![]);

@@ -10,7 +10,7 @@ fn received_by(h: &mut Harness, s: ConnId, actions: &[Action]) -> Vec<String> {
         if let Action::Send { conn, packet: Packet::Publish(p) } = a {
             if *conn == s {
                 got.push(String::from_utf8_lossy(&p.payload).into_owned());
-                assert_eq!(h.send(s, Packet::Puback(p.pkid.expect("QoS 1"))), vec![]);
+                assert_eq!(h.send(s, Packet::puback(p.pkid.expect("QoS 1"))), vec![]);
             }
         }
     }

@@ -36,8 +36,8 @@ use super::{
     RetainedView, SessionView,
 };
 use crate::protocol::{
-    Connack, Connect, ConnectReturnCode, DecodeError, LastWill, Packet, PacketId, Protocol, Publish, QoS, Suback,
-    SubackCode, Subscribe, SubscribeFilter, Unsubscribe,
+    Connack, ConnackCode, Connect, ConnectReturnCode, DecodeError, LastWill, Packet, PacketId, Protocol, Publish, QoS,
+    Suback, SubackCode, Subscribe, SubscribeFilter, Unsubscribe,
 };
 use crate::time::Time;
 
@@ -85,7 +85,10 @@ impl Harness {
         assert!(
             matches!(
                 actions.first(),
-                Some(Action::Send { packet: Packet::Connack(Connack { code: ConnectReturnCode::Accepted, .. }), .. })
+                Some(Action::Send {
+                    packet: Packet::Connack(Connack { code: ConnackCode::V311(ConnectReturnCode::Accepted), .. }),
+                    ..
+                })
             ),
             "CONNECT was not accepted: {actions:?}"
         );
@@ -132,13 +135,13 @@ impl Harness {
         match (qos, pkid) {
             (QoS::AtMostOnce, _) => {}
             (QoS::AtLeastOnce, Some(pkid)) => {
-                assert_eq!(out.pop(), Some(tx(conn, Packet::Puback(pkid))), "PUBACK after routing");
+                assert_eq!(out.pop(), Some(tx(conn, Packet::puback(pkid))), "PUBACK after routing");
             }
             (QoS::ExactlyOnce, Some(pkid)) => {
                 // Stored, not routed, until PUBREL [MQTT-4.3.3-2].
-                assert_eq!(out, vec![tx(conn, Packet::Pubrec(pkid))], "only PUBREC before PUBREL");
-                out = self.send(conn, Packet::Pubrel(pkid));
-                assert_eq!(out.pop(), Some(tx(conn, Packet::Pubcomp(pkid))), "PUBCOMP after routing");
+                assert_eq!(out, vec![tx(conn, Packet::pubrec(pkid))], "only PUBREC before PUBREL");
+                out = self.send(conn, Packet::pubrel(pkid));
+                assert_eq!(out.pop(), Some(tx(conn, Packet::pubcomp(pkid))), "PUBCOMP after routing");
             }
             _ => unreachable!(),
         }
@@ -247,50 +250,60 @@ impl PublishFlags for Packet {
 }
 
 pub(super) fn puback(n: u16) -> Packet {
-    Packet::Puback(pid(n))
+    Packet::puback(pid(n))
 }
 
 pub(super) fn pubrec(n: u16) -> Packet {
-    Packet::Pubrec(pid(n))
+    Packet::pubrec(pid(n))
 }
 
 pub(super) fn pubrel(n: u16) -> Packet {
-    Packet::Pubrel(pid(n))
+    Packet::pubrel(pid(n))
 }
 
 pub(super) fn pubcomp(n: u16) -> Packet {
-    Packet::Pubcomp(pid(n))
+    Packet::pubcomp(pid(n))
 }
 
 pub(super) fn subscribe(pkid: u16, filters: &[(&str, QoS)]) -> Packet {
     Packet::Subscribe(Subscribe {
         pkid: pid(pkid),
-        filters: filters.iter().map(|&(f, qos)| SubscribeFilter { filter: f.to_owned(), qos }).collect(),
+        filters: filters.iter().map(|&(f, qos)| SubscribeFilter::new(f.to_owned(), qos)).collect(),
+        properties: Default::default(),
     })
 }
 
 pub(super) fn unsubscribe(pkid: u16, filters: &[&str]) -> Packet {
-    Packet::Unsubscribe(Unsubscribe { pkid: pid(pkid), filters: filters.iter().map(|f| (*f).to_owned()).collect() })
+    Packet::Unsubscribe(Unsubscribe {
+        pkid: pid(pkid),
+        filters: filters.iter().map(|f| (*f).to_owned()).collect(),
+        properties: Default::default(),
+    })
 }
 
 /// A SUBACK granting these QoS, in order.
 pub(super) fn suback(pkid: u16, granted: &[QoS]) -> Packet {
-    Packet::Suback(Suback { pkid: pid(pkid), codes: granted.iter().map(|&q| SubackCode::Granted(q)).collect() })
+    Packet::Suback(Suback::new(pid(pkid), granted.iter().map(|&q| SubackCode::Granted(q)).collect()))
 }
 
 pub(super) fn connack(session_present: bool) -> Packet {
-    Packet::Connack(Connack { session_present, code: ConnectReturnCode::Accepted })
+    Packet::Connack(Connack::accepted(session_present))
 }
 
 /// A refusing CONNACK: session present is always 0 [MQTT-3.2.2-4].
 pub(super) fn refused(code: ConnectReturnCode) -> Packet {
-    Packet::Connack(Connack { session_present: false, code })
+    Packet::Connack(Connack::refused(code))
 }
 
 /// A 3.1.1 CONNECT carrying a will.
 pub(super) fn with_will(mut connect: Connect, topic: &str, message: &str, qos: QoS, retain: bool) -> Connect {
-    connect.will =
-        Some(LastWill { topic: topic.to_owned(), message: Bytes::copy_from_slice(message.as_bytes()), qos, retain });
+    connect.will = Some(LastWill {
+        topic: topic.to_owned(),
+        message: Bytes::copy_from_slice(message.as_bytes()),
+        qos,
+        retain,
+        properties: Default::default(),
+    });
     connect
 }
 

@@ -249,7 +249,7 @@ fn unsubscribe_stops_new_messages_but_inflight_and_queued_ones_complete() {
     let (mut h, publisher, s) = setup(Config { max_inflight_messages: 1, ..Config::default() }, Q2);
     assert_eq!(h.publish(publisher, "t", "m1", Q2), vec![tx(s, publish("t", "m1", Q2, 1))]);
     assert_eq!(h.publish(publisher, "t", "m2", Q1), vec![]);
-    assert_eq!(h.send(s, unsubscribe(5, &["t"])), vec![tx(s, Packet::Unsuback(pid(5)))]);
+    assert_eq!(h.send(s, unsubscribe(5, &["t"])), vec![tx(s, Packet::unsuback(pid(5)))]);
     assert_eq!(h.publish(publisher, "t", "m3", Q1), vec![], "[MQTT-3.10.4-2] no new messages");
     let view = h.session("s");
     assert_eq!(view.subscriptions, vec![]);

@@ -158,7 +158,7 @@ fn resubscribing_to_an_identical_filter_resends_retained_and_keeps_one_subscript
 fn retained_messages_survive_the_end_of_the_publishing_session() {
     let (mut h, p) = publisher();
     h.publish_retained(p, "r", "x", Q1);
-    h.send(p, Packet::Disconnect);
+    h.send(p, Packet::disconnect());
     assert!(h.view().session("pub").is_none());
     let s = h.client("s", true);
     assert_eq!(

@@ -14,7 +14,7 @@ fn clean_session_0_creates_a_session_that_outlives_the_connection_and_resumes() 
         "[MQTT-3.2.2-3] none stored: session present 0"
     );
     h.subscribe(c, "t", Q1);
-    assert_eq!(h.send(c, Packet::Disconnect), vec![closed(c, CloseReason::ClientDisconnected)]);
+    assert_eq!(h.send(c, Packet::disconnect()), vec![closed(c, CloseReason::ClientDisconnected)]);
     let s = h.session("p");
     assert!(!s.connected && !s.clean_session);
     assert_eq!(s.subscriptions, vec![("t".to_owned(), Q1)], "[MQTT-3.1.2-4] the session outlives the connection");
@@ -61,7 +61,7 @@ fn clean_session_1_discards_the_stored_session_and_says_session_present_0() {
     );
     // The old subscription is gone from routing too.
     assert_eq!(h.publish(publisher, "t", "after", Q1), vec![]);
-    assert_eq!(h.send(c2, Packet::Disconnect), vec![closed(c2, CloseReason::ClientDisconnected)]);
+    assert_eq!(h.send(c2, Packet::disconnect()), vec![closed(c2, CloseReason::ClientDisconnected)]);
     assert!(h.view().session("p").is_none(), "[MQTT-3.1.2-6] a clean session ends with its connection");
     let c3 = h.open();
     assert_eq!(h.connect(c3, "p", false, 0), vec![tx(c3, connack(false))], "[MQTT-3.2.2-3]");

@@ -43,7 +43,7 @@ fn unsuback_is_sent_with_the_packet_id_even_when_nothing_matched() {
     let c = h.client("c", false);
     assert_eq!(
         h.send(c, unsubscribe(9, &["never/subscribed"])),
-        vec![tx(c, Packet::Unsuback(pid(9)))],
+        vec![tx(c, Packet::unsuback(pid(9)))],
         "[MQTT-3.10.4-5] an UNSUBACK though nothing was deleted, [MQTT-3.10.4-4] [MQTT-2.3.1-7] with the packet id"
     );
 }
@@ -55,7 +55,7 @@ fn unsubscribe_removes_several_filters_with_one_unsuback_comparing_them_exactly(
     h.send(c, subscribe(1, &[("a/+", Q0), ("b", Q0), ("c", Q0)]));
     assert_eq!(
         h.send(c, unsubscribe(2, &["a/b", "b", "c"])),
-        vec![tx(c, Packet::Unsuback(pid(2)))],
+        vec![tx(c, Packet::unsuback(pid(2)))],
         "[MQTT-3.10.4-6] one UNSUBACK for several filters"
     );
     assert_eq!(

@@ -8,7 +8,7 @@ use super::*;
 fn end(h: &mut Harness, conn: ConnId, client_id: &str, how: usize) -> Vec<Action> {
     match how {
         0 => h.lost(conn),
-        1 => h.send(conn, Packet::Disconnect),
+        1 => h.send(conn, Packet::disconnect()),
         2 => h.connect(conn, client_id, true, 0), // a second CONNECT [MQTT-3.1.0-2]
         3 => h.decode_error(conn, DecodeError::InvalidQos),
         _ => {

@@ -20,7 +20,7 @@ fn a_filter_deeper_than_the_limit_gets_the_failure_code_and_the_others_are_grant
     let codes = vec![SubackCode::Failure, SubackCode::Granted(Q2), SubackCode::Granted(Q0)];
     assert_eq!(
         actions,
-        vec![tx(s, Packet::Suback(Suback { pkid: pid(1), codes }))],
+        vec![tx(s, Packet::Suback(Suback { pkid: pid(1), codes, properties: Default::default() }))],
         "[MQTT-3.9.3-2] 0x80 Failure for that filter alone; [MQTT-3.8.4-4] one code per filter"
     );
     let subs: Vec<String> = h.session("s").subscriptions.into_iter().map(|(f, _)| f).collect();

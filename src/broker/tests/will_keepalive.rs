@@ -73,7 +73,7 @@ fn disconnect_discards_the_will() {
     let (mut h, _watcher) = watched(Q0);
     let c = with_will_connect(&mut h, 0, Q0, true);
     assert_eq!(
-        h.send(c, Packet::Disconnect),
+        h.send(c, Packet::disconnect()),
         vec![closed(c, CloseReason::ClientDisconnected)],
         "[MQTT-3.14.4-3] [MQTT-3.1.2-10] DISCONNECT: no will published"
     );

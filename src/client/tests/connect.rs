@@ -19,7 +19,13 @@ fn connect_flags(packet: &Packet) -> u8 {
 #[test]
 fn connect_goes_first_and_carries_will_user_name_password_keep_alive_and_clean_flag() {
     // [MQTT-3.1.2-4] [MQTT-3.1.2-14] [MQTT-3.1.2-22] [MQTT-3.1.3-1] [MQTT-3.1.3-3]
-    let will = LastWill { topic: "status/c".into(), message: Bytes::from_static(b"gone"), qos: Q1, retain: true };
+    let will = LastWill {
+        topic: "status/c".into(),
+        message: Bytes::from_static(b"gone"),
+        qos: Q1,
+        retain: true,
+        properties: Default::default(),
+    };
     let options = ClientOptions {
         will: Some(will.clone()),
         username: Some("user".into()),
@@ -36,6 +42,7 @@ fn connect_goes_first_and_carries_will_user_name_password_keep_alive_and_clean_f
         will: Some(will),
         username: Some("user".into()),
         password: Some(Bytes::from_static(b"secret")),
+        properties: Default::default(),
     });
     assert_eq!(h.open(), vec![send(expected.clone())], "[MQTT-3.1.0-1] CONNECT first, with every field");
     assert_eq!(h.events(), vec![]);
@@ -144,7 +151,7 @@ fn a_first_packet_other_than_connack_is_a_protocol_violation() {
         puback(1),
         suback(1, &[SubackCode::Granted(Q0)]),
         Packet::Pingresp,
-        Packet::Disconnect,
+        Packet::disconnect(),
     ];
     for packet in first_packets {
         let mut h = Harness::new(opts("c", false, 0));
@@ -164,10 +171,14 @@ fn packets_only_a_client_may_send_are_protocol_violations() {
     // CONNECT, SUBSCRIBE, UNSUBSCRIBE, PINGREQ and DISCONNECT flow client to server.
     let client_only = [
         Packet::Connect(Connect::new("s", true, 0)),
-        Packet::Subscribe(Subscribe { pkid: pid(1), filters: filters_of(&[("t", Q0)]) }),
-        Packet::Unsubscribe(Unsubscribe { pkid: pid(1), filters: vec!["t".into()] }),
+        Packet::Subscribe(Subscribe {
+            pkid: pid(1),
+            filters: filters_of(&[("t", Q0)]),
+            properties: Default::default(),
+        }),
+        Packet::Unsubscribe(Unsubscribe { pkid: pid(1), filters: vec!["t".into()], properties: Default::default() }),
         Packet::Pingreq,
-        Packet::Disconnect,
+        Packet::disconnect(),
     ];
     for packet in client_only {
         let mut h = Harness::connected(false);
@@ -233,7 +244,7 @@ fn disconnect_sends_disconnect_then_closes_and_nothing_after() {
     h.session.disconnect(h.now);
     assert_eq!(
         h.actions(),
-        vec![send(Packet::Disconnect), close(CloseCause::Disconnect)],
+        vec![send(Packet::disconnect()), close(CloseCause::Disconnect)],
         "[MQTT-3.14.4-1] DISCONNECT, then close"
     );
     assert_eq!(h.events(), vec![disconnected(Some(CloseCause::Disconnect))]);
@@ -261,7 +272,7 @@ fn disconnect_while_waiting_for_connack_still_sends_disconnect() {
     let mut h = Harness::new(opts("c", true, 0));
     h.open();
     h.session.disconnect(h.now);
-    assert_eq!(h.actions(), vec![send(Packet::Disconnect), close(CloseCause::Disconnect)]);
+    assert_eq!(h.actions(), vec![send(Packet::disconnect()), close(CloseCause::Disconnect)]);
     assert_eq!(h.events(), vec![disconnected(Some(CloseCause::Disconnect))]);
     assert_eq!(h.feed(connack(false)), vec![]);
     h.assert_quiet();

@@ -22,10 +22,21 @@ fn every_request_gets_a_distinct_non_zero_id_and_qos0_none() {
     assert_eq!(h.subscribe(&[("f/#", Q1)]), Ok(pid(3)));
     assert_eq!(
         h.actions(),
-        vec![send(Packet::Subscribe(Subscribe { pkid: pid(3), filters: filters_of(&[("f/#", Q1)]) }))]
+        vec![send(Packet::Subscribe(Subscribe {
+            pkid: pid(3),
+            filters: filters_of(&[("f/#", Q1)]),
+            properties: Default::default()
+        }))]
     );
     assert_eq!(h.unsubscribe(&["g/+"]), Ok(pid(4)));
-    assert_eq!(h.actions(), vec![send(Packet::Unsubscribe(Unsubscribe { pkid: pid(4), filters: vec!["g/+".into()] }))]);
+    assert_eq!(
+        h.actions(),
+        vec![send(Packet::Unsubscribe(Unsubscribe {
+            pkid: pid(4),
+            filters: vec!["g/+".into()],
+            properties: Default::default()
+        }))]
+    );
     h.publish_ok("t", "d", Q1, 5);
     assert_eq!(
         h.unacknowledged(),

@@ -5,6 +5,7 @@
 
 use super::*;
 use crate::client::AckKind;
+use crate::protocol::Version;
 
 fn manual() -> Harness {
     Harness::connected_with(ClientOptions { manual_acks: true, ..opts("c", false, 0) })
@@ -22,28 +23,28 @@ fn nothing_is_acknowledged_until_asked_then_in_the_order_asked() {
     assert_eq!(h.session.owed_acks(), owed);
     // The newest PUBACK first: the script chooses the order.
     assert_eq!(h.session.ack(AckKind::Puback, Some(pid(3)), h.now), Ok(pid(3)));
-    assert_eq!(h.actions(), vec![send(Packet::Puback(pid(3)))]);
+    assert_eq!(h.actions(), vec![send(Packet::puback(pid(3)))]);
     // Without an id: the oldest owed of that kind.
     assert_eq!(h.session.ack(AckKind::Puback, None, h.now), Ok(pid(1)));
     assert_eq!(h.session.ack(AckKind::Pubrec, None, h.now), Ok(pid(2)));
-    assert_eq!(h.actions(), vec![send(Packet::Puback(pid(1))), send(Packet::Pubrec(pid(2)))]);
+    assert_eq!(h.actions(), vec![send(Packet::puback(pid(1))), send(Packet::pubrec(pid(2)))]);
     assert_eq!(h.session.ack(AckKind::Pubrec, None, h.now), Err(ClientError::NothingOwed("PUBREC")));
     // PUBREL is answered by hand too; the id is free for a new message at once [MQTT-4.3.3-2].
-    assert_eq!(h.feed(Packet::Pubrel(pid(2))), vec![]);
+    assert_eq!(h.feed(Packet::pubrel(pid(2))), vec![]);
     assert_eq!(h.session.owed_acks(), [(AckKind::Pubcomp, pid(2))]);
     assert_eq!(h.session.ack(AckKind::Pubcomp, None, h.now), Ok(pid(2)));
-    assert_eq!(h.actions(), vec![send(Packet::Pubcomp(pid(2)))]);
+    assert_eq!(h.actions(), vec![send(Packet::pubcomp(pid(2)))]);
 }
 
 #[test]
 fn our_own_qos2_publication_waits_for_the_scripts_pubrel() {
     let mut h = manual();
     h.publish_ok("t", "m", Q2, 1);
-    assert_eq!(h.feed(Packet::Pubrec(pid(1))), vec![]);
+    assert_eq!(h.feed(Packet::pubrec(pid(1))), vec![]);
     assert_eq!(h.session.owed_acks(), [(AckKind::Pubrel, pid(1))]);
     assert_eq!(h.session.ack(AckKind::Pubrel, None, h.now), Ok(pid(1)));
-    assert_eq!(h.actions(), vec![send(Packet::Pubrel(pid(1)))]);
-    h.feed(Packet::Pubcomp(pid(1)));
+    assert_eq!(h.actions(), vec![send(Packet::pubrel(pid(1)))]);
+    h.feed(Packet::pubcomp(pid(1)));
     assert_eq!(h.events(), vec![ClientEvent::Published(pid(1))]);
 }
 
@@ -69,7 +70,7 @@ fn a_packet_sent_by_hand_goes_out_exactly_and_changes_no_state() {
     let wild = publish("t/#", "m", Q0, 0);
     assert!(matches!(h.session.send_packet(wild, h.now), Err(ClientError::Invalid(_))));
     let mut raw = bytes::BytesMut::new();
-    publish("t/#", "m", Q0, 0).encode_unchecked(&mut raw).unwrap();
+    publish("t/#", "m", Q0, 0).encode_unchecked(Version::V311, &mut raw).unwrap();
     h.session.send_raw(raw.clone().freeze(), h.now).unwrap();
     assert_eq!(h.actions(), vec![ClientAction::SendRaw(raw.freeze())]);
 }

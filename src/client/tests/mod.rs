@@ -204,37 +204,37 @@ impl PublishFlags for Packet {
 }
 
 pub(super) fn puback(n: u16) -> Packet {
-    Packet::Puback(pid(n))
+    Packet::puback(pid(n))
 }
 
 pub(super) fn pubrec(n: u16) -> Packet {
-    Packet::Pubrec(pid(n))
+    Packet::pubrec(pid(n))
 }
 
 pub(super) fn pubrel(n: u16) -> Packet {
-    Packet::Pubrel(pid(n))
+    Packet::pubrel(pid(n))
 }
 
 pub(super) fn pubcomp(n: u16) -> Packet {
-    Packet::Pubcomp(pid(n))
+    Packet::pubcomp(pid(n))
 }
 
 pub(super) fn filters_of(filters: &[(&str, QoS)]) -> Vec<SubscribeFilter> {
-    filters.iter().map(|&(f, qos)| SubscribeFilter { filter: f.to_owned(), qos }).collect()
+    filters.iter().map(|&(f, qos)| SubscribeFilter::new(f.to_owned(), qos)).collect()
 }
 
 /// A SUBACK with these return codes, in order.
 pub(super) fn suback(pkid: u16, codes: &[SubackCode]) -> Packet {
-    Packet::Suback(Suback { pkid: pid(pkid), codes: codes.to_vec() })
+    Packet::Suback(Suback::new(pid(pkid), codes.to_vec()))
 }
 
 pub(super) fn connack(session_present: bool) -> Packet {
-    Packet::Connack(Connack { session_present, code: ConnectReturnCode::Accepted })
+    Packet::Connack(Connack::accepted(session_present))
 }
 
 /// A refusing CONNACK: session present is always 0 [MQTT-3.2.2-4].
 pub(super) fn refused(code: ConnectReturnCode) -> Packet {
-    Packet::Connack(Connack { session_present: false, code })
+    Packet::Connack(Connack::refused(code))
 }
 
 pub(super) fn send(packet: Packet) -> ClientAction {

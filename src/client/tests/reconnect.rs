@@ -96,7 +96,7 @@ fn disconnect_keeps_a_persistent_session_for_the_next_connection() {
     let mut h = Harness::connected(false);
     h.publish_ok("t", "a", Q1, 1);
     h.session.disconnect(h.now);
-    assert_eq!(h.actions(), vec![send(Packet::Disconnect), close(CloseCause::Disconnect)]);
+    assert_eq!(h.actions(), vec![send(Packet::disconnect()), close(CloseCause::Disconnect)]);
     h.events();
     assert_eq!(h.connect(true), vec![send(publish("t", "a", Q1, 1).dup())], "[MQTT-3.1.2-4] [MQTT-4.4.0-1]");
 }
@@ -197,6 +197,6 @@ fn subscribe_requests_do_not_survive_the_connection() {
     assert_eq!(h.connect(true), vec![]);
     h.events();
     assert_eq!(h.feed(suback(1, &[SubackCode::Granted(Q1)])), vec![]);
-    assert_eq!(h.feed(Packet::Unsuback(pid(2))), vec![]);
+    assert_eq!(h.feed(Packet::unsuback(pid(2))), vec![]);
     h.assert_quiet();
 }

@@ -12,26 +12,34 @@ fn suback_and_unsuback_are_reported_with_the_matching_ids() {
     assert_eq!(h.subscribe(&[("a/#", Q1), ("b/+", Q2)]), Ok(pid(1)));
     assert_eq!(
         h.actions(),
-        vec![send(Packet::Subscribe(Subscribe { pkid: pid(1), filters: filters_of(&[("a/#", Q1), ("b/+", Q2)]) }))],
+        vec![send(Packet::Subscribe(Subscribe {
+            pkid: pid(1),
+            filters: filters_of(&[("a/#", Q1), ("b/+", Q2)]),
+            properties: Default::default()
+        }))],
         "[MQTT-2.3.1-1] a non-zero id"
     );
     assert_eq!(h.unsubscribe(&["a/#", "c"]), Ok(pid(2)));
     assert_eq!(
         h.actions(),
-        vec![send(Packet::Unsubscribe(Unsubscribe { pkid: pid(2), filters: vec!["a/#".into(), "c".into()] }))],
+        vec![send(Packet::Unsubscribe(Unsubscribe {
+            pkid: pid(2),
+            filters: vec!["a/#".into(), "c".into()],
+            properties: Default::default()
+        }))],
         "[MQTT-2.3.1-1] [MQTT-2.3.1-2] a non-zero id not in use"
     );
     // Acks may complete out of order; each is matched by id.
-    assert_eq!(h.feed(Packet::Unsuback(pid(2))), vec![]);
+    assert_eq!(h.feed(Packet::unsuback(pid(2))), vec![]);
     assert_eq!(h.events(), vec![ClientEvent::Unsubscribed(pid(2))]);
     let codes = [SubackCode::Granted(Q1), SubackCode::Failure];
     assert_eq!(h.feed(suback(1, &codes)), vec![]);
     assert_eq!(h.events(), vec![ClientEvent::Subscribed { pkid: pid(1), codes: codes.to_vec() }]);
     // Repeated or unknown acks are not reported.
     h.feed(suback(1, &codes));
-    h.feed(Packet::Unsuback(pid(2)));
+    h.feed(Packet::unsuback(pid(2)));
     h.feed(suback(9, &codes));
-    h.feed(Packet::Unsuback(pid(9)));
+    h.feed(Packet::unsuback(pid(9)));
     h.assert_quiet();
     // Subscribing does not make anything unacknowledged for re-sending.
     assert_eq!(h.unacknowledged(), vec![]);
@@ -45,11 +53,11 @@ fn an_ack_of_the_wrong_kind_does_not_complete_a_request() {
     assert_eq!(h.subscribe(&[("a", Q0)]), Ok(pid(1)));
     assert_eq!(h.unsubscribe(&["b"]), Ok(pid(2)));
     h.actions();
-    assert_eq!(h.feed(Packet::Unsuback(pid(1))), vec![]);
+    assert_eq!(h.feed(Packet::unsuback(pid(1))), vec![]);
     assert_eq!(h.feed(suback(2, &[SubackCode::Granted(Q0)])), vec![]);
     h.assert_quiet();
     h.feed(suback(1, &[SubackCode::Granted(Q0)]));
-    h.feed(Packet::Unsuback(pid(2)));
+    h.feed(Packet::unsuback(pid(2)));
     assert_eq!(
         h.events(),
         vec![
