@@ -169,9 +169,8 @@ async fn malformed_packet_closes_only_that_connection() {
 async fn unsupported_protocol_level_gets_connack_1_then_close() {
     let broker = TestBroker::start(Config::default()).await;
     let mut c = RawClient::open(broker.addr).await;
-    // CONNECT, protocol "MQTT" level 5 (with its empty property list): the broker does not
-    // speak 5.0 yet.
-    c.send_raw(&[0x10, 0x0e, 0x00, 0x04, b'M', b'Q', b'T', b'T', 0x05, 0x02, 0x00, 0x3c, 0x00, 0x00, 0x01, b'x']).await;
+    // CONNECT, protocol "MQTT" level 6, which no MQTT version has.
+    c.send_raw(&[0x10, 0x0d, 0x00, 0x04, b'M', b'Q', b'T', b'T', 0x06, 0x02, 0x00, 0x3c, 0x00, 0x01, b'x']).await;
     assert_eq!(
         c.recv().await,
         Packet::Connack(Connack {

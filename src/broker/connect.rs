@@ -1,20 +1,20 @@
 //! CONNECT handling: client id rules, keep-alive limits, session takeover, clean-session
-//! processing, CONNACK, and the re-sends a resumed session owes its client (spec sections 3.1,
-//! 3.2 and 4.4).
+//! (5.0: Clean Start and Session Expiry Interval) processing, CONNACK, and the re-sends a resumed
+//! session owes its client (spec sections 3.1, 3.2 and 4.4 of both versions).
 
-use std::time::Duration;
-
-use super::session::Session;
+use super::session::{Expiry, Session};
+use super::v5::{keep_alive_limit, server_keep_alive};
 use super::{Broker, CloseReason, ConnId, Event};
-use crate::protocol::{Connack, Connect, ConnectReturnCode, Packet, Protocol};
+use crate::protocol::{Connack, ConnackCode, Connect, ConnectReturnCode, Packet, Protocol, ReasonCode};
 use crate::time::Time;
 
 impl Broker {
     pub(super) fn handle_connect(&mut self, conn: ConnId, connect: Connect, now: Time) {
-        if connect.protocol == Protocol::V5 {
-            // The codec reads 5.0; the session rules of 5.0 are not in the broker yet, so a 5.0
-            // client is refused as the 3.1.1 broker always refused it [MQTT-3.1.2-2].
-            return self.refuse(conn, ConnectReturnCode::UnacceptableProtocolVersion, now);
+        let v5 = connect.protocol == Protocol::V5;
+        if v5 && connect.properties.authentication_method().is_some() {
+            // Enhanced authentication is not offered: the extension point is here, and until
+            // then the CONNECT is refused with 0x8C [MQTT5-4.12.0-1].
+            return self.refuse(conn, ReasonCode::BAD_AUTHENTICATION_METHOD, now);
         }
         if let Some(levels) = connect.will.as_ref().map(|w| crate::topic::levels(&w.topic)) {
             if levels > crate::topic::MAX_LEVELS {
@@ -23,18 +23,23 @@ impl Broker {
             }
         }
         let mut client_id = connect.client_id;
+        let mut assigned = false;
         if client_id.is_empty() {
             // mosquitto refuses empty ids from MQTT 3.1 clients, which had no such rule.
-            // A persistent session needs a real id [MQTT-3.1.3-8]; otherwise assign one
-            // [MQTT-3.1.3-6] unless configured not to [MQTT-3.1.3-9].
-            if connect.protocol == Protocol::V31 || !connect.clean_session || !self.config.allow_zero_length_clientid {
+            // In 3.1.1 a persistent session needs a real id [MQTT-3.1.3-8]; 5.0 assigns one
+            // whatever Clean Start says [MQTT5-3.1.3-6]. Otherwise one is assigned
+            // [MQTT-3.1.3-6] unless configured not to [MQTT-3.1.3-9] [MQTT5-3.1.3-8].
+            let persistent_311 = !v5 && !connect.clean_session;
+            if connect.protocol == Protocol::V31 || persistent_311 || !self.config.allow_zero_length_clientid {
                 return self.refuse(conn, ConnectReturnCode::IdentifierRejected, now);
             }
             client_id = self.assign_client_id();
+            assigned = true;
         }
-        if self.config.max_keepalive > 0 && (connect.keep_alive == 0 || connect.keep_alive > self.config.max_keepalive)
-        {
-            // As mosquitto 2.0.12+ does for 3.1.1 clients, which cannot be told a server keep alive.
+        let server_keep_alive = server_keep_alive(connect.keep_alive, self.config.max_keepalive);
+        if server_keep_alive.is_some() && !v5 {
+            // As mosquitto 2.0.12+ does for 3.1.1 clients, which cannot be told a server keep
+            // alive; a 5.0 client is told one in CONNACK instead [MQTT5-3.1.2-21].
             return self.refuse(conn, ConnectReturnCode::IdentifierRejected, now);
         }
 
@@ -60,23 +65,36 @@ impl Broker {
             .or_insert_with(|| Session::new(client_id.clone(), connect.clean_session));
         session.clean = connect.clean_session;
         session.conn = Some(conn);
+        // In 3.1.1 clean session decides how long the session lasts; in 5.0 the Session Expiry
+        // Interval does, 0 when absent [MQTT5-3.1.2-23].
+        let connect_expiry = connect.properties.session_expiry_interval().copied().unwrap_or(0);
+        session.expiry = match (v5, connect.clean_session) {
+            (true, _) => Expiry::from_interval(connect_expiry),
+            (false, true) => Expiry::AtClose,
+            (false, false) => Expiry::Never,
+        };
+        self.disarm_session_expiry(&client_id);
 
         let c = self.connections.get_mut(&conn).expect("handle_packet checked the connection");
         c.client_id = Some(client_id.clone());
-        c.will = connect.will; // [MQTT-3.1.2-8]
-        c.keep_alive_limit = match connect.keep_alive {
-            0 => None,
-            // 1.5 times the keep alive [MQTT-3.1.2-24].
-            secs => Some(Duration::from_millis(u64::from(secs) * 1500)),
-        };
+        c.will = connect.will; // [MQTT-3.1.2-8] [MQTT5-3.1.2-7]
+        c.version = connect.protocol.version();
+        c.connect_expiry = connect_expiry;
+        // 1.5 times the keep alive [MQTT-3.1.2-24], the server's if it sets one [MQTT5-3.1.2-22].
+        c.keep_alive_limit = keep_alive_limit(server_keep_alive.unwrap_or(connect.keep_alive));
         // The keep-alive deadline replaces the connect timeout; keep alive 0 leaves no timer.
         let deadline = c.keep_alive_limit.map(|limit| now + limit);
         self.set_timer(conn, deadline);
 
         // The first packet from the server is CONNACK [MQTT-3.2.0-1] [MQTT-3.1.4-4]. MQTT 3.1 has a
         // reserved byte where 3.1.1 put session present; like mosquitto, a 3.1 client gets 0 there.
-        let session_present = resumed && connect.protocol == Protocol::V311;
-        self.send(conn, Packet::Connack(Connack::accepted(session_present)));
+        let session_present = resumed && connect.protocol != Protocol::V31;
+        let mut connack = Connack::accepted(session_present);
+        if v5 {
+            connack.code = ReasonCode::SUCCESS.into();
+            connack.properties = self.connack_properties(assigned.then_some(client_id.as_str()), server_keep_alive);
+        }
+        self.send(conn, Packet::Connack(connack));
         self.events.push_back(Event::Connected {
             conn,
             client_id: client_id.clone(),
@@ -102,7 +120,10 @@ impl Broker {
 
     /// Answers CONNACK with a refusal (session present 0 [MQTT-3.2.2-4]) and closes the
     /// connection [MQTT-3.2.2-5]; nothing else from this CONNECT is processed [MQTT-3.1.4-5].
-    pub(super) fn refuse(&mut self, conn: ConnId, code: ConnectReturnCode, now: Time) {
+    /// A 5.0 client gets the 5.0 code of the same meaning (2 is 0x85, ...), written by the
+    /// driver in its version.
+    pub(super) fn refuse(&mut self, conn: ConnId, code: impl Into<ConnackCode>, now: Time) {
+        let code = code.into();
         self.send(conn, Packet::Connack(Connack::refused(code)));
         self.close(conn, CloseReason::Refused(code), false, true, now);
     }

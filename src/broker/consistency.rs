@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::session::Session;
+use super::session::{Expiry, Session};
 use super::{Broker, ConnId};
 use crate::protocol::QoS;
 use crate::qos::OutState;
@@ -43,6 +43,10 @@ impl Broker {
                 return Err(format!("session stored under {id:?} is for {:?}", session.client_id));
             }
             self.check_session(session).map_err(|e| format!("session {id:?}: {e}"))?;
+        }
+        let timed = self.sessions.values().filter(|s| s.expires_at.is_some()).count();
+        if self.session_timers.len() != timed {
+            return Err(format!("{} session timers for {timed} sessions that expire", self.session_timers.len()));
         }
         self.check_subscriptions()?;
         self.check_connections()?;
@@ -112,8 +116,17 @@ impl Broker {
                 }
                 Some(_) => {}
             },
-            None if s.clean => return Err("a clean session outlived its connection [MQTT-3.1.2-6]".into()),
+            None if s.expiry == Expiry::AtClose => {
+                return Err("a session that ends with its connection outlived it [MQTT-3.1.2-6] [MQTT5-3.1.2-23]".into())
+            }
             None => {}
+        }
+        // An offline session with a finite expiry has exactly one timer, and no other has one.
+        let timed = matches!((s.conn, s.expiry), (None, Expiry::After(_)));
+        match s.expires_at {
+            Some(at) if timed && self.session_timers.contains(&(at, s.client_id.clone())) => {}
+            None if !timed => {}
+            other => return Err(format!("session expiry timer {other:?} for {:?} while {:?}", s.expiry, s.conn)),
         }
         Ok(())
     }

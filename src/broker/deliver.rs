@@ -8,7 +8,11 @@ use bytes::Bytes;
 
 use super::session::{DropReason, Message, Outgoing, Session};
 use super::{push_send, Broker, CloseReason, ConnId, Event, Qos2Delivery};
-use crate::protocol::{LastWill, Packet, PacketId, Publish, QoS, Suback, SubackCode, Subscribe, Unsubscribe};
+use crate::protocol::properties::id;
+use crate::protocol::{
+    Ack as AckPacket, LastWill, Packet, PacketId, Publish, QoS, ReasonCode, Suback, SubackCode, Subscribe, Unsuback,
+    Unsubscribe, Version,
+};
 use crate::qos::{self, Ack, Acked};
 use crate::time::Time;
 use crate::topic;
@@ -21,23 +25,41 @@ impl Broker {
             // client did not ask for [MQTT-3.1.2-8].
             return self.close(conn, CloseReason::TopicTooDeep { levels }, true, true, now);
         }
+        let version = self.version(conn);
+        if version == Version::V5 {
+            if let Some(reason) = Broker::refusal_of_publish(&publish) {
+                return self.close(conn, reason, true, true, now);
+            }
+        }
         #[cfg(feature = "mutants")]
         let dup = publish.dup;
+        // A 5.0 publisher's properties are forwarded unchanged and in order [MQTT5-3.3.2-4]
+        // [MQTT5-3.3.2-15] [MQTT5-3.3.2-16] [MQTT5-3.3.2-17] [MQTT5-3.3.2-18] [MQTT5-3.3.2-20],
+        // less those that belong to the connection (Topic Alias) or to the receiver's
+        // subscription (Subscription Identifier) [MQTT5-3.3.4-6].
+        let mut properties = publish.properties;
+        properties.remove(id::TOPIC_ALIAS);
+        properties.remove(id::SUBSCRIPTION_IDENTIFIER);
         let msg = Arc::new(Message {
-            topic: publish.topic,
             // A copy: a slice of the read buffer would keep the whole buffer alive while the
             // message waits in queues or the retained store.
             payload: Bytes::copy_from_slice(&publish.payload),
-            qos: publish.qos,
-            retain: publish.retain,
+            properties,
+            ..Message::new(publish.topic, Bytes::new(), publish.qos, publish.retain)
         });
+        // A 5.0 acknowledgement says when nobody subscribes (0x10), as mosquitto's does; the
+        // message is still taken [MQTT5-3.4.2-1] [MQTT5-3.5.2-1].
+        let reason = match version {
+            Version::V5 if !self.subscriptions.any_match(&msg.topic) => ReasonCode::NO_MATCHING_SUBSCRIBERS,
+            _ => ReasonCode::SUCCESS,
+        };
         match (publish.qos, publish.pkid) {
             (QoS::AtMostOnce, _) => self.route(msg),
             (QoS::AtLeastOnce, Some(pkid)) => {
                 self.is_held_resend(client_id, pkid, &msg);
                 // Route first, then PUBACK [MQTT-4.3.2-2]: the message is owned once acknowledged.
                 self.route(msg);
-                self.send(conn, Packet::puback(pkid));
+                self.send(conn, Packet::Puback(AckPacket::with_reason(pkid, reason)));
             }
             (QoS::ExactlyOnce, Some(pkid)) => {
                 if self.is_held_resend(client_id, pkid, &msg) {
@@ -68,7 +90,7 @@ impl Broker {
                 if self.config.qos2_delivery == Qos2Delivery::OnPublish {
                     self.route(msg);
                 }
-                self.send(conn, Packet::pubrec(pkid));
+                self.send(conn, Packet::Pubrec(AckPacket::with_reason(pkid, reason)));
             }
             // The codec never yields this; a hand-built packet is refused, not a crash.
             (_, None) => self.violation(conn, "QoS 1/2 PUBLISH without a packet identifier [MQTT-2.3.1-1]", now),
@@ -123,14 +145,26 @@ impl Broker {
         }
     }
 
-    pub(super) fn handle_subscribe(&mut self, conn: ConnId, client_id: &str, subscribe: Subscribe) {
+    pub(super) fn handle_subscribe(&mut self, conn: ConnId, client_id: &str, subscribe: Subscribe, now: Time) {
+        let v5 = self.version(conn) == Version::V5;
+        if v5 {
+            if let Some(reason) = Broker::refusal_of_subscribe(&subscribe) {
+                return self.close(conn, reason, true, true, now);
+            }
+        }
         // Handled as a sequence of single subscriptions, answered by one SUBACK with a code per
-        // filter, in order [MQTT-3.8.4-4] [MQTT-3.8.4-5] [MQTT-3.9.3-1].
+        // filter, in order [MQTT-3.8.4-4] [MQTT-3.8.4-5] [MQTT-3.9.3-1] [MQTT5-3.8.4-5]
+        // [MQTT5-3.8.4-6] [MQTT5-3.9.3-1].
         let mut codes = Vec::with_capacity(subscribe.filters.len());
         for f in &subscribe.filters {
             if topic::levels(&f.filter) > topic::MAX_LEVELS {
                 // Refused alone, with the failure code [MQTT-3.9.3-2]; the other filters stand.
                 codes.push(SubackCode::Failure);
+                continue;
+            }
+            if v5 && topic::shared(&f.filter).ok().flatten().is_some() {
+                // Announced as not offered in CONNACK; refused alone (section 3.9.3).
+                codes.push(SubackCode::Refused(ReasonCode::SHARED_SUBSCRIPTIONS_NOT_SUPPORTED));
                 continue;
             }
             // An identical filter replaces the old subscription [MQTT-3.8.4-3].
@@ -143,17 +177,12 @@ impl Broker {
         self.send(conn, Packet::Suback(Suback::new(subscribe.pkid, codes.clone())));
         // Retained messages follow the SUBACK, as in mosquitto, with RETAIN=1 [MQTT-3.3.1-6]
         // [MQTT-3.3.1-8], also for a replaced subscription [MQTT-3.8.4-3].
-        for (f, _) in subscribe.filters.iter().zip(&codes).filter(|(_, c)| **c != SubackCode::Failure) {
+        for (f, _) in subscribe.filters.iter().zip(&codes).filter(|(_, c)| matches!(c, SubackCode::Granted(_))) {
             let retained: Vec<Outgoing> = self
                 .retained
                 .matching(&f.filter)
                 .map(|(topic, r)| Outgoing {
-                    msg: Arc::new(Message {
-                        topic: topic.clone(),
-                        payload: r.payload.clone(),
-                        qos: r.qos,
-                        retain: true,
-                    }),
+                    msg: Arc::new(Message::new(topic.clone(), r.payload.clone(), r.qos, true)),
                     qos: r.qos.min(f.qos),
                     retain: true,
                 })
@@ -172,22 +201,34 @@ impl Broker {
     }
 
     pub(super) fn handle_unsubscribe(&mut self, conn: ConnId, client_id: &str, unsubscribe: Unsubscribe) {
+        let mut reasons = Vec::with_capacity(unsubscribe.filters.len());
         for filter in &unsubscribe.filters {
             // Exact comparison [MQTT-3.10.4-1]; new messages stop [MQTT-3.10.4-2]; deliveries
             // already inflight or queued complete [MQTT-3.10.4-3].
             self.subscriptions.remove(filter, client_id);
             let session = self.sessions.get_mut(client_id).expect("a connected client has a session");
-            session.subscriptions.remove(filter);
+            let existed = session.subscriptions.remove(filter).is_some();
+            reasons.push(if existed { ReasonCode::SUCCESS } else { ReasonCode::NO_SUBSCRIPTION_EXISTED });
         }
-        // Always answered, even if nothing matched [MQTT-3.10.4-4] [MQTT-3.10.4-5] [MQTT-3.10.4-6].
-        self.send(conn, Packet::unsuback(unsubscribe.pkid));
+        // Always answered, even if nothing matched [MQTT-3.10.4-4] [MQTT-3.10.4-5] [MQTT-3.10.4-6];
+        // in 5.0 with a code per filter, in order [MQTT5-3.11.3-1] [MQTT5-3.10.4-5].
+        let mut unsuback = Unsuback::new(unsubscribe.pkid);
+        if self.version(conn) == Version::V5 {
+            unsuback.reasons = reasons;
+        }
+        self.send(conn, Packet::Unsuback(unsuback));
     }
 
     /// Publishes a will as if its client had sent it [MQTT-3.1.2-8], with its retain flag
     /// [MQTT-3.1.2-16] [MQTT-3.1.2-17].
     pub(super) fn publish_will(&mut self, client_id: &str, will: LastWill, _now: Time) {
         self.events.push_back(Event::WillPublished { client_id: client_id.to_owned(), topic: will.topic.clone() });
-        self.route(Arc::new(Message { topic: will.topic, payload: will.message, qos: will.qos, retain: will.retain }));
+        // The will's properties travel with it, less Will Delay Interval, which is the server's
+        // (section 3.1.3.2).
+        let mut msg = Message::new(will.topic, will.message, will.qos, will.retain);
+        msg.properties = will.properties;
+        msg.properties.remove(id::WILL_DELAY_INTERVAL);
+        self.route(Arc::new(msg));
     }
 
     /// Takes ownership of a published message: updates the retained store and adds it to every

@@ -38,6 +38,7 @@ mod deliver;
 mod retained;
 mod session;
 mod subscriptions;
+mod v5;
 mod view;
 
 #[cfg(test)]
@@ -47,7 +48,9 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 use std::time::Duration;
 
-use crate::protocol::{ConnectReturnCode, DecodeError, LastWill, Packet, PacketId, QoS};
+use crate::protocol::{
+    ConnackCode, ConnectReturnCode, DecodeError, Disconnect, LastWill, Packet, PacketId, QoS, ReasonCode, Version,
+};
 use crate::qos::Ack;
 use crate::time::Time;
 
@@ -57,7 +60,7 @@ pub use session::DropReason;
 pub use view::{BrokerView, InflightView, MessageView, RetainedView, SessionView};
 
 use retained::RetainedStore;
-use session::Session;
+use session::{Expiry, Session};
 use subscriptions::SubscriptionTree;
 
 /// Identifies one network connection for the lifetime of the broker; never reused.
@@ -97,7 +100,7 @@ pub enum CloseReason {
     /// Another connection connected with the same client id [MQTT-3.1.4-2].
     TakenOver,
     /// CONNECT was refused with this CONNACK return code.
-    Refused(ConnectReturnCode),
+    Refused(ConnackCode),
     /// `max_connections` was reached.
     TooManyConnections,
     /// A QoS 2 PUBLISH with a packet id not already awaiting PUBREL arrived while `limit`
@@ -110,6 +113,9 @@ pub enum CloseReason {
     /// our broker, like mosquitto, does not accept; 3.1.1 has no way to refuse a PUBLISH but to
     /// close the connection.
     TopicTooDeep { levels: usize },
+    /// A 5.0 packet that breaks a 5.0 rule or asks for what this broker does not offer; the
+    /// client is sent DISCONNECT with `code` first.
+    V5Violation { why: &'static str, code: ReasonCode },
 }
 
 impl fmt::Display for CloseReason {
@@ -122,13 +128,15 @@ impl fmt::Display for CloseReason {
             CloseReason::KeepAliveTimeout => write!(f, "keep alive expired [MQTT-3.1.2-24]"),
             CloseReason::ConnectTimeout => write!(f, "no CONNECT in time"),
             CloseReason::TakenOver => write!(f, "session taken over by a new connection [MQTT-3.1.4-2]"),
-            CloseReason::Refused(code) => write!(f, "CONNECT refused: {code:?}"),
+            CloseReason::Refused(ConnackCode::V311(code)) => write!(f, "CONNECT refused: {code:?}"),
+            CloseReason::Refused(ConnackCode::V5(code)) => write!(f, "CONNECT refused: {code} ({})", code.name()),
             CloseReason::TooManyConnections => write!(f, "max_connections reached"),
             CloseReason::IncomingWindowFull { pkid, topic, limit } => write!(
                 f,
                 "incoming QoS 2 window full (max_inflight_messages {limit}): PUBLISH {pkid} to {topic:?} refused, \
                  not acknowledged [MQTT-4.8.0-2]"
             ),
+            CloseReason::V5Violation { why, code } => write!(f, "{why} (DISCONNECT {code})"),
             CloseReason::TopicTooDeep { levels } => write!(
                 f,
                 "topic name of {levels} levels refused: more than {} (as mosquitto)",
@@ -176,6 +184,11 @@ struct Connection {
     /// The deadline this connection has in `Broker::timers`, if any: its one entry there, kept
     /// here so that re-arming or closing removes exactly that entry.
     timer: Option<Time>,
+    /// The protocol version of its CONNECT: what the broker sends it is built for this version.
+    version: Version,
+    /// The Session Expiry Interval its CONNECT asked for (5.0; 0 when absent), which decides
+    /// whether its DISCONNECT may set a new one (section 3.14.2.2.2).
+    connect_expiry: u32,
 }
 
 /// The broker. See the module docs for the call order.
@@ -191,6 +204,9 @@ pub struct Broker {
     /// stays as small as the connection table under any churn. A keep-alive entry may be early
     /// (packets since pushed the deadline back); `handle_timeout` re-checks before acting.
     timers: BTreeSet<(Time, ConnId)>,
+    /// When offline sessions with a finite expiry are discarded [MQTT5-4.1.0-2]: one entry per
+    /// such session, the one its `Session::expires_at` names.
+    session_timers: BTreeSet<(Time, String)>,
     actions: VecDeque<Action>,
     events: VecDeque<Event>,
     next_conn: u64,
@@ -206,6 +222,7 @@ impl Broker {
             sessions: BTreeMap::new(),
             retained: RetainedStore::default(),
             timers: BTreeSet::new(),
+            session_timers: BTreeSet::new(),
             actions: VecDeque::new(),
             events: VecDeque::new(),
             next_conn: 1,
@@ -237,6 +254,8 @@ impl Broker {
                 will: None,
                 backlog: None,
                 timer: None,
+                version: Version::V311,
+                connect_expiry: 0,
             },
         );
         self.set_timer(conn, self.config.connect_timeout.map(|timeout| now + timeout));
@@ -263,13 +282,10 @@ impl Broker {
             Packet::Pubrec(a) => self.handle_ack(conn, &client_id, Ack::Pubrec(a.id)),
             Packet::Pubrel(a) => self.handle_pubrel(conn, &client_id, a.id),
             Packet::Pubcomp(a) => self.handle_ack(conn, &client_id, Ack::Pubcomp(a.id)),
-            Packet::Subscribe(subscribe) => self.handle_subscribe(conn, &client_id, subscribe),
+            Packet::Subscribe(subscribe) => self.handle_subscribe(conn, &client_id, subscribe, now),
             Packet::Unsubscribe(unsubscribe) => self.handle_unsubscribe(conn, &client_id, unsubscribe),
             Packet::Pingreq => self.send(conn, Packet::Pingresp), // [MQTT-3.12.4-1]
-            Packet::Disconnect(_) => {
-                // The will is discarded [MQTT-3.14.4-3] [MQTT-3.1.2-10].
-                self.close(conn, CloseReason::ClientDisconnected, false, true, now);
-            }
+            Packet::Disconnect(d) => self.handle_disconnect(conn, &client_id, d, now),
             Packet::Connack(_) | Packet::Suback(_) | Packet::Unsuback(_) | Packet::Pingresp => {
                 self.violation(conn, "client sent a packet only a server may send", now)
             }
@@ -313,6 +329,7 @@ impl Broker {
 
     /// Time has reached a deadline returned by `poll_timeout`.
     pub fn handle_timeout(&mut self, now: Time) {
+        self.expire_sessions(now);
         while let Some(&(at, conn)) = self.timers.first() {
             if at > now {
                 break;
@@ -357,7 +374,9 @@ impl Broker {
     /// When `handle_timeout` must next be called, if ever.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Time> {
-        self.timers.first().map(|&(at, _)| at)
+        let connections = self.timers.first().map(|&(at, _)| at);
+        let sessions = self.session_timers.first().map(|(at, _)| *at);
+        connections.into_iter().chain(sessions).min()
     }
 
     /// Arms the one timer entry of `conn` at `at`, or disarms it with `None`, removing the entry
@@ -376,6 +395,11 @@ impl Broker {
 
     fn send(&mut self, conn: ConnId, packet: Packet) {
         push_send(&mut self.actions, &mut self.connections, conn, packet);
+    }
+
+    /// The protocol version `conn` speaks (3.1.1 before its CONNECT).
+    fn version(&self, conn: ConnId) -> Version {
+        self.connections.get(&conn).map_or(Version::V311, |c| c.version)
     }
 
     /// How many more packets `conn` may be sent before it counts as a slow reader; `usize::MAX`
@@ -404,21 +428,30 @@ impl Broker {
             self.timers.remove(&(at, conn));
         }
         if emit_close {
+            // A 5.0 client is told why, once it has had its CONNACK [MQTT5-3.14.0-1].
+            if let (Version::V5, Some(_), Some(code)) = (c.version, &c.client_id, reason.disconnect_code()) {
+                let packet = Packet::Disconnect(Disconnect::with_reason(code));
+                self.actions.push_back(Action::Send { conn, packet });
+            }
             self.actions.push_back(Action::Close { conn, reason: reason.clone() });
         }
         self.events.push_back(Event::Disconnected { conn, client_id: c.client_id.clone(), reason });
         let Some(client_id) = c.client_id else {
             return;
         };
-        let clean = match self.sessions.get_mut(&client_id) {
+        let expiry = match self.sessions.get_mut(&client_id) {
             Some(session) if session.conn == Some(conn) => {
                 session.conn = None;
-                session.clean
+                Some(session.expiry)
             }
-            _ => false,
+            _ => None,
         };
-        if clean {
-            self.discard_session(&client_id);
+        match expiry {
+            Some(Expiry::AtClose) => self.discard_session(&client_id),
+            Some(Expiry::After(seconds)) => {
+                self.arm_session_expiry(&client_id, now + Duration::from_secs(seconds.into()))
+            }
+            Some(Expiry::Never) | None => {}
         }
         if let (true, Some(will)) = (publish_will, c.will) {
             self.publish_will(&client_id, will, now);
@@ -428,6 +461,9 @@ impl Broker {
     /// Removes a session and all its subscriptions.
     fn discard_session(&mut self, client_id: &str) {
         if let Some(session) = self.sessions.remove(client_id) {
+            if let Some(at) = session.expires_at {
+                self.session_timers.remove(&(at, client_id.to_owned()));
+            }
             for filter in session.subscriptions.keys() {
                 self.subscriptions.remove(filter, client_id);
             }
@@ -454,8 +490,18 @@ fn push_send(
     conn: ConnId,
     packet: Packet,
 ) {
-    if let Some(backlog) = connections.get_mut(&conn).and_then(|c| c.backlog.as_mut()) {
+    let Some(c) = connections.get_mut(&conn) else {
+        actions.push_back(Action::Send { conn, packet });
+        return;
+    };
+    if let Some(backlog) = c.backlog.as_mut() {
         *backlog += 1;
+    }
+    // A 3.1.1 subscriber gets a 5.0 publisher's message without its properties, which 3.1.1
+    // cannot carry.
+    let mut packet = packet;
+    if let (Version::V311, Packet::Publish(p)) = (c.version, &mut packet) {
+        p.properties = Default::default();
     }
     actions.push_back(Action::Send { conn, packet });
 }

@@ -41,6 +41,9 @@ impl Stored for Outgoing {
     fn retain(&self) -> bool {
         self.retain
     }
+    fn properties(&self) -> Option<&crate::protocol::Properties> {
+        Some(&self.msg.properties)
+    }
 }
 
 /// Why a message did not reach a session's queue.
@@ -69,12 +72,42 @@ impl DropReason {
     }
 }
 
+/// How long a session outlives its connection (5.0 section 3.1.2.11.2; in 3.1.1, clean
+/// session 1 is `AtClose` and 0 is `Never`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiry {
+    /// Discarded when the connection closes: Session Expiry Interval 0 or absent, or 3.1.1's
+    /// clean session 1 [MQTT-3.1.2-6] [MQTT5-3.1.2-23].
+    AtClose,
+    /// Kept this many seconds after the connection closes, then discarded [MQTT5-4.1.0-2].
+    After(u32),
+    /// Kept until a clean start: 0xFFFFFFFF, or 3.1.1's clean session 0.
+    Never,
+}
+
+impl Expiry {
+    /// The 5.0 Session Expiry Interval property's meaning (absent is 0).
+    pub fn from_interval(seconds: u32) -> Expiry {
+        match seconds {
+            0 => Expiry::AtClose,
+            u32::MAX => Expiry::Never,
+            n => Expiry::After(n),
+        }
+    }
+}
+
 /// Server-side session state of one client id.
 #[derive(Debug)]
 pub struct Session {
     pub client_id: String,
-    /// The clean-session flag of the connection that created or last resumed it.
+    /// The clean-session (5.0: Clean Start) flag of the connection that created or last
+    /// resumed it.
     pub clean: bool,
+    /// How long it outlives its connection.
+    pub expiry: Expiry,
+    /// While offline with `Expiry::After`: when it is discarded (its entry in the broker's
+    /// session timers).
+    pub expires_at: Option<crate::time::Time>,
     /// The connection currently attached, if any.
     pub conn: Option<ConnId>,
     /// Filter -> granted QoS.
@@ -107,6 +140,8 @@ impl Session {
         Session {
             client_id,
             clean,
+            expiry: if clean { Expiry::AtClose } else { Expiry::Never },
+            expires_at: None,
             conn: None,
             subscriptions: BTreeMap::new(),
             inflight: Outbox::new(),

@@ -84,6 +84,13 @@ impl SubscriptionTree {
         out
     }
 
+    /// Whether any subscription matches `topic` (a 5.0 acknowledgement's 0x10 when none does).
+    pub fn any_match(&self, topic: &str) -> bool {
+        let mut any = false;
+        self.each_match(topic, &mut |_, _| any = true);
+        any
+    }
+
     fn each_match(&self, topic: &str, visit: &mut dyn FnMut(&str, QoS)) {
         let levels: Vec<&str> = topic.split('/').collect();
         // Wildcards in the first level do not match topics starting with '$' [MQTT-4.7.2-1].

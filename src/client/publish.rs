@@ -18,7 +18,7 @@ impl ClientSession {
         retain: bool,
         now: Time,
     ) -> Result<Option<PacketId>, ClientError> {
-        let publication = qos::Message { topic, payload, qos, retain };
+        let publication = qos::Message::new(topic, payload, qos, retain);
         if qos == QoS::AtMostOnce {
             let publish = Packet::Publish(qos::publish(&publication, None, false));
             self.check(&publish)?;

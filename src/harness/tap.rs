@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use crate::protocol::{self, PacketSummary, MAX_PACKET_SIZE};
+use crate::protocol::{self, Packet, PacketSummary, Version, MAX_PACKET_SIZE};
 use crate::trace::{BrokerEvent, Trace, TraceEvent, BROKER};
 
 /// Decodes one direction of a stream for the trace.
@@ -29,11 +29,20 @@ pub struct PacketRecorder {
     trace: Trace,
     sent: Decoder,
     received: Decoder,
+    /// The version the connection's CONNECT named, whichever way it went.
+    version: Version,
 }
 
 impl PacketRecorder {
     pub fn new(host: String, peer: String, trace: Trace) -> PacketRecorder {
-        PacketRecorder { host, peer, trace, sent: Decoder::default(), received: Decoder::default() }
+        PacketRecorder {
+            host,
+            peer,
+            trace,
+            sent: Decoder::default(),
+            received: Decoder::default(),
+            version: Version::V311,
+        }
     }
 
     /// Bytes the host wrote.
@@ -53,8 +62,11 @@ impl PacketRecorder {
         }
         decoder.buf.extend_from_slice(bytes);
         loop {
-            match protocol::decode(&mut decoder.buf, MAX_PACKET_SIZE) {
+            match protocol::decode_as(self.version, &mut decoder.buf, MAX_PACKET_SIZE) {
                 Ok(Some(packet)) => {
+                    if let Packet::Connect(c) = &packet {
+                        self.version = c.protocol.version();
+                    }
                     let (ms, host, peer, packet) =
                         (self.trace.now_ms(), self.host.clone(), self.peer.clone(), PacketSummary::from(&packet));
                     self.trace.push(if sending {

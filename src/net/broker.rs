@@ -242,7 +242,14 @@ async fn connection<Io: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
                 let _ = tx.send(Input::Written(conn, batch));
             }
             read = reader.read_packet(), if reading => match read {
-                Ok(Some(packet)) => { let _ = tx.send(Input::Packet(conn, packet)); }
+                Ok(Some(packet)) => {
+                    // The CONNECT names the version both directions speak from now on.
+                    if let Packet::Connect(c) = &packet {
+                        reader.set_version(c.protocol.version());
+                        writer.set_version(c.protocol.version());
+                    }
+                    let _ = tx.send(Input::Packet(conn, packet));
+                }
                 Ok(None) => { reading = false; let _ = tx.send(Input::Closed(conn)); }
                 Err(e) => { reading = false; let _ = tx.send(Input::ReadFailed(conn, e)); }
             },

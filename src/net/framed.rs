@@ -5,7 +5,7 @@
 use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use crate::protocol::{self, DecodeError, EncodeError, Packet};
+use crate::protocol::{self, DecodeError, EncodeError, Packet, Version};
 
 /// Why reading a packet failed.
 #[derive(Debug, thiserror::Error)]
@@ -31,17 +31,24 @@ const MAX_READ: usize = 64 * 1024;
 /// A write buffer that a burst grew past this is released after the burst is written.
 const MAX_IDLE_WRITE_BUFFER: usize = 64 * 1024;
 
-/// Reads whole packets from a stream.
+/// Reads whole packets from a stream, in the version the connection's CONNECT named (3.1.1
+/// until told otherwise: a CONNECT reads the same in any).
 pub struct PacketReader<R> {
     io: R,
     buf: BytesMut,
     read_size: usize,
     max_packet_size: usize,
+    version: Version,
 }
 
 impl<R: AsyncRead + Unpin> PacketReader<R> {
     pub fn new(io: R, max_packet_size: usize) -> PacketReader<R> {
-        PacketReader { io, buf: BytesMut::new(), read_size: FIRST_READ, max_packet_size }
+        PacketReader { io, buf: BytesMut::new(), read_size: FIRST_READ, max_packet_size, version: Version::V311 }
+    }
+
+    /// Reads every later packet in `version` (after the connection's CONNECT).
+    pub fn set_version(&mut self, version: Version) {
+        self.version = version;
     }
 
     /// The next packet, or `Ok(None)` at a clean end of stream.
@@ -51,7 +58,7 @@ impl<R: AsyncRead + Unpin> PacketReader<R> {
     /// header before its body is read.
     pub async fn read_packet(&mut self) -> Result<Option<Packet>, ReadError> {
         loop {
-            if let Some(packet) = protocol::decode(&mut self.buf, self.max_packet_size)? {
+            if let Some(packet) = protocol::decode_as(self.version, &mut self.buf, self.max_packet_size)? {
                 return Ok(Some(packet));
             }
             self.buf.reserve(self.read_size);
@@ -70,20 +77,26 @@ impl<R: AsyncRead + Unpin> PacketReader<R> {
     }
 }
 
-/// Encodes packets into a buffer and writes them out.
+/// Encodes packets into a buffer, in the connection's version, and writes them out.
 pub struct PacketWriter<W> {
     io: W,
     buf: BytesMut,
+    version: Version,
 }
 
 impl<W: AsyncWrite + Unpin> PacketWriter<W> {
     pub fn new(io: W) -> PacketWriter<W> {
-        PacketWriter { io, buf: BytesMut::new() }
+        PacketWriter { io, buf: BytesMut::new(), version: Version::V311 }
+    }
+
+    /// Writes every later packet in `version`.
+    pub fn set_version(&mut self, version: Version) {
+        self.version = version;
     }
 
     /// Appends a packet to the write buffer. Nothing is sent until `flush`.
     pub fn queue(&mut self, packet: &Packet) -> Result<(), EncodeError> {
-        packet.encode(&mut self.buf, protocol::MAX_PACKET_SIZE).map(drop)
+        packet.encode_as(self.version, &mut self.buf, protocol::MAX_PACKET_SIZE).map(drop)
     }
 
     /// Appends raw bytes, valid or not, to the write buffer (for tests and abuse tools).

@@ -1,6 +1,7 @@
-//! The only code that awaits: drivers that connect the sans-IO broker (and client) to byte
-//! streams. Everything here is generic over tokio's `AsyncRead + AsyncWrite` and a small
-//! [`Listener`] trait, so the same drivers serve real TCP and turmoil's simulated TCP.
+//! The drivers that await on the core's behalf (the harness and `check` await too, for their own
+//! ends): they connect the sans-IO broker (and client) to byte streams. Everything here is
+//! generic over tokio's `AsyncRead + AsyncWrite` and a small [`Listener`] trait, so the same drivers
+//! serve real TCP and turmoil's simulated TCP.
 //! A driver loop is fixed: read, handle, drain outputs, write, arm the next timer.
 
 mod broker;

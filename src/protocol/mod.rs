@@ -408,7 +408,7 @@ impl Packet {
         if matches!(self, Packet::Publish(_)) {
             return false;
         }
-        for id in [0x1F, 0x26] {
+        for id in [properties::id::REASON_STRING, properties::id::USER_PROPERTY] {
             if let Some(props) = self.properties_mut() {
                 props.remove(id);
             }

@@ -258,6 +258,15 @@ property_table! {
     0x2A SharedSubscriptionAvailable(u8, byte) shared_subscription_available "Shared Subscription Available" [CONNACK];
 }
 
+/// Identifiers the broker and client name in code.
+pub mod id {
+    pub const SUBSCRIPTION_IDENTIFIER: u8 = 0x0B;
+    pub const WILL_DELAY_INTERVAL: u8 = 0x18;
+    pub const REASON_STRING: u8 = 0x1F;
+    pub const TOPIC_ALIAS: u8 = 0x23;
+    pub const USER_PROPERTY: u8 = 0x26;
+}
+
 /// The largest Subscription Identifier (section 3.8.2.1.2).
 pub const MAX_SUBSCRIPTION_IDENTIFIER: u32 = 268_435_455;
 

@@ -16,7 +16,7 @@ mod tests;
 
 use bytes::Bytes;
 
-use crate::protocol::{PacketId, Publish, QoS};
+use crate::protocol::{PacketId, Properties, Publish, QoS};
 
 pub use outbox::{Ack, Acked, Inflight, Outbox};
 
@@ -28,6 +28,10 @@ pub trait Stored {
     fn qos(&self) -> QoS;
     /// The RETAIN flag it is sent with.
     fn retain(&self) -> bool;
+    /// The 5.0 properties it is forwarded with; none by default.
+    fn properties(&self) -> Option<&Properties> {
+        None
+    }
 }
 
 /// A message as its publisher published it. The client stores its own publications so; the
@@ -41,6 +45,16 @@ pub struct Message {
     pub qos: QoS,
     /// RETAIN as published.
     pub retain: bool,
+    /// The 5.0 properties a receiver gets with it (the publisher's, less Topic Alias and
+    /// Subscription Identifier, which belong to one connection); empty from a 3.1.1 publisher.
+    pub properties: Properties,
+}
+
+impl Message {
+    /// A message without properties.
+    pub fn new(topic: impl Into<String>, payload: Bytes, qos: QoS, retain: bool) -> Message {
+        Message { topic: topic.into(), payload, qos, retain, properties: Properties::new() }
+    }
 }
 
 impl Stored for Message {
@@ -56,13 +70,17 @@ impl Stored for Message {
     fn retain(&self) -> bool {
         self.retain
     }
+    fn properties(&self) -> Option<&Properties> {
+        Some(&self.properties)
+    }
 }
 
 /// The PUBLISH that carries `msg`: with `pkid` at QoS 1 and 2 (none at QoS 0), DUP as given. A
 /// first sending has DUP=0, whatever DUP the message arrived with [MQTT-3.3.1-3]; a re-send has
 /// DUP=1 [MQTT-3.3.1-1]; QoS 0 is never re-sent, so its DUP stays 0 [MQTT-3.3.1-2].
 pub fn publish(msg: &impl Stored, pkid: Option<PacketId>, dup: bool) -> Publish {
-    Publish { dup, ..Publish::new(msg.topic(), msg.qos(), msg.payload().clone(), msg.retain(), pkid) }
+    let properties = msg.properties().cloned().unwrap_or_default();
+    Publish { dup, properties, ..Publish::new(msg.topic(), msg.qos(), msg.payload().clone(), msg.retain(), pkid) }
 }
 
 /// Where a sent QoS 1/2 message stands: named for the acknowledgement it waits for.

@@ -41,7 +41,7 @@ fn connection_churn_leaves_no_timer_behind_and_bystanders_keep_theirs() {
                 let refused_at = h.connect(silent, "", false, 0);
                 assert_eq!(
                     refused_at.last(),
-                    Some(&closed(silent, CloseReason::Refused(ConnectReturnCode::IdentifierRejected)))
+                    Some(&closed(silent, CloseReason::Refused(ConnectReturnCode::IdentifierRejected.into())))
                 );
             }
             _ => {} // times out 10 s later, below
