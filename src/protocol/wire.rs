@@ -41,21 +41,12 @@ impl FixedHeader {
 }
 
 /// Writes a remaining length as a varint of one to four bytes.
-pub fn put_remaining_length(out: &mut BytesMut, mut len: usize) -> Result<(), EncodeError> {
+pub fn put_remaining_length(out: &mut BytesMut, len: usize) -> Result<(), EncodeError> {
     if len > MAX_REMAINING_LENGTH {
         return Err(EncodeError::PacketTooLarge(len));
     }
-    loop {
-        let mut byte = (len % 128) as u8;
-        len /= 128;
-        if len > 0 {
-            byte |= 0x80;
-        }
-        out.put_u8(byte);
-        if len == 0 {
-            return Ok(());
-        }
-    }
+    put_var_int(out, len as u32); // fits: MAX_REMAINING_LENGTH < u32::MAX
+    Ok(())
 }
 
 /// Writes a variable byte integer (5.0 section 1.5.5) in the fewest bytes [MQTT5-1.5.5-1].
