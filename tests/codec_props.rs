@@ -229,6 +229,23 @@ fn drain_in(v: Version, buf: &mut BytesMut, max: usize) -> Result<Vec<Packet>, D
     }
 }
 
+/// Feeds `stream` to the decoder in chunks of the sizes in `cuts` (then the rest at once) and
+/// returns every packet decoded; the buffer must end empty.
+fn decode_in_chunks(v: Version, stream: &[u8], cuts: Vec<usize>) -> Vec<Packet> {
+    let mut buf = BytesMut::new();
+    let mut from_chunks = Vec::new();
+    let mut rest = stream;
+    let mut sizes = cuts.into_iter().chain(std::iter::repeat(usize::MAX));
+    while !rest.is_empty() {
+        let n = sizes.next().unwrap().min(rest.len());
+        buf.extend_from_slice(&rest[..n]);
+        rest = &rest[n..];
+        from_chunks.extend(drain_in(v, &mut buf, MAX_PACKET_SIZE).expect("valid stream"));
+    }
+    assert!(buf.is_empty(), "{} bytes left undecoded", buf.len());
+    from_chunks
+}
+
 // ---------------------------------------------------------------- (a) round trip
 
 proptest! {
@@ -351,18 +368,7 @@ proptest! {
         prop_assert!(whole.is_empty());
         prop_assert_eq!(&from_whole, &packets);
 
-        let mut buf = BytesMut::new();
-        let mut from_chunks = Vec::new();
-        let mut rest = &stream[..];
-        let mut sizes = cuts.into_iter().chain(std::iter::repeat(usize::MAX));
-        while !rest.is_empty() {
-            let n = sizes.next().unwrap().min(rest.len());
-            buf.extend_from_slice(&rest[..n]);
-            rest = &rest[n..];
-            from_chunks.extend(drain(&mut buf, MAX_PACKET_SIZE).expect("valid stream"));
-        }
-        prop_assert!(buf.is_empty());
-        prop_assert_eq!(from_chunks, packets);
+        prop_assert_eq!(decode_in_chunks(Version::V311, &stream, cuts), packets);
     }
 }
 
@@ -674,18 +680,7 @@ proptest! {
     #[test]
     fn chunked_stream_decodes_like_whole_v5(packets in vec(arb_packet_v5(), 1..8), cuts in vec(1usize..200, 0..64)) {
         let stream: Vec<u8> = packets.iter().flat_map(|p| encode_in(Version::V5, p)).collect();
-        let mut buf = BytesMut::new();
-        let mut from_chunks = Vec::new();
-        let mut rest = &stream[..];
-        let mut sizes = cuts.into_iter().chain(std::iter::repeat(usize::MAX));
-        while !rest.is_empty() {
-            let n = sizes.next().unwrap().min(rest.len());
-            buf.extend_from_slice(&rest[..n]);
-            rest = &rest[n..];
-            from_chunks.extend(drain_in(Version::V5, &mut buf, MAX_PACKET_SIZE).expect("valid stream"));
-        }
-        prop_assert!(buf.is_empty());
-        prop_assert_eq!(from_chunks, packets);
+        prop_assert_eq!(decode_in_chunks(Version::V5, &stream, cuts), packets);
     }
 }
 

@@ -12,40 +12,12 @@ use mqtt_sim::protocol::{
 };
 use mqtt_sim::topic::TopicError;
 
+mod spec_bytes;
+use spec_bytes::{frame, props, s, MQTT5};
+
 fn pid(raw: u16) -> PacketId {
     PacketId::new(raw).unwrap()
 }
-
-fn vbi(mut n: usize) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let mut b = (n % 128) as u8;
-        n /= 128;
-        if n > 0 {
-            b |= 0x80;
-        }
-        out.push(b);
-        if n == 0 {
-            return out;
-        }
-    }
-}
-
-fn frame(byte1: u8, parts: &[&[u8]]) -> Vec<u8> {
-    let body: Vec<u8> = parts.concat();
-    [vec![byte1], vbi(body.len()), body].concat()
-}
-
-fn props(parts: &[&[u8]]) -> Vec<u8> {
-    let body: Vec<u8> = parts.concat();
-    [vbi(body.len()), body].concat()
-}
-
-fn s(text: &[u8]) -> Vec<u8> {
-    [(text.len() as u16).to_be_bytes().to_vec(), text.to_vec()].concat()
-}
-
-const MQTT5: &[u8] = &[0x00, 0x04, b'M', b'Q', b'T', b'T', 0x05];
 
 /// Decodes `bytes` as 5.0 and checks the error, its reason code and its statement.
 #[track_caller]

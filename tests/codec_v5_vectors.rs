@@ -12,41 +12,11 @@ use mqtt_sim::protocol::{
     Unsuback, Unsubscribe, Version, MAX_PACKET_SIZE,
 };
 
+mod spec_bytes;
+use spec_bytes::{frame, props, s, MQTT5};
+
 fn pid(raw: u16) -> PacketId {
     PacketId::new(raw).expect("non-zero packet id")
-}
-
-/// A variable byte integer, written from the table in section 1.5.5.
-fn vbi(mut n: usize) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let mut b = (n % 128) as u8;
-        n /= 128;
-        if n > 0 {
-            b |= 0x80;
-        }
-        out.push(b);
-        if n == 0 {
-            return out;
-        }
-    }
-}
-
-/// A fixed header byte, the remaining length, then the body's parts in order.
-fn frame(byte1: u8, parts: &[&[u8]]) -> Vec<u8> {
-    let body: Vec<u8> = parts.concat();
-    [vec![byte1], vbi(body.len()), body].concat()
-}
-
-/// A property length, then the properties' bytes (section 2.2.2.1).
-fn props(parts: &[&[u8]]) -> Vec<u8> {
-    let body: Vec<u8> = parts.concat();
-    [vbi(body.len()), body].concat()
-}
-
-/// A UTF-8 string or binary data: a two-byte length, then the bytes (sections 1.5.4, 1.5.6).
-fn s(text: &[u8]) -> Vec<u8> {
-    [(text.len() as u16).to_be_bytes().to_vec(), text.to_vec()].concat()
 }
 
 /// A property: its identifier, then its value's bytes.
@@ -91,8 +61,6 @@ fn decodes_to(bytes: &[u8], packet: Packet) {
     assert_eq!(decode_as(Version::V5, &mut buf, MAX_PACKET_SIZE), Ok(Some(packet)));
     assert!(buf.is_empty());
 }
-
-const MQTT5: &[u8] = &[0x00, 0x04, b'M', b'Q', b'T', b'T', 0x05];
 
 fn user(k: &str, v: &str) -> P {
     P::UserProperty((k.into(), v.into()))

@@ -121,7 +121,7 @@ mod kind {
             remaining_length_len(*v as usize)
         }
         pub fn write(out: &mut BytesMut, v: &u32, name: &'static str) -> Result<(), EncodeError> {
-            if *v as usize > super::super::super::MAX_REMAINING_LENGTH {
+            if *v as usize > crate::protocol::MAX_REMAINING_LENGTH {
                 return Err(EncodeError::VarIntTooLarge { field: name, value: *v });
             }
             put_var_int(out, *v);
