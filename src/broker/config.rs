@@ -46,6 +46,16 @@ pub struct Config {
     pub connect_timeout: Option<Duration>,
     /// Concurrent client connections; `None` = no limit (mosquitto's `max_connections -1`).
     pub max_connections: Option<usize>,
+    /// The Topic Alias Maximum announced to 5.0 clients: aliases 1 to this may be used in
+    /// their PUBLISHes [MQTT5-3.3.2-12]; 0 = none. mosquitto's option and default (10).
+    pub max_topic_alias: u16,
+    /// Largest payload accepted in a PUBLISH, in bytes; 0 = no limit. A larger one is
+    /// answered (0x95 for a 5.0 client) and dropped, as mosquitto does.
+    pub message_size_limit: usize,
+    /// How long a session that would never expire (3.1.1 clean session 0, 5.0 Session Expiry
+    /// Interval 0xFFFFFFFF) is kept after its connection closes; `None` = for ever. mosquitto's
+    /// option, written as it is there (`1h`, `2d`, `1w`, `1m`, `1y`).
+    pub persistent_client_expiration: Option<Duration>,
     /// The known bug to run with, to prove the checks catch it; `None` outside those tests.
     #[cfg(feature = "mutants")]
     pub mutant: Option<crate::mutants::Mutant>,
@@ -66,6 +76,9 @@ impl Default for Config {
             auto_id_prefix: "auto-".to_owned(),
             connect_timeout: Some(Duration::from_secs(10)),
             max_connections: None,
+            max_topic_alias: 10,
+            message_size_limit: 0,
+            persistent_client_expiration: None,
             #[cfg(feature = "mutants")]
             mutant: None,
         }
@@ -221,6 +234,18 @@ impl ConfFile {
                     }
                 }
                 "auto_id_prefix" => config.auto_id_prefix = value("a string")?.to_owned(),
+                "max_topic_alias" => {
+                    let n = parse_count(value("a count, 0 to 65535")?, option).map_err(err)?;
+                    config.max_topic_alias =
+                        u16::try_from(n).map_err(|_| err(format!("max_topic_alias must be 0 to 65535, found {n}")))?;
+                }
+                "message_size_limit" => {
+                    config.message_size_limit = parse_count(value("a byte count")?, option).map_err(err)?
+                }
+                "persistent_client_expiration" => {
+                    let v = value("a duration such as 1h, 2d, 1w, 1m or 1y")?;
+                    config.persistent_client_expiration = Some(parse_expiration(v).map_err(err)?);
+                }
                 "max_connections" => {
                     let v = value("a count, or -1 for no limit")?;
                     config.max_connections = if v == "-1" { None } else { Some(parse_count(v, option).map_err(err)?) };
@@ -256,7 +281,10 @@ pub const SUPPORTED: &[&str] = &[
     "max_queued_bytes",
     "listener",
     "max_queued_messages",
+    "max_topic_alias",
+    "message_size_limit",
     "persistence",
+    "persistent_client_expiration",
     "qos2_delivery",
     "queue_qos0_messages",
     "sys_interval",
@@ -264,6 +292,26 @@ pub const SUPPORTED: &[&str] = &[
 
 fn parse_count(value: &str, option: &str) -> Result<usize, String> {
     value.parse::<usize>().map_err(|_| format!("{option} expects a non-negative integer, found {value:?}"))
+}
+
+/// mosquitto's duration for `persistent_client_expiration`: a positive integer and a unit,
+/// h(our), d(ay), w(eek), m(onth, 30 days) or y(ear, 365 days).
+fn parse_expiration(value: &str) -> Result<Duration, String> {
+    let bad =
+        || format!("persistent_client_expiration expects an integer and h, d, w, m or y (such as 2d), found {value:?}");
+    let unit = match value.chars().last().ok_or_else(bad)? {
+        'h' => 3600,
+        'd' => 86_400,
+        'w' => 7 * 86_400,
+        'm' => 30 * 86_400,
+        'y' => 365 * 86_400,
+        _ => return Err(bad()),
+    };
+    let n: u64 = value[..value.len() - 1].parse().map_err(|_| bad())?;
+    if n == 0 {
+        return Err(bad());
+    }
+    n.checked_mul(unit).map(Duration::from_secs).ok_or_else(bad)
 }
 
 fn parse_bool(value: &str, option: &str) -> Result<bool, String> {

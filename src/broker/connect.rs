@@ -6,6 +6,7 @@ use super::session::{Expiry, Session};
 use super::v5::{keep_alive_limit, server_keep_alive};
 use super::{Broker, CloseReason, ConnId, Event};
 use crate::protocol::{Connack, ConnackCode, Connect, ConnectReturnCode, Packet, Protocol, ReasonCode};
+use crate::qos::Ack;
 use crate::time::Time;
 
 impl Broker {
@@ -43,6 +44,15 @@ impl Broker {
             return self.refuse(conn, ConnectReturnCode::IdentifierRejected, now);
         }
 
+        if let (true, Some(&max)) = (v5, connect.properties.maximum_packet_size()) {
+            let properties = self.connack_properties(assigned.then_some(client_id.as_str()), server_keep_alive);
+            let connack = Packet::Connack(Connack { properties, ..Connack::accepted(true) });
+            if connack.size(crate::protocol::Version::V5).is_none_or(|size| size > max as usize) {
+                // Even the CONNACK would pass the client's Maximum Packet Size [MQTT5-3.1.2-24].
+                return self.refuse(conn, ReasonCode::PACKET_TOO_LARGE, now);
+            }
+        }
+
         // An existing connection with this client id is disconnected [MQTT-3.1.4-2]. The spec
         // publishes its will (the server closed the connection without a DISCONNECT,
         // [MQTT-3.1.2-8]); mosquitto 2.0 skips it when both sides use clean session 0.
@@ -56,7 +66,11 @@ impl Broker {
         #[cfg(not(feature = "mutants"))]
         let resume_anyway = false;
         if connect.clean_session && !resume_anyway {
+            // A will waiting for its delay is published as its session ends [MQTT5-3.1.2-8].
             self.discard_session(&client_id);
+        } else {
+            // The session's client is back in time: its delayed will is not sent [MQTT5-3.1.3-9].
+            self.cancel_delayed_will(&client_id);
         }
         let resumed = self.sessions.contains_key(&client_id); // [MQTT-3.2.2-1..3]
         let session = self
@@ -80,6 +94,9 @@ impl Broker {
         c.will = connect.will; // [MQTT-3.1.2-8] [MQTT5-3.1.2-7]
         c.version = connect.protocol.version();
         c.connect_expiry = connect_expiry;
+        c.receive_maximum = connect.properties.receive_maximum().copied().unwrap_or(u16::MAX);
+        c.max_packet_size = connect.properties.maximum_packet_size().copied();
+        c.problem_information = connect.properties.request_problem_information() != Some(&0);
         // 1.5 times the keep alive [MQTT-3.1.2-24], the server's if it sets one [MQTT5-3.1.2-22].
         c.keep_alive_limit = keep_alive_limit(server_keep_alive.unwrap_or(connect.keep_alive));
         // The keep-alive deadline replaces the connect timeout; keep alive 0 leaves no timer.
@@ -109,8 +126,35 @@ impl Broker {
 
     /// Re-sends, in their original order, every unacknowledged PUBLISH (DUP=1, same packet id)
     /// and every PUBREL still waiting for PUBCOMP (`qos::Outbox::resend`).
+    /// A re-sent PUBLISH carries what is left of its Message Expiry Interval [MQTT5-3.3.2-6].
+    /// All go out, as in mosquitto, even when the client now announces a Receive Maximum below
+    /// their number: [MQTT5-4.4.0-1] asks for every one, [MQTT5-3.3.4-9] for no more than the
+    /// maximum, and only new deliveries wait for room.
+    /// A PUBLISH now too large for the client's Maximum Packet Size is not re-sent but dropped
+    /// as if delivered [MQTT5-3.1.2-25], its flow ended.
     fn resend_inflight(&mut self, conn: ConnId, client_id: &str) {
-        let packets = self.sessions[client_id].inflight.resend();
+        let inflight = &self.sessions[client_id].inflight;
+        let mut packets = inflight.resend();
+        let mut too_large = Vec::new();
+        for (packet, f) in packets.iter_mut().zip(inflight.iter()) {
+            if let Packet::Publish(publish) = packet {
+                super::deliver::stamp_expiry(publish, &f.msg, self.now);
+                if self.too_large_for(conn, &f.msg) {
+                    too_large.push((f.pkid, f.msg.qos));
+                }
+            }
+        }
+        packets.retain(
+            |p| !matches!(p, Packet::Publish(publish) if too_large.iter().any(|(id, _)| Some(*id) == publish.pkid)),
+        );
+        for (pkid, qos) in too_large {
+            let session = self.sessions.get_mut(client_id).expect("resumed");
+            let ack =
+                if qos == crate::protocol::QoS::AtLeastOnce { Ack::Puback(pkid) } else { Ack::PubrecFailed(pkid) };
+            if let crate::qos::Acked::Complete { msg, .. } = session.inflight.acknowledge(ack) {
+                self.drop_message(client_id, &msg, super::DropReason::TooLargeForClient);
+            }
+        }
         #[cfg(feature = "mutants")]
         let packets = mutate_resend(self.config.mutant, packets, &self.sessions[client_id].inflight);
         for packet in packets {

@@ -9,6 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::session::{Expiry, Session};
+use super::subscriptions::SubOptions;
 use super::{Broker, ConnId};
 use crate::protocol::QoS;
 use crate::qos::OutState;
@@ -30,6 +31,7 @@ impl Broker {
     ///   CONNECT belongs to a live session that points back at it; a clean session is connected
     ///   (it is discarded when its connection ends [MQTT-3.1.2-6]); a connection waiting for
     ///   CONNECT, or with a keep alive, has a timer due no later than its deadline.
+    /// - Wills: a delayed will waits only in an offline session, with its one timer.
     /// - Timers: every timer entry belongs to an open connection, which has no other entry and
     ///   records that one as its own; so the timer set never outgrows the connection table.
     pub fn check_invariants(&self) -> Result<(), String> {
@@ -47,6 +49,18 @@ impl Broker {
         let timed = self.sessions.values().filter(|s| s.expires_at.is_some()).count();
         if self.session_timers.len() != timed {
             return Err(format!("{} session timers for {timed} sessions that expire", self.session_timers.len()));
+        }
+        // A delayed will waits only in an offline session, under its one timer [MQTT5-3.1.2-8].
+        for s in self.sessions.values() {
+            if let Some((at, _)) = &s.will {
+                if s.conn.is_some() || !self.will_timers.contains(&(*at, s.client_id.clone())) {
+                    return Err(format!("session {:?} holds a delayed will at {at:?} while {:?}", s.client_id, s.conn));
+                }
+            }
+        }
+        let delayed = self.sessions.values().filter(|s| s.will.is_some()).count();
+        if self.will_timers.len() != delayed {
+            return Err(format!("{} will timers for {delayed} delayed wills", self.will_timers.len()));
         }
         self.check_subscriptions()?;
         self.check_connections()?;
@@ -121,8 +135,14 @@ impl Broker {
             }
             None => {}
         }
-        // An offline session with a finite expiry has exactly one timer, and no other has one.
-        let timed = matches!((s.conn, s.expiry), (None, Expiry::After(_)));
+        // An offline session with a finite expiry (or any, under `persistent_client_expiration`)
+        // has exactly one timer, and no other has one.
+        let capped = self.config.persistent_client_expiration.is_some();
+        let timed = match (s.conn, s.expiry) {
+            (None, Expiry::After(_)) => true,
+            (None, Expiry::Never) => capped,
+            _ => false,
+        };
         match s.expires_at {
             Some(at) if timed && self.session_timers.contains(&(at, s.client_id.clone())) => {}
             None if !timed => {}
@@ -136,8 +156,8 @@ impl Broker {
         if empty_branch {
             return Err("the subscription trie has an empty branch".into());
         }
-        let in_trie: BTreeSet<(String, String, QoS)> = entries.into_iter().collect();
-        let in_sessions: BTreeSet<(String, String, QoS)> = self
+        let in_trie: BTreeSet<(String, String, SubOptions)> = entries.into_iter().collect();
+        let in_sessions: BTreeSet<(String, String, SubOptions)> = self
             .sessions
             .values()
             .flat_map(|s| s.subscriptions.iter().map(|(f, q)| (f.clone(), s.client_id.clone(), *q)))
@@ -224,7 +244,7 @@ mod tests {
         assert!(e.contains("max_queued_messages 1"), "{e}");
         session(&mut h).pop_queue();
 
-        session(&mut h).subscriptions.insert("other".into(), Q1);
+        session(&mut h).subscriptions.insert("other".into(), crate::broker::subscriptions::SubOptions::qos(Q1));
         let e = h.broker.check_invariants().unwrap_err();
         assert!(e.contains("missing from the trie"), "{e}");
     }

@@ -1,6 +1,7 @@
-//! Message flow: PUBLISH from clients (QoS 0/1/2 receiver side), routing to matching sessions,
-//! the outgoing inflight window and queue (QoS 1/2 sender side), retained messages, wills, and
-//! SUBSCRIBE/UNSUBSCRIBE (spec sections 3.3 to 3.11 and 4.3 to 4.6).
+//! Message flow: PUBLISH from clients (QoS 0/1/2 receiver side), routing to matching sessions
+//! (ordinary and 5.0 shared subscriptions), the outgoing inflight window and queue (QoS 1/2
+//! sender side), message expiry, the retained store's updates and wills (spec sections 3.3 to
+//! 3.7 and 4.3 to 4.6, and 4.8.2 for shared subscriptions).
 
 use std::sync::Arc;
 
@@ -9,27 +10,30 @@ use bytes::Bytes;
 use super::session::{DropReason, Message, Outgoing, Session};
 use super::{push_send, Broker, CloseReason, ConnId, Event, Qos2Delivery};
 use crate::protocol::properties::id;
-use crate::protocol::{
-    Ack as AckPacket, LastWill, Packet, PacketId, Publish, QoS, ReasonCode, Suback, SubackCode, Subscribe, Unsuback,
-    Unsubscribe, Version,
-};
+use crate::protocol::{Ack as AckPacket, LastWill, Packet, PacketId, Property, Publish, QoS, ReasonCode, Version};
 use crate::qos::{self, Ack, Acked};
 use crate::time::Time;
 use crate::topic;
 
 impl Broker {
-    pub(super) fn handle_publish(&mut self, conn: ConnId, client_id: &str, publish: Publish, now: Time) {
+    pub(super) fn handle_publish(&mut self, conn: ConnId, client_id: &str, mut publish: Publish, now: Time) {
+        let version = self.version(conn);
+        if version == Version::V5 {
+            let refused = self.resolve_topic_alias(conn, &mut publish).err();
+            if let Some(reason) = refused.or_else(|| Broker::refusal_of_publish(&publish)) {
+                return self.close(conn, reason, true, true, now);
+            }
+        }
         let levels = topic::levels(&publish.topic);
         if levels > topic::MAX_LEVELS {
             // Neither acknowledged nor forwarded; the will is published as for any close the
             // client did not ask for [MQTT-3.1.2-8].
             return self.close(conn, CloseReason::TopicTooDeep { levels }, true, true, now);
         }
-        let version = self.version(conn);
-        if version == Version::V5 {
-            if let Some(reason) = Broker::refusal_of_publish(&publish) {
-                return self.close(conn, reason, true, true, now);
-            }
+        let limit = self.config.message_size_limit;
+        if limit > 0 && publish.payload.len() > limit {
+            // mosquitto's `message_size_limit`: a larger payload is not taken.
+            return self.refuse_publication(conn, client_id, &publish, ReasonCode::PACKET_TOO_LARGE);
         }
         #[cfg(feature = "mutants")]
         let dup = publish.dup;
@@ -40,13 +44,17 @@ impl Broker {
         let mut properties = publish.properties;
         properties.remove(id::TOPIC_ALIAS);
         properties.remove(id::SUBSCRIPTION_IDENTIFIER);
+        // It expires its Message Expiry Interval after it arrived (section 3.3.2.3.3).
+        let expires_at = properties.message_expiry_interval().map(|&s| now + std::time::Duration::from_secs(s.into()));
         let msg = Arc::new(Message {
             // A copy: a slice of the read buffer would keep the whole buffer alive while the
             // message waits in queues or the retained store.
             payload: Bytes::copy_from_slice(&publish.payload),
             properties,
+            expires_at,
             ..Message::new(publish.topic, Bytes::new(), publish.qos, publish.retain)
         });
+        let from = Some(client_id);
         // A 5.0 acknowledgement says when nobody subscribes (0x10), as mosquitto's does; the
         // message is still taken [MQTT5-3.4.2-1] [MQTT5-3.5.2-1].
         let reason = match version {
@@ -54,11 +62,11 @@ impl Broker {
             _ => ReasonCode::SUCCESS,
         };
         match (publish.qos, publish.pkid) {
-            (QoS::AtMostOnce, _) => self.route(msg),
+            (QoS::AtMostOnce, _) => self.route(msg, from),
             (QoS::AtLeastOnce, Some(pkid)) => {
                 self.is_held_resend(client_id, pkid, &msg);
                 // Route first, then PUBACK [MQTT-4.3.2-2]: the message is owned once acknowledged.
-                self.route(msg);
+                self.route(msg, from);
                 self.send(conn, Packet::Puback(AckPacket::with_reason(pkid, reason)));
             }
             (QoS::ExactlyOnce, Some(pkid)) => {
@@ -88,7 +96,7 @@ impl Broker {
                 // `qos2_delivery on_publish` routed now and held only to know a re-send (method B).
                 session.incoming.insert(pkid, Arc::clone(&msg));
                 if self.config.qos2_delivery == Qos2Delivery::OnPublish {
-                    self.route(msg);
+                    self.route(msg, from);
                 }
                 self.send(conn, Packet::Pubrec(AckPacket::with_reason(pkid, reason)));
             }
@@ -110,7 +118,7 @@ impl Broker {
         let session = self.sessions.get_mut(client_id).expect("a connected client has a session");
         match session.incoming.get(&pkid) {
             None => false,
-            Some(held) if **held == *msg => true,
+            Some(held) if held.same_as(msg) => true,
             Some(_) => {
                 let held = session.incoming.remove(&pkid).expect("just found");
                 self.events.push_back(Event::IncomingPacketIdReused {
@@ -128,7 +136,7 @@ impl Broker {
         let session = self.sessions.get_mut(client_id).expect("a connected client has a session");
         if let Some(msg) = session.incoming.remove(&pkid) {
             if self.config.qos2_delivery == Qos2Delivery::OnPubrel {
-                self.route(msg);
+                self.route(msg, Some(client_id));
             }
         }
         // PUBCOMP even for an unknown id: the PUBREL may repeat one answered before a reconnect.
@@ -145,122 +153,109 @@ impl Broker {
         }
     }
 
-    pub(super) fn handle_subscribe(&mut self, conn: ConnId, client_id: &str, subscribe: Subscribe, now: Time) {
-        let v5 = self.version(conn) == Version::V5;
-        if v5 {
-            if let Some(reason) = Broker::refusal_of_subscribe(&subscribe) {
-                return self.close(conn, reason, true, true, now);
+    /// A PUBLISH this broker will not take, though it is valid: answered as its QoS requires,
+    /// with `reason` for a 5.0 client [MQTT5-3.4.2-1] [MQTT5-3.5.2-1] (a 3.1.1 client, which
+    /// cannot be told, is answered as usual, as mosquitto does), and neither stored nor
+    /// forwarded. A refused QoS 2 message holds no state: its flow ends with the PUBREC
+    /// [MQTT5-4.3.3-9] and a 3.1.1 client's PUBREL gets the PUBCOMP owed for an unknown id.
+    fn refuse_publication(&mut self, conn: ConnId, client_id: &str, publish: &Publish, reason: ReasonCode) {
+        self.events.push_back(Event::PublishRefused {
+            client_id: client_id.to_owned(),
+            topic: publish.topic.clone(),
+            reason,
+        });
+        let reason = if self.version(conn) == Version::V5 { reason } else { ReasonCode::SUCCESS };
+        let ack = |pkid| {
+            let mut ack = AckPacket::with_reason(pkid, reason);
+            if self.problem_information(conn) && reason != ReasonCode::SUCCESS {
+                ack.properties.push(Property::ReasonString(reason.name().to_owned()));
             }
-        }
-        // Handled as a sequence of single subscriptions, answered by one SUBACK with a code per
-        // filter, in order [MQTT-3.8.4-4] [MQTT-3.8.4-5] [MQTT-3.9.3-1] [MQTT5-3.8.4-5]
-        // [MQTT5-3.8.4-6] [MQTT5-3.9.3-1].
-        let mut codes = Vec::with_capacity(subscribe.filters.len());
-        for f in &subscribe.filters {
-            if topic::levels(&f.filter) > topic::MAX_LEVELS {
-                // Refused alone, with the failure code [MQTT-3.9.3-2]; the other filters stand.
-                codes.push(SubackCode::Failure);
-                continue;
-            }
-            if v5 && topic::shared(&f.filter).ok().flatten().is_some() {
-                // Announced as not offered in CONNACK; refused alone (section 3.9.3).
-                codes.push(SubackCode::Refused(ReasonCode::SHARED_SUBSCRIPTIONS_NOT_SUPPORTED));
-                continue;
-            }
-            // An identical filter replaces the old subscription [MQTT-3.8.4-3].
-            self.subscriptions.insert(&f.filter, client_id, f.qos);
-            let session = self.sessions.get_mut(client_id).expect("a connected client has a session");
-            session.subscriptions.insert(f.filter.clone(), f.qos);
-            codes.push(SubackCode::Granted(f.qos));
-        }
-        // Same packet id as the SUBSCRIBE [MQTT-3.8.4-2] [MQTT-2.3.1-7].
-        self.send(conn, Packet::Suback(Suback::new(subscribe.pkid, codes.clone())));
-        // Retained messages follow the SUBACK, as in mosquitto, with RETAIN=1 [MQTT-3.3.1-6]
-        // [MQTT-3.3.1-8], also for a replaced subscription [MQTT-3.8.4-3].
-        for (f, _) in subscribe.filters.iter().zip(&codes).filter(|(_, c)| matches!(c, SubackCode::Granted(_))) {
-            let retained: Vec<Outgoing> = self
-                .retained
-                .matching(&f.filter)
-                .map(|(topic, r)| Outgoing {
-                    msg: Arc::new(Message::new(topic.clone(), r.payload.clone(), r.qos, true)),
-                    qos: r.qos.min(f.qos),
-                    retain: true,
-                })
-                .collect();
-            #[cfg(feature = "mutants")]
-            let retained: Vec<Outgoing> =
-                if self.config.mutant == Some(crate::mutants::Mutant::RetainedWithoutRetainFlag) {
-                    retained.into_iter().map(|o| Outgoing { retain: false, ..o }).collect()
-                } else {
-                    retained
-                };
-            for out in retained {
-                self.deliver(client_id, out);
-            }
-        }
-    }
-
-    pub(super) fn handle_unsubscribe(&mut self, conn: ConnId, client_id: &str, unsubscribe: Unsubscribe) {
-        let mut reasons = Vec::with_capacity(unsubscribe.filters.len());
-        for filter in &unsubscribe.filters {
-            // Exact comparison [MQTT-3.10.4-1]; new messages stop [MQTT-3.10.4-2]; deliveries
-            // already inflight or queued complete [MQTT-3.10.4-3].
-            self.subscriptions.remove(filter, client_id);
-            let session = self.sessions.get_mut(client_id).expect("a connected client has a session");
-            let existed = session.subscriptions.remove(filter).is_some();
-            reasons.push(if existed { ReasonCode::SUCCESS } else { ReasonCode::NO_SUBSCRIPTION_EXISTED });
-        }
-        // Always answered, even if nothing matched [MQTT-3.10.4-4] [MQTT-3.10.4-5] [MQTT-3.10.4-6];
-        // in 5.0 with a code per filter, in order [MQTT5-3.11.3-1] [MQTT5-3.10.4-5].
-        let mut unsuback = Unsuback::new(unsubscribe.pkid);
-        if self.version(conn) == Version::V5 {
-            unsuback.reasons = reasons;
-        }
-        self.send(conn, Packet::Unsuback(unsuback));
+            ack
+        };
+        let packet = match (publish.qos, publish.pkid) {
+            (QoS::AtLeastOnce, Some(pkid)) => Packet::Puback(ack(pkid)),
+            (QoS::ExactlyOnce, Some(pkid)) => Packet::Pubrec(ack(pkid)),
+            _ => return,
+        };
+        self.send(conn, packet);
     }
 
     /// Publishes a will as if its client had sent it [MQTT-3.1.2-8], with its retain flag
-    /// [MQTT-3.1.2-16] [MQTT-3.1.2-17].
-    pub(super) fn publish_will(&mut self, client_id: &str, will: LastWill, _now: Time) {
+    /// [MQTT-3.1.2-16] [MQTT-3.1.2-17] [MQTT5-3.1.2-14] [MQTT5-3.1.2-15], its properties
+    /// (user properties in order [MQTT5-3.1.3-10]) less Will Delay Interval, which is the
+    /// server's (section 3.1.3.2), and its Message Expiry Interval counted from now.
+    pub(super) fn publish_will(&mut self, client_id: &str, will: LastWill) {
         self.events.push_back(Event::WillPublished { client_id: client_id.to_owned(), topic: will.topic.clone() });
-        // The will's properties travel with it, less Will Delay Interval, which is the server's
-        // (section 3.1.3.2).
         let mut msg = Message::new(will.topic, will.message, will.qos, will.retain);
         msg.properties = will.properties;
         msg.properties.remove(id::WILL_DELAY_INTERVAL);
-        self.route(Arc::new(msg));
+        msg.expires_at =
+            msg.properties.message_expiry_interval().map(|&s| self.now + std::time::Duration::from_secs(s.into()));
+        self.route(Arc::new(msg), Some(client_id));
     }
 
     /// Takes ownership of a published message: updates the retained store and adds it to every
-    /// session with a matching subscription [MQTT-4.5.0-1].
-    fn route(&mut self, msg: Arc<Message>) {
+    /// session with a matching subscription [MQTT-4.5.0-1], and to one member of each matching
+    /// shared subscription [MQTT5-4.8.2-3]. `publisher` is the client it came from, which No
+    /// Local subscriptions skip [MQTT5-3.8.3-3].
+    fn route(&mut self, msg: Arc<Message>, publisher: Option<&str>) {
         if msg.retain {
-            self.retained.apply(&msg.topic, &msg.payload, msg.qos); // [MQTT-3.3.1-5] [MQTT-3.3.1-10..12]
+            self.retained.apply(&msg); // [MQTT-3.3.1-5] [MQTT-3.3.1-10..12]
         }
         // Once per session, at the highest granted QoS of its matching subscriptions [MQTT-3.3.5-1]
-        // (mosquitto 2.0 uses the most specific filter's QoS instead); or, with
-        // `allow_duplicate_messages`, once per matching subscription at its own QoS, the further
-        // copies the same statement allows.
-        let targets: Vec<(String, QoS)> = if self.config.allow_duplicate_messages {
-            self.subscriptions.matches_each(&msg.topic)
+        // [MQTT5-3.3.4-2] with all their identifiers [MQTT5-3.3.4-4] (mosquitto 2.0 uses the
+        // most specific filter's QoS instead); or, with `allow_duplicate_messages`, once per
+        // matching subscription at its own QoS with its own identifier [MQTT5-3.3.4-5], the
+        // further copies the same statement allows.
+        let targets: Vec<(String, super::subscriptions::Match)> = if self.config.allow_duplicate_messages {
+            self.subscriptions.matches_each(&msg.topic, publisher)
         } else {
-            self.subscriptions.matches(&msg.topic).into_iter().collect()
+            self.subscriptions.matches(&msg.topic, publisher).into_iter().collect()
         };
-        for (client_id, granted) in targets {
+        for (client_id, m) in targets {
             let out = Outgoing {
                 msg: Arc::clone(&msg),
-                qos: msg.qos.min(granted), // [MQTT-3.8.4-6]
-                retain: false,             // an established subscription [MQTT-3.3.1-9]
+                qos: msg.qos.min(m.qos), // [MQTT-3.8.4-6] [MQTT5-3.8.4-8]
+                // RETAIN 0 on an established subscription [MQTT-3.3.1-9] [MQTT5-3.3.1-12],
+                // unless it asked for RETAIN as published [MQTT5-3.3.1-13].
+                retain: m.retain_as_published && msg.retain,
+                ids: m.ids.into(),
             };
             self.deliver(&client_id, out);
+        }
+        // Each shared subscription gives the message to one member, in turn, connected or not,
+        // as mosquitto 2.0 does: a persistent member that is offline has it queued, and gets it
+        // when it comes back (or loses it with its session) [MQTT5-4.8.2-5].
+        for filter in self.subscriptions.shared_matches(&msg.topic) {
+            if let Some((client_id, options)) = self.subscriptions.take_turn(&filter) {
+                let out = Outgoing {
+                    ids: options.id.into_iter().collect(),
+                    ..Outgoing::new(Arc::clone(&msg), msg.qos.min(options.qos), false)
+                };
+                self.deliver(&client_id, out);
+            }
         }
     }
 
     /// Sends `out` now if the session is connected, its client is not a slow reader, and its
     /// window has room (QoS 0 needs none); otherwise queues it within the configured limits.
-    fn deliver(&mut self, client_id: &str, out: Outgoing) {
-        let max_inflight = self.window();
-        let budget = self.sessions.get(client_id).and_then(|s| s.conn).map_or(0, |conn| self.send_budget(conn));
+    /// A message whose expiry has passed is dropped [MQTT5-3.3.2-5], and one too large for the
+    /// client's Maximum Packet Size is dropped for it as if delivered [MQTT5-3.1.2-25].
+    pub(super) fn deliver(&mut self, client_id: &str, out: Outgoing) {
+        let now = self.now;
+        if out.expired(now) {
+            return self.drop_message(client_id, &out, DropReason::Expired);
+        }
+        let conn = self.sessions.get(client_id).and_then(|s| s.conn);
+        let (max_inflight, budget) = match conn {
+            Some(conn) => {
+                if self.too_large_for(conn, &out) {
+                    return self.drop_message(client_id, &out, DropReason::TooLargeForClient);
+                }
+                (self.out_window(conn), self.send_budget(conn))
+            }
+            None => (0, 0),
+        };
         let Some(session) = self.sessions.get_mut(client_id) else {
             return;
         };
@@ -283,10 +278,10 @@ impl Broker {
                 // QoS 0 needs no window slot, so it goes out at once, unless an older QoS 0
                 // message still waits in the queue: same topic and QoS keep their order
                 // [MQTT-4.6.0-6].
-                let packet = Packet::Publish(qos::publish(&out, None, false));
+                let packet = Packet::Publish(publish_now(&out, None, now));
                 return push_send(&mut self.actions, &mut self.connections, conn, packet);
             } else if session.queue.is_empty() && session.inflight.len() < max_inflight {
-                let packet = start_inflight(session, out);
+                let packet = start_inflight(session, out, now);
                 return push_send(&mut self.actions, &mut self.connections, conn, packet);
             }
         } else if out.qos == QoS::AtMostOnce && !self.config.queue_qos0_messages {
@@ -294,6 +289,18 @@ impl Broker {
             return self.drop_message(client_id, &out, DropReason::Qos0Offline);
         }
         let (max_msgs, max_bytes) = (self.config.max_queued_messages, self.config.max_queued_bytes);
+        let full = |s: &Session| {
+            (max_msgs > 0 && s.queue.len() >= max_msgs)
+                || (max_bytes > 0 && s.queued_bytes + out.msg.payload.len() > max_bytes)
+        };
+        if full(session) {
+            // Expired messages make room before a live one is refused.
+            let expired = session.take_expired(now);
+            for old in &expired {
+                self.drop_message(client_id, old, DropReason::Expired);
+            }
+        }
+        let session = self.sessions.get_mut(client_id).expect("looked up above");
         if max_msgs > 0 && session.queue.len() >= max_msgs {
             return self.drop_message(client_id, &out, DropReason::QueueFull);
         }
@@ -304,17 +311,20 @@ impl Broker {
     }
 
     /// Moves queued messages into the window while the session is connected, its client is not a
-    /// slow reader, and there is room.
+    /// slow reader, and there is room; drops those that expired while queued [MQTT5-3.3.2-5] or
+    /// are too large for the client [MQTT5-3.1.2-25].
     pub(super) fn fill_window(&mut self, client_id: &str) {
-        let max_inflight = self.window();
         let Some(conn) = self.sessions.get(client_id).and_then(|s| s.conn) else {
             return;
         };
+        let (max_inflight, now) = (self.out_window(conn), self.now);
         let mut budget = self.send_budget(conn);
-        let Some(session) = self.sessions.get_mut(client_id) else {
-            return;
-        };
-        while let Some(next) = session.queue.front() {
+        let mut dropped = Vec::new();
+        loop {
+            let session = self.sessions.get_mut(client_id).expect("looked up above");
+            let Some(next) = session.queue.front() else {
+                break;
+            };
             if budget == 0 {
                 break;
             }
@@ -323,19 +333,32 @@ impl Broker {
                 break;
             }
             let out = session.pop_queue().expect("the queue has a front");
+            if out.expired(now) {
+                dropped.push((out, DropReason::Expired));
+                continue;
+            }
+            if self.too_large_for(conn, &out) {
+                dropped.push((out, DropReason::TooLargeForClient));
+                continue;
+            }
+            let session = self.sessions.get_mut(client_id).expect("looked up above");
             let packet = if out.qos == QoS::AtMostOnce {
                 // QoS 0 queued while offline (queue_qos0_messages): sent, not tracked.
-                Packet::Publish(qos::publish(&out, None, false))
+                Packet::Publish(publish_now(&out, None, now))
             } else {
-                start_inflight(session, out)
+                start_inflight(session, out, now)
             };
             push_send(&mut self.actions, &mut self.connections, conn, packet);
             budget -= 1;
         }
+        for (out, reason) in dropped {
+            self.drop_message(client_id, &out, reason);
+        }
     }
 
     /// The effective inflight window: `max_inflight_messages`, with 0 meaning as many as there
-    /// are packet identifiers.
+    /// are packet identifiers. It bounds the incoming QoS 2 messages awaiting PUBREL and is
+    /// announced to 5.0 clients as Receive Maximum.
     pub(super) fn window(&self) -> usize {
         match self.config.max_inflight_messages {
             0 => usize::from(u16::MAX),
@@ -343,7 +366,29 @@ impl Broker {
         }
     }
 
-    fn drop_message(&mut self, client_id: &str, out: &Outgoing, reason: DropReason) {
+    /// The outgoing window toward `conn`: the broker's, and no more than the Receive Maximum a
+    /// 5.0 client announced [MQTT5-3.3.4-9].
+    pub(super) fn out_window(&self, conn: ConnId) -> usize {
+        let client = self.connections.get(&conn).map_or(u16::MAX, |c| c.receive_maximum);
+        self.window().min(usize::from(client))
+    }
+
+    /// Whether the PUBLISH carrying `out` would pass the Maximum Packet Size `conn`'s client
+    /// announced [MQTT5-3.1.2-24].
+    pub(super) fn too_large_for(&self, conn: ConnId, out: &Outgoing) -> bool {
+        let Some(c) = self.connections.get(&conn) else {
+            return false;
+        };
+        let Some(max) = c.max_packet_size else {
+            return false;
+        };
+        // The packet id's two bytes count whatever id it gets.
+        let pkid = (out.qos != QoS::AtMostOnce).then_some(PacketId::new(1).expect("not zero"));
+        let packet = Packet::Publish(qos::publish(out, pkid, false));
+        packet.size(c.version).is_none_or(|size| size > max as usize)
+    }
+
+    pub(super) fn drop_message(&mut self, client_id: &str, out: &Outgoing, reason: DropReason) {
         if let Some(session) = self.sessions.get_mut(client_id) {
             session.count_drop(reason);
         }
@@ -356,11 +401,35 @@ impl Broker {
     }
 }
 
+/// The PUBLISH that carries `out` at `now` (`qos::publish`), its Message Expiry Interval less
+/// the time the message waited here, rounded up to whole seconds [MQTT5-3.3.2-6]. A re-send of
+/// a delivery whose expiry passed after it was first sent carries 0: once sent it is no longer
+/// subject to expiry [MQTT5-4.3.3-7] [MQTT5-4.3.3-13].
+pub(super) fn publish_now(out: &Outgoing, pkid: Option<PacketId>, now: Time) -> Publish {
+    let mut publish = qos::publish(out, pkid, false);
+    stamp_expiry(&mut publish, out, now);
+    publish
+}
+
+/// Rewrites the Message Expiry Interval of a PUBLISH built from `out` for sending at `now`.
+pub(super) fn stamp_expiry(publish: &mut Publish, out: &Outgoing, now: Time) {
+    if let Some(at) = out.msg.expires_at {
+        let left = at.saturating_since(now);
+        let seconds = left.as_secs() + u64::from(left.subsec_nanos() > 0);
+        publish.properties.set(Property::MessageExpiryInterval(u32::try_from(seconds).unwrap_or(u32::MAX)));
+    }
+}
+
 /// Gives a QoS 1/2 delivery a fresh packet id [MQTT-2.3.1-4], records it as inflight and returns
 /// the PUBLISH to send. The caller checked that the window has room, and the window holds fewer
 /// than 65,535 deliveries, so an id is free.
-fn start_inflight(session: &mut Session, out: Outgoing) -> Packet {
+fn start_inflight(session: &mut Session, out: Outgoing, now: Time) -> Packet {
     let pkid = session.inflight.free_id(|_| false).expect("the window leaves a packet id free");
+    let expiry = out.msg.expires_at.map(|_| out.clone());
     session.inflight.push(pkid, out);
-    Packet::Publish(session.inflight.send_next(usize::MAX).expect("a delivery was just pushed"))
+    let mut publish = session.inflight.send_next(usize::MAX).expect("a delivery was just pushed");
+    if let Some(out) = expiry {
+        stamp_expiry(&mut publish, &out, now);
+    }
+    Packet::Publish(publish)
 }

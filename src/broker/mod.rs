@@ -37,6 +37,7 @@ mod consistency;
 mod deliver;
 mod retained;
 mod session;
+mod subscribe;
 mod subscriptions;
 mod v5;
 mod view;
@@ -160,6 +161,14 @@ pub enum Event {
     WillPublished { client_id: String, topic: String },
     /// A message was not queued for a session.
     Dropped { client_id: String, topic: String, qos: QoS, reason: DropReason },
+    /// A client's PUBLISH was answered but not taken (`message_size_limit`, say); a 5.0 client
+    /// was told `reason`.
+    PublishRefused { client_id: String, topic: String, reason: ReasonCode },
+    /// A will with a Will Delay Interval waits in its session until the delay passes or the
+    /// session ends [MQTT5-3.1.2-8].
+    WillDelayed { client_id: String, topic: String, until: Time },
+    /// A delayed will was not published: its client connected again in time [MQTT5-3.1.3-9].
+    WillCancelled { client_id: String, topic: String },
     /// A client sent a QoS 1 or 2 PUBLISH whose packet id still held a different QoS 2 message
     /// awaiting PUBREL (a publisher restarted without its state, say). Not a re-send
     /// [MQTT-4.3.3-2] but a new message: the held one, acknowledged with PUBREC but never
@@ -189,6 +198,16 @@ struct Connection {
     /// The Session Expiry Interval its CONNECT asked for (5.0; 0 when absent), which decides
     /// whether its DISCONNECT may set a new one (section 3.14.2.2.2).
     connect_expiry: u32,
+    /// The Receive Maximum its CONNECT announced (5.0; 65,535 when absent): the most QoS 1/2
+    /// deliveries it may have unacknowledged [MQTT5-3.3.4-9].
+    receive_maximum: u16,
+    /// The Maximum Packet Size its CONNECT announced (5.0), if any [MQTT5-3.1.2-24].
+    max_packet_size: Option<u32>,
+    /// Its Request Problem Information (5.0; true when absent): whether reason strings may be
+    /// sent on packets other than PUBLISH, CONNACK and DISCONNECT [MQTT5-3.1.2-29].
+    problem_information: bool,
+    /// The topic aliases it set, for this connection only [MQTT5-3.3.2-7].
+    aliases: BTreeMap<u16, String>,
 }
 
 /// The broker. See the module docs for the call order.
@@ -207,6 +226,12 @@ pub struct Broker {
     /// When offline sessions with a finite expiry are discarded [MQTT5-4.1.0-2]: one entry per
     /// such session, the one its `Session::expires_at` names.
     session_timers: BTreeSet<(Time, String)>,
+    /// When delayed wills are published [MQTT5-3.1.2-8]: one entry per session holding one,
+    /// the one its `Session::will_at` names.
+    will_timers: BTreeSet<(Time, String)>,
+    /// The latest time handed in: what a call without a `now` of its own (`handle_backlog`)
+    /// counts message expiry from. Input, like every `now`, so runs replay exactly.
+    now: Time,
     actions: VecDeque<Action>,
     events: VecDeque<Event>,
     next_conn: u64,
@@ -223,6 +248,8 @@ impl Broker {
             retained: RetainedStore::default(),
             timers: BTreeSet::new(),
             session_timers: BTreeSet::new(),
+            will_timers: BTreeSet::new(),
+            now: Time::ZERO,
             actions: VecDeque::new(),
             events: VecDeque::new(),
             next_conn: 1,
@@ -238,6 +265,7 @@ impl Broker {
     /// `max_connections` is reached, a `Close` action for it is queued at once.
     #[must_use]
     pub fn handle_connection_opened(&mut self, now: Time) -> ConnId {
+        self.now = self.now.max(now);
         let conn = ConnId(self.next_conn);
         self.next_conn += 1;
         if self.config.max_connections.is_some_and(|max| self.connections.len() >= max) {
@@ -256,6 +284,10 @@ impl Broker {
                 timer: None,
                 version: Version::V311,
                 connect_expiry: 0,
+                receive_maximum: u16::MAX,
+                max_packet_size: None,
+                problem_information: true,
+                aliases: BTreeMap::new(),
             },
         );
         self.set_timer(conn, self.config.connect_timeout.map(|timeout| now + timeout));
@@ -264,6 +296,7 @@ impl Broker {
 
     /// A packet arrived on `conn`. Packets for a connection the broker already closed are ignored.
     pub fn handle_packet(&mut self, conn: ConnId, packet: Packet, now: Time) {
+        self.now = self.now.max(now);
         let Some(c) = self.connections.get_mut(&conn) else {
             return;
         };
@@ -279,6 +312,8 @@ impl Broker {
             Packet::Connect(_) => self.violation(conn, "second CONNECT [MQTT-3.1.0-2]", now),
             Packet::Publish(publish) => self.handle_publish(conn, &client_id, publish, now),
             Packet::Puback(a) => self.handle_ack(conn, &client_id, Ack::Puback(a.id)),
+            // A 5.0 PUBREC of 0x80 or more refuses the message: no PUBREL [MQTT5-4.3.3-4].
+            Packet::Pubrec(a) if !a.reason.is_success() => self.handle_ack(conn, &client_id, Ack::PubrecFailed(a.id)),
             Packet::Pubrec(a) => self.handle_ack(conn, &client_id, Ack::Pubrec(a.id)),
             Packet::Pubrel(a) => self.handle_pubrel(conn, &client_id, a.id),
             Packet::Pubcomp(a) => self.handle_ack(conn, &client_id, Ack::Pubcomp(a.id)),
@@ -298,6 +333,7 @@ impl Broker {
     /// Bytes on `conn` did not decode. The connection is closed [MQTT-4.8.0-1]; an unsupported
     /// protocol level in CONNECT is first answered with CONNACK 0x01 [MQTT-3.1.2-2].
     pub fn handle_decode_error(&mut self, conn: ConnId, err: DecodeError, now: Time) {
+        self.now = self.now.max(now);
         let Some(c) = self.connections.get(&conn) else {
             return;
         };
@@ -311,6 +347,7 @@ impl Broker {
     /// The transport of `conn` closed without the broker asking. Publishes the will unless the
     /// client sent DISCONNECT first [MQTT-3.1.2-8].
     pub fn handle_connection_lost(&mut self, conn: ConnId, now: Time) {
+        self.now = self.now.max(now);
         self.close(conn, CloseReason::ConnectionLost, true, false, now);
     }
 
@@ -329,6 +366,8 @@ impl Broker {
 
     /// Time has reached a deadline returned by `poll_timeout`.
     pub fn handle_timeout(&mut self, now: Time) {
+        self.now = self.now.max(now);
+        self.publish_delayed_wills(now);
         self.expire_sessions(now);
         while let Some(&(at, conn)) = self.timers.first() {
             if at > now {
@@ -376,7 +415,8 @@ impl Broker {
     pub fn poll_timeout(&self) -> Option<Time> {
         let connections = self.timers.first().map(|&(at, _)| at);
         let sessions = self.session_timers.first().map(|(at, _)| *at);
-        connections.into_iter().chain(sessions).min()
+        let wills = self.will_timers.first().map(|(at, _)| *at);
+        connections.into_iter().chain(sessions).chain(wills).min()
     }
 
     /// Arms the one timer entry of `conn` at `at`, or disarms it with `None`, removing the entry
@@ -430,7 +470,13 @@ impl Broker {
         if emit_close {
             // A 5.0 client is told why, once it has had its CONNACK [MQTT5-3.14.0-1].
             if let (Version::V5, Some(_), Some(code)) = (c.version, &c.client_id, reason.disconnect_code()) {
-                let packet = Packet::Disconnect(Disconnect::with_reason(code));
+                // With a reason string, which DISCONNECT may always carry [MQTT5-3.1.2-29].
+                let mut disconnect = Disconnect::with_reason(code);
+                disconnect.properties.push(crate::protocol::Property::ReasonString(reason.to_string()));
+                let mut packet = Packet::Disconnect(disconnect);
+                if let Some(max) = c.max_packet_size {
+                    fit_reason_string(&mut packet, c.version, max as usize);
+                }
                 self.actions.push_back(Action::Send { conn, packet });
             }
             self.actions.push_back(Action::Close { conn, reason: reason.clone() });
@@ -451,23 +497,37 @@ impl Broker {
             Some(Expiry::After(seconds)) => {
                 self.arm_session_expiry(&client_id, now + Duration::from_secs(seconds.into()))
             }
-            Some(Expiry::Never) | None => {}
+            // mosquitto's `persistent_client_expiration` ends even the sessions that would
+            // never expire (3.1.1 clean session 0, 5.0's 0xFFFFFFFF).
+            Some(Expiry::Never) => {
+                if let Some(after) = self.config.persistent_client_expiration {
+                    self.arm_session_expiry(&client_id, now + after)
+                }
+            }
+            None => {}
         }
+        // Published now, or when its delay passes if the session outlives the connection
+        // [MQTT5-3.1.2-8]; a session that ended above has none.
         if let (true, Some(will)) = (publish_will, c.will) {
-            self.publish_will(&client_id, will, now);
+            self.publish_or_delay_will(&client_id, will, now);
         }
     }
 
-    /// Removes a session and all its subscriptions.
+    /// Removes a session and all its subscriptions. A will still waiting for its delay is
+    /// published now: the session ends [MQTT5-3.1.2-8].
     fn discard_session(&mut self, client_id: &str) {
+        let will = self.take_delayed_will(client_id);
         if let Some(session) = self.sessions.remove(client_id) {
             if let Some(at) = session.expires_at {
                 self.session_timers.remove(&(at, client_id.to_owned()));
             }
-            for filter in session.subscriptions.keys() {
-                self.subscriptions.remove(filter, client_id);
+            for (filter, options) in &session.subscriptions {
+                self.subscriptions.remove(filter, options.shared, client_id);
             }
             self.events.push_back(Event::SessionDiscarded { client_id: client_id.to_owned() });
+        }
+        if let Some(will) = will {
+            self.publish_will(client_id, will);
         }
     }
 
@@ -503,5 +563,23 @@ fn push_send(
     if let (Version::V311, Packet::Publish(p)) = (c.version, &mut packet) {
         p.properties = Default::default();
     }
+    if let Some(max) = c.max_packet_size {
+        fit_reason_string(&mut packet, c.version, max as usize);
+    }
     actions.push_back(Action::Send { conn, packet });
+}
+
+/// Leaves out the reason string and user properties of a packet other than PUBLISH that would
+/// otherwise pass the client's Maximum Packet Size, as the spec says for each packet
+/// [MQTT5-3.2.2-19] [MQTT5-3.2.2-20] [MQTT5-3.4.2-2] [MQTT5-3.4.2-3] [MQTT5-3.14.2-3]
+/// [MQTT5-3.14.2-4]. (A PUBLISH too large is dropped before it gets here, and a CONNACK too
+/// large even without them refused before it is built.)
+fn fit_reason_string(packet: &mut Packet, version: Version, max: usize) {
+    if matches!(packet, Packet::Publish(_)) || packet.size(version).is_none_or(|size| size <= max) {
+        return;
+    }
+    if let Some(properties) = packet.properties_mut() {
+        properties.remove(crate::protocol::properties::id::REASON_STRING);
+        properties.remove(crate::protocol::properties::id::USER_PROPERTY);
+    }
 }

@@ -12,8 +12,9 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use super::subscriptions::SubOptions;
 use super::ConnId;
-use crate::protocol::{PacketId, QoS};
+use crate::protocol::{PacketId, Properties, Property, QoS};
 /// A message as published, shared (in an `Arc`) by every session it is routed to.
 pub use crate::qos::Message;
 use crate::qos::{Outbox, Stored};
@@ -24,8 +25,24 @@ pub struct Outgoing {
     pub msg: Arc<Message>,
     /// min(published QoS, granted QoS) [MQTT-3.8.4-6].
     pub qos: QoS,
-    /// 1 only for deliveries caused by a new subscription [MQTT-3.3.1-8] [MQTT-3.3.1-9].
+    /// 1 only for deliveries caused by a new subscription [MQTT-3.3.1-8] [MQTT-3.3.1-9], or,
+    /// with 5.0's Retain As Published, as published [MQTT5-3.3.1-12].
     pub retain: bool,
+    /// The Subscription Identifiers of the subscriptions it matched [MQTT5-3.3.4-3]; empty
+    /// allocates nothing.
+    pub ids: Box<[u32]>,
+}
+
+impl Outgoing {
+    /// A delivery of `msg` at `qos` with `retain`, for subscriptions without identifiers.
+    pub fn new(msg: Arc<Message>, qos: QoS, retain: bool) -> Outgoing {
+        Outgoing { msg, qos, retain, ids: Box::default() }
+    }
+
+    /// Whether its Message Expiry Interval has passed at `now` [MQTT5-3.3.2-5].
+    pub fn expired(&self, now: crate::time::Time) -> bool {
+        self.msg.expires_at.is_some_and(|at| at <= now)
+    }
 }
 
 impl Stored for Outgoing {
@@ -41,8 +58,15 @@ impl Stored for Outgoing {
     fn retain(&self) -> bool {
         self.retain
     }
-    fn properties(&self) -> Option<&crate::protocol::Properties> {
-        Some(&self.msg.properties)
+    /// The message's own, and the identifiers of the subscriptions it matched
+    /// [MQTT5-3.3.4-3] [MQTT5-3.3.4-4].
+    fn properties(&self) -> std::borrow::Cow<'_, Properties> {
+        if self.ids.is_empty() {
+            return std::borrow::Cow::Borrowed(&self.msg.properties);
+        }
+        let mut properties = self.msg.properties.clone();
+        properties.0.extend(self.ids.iter().map(|&id| Property::SubscriptionIdentifier(id)));
+        std::borrow::Cow::Owned(properties)
     }
 }
 
@@ -58,6 +82,11 @@ pub enum DropReason {
     /// A QoS 0 message for a connected client whose unwritten packets had reached
     /// `max_queued_messages` (mosquitto's per-client outgoing packet limit).
     SlowClient,
+    /// Its 5.0 Message Expiry Interval passed before it could be sent [MQTT5-3.3.2-5].
+    Expired,
+    /// Its PUBLISH is larger than the Maximum Packet Size the client announced: dropped for
+    /// that client as if delivered [MQTT5-3.1.2-25].
+    TooLargeForClient,
 }
 
 impl DropReason {
@@ -68,6 +97,8 @@ impl DropReason {
             DropReason::QueueBytesFull => "queue_bytes_full",
             DropReason::Qos0Offline => "qos0_offline",
             DropReason::SlowClient => "slow_client",
+            DropReason::Expired => "expired",
+            DropReason::TooLargeForClient => "too_large_for_client",
         }
     }
 }
@@ -110,8 +141,8 @@ pub struct Session {
     pub expires_at: Option<crate::time::Time>,
     /// The connection currently attached, if any.
     pub conn: Option<ConnId>,
-    /// Filter -> granted QoS.
-    pub subscriptions: BTreeMap<String, QoS>,
+    /// Filter -> what was granted and asked for.
+    pub subscriptions: BTreeMap<String, SubOptions>,
     /// Outgoing QoS 1/2 deliveries holding a packet id, in the order they were first sent; the
     /// broker sends each as it enters, so none waits there.
     pub inflight: Outbox<Outgoing>,
@@ -133,6 +164,9 @@ pub struct Session {
     pub incoming_refused: u64,
     /// Messages not queued, by reason.
     pub drops: BTreeMap<DropReason, u64>,
+    /// A will waiting for its Will Delay Interval after the connection closed, and when it is
+    /// due (its entry in the broker's will timers) [MQTT5-3.1.2-8].
+    pub will: Option<(crate::time::Time, crate::protocol::LastWill)>,
 }
 
 impl Session {
@@ -151,6 +185,7 @@ impl Session {
             incoming: BTreeMap::new(),
             incoming_refused: 0,
             drops: BTreeMap::new(),
+            will: None,
         }
     }
 
@@ -165,6 +200,20 @@ impl Session {
         self.queued_bytes -= out.msg.payload.len();
         self.queued_qos0 -= usize::from(out.qos == QoS::AtMostOnce);
         Some(out)
+    }
+
+    /// Takes the queued messages whose expiry has passed at `now` out of the queue, in order.
+    pub fn take_expired(&mut self, now: crate::time::Time) -> Vec<Outgoing> {
+        if !self.queue.iter().any(|o| o.expired(now)) {
+            return Vec::new();
+        }
+        let (expired, kept): (VecDeque<Outgoing>, VecDeque<Outgoing>) =
+            std::mem::take(&mut self.queue).into_iter().partition(|o| o.expired(now));
+        (self.queued_bytes, self.queued_qos0) = (0, 0);
+        for out in kept {
+            self.push_queue(out);
+        }
+        expired.into()
     }
 
     pub fn count_drop(&mut self, reason: DropReason) {

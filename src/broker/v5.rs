@@ -3,13 +3,15 @@
 //! [MQTT5-3.1.2-23] [MQTT5-4.1.0-2], the client's DISCONNECT with its reason code and a new
 //! expiry (section 3.14), the DISCONNECT the server sends before it closes a 5.0 connection
 //! (section 3.14, [MQTT5-3.1.4-3] for a takeover), the properties of CONNACK (section 3.2.2.3),
-//! and the checks of a 5.0 PUBLISH and SUBSCRIBE for what this broker does not offer.
+//! topic aliases from the client (section 3.3.2.3.4), the Will Delay Interval
+//! [MQTT5-3.1.2-8] [MQTT5-3.1.3-9], and the checks of a 5.0 PUBLISH.
 
 use std::time::Duration;
 
 use super::session::Expiry;
-use super::{Broker, CloseReason, ConnId};
-use crate::protocol::{Disconnect, Properties, Property, Publish, ReasonCode, Subscribe};
+use super::{Broker, CloseReason, ConnId, Event};
+use crate::protocol::properties::id;
+use crate::protocol::{Disconnect, LastWill, Properties, Property, Publish, ReasonCode};
 use crate::time::Time;
 
 impl CloseReason {
@@ -93,49 +95,126 @@ impl Broker {
     }
 
     /// The properties of a 5.0 CONNACK: what the client must know of this server
-    /// (section 3.2.2.3). Absent properties mean the spec's defaults: QoS 2, retain, wildcards
-    /// available, no topic aliases from the client [MQTT5-3.2.2-18].
+    /// (section 3.2.2.3). Absent properties mean the spec's defaults: QoS 2, retain, wildcards,
+    /// subscription identifiers and shared subscriptions available, all of which this broker
+    /// offers.
     pub(super) fn connack_properties(&self, assigned: Option<&str>, server_keep_alive: Option<u16>) -> Properties {
         let mut p = Properties::new();
         if let Some(id) = assigned {
-            p.push(Property::AssignedClientIdentifier(id.to_owned())); // [MQTT5-3.2.2-16]
+            p.push(Property::AssignedClientIdentifier(id.to_owned())); // [MQTT5-3.1.3-7]
         }
-        // The incoming QoS 2 window, `max_inflight_messages` [MQTT5-3.3.4-9].
+        // The incoming QoS 2 window, `max_inflight_messages` (section 3.2.2.3.3).
         let window = self.window();
         if window < usize::from(u16::MAX) {
             p.push(Property::ReceiveMaximum(window as u16));
         }
         if let Some(seconds) = server_keep_alive {
-            p.push(Property::ServerKeepAlive(seconds)); // [MQTT5-3.2.2-22]
+            p.push(Property::ServerKeepAlive(seconds)); // [MQTT5-3.1.2-21]
         }
-        // Not offered yet: subscription identifiers and shared subscriptions.
-        p.push(Property::SubscriptionIdentifierAvailable(0));
-        p.push(Property::SharedSubscriptionAvailable(0));
+        // Aliases 1 to `max_topic_alias` may be used [MQTT5-3.3.2-12]; absent means none.
+        if self.config.max_topic_alias > 0 {
+            p.push(Property::TopicAliasMaximum(self.config.max_topic_alias));
+        }
+        if self.config.max_packet_size > 0 {
+            p.push(Property::MaximumPacketSize(self.config.max_packet_size as u32));
+            // [MQTT5-3.2.2-15]
+        }
         p
     }
 
-    /// What this broker refuses in a 5.0 PUBLISH: a Topic Alias (it announces no Topic Alias
-    /// Maximum, so every alias is above it [MQTT5-3.2.2-18]) and a Subscription Identifier, which
-    /// a client never sends [MQTT5-3.3.4-6].
-    pub(super) fn refusal_of_publish(publish: &Publish) -> Option<CloseReason> {
-        if publish.properties.topic_alias().is_some() {
-            let why = "Topic Alias, but the server's Topic Alias Maximum is 0 [MQTT5-3.2.2-18]";
-            return Some(CloseReason::V5Violation { why, code: ReasonCode::TOPIC_ALIAS_INVALID });
+    /// Resolves a 5.0 PUBLISH's Topic Alias (section 3.3.2.3.4): with a topic name it maps the
+    /// alias to it for the rest of this connection [MQTT5-3.3.2-7]; without one it stands for
+    /// the name mapped before. An alias above `max_topic_alias` is refused with 0x94
+    /// [MQTT5-3.3.2-12] (the codec refuses 0 [MQTT5-3.3.2-8]), an alias never mapped with 0x82.
+    /// The alias is removed: it is this connection's, never forwarded.
+    pub(super) fn resolve_topic_alias(&mut self, conn: ConnId, publish: &mut Publish) -> Result<(), CloseReason> {
+        let Some(&alias) = publish.properties.topic_alias() else {
+            return Ok(());
+        };
+        if alias > self.config.max_topic_alias {
+            let why = "Topic Alias above the server's Topic Alias Maximum [MQTT5-3.3.2-12]";
+            return Err(CloseReason::V5Violation { why, code: ReasonCode::TOPIC_ALIAS_INVALID });
         }
-        if publish.properties.subscription_identifier().is_some() {
-            let why = "a client PUBLISH with a Subscription Identifier [MQTT5-3.3.4-6]";
-            return Some(CloseReason::V5Violation { why, code: ReasonCode::PROTOCOL_ERROR });
+        let Some(c) = self.connections.get_mut(&conn) else {
+            return Ok(());
+        };
+        if publish.topic.is_empty() {
+            match c.aliases.get(&alias) {
+                Some(topic) => publish.topic = topic.clone(),
+                None => {
+                    let why = "a Topic Alias with no topic name that was never mapped (section 3.3.2.3.4)";
+                    return Err(CloseReason::V5Violation { why, code: ReasonCode::PROTOCOL_ERROR });
+                }
+            }
+        } else {
+            c.aliases.insert(alias, publish.topic.clone());
         }
-        None
+        publish.properties.remove(id::TOPIC_ALIAS);
+        Ok(())
     }
 
-    /// A 5.0 SUBSCRIBE with a Subscription Identifier, which this broker announced it does not
-    /// offer (section 3.8.2.1.2: DISCONNECT 0xA1).
-    pub(super) fn refusal_of_subscribe(subscribe: &Subscribe) -> Option<CloseReason> {
-        subscribe.properties.subscription_identifier().map(|_| CloseReason::V5Violation {
-            why: "a Subscription Identifier, which the server announced it does not offer",
-            code: ReasonCode::SUBSCRIPTION_IDENTIFIERS_NOT_SUPPORTED,
+    /// A 5.0 client PUBLISH with a Subscription Identifier, which only a server sends
+    /// [MQTT5-3.3.4-6].
+    pub(super) fn refusal_of_publish(publish: &Publish) -> Option<CloseReason> {
+        publish.properties.subscription_identifier().map(|_| CloseReason::V5Violation {
+            why: "a client PUBLISH with a Subscription Identifier [MQTT5-3.3.4-6]",
+            code: ReasonCode::PROTOCOL_ERROR,
         })
+    }
+
+    /// Whether `conn`'s client accepts reason strings on acknowledgements [MQTT5-3.1.2-29].
+    pub(super) fn problem_information(&self, conn: ConnId) -> bool {
+        self.connections.get(&conn).is_none_or(|c| c.problem_information)
+    }
+
+    /// The will of a connection that closed without a Normal DISCONNECT: published now, or,
+    /// with a Will Delay Interval and a session that outlives the connection, kept in the
+    /// session until the delay passes (or the session ends first) [MQTT5-3.1.2-8].
+    pub(super) fn publish_or_delay_will(&mut self, client_id: &str, will: LastWill, now: Time) {
+        let delay = will.properties.will_delay_interval().copied().unwrap_or(0);
+        let session = self.sessions.get_mut(client_id).filter(|s| s.conn.is_none() && s.expiry != Expiry::AtClose);
+        let Some(session) = session.filter(|_| delay > 0) else {
+            return self.publish_will(client_id, will);
+        };
+        let at = now + Duration::from_secs(delay.into());
+        self.events.push_back(Event::WillDelayed {
+            client_id: client_id.to_owned(),
+            topic: will.topic.clone(),
+            until: at,
+        });
+        if let Some((old, _)) = session.will.replace((at, will)) {
+            self.will_timers.remove(&(old, client_id.to_owned()));
+        }
+        self.will_timers.insert((at, client_id.to_owned()));
+    }
+
+    /// Takes a session's delayed will out, with its timer.
+    pub(super) fn take_delayed_will(&mut self, client_id: &str) -> Option<LastWill> {
+        let (at, will) = self.sessions.get_mut(client_id)?.will.take()?;
+        self.will_timers.remove(&(at, client_id.to_owned()));
+        Some(will)
+    }
+
+    /// A connection for a session holding a delayed will came in time: the will is not sent
+    /// [MQTT5-3.1.3-9].
+    pub(super) fn cancel_delayed_will(&mut self, client_id: &str) {
+        if let Some(will) = self.take_delayed_will(client_id) {
+            self.events.push_back(Event::WillCancelled { client_id: client_id.to_owned(), topic: will.topic });
+        }
+    }
+
+    /// Publishes every delayed will whose delay has passed [MQTT5-3.1.2-8].
+    pub(super) fn publish_delayed_wills(&mut self, now: Time) {
+        while let Some((at, client_id)) = self.will_timers.first().cloned() {
+            if at > now {
+                break;
+            }
+            if let Some(will) = self.take_delayed_will(&client_id) {
+                self.publish_will(&client_id, will);
+            } else {
+                self.will_timers.pop_first();
+            }
+        }
     }
 }
 

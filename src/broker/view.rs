@@ -90,7 +90,7 @@ pub(super) fn build(broker: &Broker) -> BrokerView {
             client_id: s.client_id.clone(),
             connected: s.conn.is_some(),
             clean_session: s.clean,
-            subscriptions: s.subscriptions.iter().map(|(f, q)| (f.clone(), *q)).collect(),
+            subscriptions: s.subscriptions.iter().map(|(f, o)| (f.clone(), o.qos)).collect(),
             inflight_out: s
                 .inflight
                 .iter()
@@ -116,9 +116,11 @@ pub(super) fn build(broker: &Broker) -> BrokerView {
             drops: s.drops.clone(),
         })
         .collect();
+    // An expired retained message is never sent again, so it is not shown.
     let retained = broker
         .retained
         .iter()
+        .filter(|(_, m)| m.expires_at.is_none_or(|at| at > broker.now))
         .map(|(topic, r)| RetainedView { topic: topic.clone(), payload: r.payload.clone(), qos: r.qos })
         .collect();
     BrokerView { sessions, retained, connections: broker.connections.len(), timers: broker.timers.len() }

@@ -290,6 +290,13 @@ pub fn log_event(event: &Event) {
         Event::Dropped { client_id, topic, qos, reason } => {
             tracing::warn!(client_id, topic, %qos, reason = reason.as_str(), "message dropped")
         }
+        Event::PublishRefused { client_id, topic, reason } => {
+            tracing::warn!(client_id, topic, %reason, reason_name = reason.name(), "publish refused")
+        }
+        Event::WillDelayed { client_id, topic, until } => {
+            tracing::info!(client_id, topic, until = ?until, "will delayed")
+        }
+        Event::WillCancelled { client_id, topic } => tracing::info!(client_id, topic, "delayed will cancelled"),
         Event::IncomingPacketIdReused { client_id, pkid, replaced_topic, topic } => {
             tracing::warn!(client_id, %pkid, replaced_topic, topic, "packet id reused: held QoS 2 message discarded")
         }

@@ -443,7 +443,8 @@ impl Packet {
         })
     }
 
-    fn properties_mut(&mut self) -> Option<&mut Properties> {
+    /// The packet's own property list, to change, if its type has one.
+    pub fn properties_mut(&mut self) -> Option<&mut Properties> {
         Some(match self {
             Packet::Connect(c) => &mut c.properties,
             Packet::Connack(c) => &mut c.properties,

@@ -14,9 +14,12 @@ mod outbox;
 #[cfg(test)]
 mod tests;
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
 
 use crate::protocol::{PacketId, Properties, Publish, QoS};
+use crate::time::Time;
 
 pub use outbox::{Ack, Acked, Inflight, Outbox};
 
@@ -28,9 +31,9 @@ pub trait Stored {
     fn qos(&self) -> QoS;
     /// The RETAIN flag it is sent with.
     fn retain(&self) -> bool;
-    /// The 5.0 properties it is forwarded with; none by default.
-    fn properties(&self) -> Option<&Properties> {
-        None
+    /// The 5.0 properties it is sent with; none by default.
+    fn properties(&self) -> Cow<'_, Properties> {
+        Cow::Owned(Properties::new())
     }
 }
 
@@ -48,12 +51,24 @@ pub struct Message {
     /// The 5.0 properties a receiver gets with it (the publisher's, less Topic Alias and
     /// Subscription Identifier, which belong to one connection); empty from a 3.1.1 publisher.
     pub properties: Properties,
+    /// When a receiver that keeps it must stop passing it on: when it arrived plus its Message
+    /// Expiry Interval (5.0 section 3.3.2.3.3); `None` when it has none.
+    pub expires_at: Option<Time>,
 }
 
 impl Message {
     /// A message without properties.
     pub fn new(topic: impl Into<String>, payload: Bytes, qos: QoS, retain: bool) -> Message {
-        Message { topic: topic.into(), payload, qos, retain, properties: Properties::new() }
+        Message { topic: topic.into(), payload, qos, retain, properties: Properties::new(), expires_at: None }
+    }
+
+    /// Whether `other` is this publication sent again: the same topic, payload, QoS and RETAIN,
+    /// which a re-send keeps (its properties and so its expiry may differ).
+    pub fn same_as(&self, other: &Message) -> bool {
+        self.topic == other.topic
+            && self.payload == other.payload
+            && self.qos == other.qos
+            && self.retain == other.retain
     }
 }
 
@@ -70,8 +85,8 @@ impl Stored for Message {
     fn retain(&self) -> bool {
         self.retain
     }
-    fn properties(&self) -> Option<&Properties> {
-        Some(&self.properties)
+    fn properties(&self) -> Cow<'_, Properties> {
+        Cow::Borrowed(&self.properties)
     }
 }
 
@@ -79,7 +94,7 @@ impl Stored for Message {
 /// first sending has DUP=0, whatever DUP the message arrived with [MQTT-3.3.1-3]; a re-send has
 /// DUP=1 [MQTT-3.3.1-1]; QoS 0 is never re-sent, so its DUP stays 0 [MQTT-3.3.1-2].
 pub fn publish(msg: &impl Stored, pkid: Option<PacketId>, dup: bool) -> Publish {
-    let properties = msg.properties().cloned().unwrap_or_default();
+    let properties = msg.properties().into_owned();
     Publish { dup, properties, ..Publish::new(msg.topic(), msg.qos(), msg.payload().clone(), msg.retain(), pkid) }
 }
 

@@ -102,6 +102,17 @@ impl BrokerMonitor for SimMonitor {
             Event::WillPublished { client_id, topic } => {
                 BrokerEvent::WillPublished { client_id: client_id.clone(), topic: topic.clone() }
             }
+            Event::PublishRefused { client_id, topic, reason } => {
+                BrokerEvent::PublishRefused { client_id: client_id.clone(), topic: topic.clone(), reason: reason.0 }
+            }
+            Event::WillDelayed { client_id, topic, until } => BrokerEvent::WillDelayed {
+                client_id: client_id.clone(),
+                topic: topic.clone(),
+                until_ms: until.since_epoch().as_millis() as u64,
+            },
+            Event::WillCancelled { client_id, topic } => {
+                BrokerEvent::WillCancelled { client_id: client_id.clone(), topic: topic.clone() }
+            }
             Event::IncomingPacketIdReused { client_id, pkid, replaced_topic, topic } => BrokerEvent::PacketIdReused {
                 client_id: client_id.clone(),
                 pkid: pkid.get(),

@@ -123,6 +123,12 @@ pub enum BrokerEvent {
     WillPublished { client_id: String, topic: String },
     /// A client reused the packet id of a held QoS 2 message for a new message.
     PacketIdReused { client_id: String, pkid: u16, replaced_topic: String, topic: String },
+    /// A client's PUBLISH was answered but not taken; a 5.0 client was told `reason`.
+    PublishRefused { client_id: String, topic: String, reason: u8 },
+    /// A will with a Will Delay Interval waits in its session until `until_ms`.
+    WillDelayed { client_id: String, topic: String, until_ms: u64 },
+    /// A delayed will was not published: its client came back in time.
+    WillCancelled { client_id: String, topic: String },
     /// The broker closed its end of a client's connection (its FIN or reset), as the fault
     /// proxy of `mqtt-sim check` sees it; `client` is the scenario's client name. What came
     /// before it in the trace says why (DISCONNECT, keep alive, takeover, a refusal...).
@@ -138,7 +144,10 @@ impl BrokerEvent {
             | BrokerEvent::SessionDiscarded { client_id }
             | BrokerEvent::Dropped { client_id, .. }
             | BrokerEvent::WillPublished { client_id, .. }
-            | BrokerEvent::PacketIdReused { client_id, .. } => Some(client_id),
+            | BrokerEvent::PacketIdReused { client_id, .. }
+            | BrokerEvent::PublishRefused { client_id, .. }
+            | BrokerEvent::WillDelayed { client_id, .. }
+            | BrokerEvent::WillCancelled { client_id, .. } => Some(client_id),
             BrokerEvent::ClosedBeforeConnect { .. } | BrokerEvent::ClosedConnection { .. } => None,
         }
     }
@@ -167,6 +176,15 @@ impl fmt::Display for BrokerEvent {
                 "{client_id:?} reused packet id {pkid} for a new message to {topic:?}: \
                  the QoS 2 message to {replaced_topic:?} held under it is discarded"
             ),
+            BrokerEvent::PublishRefused { client_id, topic, reason } => {
+                write!(f, "PUBLISH from {client_id:?} to {topic:?} refused ({reason:#04x})")
+            }
+            BrokerEvent::WillDelayed { client_id, topic, until_ms } => {
+                write!(f, "will of {client_id:?} to {topic:?} delayed until {until_ms} ms")
+            }
+            BrokerEvent::WillCancelled { client_id, topic } => {
+                write!(f, "delayed will of {client_id:?} to {topic:?} cancelled: the client came back")
+            }
         }
     }
 }

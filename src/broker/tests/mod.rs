@@ -25,6 +25,8 @@ mod subscribe;
 mod timers;
 mod topic_depth;
 mod v5;
+mod v5_messages;
+mod v5_subscriptions;
 mod will_keepalive;
 
 use std::collections::BTreeMap;

@@ -6,7 +6,7 @@ use super::*;
 use crate::protocol::{Ack, Disconnect, Properties, Property, ReasonCode, Unsuback};
 
 /// A 5.0 CONNECT with a Session Expiry Interval (`None`: absent, which means 0).
-fn connect5(id: &str, clean_start: bool, expiry: Option<u32>) -> Connect {
+pub(super) fn connect5(id: &str, clean_start: bool, expiry: Option<u32>) -> Connect {
     let mut c = Connect::v5(id, clean_start, 0);
     if let Some(seconds) = expiry {
         c.properties.push(Property::SessionExpiryInterval(seconds));
@@ -15,20 +15,28 @@ fn connect5(id: &str, clean_start: bool, expiry: Option<u32>) -> Connect {
 }
 
 /// The CONNACK a 5.0 client gets from the default config: its Receive Maximum (the default
-/// `max_inflight_messages`, 20), a Server Keep Alive if given, and the two features not offered.
-fn connack5(session_present: bool, server_keep_alive: Option<u16>) -> Packet {
+/// `max_inflight_messages`, 20), a Server Keep Alive if given, and the default `max_topic_alias`
+/// (10). Everything else is offered, which absent properties say [MQTT5-3.2.2-18].
+pub(super) fn connack5(session_present: bool, server_keep_alive: Option<u16>) -> Packet {
     let mut properties = Properties::new();
     properties.push(Property::ReceiveMaximum(20));
     if let Some(seconds) = server_keep_alive {
         properties.push(Property::ServerKeepAlive(seconds));
     }
-    properties.push(Property::SubscriptionIdentifierAvailable(0));
-    properties.push(Property::SharedSubscriptionAvailable(0));
+    properties.push(Property::TopicAliasMaximum(10));
     Packet::Connack(Connack { session_present, code: ReasonCode::SUCCESS.into(), properties })
 }
 
 fn disconnect(code: ReasonCode) -> Packet {
     Packet::Disconnect(Disconnect::with_reason(code))
+}
+
+/// What a 5.0 connection the server closes for `reason` gets: DISCONNECT with the reason code
+/// and a reason string saying why [MQTT5-3.14.0-1] [MQTT5-3.1.2-29], then the close.
+pub(super) fn told(c: ConnId, reason: CloseReason) -> Vec<Action> {
+    let mut d = Disconnect::with_reason(reason.disconnect_code().expect("a close the server decides"));
+    d.properties.push(Property::ReasonString(reason.to_string()));
+    vec![tx(c, Packet::Disconnect(d)), closed(c, reason)]
 }
 
 #[test]
@@ -124,11 +132,11 @@ fn disconnect_may_shorten_the_expiry_but_not_set_one_after_0() {
     let why = "DISCONNECT sets a Session Expiry Interval after CONNECT set 0 (5.0 section 3.14.2.2.2)";
     assert_eq!(
         actions,
-        vec![
-            tx(c, disconnect(ReasonCode::PROTOCOL_ERROR)),
-            closed(c, CloseReason::V5Violation { why, code: ReasonCode::PROTOCOL_ERROR }),
-            tx(w, publish("will", "gone", Q0, 0)),
-        ],
+        [
+            told(c, CloseReason::V5Violation { why, code: ReasonCode::PROTOCOL_ERROR }),
+            vec![tx(w, publish("will", "gone", Q0, 0))],
+        ]
+        .concat(),
         "not a valid DISCONNECT: 0x82, and the will is published"
     );
 }
@@ -157,11 +165,7 @@ fn the_taken_over_connection_is_told_0x8e() {
     let actions = h.send(new, Packet::Connect(connect5("a", false, Some(60))));
     assert_eq!(
         actions,
-        vec![
-            tx(old, disconnect(ReasonCode::SESSION_TAKEN_OVER)),
-            closed(old, CloseReason::TakenOver),
-            tx(new, connack5(true, None))
-        ],
+        [told(old, CloseReason::TakenOver), vec![tx(new, connack5(true, None))]].concat(),
         "[MQTT5-3.1.4-3]"
     );
 }
@@ -180,11 +184,7 @@ fn a_malformed_packet_is_answered_with_its_reason_code() {
     let mut h = Harness::new();
     let c = h.client_with(connect5("a", true, None));
     let err = DecodeError::InvalidQos;
-    assert_eq!(
-        h.decode_error(c, err.clone()),
-        vec![tx(c, disconnect(ReasonCode::MALFORMED_PACKET)), closed(c, CloseReason::Malformed(err))],
-        "[MQTT5-4.13.1-1]"
-    );
+    assert_eq!(h.decode_error(c, err.clone()), told(c, CloseReason::Malformed(err)), "[MQTT5-4.13.1-1]");
 }
 
 #[test]
@@ -198,7 +198,7 @@ fn max_keepalive_is_sent_as_server_keep_alive_instead_of_refusing() {
     h.advance(ms(1));
     assert_eq!(
         h.drain_actions(),
-        vec![tx(c, disconnect(ReasonCode::KEEP_ALIVE_TIMEOUT)), closed(c, CloseReason::KeepAliveTimeout)],
+        told(c, CloseReason::KeepAliveTimeout),
         "[MQTT5-3.1.2-22] 1.5 times the server's keep alive"
     );
 }
@@ -227,26 +227,8 @@ fn unsuback_has_a_code_per_filter() {
 }
 
 #[test]
-fn what_is_not_offered_is_refused_as_the_spec_says() {
+fn enhanced_authentication_is_not_offered() {
     let mut h = Harness::new();
-    let c = h.client_with(connect5("a", true, None));
-    let suback = Suback::new(
-        pid(1),
-        vec![SubackCode::Refused(ReasonCode::SHARED_SUBSCRIPTIONS_NOT_SUPPORTED), SubackCode::Granted(Q1)],
-    );
-    assert_eq!(h.send(c, subscribe(1, &[("$share/g/t", Q1), ("t", Q1)])), vec![tx(c, Packet::Suback(suback))]);
-
-    let mut with_id = Subscribe::new(pid(2), vec![SubscribeFilter::new("u", Q0)]);
-    with_id.properties.push(Property::SubscriptionIdentifier(7));
-    let actions = h.send(c, Packet::Subscribe(with_id));
-    assert_eq!(actions[0], tx(c, disconnect(ReasonCode::SUBSCRIPTION_IDENTIFIERS_NOT_SUPPORTED)));
-
-    let c = h.client_with(connect5("b", true, None));
-    let mut aliased = Publish::new("t", Q0, "x", false, None);
-    aliased.properties.push(Property::TopicAlias(1));
-    let actions = h.send(c, Packet::Publish(aliased));
-    assert_eq!(actions[0], tx(c, disconnect(ReasonCode::TOPIC_ALIAS_INVALID)), "[MQTT5-3.2.2-18] no alias maximum");
-
     let c = h.open();
     let mut auth = connect5("c", true, None);
     auth.properties.push(Property::AuthenticationMethod("SCRAM-SHA-1".into()));
@@ -255,6 +237,19 @@ fn what_is_not_offered_is_refused_as_the_spec_says() {
         h.send(c, Packet::Connect(auth)),
         vec![tx(c, Packet::Connack(Connack::refused(code))), closed(c, CloseReason::Refused(code.into()))],
         "[MQTT5-4.12.0-1]"
+    );
+}
+
+#[test]
+fn a_client_publish_with_a_subscription_identifier_is_a_protocol_error() {
+    let mut h = Harness::new();
+    let c = h.client_with(connect5("a", true, None));
+    let mut p = Publish::new("t", Q0, "x", false, None);
+    p.properties.push(Property::SubscriptionIdentifier(3));
+    let why = "a client PUBLISH with a Subscription Identifier [MQTT5-3.3.4-6]";
+    assert_eq!(
+        h.send(c, Packet::Publish(p)),
+        told(c, CloseReason::V5Violation { why, code: ReasonCode::PROTOCOL_ERROR })
     );
 }
 
