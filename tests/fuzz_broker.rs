@@ -1,14 +1,20 @@
-//! Fuzzing the broker state machine through the codec, with several connections at once.
+//! Fuzzing the broker state machine through the codec, with several connections at once, in
+//! MQTT 3.1.1 and 5.0 side by side.
 //!
 //! Each case builds a broker with small, random limits and feeds it a random sequence of inputs:
 //! connections opening, closing and being lost; valid packets (encoded by our codec, then often
 //! mutated by flipping, inserting or deleting bytes or truncating) and arbitrary bytes, split at a
-//! random point and decoded by `protocol::decode` exactly as the TCP driver does; clients
+//! random point and decoded by `protocol::decode_as` in the version of the connection's CONNECT
+//! exactly as the TCP driver does (5.0 packets carry random properties: expiry intervals, topic
+//! aliases, subscription options and identifiers, receive maximum, maximum packet size, will
+//! delay, reason codes); clients
 //! acknowledging what they were sent; and a virtual clock moving on, with `handle_timeout` called
 //! when the broker's deadline passes. After every input it drains `poll_action`/`poll_event` and
 //! asserts that nothing panicked, `Broker::check_invariants` holds, no action targets a connection
 //! after the broker closed it (or was told it was lost), a partial packet never buffers more than
-//! the packet size limit, and the broker's next deadline lies in the future.
+//! the packet size limit, the broker's next deadline lies in the future, and toward a 5.0 client
+//! no packet exceeds the Maximum Packet Size it announced [MQTT5-3.1.2-24] and no more QoS 1/2
+//! PUBLISHes are unacknowledged than its Receive Maximum [MQTT5-3.3.4-9].
 //!
 //! The bounded run is part of `cargo test` (256 cases of up to 200 inputs; `PROPTEST_CASES`
 //! changes the count). `cargo bench --bench fuzz` runs the same model for as many inputs as
@@ -22,8 +28,8 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use mqtt_sim::broker::{Action, Broker, Config, ConnId, Event};
 use mqtt_sim::protocol::{
-    self, Connack, ConnackCode, Connect, ConnectReturnCode, LastWill, Packet, PacketId, Publish, QoS, Subscribe,
-    SubscribeFilter, Unsubscribe,
+    self, Ack, Connack, ConnackCode, Connect, ConnectReturnCode, Disconnect, LastWill, Packet, PacketId, Properties,
+    Property, Publish, QoS, ReasonCode, RetainHandling, Subscribe, SubscribeFilter, Unsubscribe, Version,
 };
 use mqtt_sim::time::Time;
 use proptest::collection::vec;
@@ -111,53 +117,140 @@ fn arb_payload() -> impl Strategy<Value = Bytes> {
     prop_oneof![1 => Just(Vec::new()), 4 => vec(any::<u8>(), 1..12)].prop_map(Bytes::from)
 }
 
-fn arb_connect() -> impl Strategy<Value = Packet> {
-    let will = proptest::option::weighted(
-        0.3,
-        (arb_topic(), arb_payload(), arb_qos(), any::<bool>()).prop_map(|(topic, message, qos, retain)| LastWill {
-            topic,
-            message,
-            qos,
-            retain,
-            properties: Default::default(),
-        }),
-    );
-    let keep_alive = prop_oneof![6 => Just(0u16), 1 => Just(1), 1 => Just(2), 2 => Just(60), 1 => Just(u16::MAX)];
-    (arb_client_id(), any::<bool>(), keep_alive, will).prop_map(|(id, clean, keep_alive, will)| {
-        let mut c = Connect::new(id, clean, keep_alive);
-        c.will = will;
-        Packet::Connect(c)
+/// Up to a few properties from `choices`, in random order (the codec refuses what a place does
+/// not allow, and the mutations break the rest).
+fn arb_properties(choices: Vec<(u32, BoxedStrategy<Property>)>) -> impl Strategy<Value = Properties> {
+    let pick = proptest::strategy::Union::new_weighted(choices);
+    // Mostly valid lists: a property that may appear once appears once (the codec's own tests
+    // and the mutations cover duplicates).
+    prop_oneof![2 => Just(Vec::new()), 3 => vec(pick, 1..4)].prop_map(|list| {
+        let mut seen = Vec::new();
+        let list = list
+            .into_iter()
+            .filter(|p| {
+                let kind = std::mem::discriminant(p);
+                matches!(p, Property::UserProperty(_))
+                    || (!seen.contains(&kind) && {
+                        seen.push(kind);
+                        true
+                    })
+            })
+            .collect();
+        Properties(list)
     })
 }
 
+fn arb_user_property() -> BoxedStrategy<Property> {
+    (prop_oneof![Just("k"), Just("")], prop_oneof![Just("v"), Just("w")])
+        .prop_map(|(k, v)| Property::UserProperty((k.to_owned(), v.to_owned())))
+        .boxed()
+}
+
+fn arb_connect() -> impl Strategy<Value = Packet> {
+    let will_properties = arb_properties(vec![
+        (1, prop_oneof![Just(0u32), 1u32..5, Just(100)].prop_map(Property::WillDelayInterval).boxed()),
+        (1, prop_oneof![Just(0u32), 1u32..5].prop_map(Property::MessageExpiryInterval).boxed()),
+        (1, arb_user_property()),
+    ]);
+    let will = proptest::option::weighted(
+        0.3,
+        (arb_topic(), arb_payload(), arb_qos(), any::<bool>(), will_properties)
+            .prop_map(|(topic, message, qos, retain, properties)| LastWill { topic, message, qos, retain, properties }),
+    );
+    let keep_alive = prop_oneof![6 => Just(0u16), 1 => Just(1), 1 => Just(2), 2 => Just(60), 1 => Just(u16::MAX)];
+    let properties = arb_properties(vec![
+        (6, prop_oneof![Just(0u32), 1u32..5, Just(u32::MAX)].prop_map(Property::SessionExpiryInterval).boxed()),
+        (3, (1u16..4).prop_map(Property::ReceiveMaximum).boxed()),
+        (2, prop_oneof![Just(20u32), 24u32..60].prop_map(Property::MaximumPacketSize).boxed()),
+        (1, (0u16..3).prop_map(Property::TopicAliasMaximum).boxed()),
+        (1, (0u8..2).prop_map(Property::RequestProblemInformation).boxed()),
+        (1, Just(Property::AuthenticationMethod("x".into())).boxed()),
+        (1, arb_user_property()),
+    ]);
+    (arb_client_id(), any::<bool>(), keep_alive, will, any::<bool>(), properties).prop_map(
+        |(id, clean, keep_alive, will, v5, properties)| {
+            let mut c = if v5 { Connect::v5(id, clean, keep_alive) } else { Connect::new(id, clean, keep_alive) };
+            if v5 {
+                c.properties = properties;
+            }
+            c.will = will.map(|w| if v5 { w } else { LastWill { properties: Properties::new(), ..w } });
+            Packet::Connect(c)
+        },
+    )
+}
+
+fn arb_reason() -> impl Strategy<Value = ReasonCode> {
+    prop_oneof![
+        3 => Just(ReasonCode::SUCCESS),
+        1 => Just(ReasonCode::NO_MATCHING_SUBSCRIBERS),
+        1 => Just(ReasonCode::UNSPECIFIED_ERROR),
+        1 => Just(ReasonCode::DISCONNECT_WITH_WILL),
+    ]
+}
+
 fn arb_packet() -> impl Strategy<Value = Packet> {
-    let publish = (arb_topic(), arb_qos(), arb_payload(), any::<bool>(), any::<bool>(), arb_pkid()).prop_map(
-        |(topic, qos, payload, retain, dup, pkid)| {
+    let publish_properties = arb_properties(vec![
+        (10, prop_oneof![Just(0u32), 1u32..5, Just(1000)].prop_map(Property::MessageExpiryInterval).boxed()),
+        (6, prop_oneof![20 => 1u16..4, 1 => Just(11)].prop_map(Property::TopicAlias).boxed()),
+        (3, Just(Property::ContentType("t".into())).boxed()),
+        (1, Just(Property::SubscriptionIdentifier(1)).boxed()),
+        (3, arb_user_property()),
+    ]);
+    let topic = prop_oneof![30 => arb_topic(), 1 => Just(String::new())];
+    let publish = (topic, arb_qos(), arb_payload(), any::<bool>(), any::<bool>(), arb_pkid(), publish_properties)
+        .prop_map(|(topic, qos, payload, retain, dup, pkid, properties)| {
             let mut p = Publish::new(topic, qos, payload, retain, Some(pkid));
             p.dup = dup && qos != QoS::AtMostOnce; // DUP is 0 for QoS 0 [MQTT-3.3.1-2]
+            p.properties = properties;
             Packet::Publish(p)
+        });
+    let retain_handling = prop_oneof![
+        Just(RetainHandling::OnSubscribe),
+        Just(RetainHandling::OnNewSubscription),
+        Just(RetainHandling::Never)
+    ];
+    let filter = (arb_filter(), arb_qos(), any::<bool>(), any::<bool>(), retain_handling).prop_map(
+        |(filter, qos, no_local, retain_as_published, retain_handling)| SubscribeFilter {
+            no_local: no_local && !filter.starts_with("$share/"),
+            retain_as_published,
+            retain_handling,
+            ..SubscribeFilter::new(filter, qos)
         },
     );
-    let subscribe = (arb_pkid(), vec((arb_filter(), arb_qos()), 1..4)).prop_map(|(pkid, fs)| {
-        Packet::Subscribe(Subscribe {
-            pkid,
-            filters: fs.into_iter().map(|(filter, qos)| SubscribeFilter::new(filter, qos)).collect(),
-            properties: Default::default(),
+    let subscribe_properties = arb_properties(vec![
+        (3, (1u32..4).prop_map(Property::SubscriptionIdentifier).boxed()),
+        (1, arb_user_property()),
+    ]);
+    let subscribe = (arb_pkid(), vec(filter, 1..4), subscribe_properties)
+        .prop_map(|(pkid, filters, properties)| Packet::Subscribe(Subscribe { pkid, filters, properties }));
+    let ack = |make: fn(PacketId) -> Packet| {
+        (arb_pkid(), arb_reason()).prop_map(move |(pkid, reason)| match make(pkid) {
+            Packet::Puback(_) => Packet::Puback(Ack::with_reason(pkid, reason)),
+            Packet::Pubrec(_) => Packet::Pubrec(Ack::with_reason(pkid, reason)),
+            other => other,
         })
-    });
+    };
+    let disconnect = (arb_reason(), proptest::option::of(prop_oneof![Just(0u32), Just(3), Just(u32::MAX)])).prop_map(
+        |(reason, expiry)| {
+            let mut d = Disconnect::with_reason(reason);
+            d.properties.0.extend(expiry.map(Property::SessionExpiryInterval));
+            Packet::Disconnect(d)
+        },
+    );
     let unsubscribe = (arb_pkid(), vec(arb_filter(), 1..3))
         .prop_map(|(pkid, filters)| Packet::Unsubscribe(Unsubscribe::new(pkid, filters)));
     prop_oneof![
         1 => arb_connect(),
         14 => publish,
-        2 => arb_pkid().prop_map(Packet::puback),
-        2 => arb_pkid().prop_map(Packet::pubrec),
+        2 => ack(Packet::puback),
+        2 => ack(Packet::pubrec),
         2 => arb_pkid().prop_map(Packet::pubrel),
         2 => arb_pkid().prop_map(Packet::pubcomp),
         4 => subscribe,
         1 => unsubscribe,
         1 => Just(Packet::Pingreq),
         1 => Just(Packet::disconnect()),
+        1 => disconnect,
         1 => prop_oneof![
             Just(Packet::Pingresp),
             Just(Packet::Connack(Connack::accepted(false))),
@@ -228,6 +321,14 @@ struct Link {
     reading: bool,
     /// What a well-behaved client owes the broker, oldest first.
     owed: VecDeque<Packet>,
+    /// The version of its CONNECT: how both directions are encoded from then on.
+    version: Version,
+    sent_connect: bool,
+    /// What its 5.0 CONNECT announced: Maximum Packet Size and Receive Maximum.
+    max_packet_size: Option<u32>,
+    receive_maximum: u16,
+    /// QoS 1/2 PUBLISHes the broker sent it that it has not acknowledged yet.
+    unacknowledged: usize,
 }
 
 /// A broker, the connections a driver would hold, and a virtual clock.
@@ -253,6 +354,8 @@ pub struct Stats {
     pub drops: u64,
     pub max_queued: usize,
     pub max_inflight: usize,
+    /// 5.0 CONNECTs accepted.
+    pub v5_connacks: u64,
 }
 
 impl Stats {
@@ -263,6 +366,7 @@ impl Stats {
         self.drops += other.drops;
         self.max_queued = self.max_queued.max(other.max_queued);
         self.max_inflight = self.max_inflight.max(other.max_inflight);
+        self.v5_connacks += other.v5_connacks;
     }
 }
 
@@ -306,8 +410,10 @@ impl Model {
                 }
             }
             Op::Packet { conn, packet, mutations, split } => {
+                let version = self.link(*conn).map_or(Version::V311, |l| l.version);
+                let packet = in_version(packet.clone(), version);
                 let mut bytes = BytesMut::new();
-                if packet.encode(&mut bytes, protocol::MAX_PACKET_SIZE).is_err() {
+                if packet.encode_as(version, &mut bytes, protocol::MAX_PACKET_SIZE).is_err() {
                     return Ok(());
                 }
                 let mut bytes = bytes.to_vec();
@@ -321,9 +427,11 @@ impl Model {
             Op::Bytes { conn, bytes } => self.feed(*conn, bytes)?,
             Op::Ack { conn } => {
                 if let Some(link) = self.link(*conn) {
-                    if let Some(answer) = link.owed.pop_front() {
+                    if let Some(answer) = link.owed.front().cloned() {
                         let mut bytes = BytesMut::new();
-                        answer.encode(&mut bytes, protocol::MAX_PACKET_SIZE).map_err(|e| e.to_string())?;
+                        answer
+                            .encode_as(link.version, &mut bytes, protocol::MAX_PACKET_SIZE)
+                            .map_err(|e| e.to_string())?;
                         self.feed(*conn, &bytes)?;
                     }
                 }
@@ -353,7 +461,17 @@ impl Model {
     fn open(&mut self) {
         let id = self.broker.handle_connection_opened(self.now);
         self.opened.insert(id);
-        let link = Link { id, buf: BytesMut::new(), reading: true, owed: VecDeque::new() };
+        let link = Link {
+            id,
+            buf: BytesMut::new(),
+            reading: true,
+            owed: VecDeque::new(),
+            version: Version::V311,
+            sent_connect: false,
+            max_packet_size: None,
+            receive_maximum: u16::MAX,
+            unacknowledged: 0,
+        };
         if self.links.len() < MAX_LINKS {
             self.links.push(link);
         } else {
@@ -402,8 +520,36 @@ impl Model {
         let mut packets = Vec::new();
         let mut error = None;
         loop {
-            match protocol::decode(&mut link.buf, max) {
-                Ok(Some(packet)) => packets.push(packet),
+            match protocol::decode_as(link.version, &mut link.buf, max) {
+                Ok(Some(packet)) => {
+                    // The CONNECT names the version both directions speak from now on.
+                    // (A second CONNECT is a violation that changes nothing [MQTT-3.1.0-2].)
+                    if let (Packet::Connect(c), false) = (&packet, link.sent_connect) {
+                        link.sent_connect = true;
+                        link.version = c.protocol.version();
+                        if link.version == Version::V5 {
+                            link.max_packet_size = c.properties.maximum_packet_size().copied();
+                            link.receive_maximum = c.properties.receive_maximum().copied().unwrap_or(u16::MAX);
+                        }
+                    }
+                    // An answer the client owes, sent by `Op::Ack` or as a generated packet, is
+                    // no longer owed; a QoS 1 delivery ends with PUBACK, a QoS 2 one with PUBCOMP
+                    // or a PUBREC of 0x80 or more [MQTT5-3.3.4-9].
+                    let answered = |owed: &Packet| match (owed, &packet) {
+                        (Packet::Puback(a), Packet::Puback(b))
+                        | (Packet::Pubrec(a), Packet::Pubrec(b))
+                        | (Packet::Pubcomp(a), Packet::Pubcomp(b)) => a.id == b.id,
+                        _ => false,
+                    };
+                    if let Some(i) = link.owed.iter().position(answered) {
+                        let answer = link.owed.remove(i).expect("found");
+                        let refused = matches!(&packet, Packet::Pubrec(a) if !a.reason.is_success());
+                        if refused || matches!(answer, Packet::Puback(_) | Packet::Pubcomp(_)) {
+                            link.unacknowledged = link.unacknowledged.saturating_sub(1);
+                        }
+                    }
+                    packets.push(packet)
+                }
                 Ok(None) => {
                     // The decoder refuses an oversized fixed header before the body is buffered.
                     if link.buf.len() >= max {
@@ -444,9 +590,32 @@ impl Model {
                     self.dead.insert(conn);
                 }
                 Action::Send { conn, packet } => {
+                    if let Some(link) = self.links.iter_mut().find(|l| l.id == conn) {
+                        let size = packet.size(link.version).ok_or_else(|| format!("unencodable {packet:?}"))?;
+                        if link.max_packet_size.is_some_and(|max| size > max as usize) {
+                            return Err(format!(
+                                "{size}-byte packet to {conn} past its Maximum Packet Size: {packet:?}"
+                            ));
+                        }
+                        // Re-sends on a resumed session all go out, as in mosquitto, even past
+                        // a Receive Maximum smaller than before; a first sending never does.
+                        if let Packet::Publish(Publish { qos: QoS::AtLeastOnce | QoS::ExactlyOnce, dup, .. }) = packet {
+                            link.unacknowledged += 1;
+                            if !dup && link.unacknowledged > usize::from(link.receive_maximum) {
+                                return Err(format!(
+                                    "{} QoS 1/2 PUBLISHes unacknowledged by {conn}, Receive Maximum {}",
+                                    link.unacknowledged, link.receive_maximum
+                                ));
+                            }
+                        }
+                    }
                     match &packet {
                         Packet::Connack(Connack { code: ConnackCode::V311(ConnectReturnCode::Accepted), .. }) => {
                             self.stats.connacks_accepted += 1
+                        }
+                        Packet::Connack(Connack { code: ConnackCode::V5(ReasonCode::SUCCESS), .. }) => {
+                            self.stats.connacks_accepted += 1;
+                            self.stats.v5_connacks += 1;
                         }
                         Packet::Publish(_) => self.stats.publishes_sent += 1,
                         _ => {}
@@ -472,6 +641,30 @@ impl Model {
         }
         Ok(())
     }
+}
+
+/// The packet as a client of `version` would send it: a 3.1.1 client's has no properties,
+/// subscription options or reason codes (a CONNECT names its own version).
+fn in_version(mut packet: Packet, version: Version) -> Packet {
+    if version == Version::V5 || matches!(packet, Packet::Connect(_)) {
+        return packet;
+    }
+    if let Some(properties) = packet.properties_mut() {
+        *properties = Properties::new();
+    }
+    match &mut packet {
+        Packet::Puback(a) | Packet::Pubrec(a) | Packet::Pubrel(a) | Packet::Pubcomp(a) => {
+            a.reason = ReasonCode::SUCCESS
+        }
+        Packet::Disconnect(d) => d.reason = ReasonCode::SUCCESS,
+        Packet::Subscribe(s) => {
+            for f in &mut s.filters {
+                *f = SubscribeFilter::new(std::mem::take(&mut f.filter), f.qos);
+            }
+        }
+        _ => {}
+    }
+    packet
 }
 
 fn mutate(bytes: &mut Vec<u8>, m: &Mutation) {
@@ -533,4 +726,5 @@ fn the_generator_reaches_deep_states() {
     assert!(total.closes > 100, "{total:?}");
     assert!(total.drops > 10, "{total:?}");
     assert!(total.max_queued >= 2 && total.max_inflight >= 2, "{total:?}");
+    assert!(total.v5_connacks > 50, "{total:?}");
 }
