@@ -12,6 +12,11 @@ use crate::time::Time;
 impl Broker {
     pub(super) fn handle_connect(&mut self, conn: ConnId, connect: Connect, now: Time) {
         let v5 = connect.protocol == Protocol::V5;
+        // The driver writes in this version from now on, and within this size, a refusal included.
+        if let Some(c) = self.connections.get_mut(&conn) {
+            c.version = connect.protocol.version();
+            c.max_packet_size = connect.properties.maximum_packet_size().copied();
+        }
         if v5 && connect.properties.authentication_method().is_some() {
             // Enhanced authentication is not offered: the extension point is here, and until
             // then the CONNECT is refused with 0x8C [MQTT5-4.12.0-1].
@@ -95,7 +100,6 @@ impl Broker {
         c.version = connect.protocol.version();
         c.connect_expiry = connect_expiry;
         c.receive_maximum = connect.properties.receive_maximum().copied().unwrap_or(u16::MAX);
-        c.max_packet_size = connect.properties.maximum_packet_size().copied();
         c.problem_information = connect.properties.request_problem_information() != Some(&0);
         // 1.5 times the keep alive [MQTT-3.1.2-24], the server's if it sets one [MQTT5-3.1.2-22].
         c.keep_alive_limit = keep_alive_limit(server_keep_alive.unwrap_or(connect.keep_alive));
@@ -166,9 +170,15 @@ impl Broker {
     /// connection [MQTT-3.2.2-5]; nothing else from this CONNECT is processed [MQTT-3.1.4-5].
     /// A 5.0 client gets the 5.0 code of the same meaning (2 is 0x85, ...), written by the
     /// driver in its version.
+    /// A 5.0 client is told why in a reason string too, which CONNACK may always carry
+    /// [MQTT5-3.1.2-29].
     pub(super) fn refuse(&mut self, conn: ConnId, code: impl Into<ConnackCode>, now: Time) {
         let code = code.into();
-        self.send(conn, Packet::Connack(Connack::refused(code)));
+        let mut connack = Connack::refused(code);
+        if self.version(conn) == crate::protocol::Version::V5 {
+            connack.properties.push(crate::protocol::Property::ReasonString(code.v5().name().to_owned()));
+        }
+        self.send(conn, Packet::Connack(connack));
         self.close(conn, CloseReason::Refused(code), false, true, now);
     }
 

@@ -233,9 +233,11 @@ fn enhanced_authentication_is_not_offered() {
     let mut auth = connect5("c", true, None);
     auth.properties.push(Property::AuthenticationMethod("SCRAM-SHA-1".into()));
     let code = ReasonCode::BAD_AUTHENTICATION_METHOD;
+    let mut refused = Connack::refused(code);
+    refused.properties.push(Property::ReasonString("Bad authentication method".into()));
     assert_eq!(
         h.send(c, Packet::Connect(auth)),
-        vec![tx(c, Packet::Connack(Connack::refused(code))), closed(c, CloseReason::Refused(code.into()))],
+        vec![tx(c, Packet::Connack(refused)), closed(c, CloseReason::Refused(code.into()))],
         "[MQTT5-4.12.0-1]"
     );
 }
