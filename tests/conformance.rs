@@ -1,15 +1,23 @@
-//! docs/conformance.md is generated from the scenarios and the code; it must be current.
+//! docs/conformance.md and docs/conformance-5.0.md are generated from the scenarios and the code;
+//! they must be current.
 
 use std::path::Path;
 
+use mqtt_sim::protocol::Version;
+
 #[test]
-fn docs_conformance_md_is_current() {
+fn docs_conformance_tables_are_current() {
     let project = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let expected = mqtt_sim::conformance::markdown(&mqtt_sim::conformance::build(project));
-    let stored = std::fs::read_to_string(project.join("docs/conformance.md")).unwrap_or_default();
-    assert!(
-        stored == expected,
-        "docs/conformance.md is out of date: run `cargo run -- conformance` and commit the result"
-    );
-    assert!(expected.contains("| MQTT-3.1.2-5 |"), "the table lists the normative statements");
+    let tables = mqtt_sim::conformance::build(project);
+    for (file, rows, version, sample) in [
+        ("docs/conformance.md", &tables.v311, Version::V311, "| MQTT-3.1.2-5 |"),
+        ("docs/conformance-5.0.md", &tables.v5, Version::V5, "| MQTT-3.1.2-23 |"),
+    ] {
+        let expected = mqtt_sim::conformance::markdown(rows, version);
+        let stored = std::fs::read_to_string(project.join(file)).unwrap_or_default();
+        assert!(stored == expected, "{file} is out of date: run `cargo run -- conformance` and commit the result");
+        assert!(expected.contains(sample), "the table lists the normative statements");
+    }
+    assert_eq!(tables.v311.len(), 141, "the 3.1.1 list");
+    assert_eq!(tables.v5.len(), 251, "the 5.0 list");
 }

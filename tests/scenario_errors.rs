@@ -71,7 +71,13 @@ fn unknown_normative_id() {
     let e =
         parse("name: x\nspec: [MQTT-9.9.9-9]\nclients:\n  a: {}\nsteps:\n  - connect: a\n", "bad.yaml").unwrap_err();
     assert_eq!(e.line, 2, "{e}");
-    assert!(e.message.contains("\"MQTT-9.9.9-9\" is not a normative statement of MQTT 3.1.1"), "{e}");
+    assert!(e.message.contains("\"MQTT-9.9.9-9\" is not a normative statement: expected an ID from"), "{e}");
+    // A 5.0 statement is written MQTT5-x; one not in the 5.0 list is refused the same way.
+    let e =
+        parse("name: x\nspec: [MQTT5-9.9.9-9]\nclients:\n  a: {}\nsteps:\n  - connect: a\n", "bad.yaml").unwrap_err();
+    assert!(e.message.contains("\"MQTT5-9.9.9-9\" is not a normative statement"), "{e}");
+    let ok = "name: x\nspec: [MQTT5-3.1.2-23]\nclients:\n  a: {}\nsteps:\n  - connect: a\n";
+    assert!(parse(ok, "ok.yaml").is_ok(), "MQTT5-3.1.2-23 is in the 5.0 list");
 }
 
 #[test]

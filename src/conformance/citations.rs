@@ -73,14 +73,16 @@ pub fn classify(text: &str, test_file: bool) -> Vec<(usize, &str, Kind)> {
         .collect()
 }
 
-/// Every `MQTT-x` ID in `text` with its byte offset (`MQTT-3.1.2-4` out of `[MQTT-3.1.2-4].`).
+/// Every `MQTT-x` (3.1.1) and `MQTT5-x` (5.0) ID in `text` with its byte offset
+/// (`MQTT-3.1.2-4` out of `[MQTT-3.1.2-4].`).
 pub fn ids(text: &str) -> impl Iterator<Item = (usize, &str)> {
-    text.match_indices("MQTT-").map(move |(at, _)| {
+    text.match_indices("MQTT").filter_map(move |(at, _)| {
         let rest = &text[at..];
-        let end = rest[5..]
+        let prefix = ["MQTT-", "MQTT5-"].into_iter().find(|p| rest.starts_with(p))?.len();
+        let end = rest[prefix..]
             .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '.'))
-            .map_or(rest.len(), |e| e + 5);
-        (at, rest[..end].trim_end_matches(['.', '-']))
+            .map_or(rest.len(), |e| e + prefix);
+        Some((at, rest[..end].trim_end_matches(['.', '-'])))
     })
 }
 

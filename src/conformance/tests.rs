@@ -159,7 +159,7 @@ fn the_summary_counts_only_what_observes_a_statement() {
         },
         row("MQTT-9.1.0-5"),
     ];
-    let md = markdown(&rows);
+    let md = markdown(&rows, crate::protocol::Version::V311);
     let summary: Vec<&str> = md.lines().filter(|l| l.starts_with("- ")).collect();
     assert_eq!(
         summary,
@@ -213,8 +213,12 @@ steps:
 ",
     );
     write("src/lib.rs", "// Refused here [MQTT-3.1.3-3].\n");
-    write("tests/t.rs", "#[test]\nfn t() {\n    assert!(true, \"[MQTT-3.3.1-4]\"); // [MQTT-3.1.3-1]\n}\n");
-    let rows = build(&project);
+    write(
+        "tests/t.rs",
+        "#[test]\nfn t() {\n    assert!(true, \"[MQTT-3.3.1-4] [MQTT5-3.3.2-5]\"); // [MQTT-3.1.3-1] [MQTT5-3.3.2-6]\n}\n",
+    );
+    let tables = build(&project);
+    let rows = tables.v311;
     let _ = std::fs::remove_dir_all(&project);
     let row = |id: &str| rows.iter().find(|r| r.id == id).expect("a normative ID").clone();
     let one = vec![("t__one".to_owned(), true)];
@@ -232,4 +236,9 @@ steps:
     assert!(!mentioned_only.checked());
     assert_eq!(mentioned_only.mentioned, vec!["tests/t.rs", "scenarios/t/one.yaml"], "tests first");
     assert_eq!((row("MQTT-3.1.3-3").code, row("MQTT-3.1.3-3").mentioned), (1, vec!["src/lib.rs".to_owned()]));
+    // A 5.0 citation counts for the 5.0 statement of the spec's ID, and for no 3.1.1 one.
+    let v5 = |id: &str| tables.v5.iter().find(|r| r.id == id).expect("a 5.0 normative ID").clone();
+    assert_eq!(v5("MQTT-3.3.2-5").asserted, 1, "[MQTT5-3.3.2-5] in an assertion");
+    assert_eq!(v5("MQTT-3.3.2-6").mentioned, vec!["tests/t.rs"], "[MQTT5-3.3.2-6] in a comment");
+    assert_eq!(v5("MQTT-3.3.1-4").asserted, 0, "a 3.1.1 citation is not a 5.0 one");
 }

@@ -135,9 +135,22 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
 /// The normative statements of MQTT 3.1.1, by ID, as shipped in `spec/`.
 pub const NORMATIVE_IDS: &str = include_str!("../../spec/mqtt-3.1.1-normative-ids.txt");
 
-/// Every normative ID with who it binds and its subject, in the list's order.
+/// The normative statements of MQTT 5.0, by the spec's IDs (`MQTT-3.1.2-4`), as shipped in
+/// `spec/`. This project cites them as `MQTT5-3.1.2-4`, so the two lists never mix.
+pub const NORMATIVE_IDS_V5: &str = include_str!("../../spec/mqtt-5.0-normative-ids.txt");
+
+/// Every normative ID of MQTT 3.1.1 with who it binds and its subject, in the list's order.
 pub fn normative_ids() -> impl Iterator<Item = (&'static str, &'static str, &'static str)> {
-    NORMATIVE_IDS.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).filter_map(|l| {
+    list(NORMATIVE_IDS)
+}
+
+/// Every normative ID of MQTT 5.0, as the spec writes it, with who it binds and its subject.
+pub fn normative_ids_v5() -> impl Iterator<Item = (&'static str, &'static str, &'static str)> {
+    list(NORMATIVE_IDS_V5)
+}
+
+fn list(text: &'static str) -> impl Iterator<Item = (&'static str, &'static str, &'static str)> {
+    text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).filter_map(|l| {
         let mut parts = l.splitn(3, '\t');
         Some((parts.next()?, parts.next()?, parts.next()?))
     })
@@ -150,11 +163,17 @@ pub struct SpecId(pub String);
 impl<'de> Deserialize<'de> for SpecId {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<SpecId, D::Error> {
         let s = String::deserialize(d)?;
-        if normative_ids().any(|(id, _, _)| id == s) {
+        // A 5.0 statement is cited `MQTT5-x` for the spec's `MQTT-x` of the 5.0 list.
+        let known = match s.strip_prefix("MQTT5-") {
+            Some(rest) => normative_ids_v5().any(|(id, _, _)| id.strip_prefix("MQTT-") == Some(rest)),
+            None => normative_ids().any(|(id, _, _)| id == s),
+        };
+        if known {
             Ok(SpecId(s))
         } else {
             Err(de::Error::custom(format!(
-                "{s:?} is not a normative statement of MQTT 3.1.1: expected an ID from spec/mqtt-3.1.1-normative-ids.txt, like MQTT-3.1.2-4"
+                "{s:?} is not a normative statement: expected an ID from spec/mqtt-3.1.1-normative-ids.txt, like \
+                 MQTT-3.1.2-4, or one from spec/mqtt-5.0-normative-ids.txt written MQTT5-3.1.2-4"
             )))
         }
     }

@@ -115,9 +115,12 @@ pub(crate) struct ConformanceArgs {
     /// The project folder (with scenarios/, src/, tests/).
     #[arg(long, default_value = ".")]
     pub(crate) project: PathBuf,
-    /// Where to write the table.
+    /// Where to write the MQTT 3.1.1 table.
     #[arg(long, default_value = "docs/conformance.md")]
     pub(crate) output: PathBuf,
+    /// Where to write the MQTT 5.0 table.
+    #[arg(long, default_value = "docs/conformance-5.0.md")]
+    pub(crate) output_v5: PathBuf,
 }
 
 #[derive(Debug, Args)]

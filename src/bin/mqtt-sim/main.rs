@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use mqtt_sim::commands::{self, CommandError, ConnectOptions, Payload, PubOptions, SubOptions};
+use mqtt_sim::protocol::Version;
 
 use args::{
     BrokerArgs, CheckArgs, ConformanceArgs, ConnectArgs, ExploreArgs, LoadArgs, PubArgs, ReplayArgs, RunArgs, SubArgs,
@@ -63,18 +64,20 @@ fn main() -> ExitCode {
         Command::Replay(args) => replay(args),
         Command::Explore(args) => explore(args),
         Command::Conformance(args) => {
-            let table = mqtt_sim::conformance::markdown(&mqtt_sim::conformance::build(&args.project));
-            match std::fs::write(&args.output, &table) {
-                Ok(()) => {
-                    let summary: Vec<&str> = table.lines().filter(|l| l.starts_with("- ")).collect();
-                    println!("wrote {}\n{}", args.output.display(), summary.join("\n"));
-                    ExitCode::SUCCESS
+            let tables = mqtt_sim::conformance::build(&args.project);
+            let outputs = [
+                (&args.output, mqtt_sim::conformance::markdown(&tables.v311, Version::V311)),
+                (&args.output_v5, mqtt_sim::conformance::markdown(&tables.v5, Version::V5)),
+            ];
+            for (path, table) in outputs {
+                if let Err(e) = std::fs::write(path, &table) {
+                    eprintln!("mqtt-sim conformance: {}: {e}", path.display());
+                    return ExitCode::from(2);
                 }
-                Err(e) => {
-                    eprintln!("mqtt-sim conformance: {}: {e}", args.output.display());
-                    ExitCode::from(2)
-                }
+                let summary: Vec<&str> = table.lines().filter(|l| l.starts_with("- ")).collect();
+                println!("wrote {}\n{}", path.display(), summary.join("\n"));
             }
+            ExitCode::SUCCESS
         }
         Command::Check(args) => check(args),
         Command::Load(args) => load(args),
