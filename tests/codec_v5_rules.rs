@@ -21,7 +21,7 @@ fn pid(raw: u16) -> PacketId {
 
 /// Decodes `bytes` as 5.0 and checks the error, its reason code and its statement.
 #[track_caller]
-fn refused(bytes: &[u8], want: DecodeError, reason: ReasonCode, rule: Option<&str>) {
+fn assert_refused(bytes: &[u8], want: DecodeError, reason: ReasonCode, rule: Option<&str>) {
     let mut buf = BytesMut::from(bytes);
     let err = decode_as(Version::V5, &mut buf, MAX_PACKET_SIZE).expect_err("must be refused");
     assert_eq!(err, want);
@@ -45,7 +45,7 @@ fn problem_value(property: &'static str, why: &'static str) -> DecodeError {
 
 #[test]
 fn an_unknown_property_is_malformed() {
-    refused(&publish_with(&[&[0x05, 0x00]]), DecodeError::UnknownProperty(0x05), ReasonCode::MALFORMED_PACKET, None);
+    assert_refused(&publish_with(&[&[0x05, 0x00]]), DecodeError::UnknownProperty(0x05), ReasonCode::MALFORMED_PACKET, None);
 }
 
 #[test]
@@ -55,20 +55,20 @@ fn a_property_in_the_wrong_packet_is_malformed() {
         property: "Topic Alias",
         place: Place::Packet(PacketType::Connect),
     });
-    refused(&topic_alias_in_connect, want, ReasonCode::MALFORMED_PACKET, None);
+    assert_refused(&topic_alias_in_connect, want, ReasonCode::MALFORMED_PACKET, None);
     // Will Delay Interval belongs to the will, not to CONNECT.
     let want = DecodeError::Property(PropertyProblem::NotAllowed {
         property: "Will Delay Interval",
         place: Place::Packet(PacketType::Connect),
     });
-    refused(&connect_with(&[&[0x18, 0, 0, 0, 1]]), want, ReasonCode::MALFORMED_PACKET, None);
+    assert_refused(&connect_with(&[&[0x18, 0, 0, 0, 1]]), want, ReasonCode::MALFORMED_PACKET, None);
     // Session Expiry Interval in a PUBACK.
     let bytes = frame(0x40, &[&[0x00, 0x01, 0x00], &props(&[&[0x11, 0, 0, 0, 1]])]);
     let want = DecodeError::Property(PropertyProblem::NotAllowed {
         property: "Session Expiry Interval",
         place: Place::Packet(PacketType::Puback),
     });
-    refused(&bytes, want, ReasonCode::MALFORMED_PACKET, None);
+    assert_refused(&bytes, want, ReasonCode::MALFORMED_PACKET, None);
 }
 
 #[test]
@@ -78,7 +78,7 @@ fn a_repeated_property_is_a_protocol_error_except_user_properties_and_publish_su
         property: "Content Type",
         place: Place::Packet(PacketType::Publish),
     });
-    refused(&publish_with(&[&ct, &ct]), want, ReasonCode::PROTOCOL_ERROR, None);
+    assert_refused(&publish_with(&[&ct, &ct]), want, ReasonCode::PROTOCOL_ERROR, None);
 
     let up = [&[0x26][..], &s(b"k"), &s(b"v")].concat();
     let mut buf = BytesMut::from(&publish_with(&[&up, &up, &[0x0B, 0x01], &[0x0B, 0x02]])[..]);
@@ -90,7 +90,7 @@ fn a_repeated_property_is_a_protocol_error_except_user_properties_and_publish_su
         property: "Subscription Identifier",
         place: Place::Packet(PacketType::Subscribe),
     });
-    refused(&bytes, want, ReasonCode::PROTOCOL_ERROR, None);
+    assert_refused(&bytes, want, ReasonCode::PROTOCOL_ERROR, None);
 }
 
 #[test]
@@ -109,13 +109,13 @@ fn property_values_out_of_range_are_protocol_errors() {
         ),
     ];
     for (bytes, want) in cases {
-        refused(&bytes, want, ReasonCode::PROTOCOL_ERROR, None);
+        assert_refused(&bytes, want, ReasonCode::PROTOCOL_ERROR, None);
     }
 }
 
 #[test]
 fn topic_alias_zero_is_topic_alias_invalid() {
-    refused(
+    assert_refused(
         &publish_with(&[&[0x23, 0x00, 0x00]]),
         DecodeError::Property(PropertyProblem::TopicAliasZero),
         ReasonCode::TOPIC_ALIAS_INVALID,
@@ -126,7 +126,7 @@ fn topic_alias_zero_is_topic_alias_invalid() {
 #[test]
 fn a_response_topic_with_a_wildcard_is_refused() {
     let rt = [&[0x08][..], &s(b"a/#")].concat();
-    refused(
+    assert_refused(
         &publish_with(&[&rt]),
         DecodeError::Property(PropertyProblem::ResponseTopic(TopicError::WildcardInName)),
         ReasonCode::PROTOCOL_ERROR,
@@ -136,7 +136,7 @@ fn a_response_topic_with_a_wildcard_is_refused() {
 
 #[test]
 fn an_empty_topic_needs_a_topic_alias() {
-    refused(
+    assert_refused(
         &frame(0x30, &[&s(b""), &props(&[])]),
         DecodeError::EmptyTopicWithoutAlias,
         ReasonCode::PROTOCOL_ERROR,
@@ -150,23 +150,23 @@ fn an_empty_topic_needs_a_topic_alias() {
 #[test]
 fn subscription_options_are_checked() {
     let sub = |opts: u8| frame(0x82, &[&[0, 1], &props(&[]), &s(b"a"), &[opts]]);
-    refused(
+    assert_refused(
         &sub(0x40),
         DecodeError::SubscriptionOptionsReserved(0x40),
         ReasonCode::MALFORMED_PACKET,
         Some("MQTT5-3.8.3-5"),
     );
-    refused(
+    assert_refused(
         &sub(0x80),
         DecodeError::SubscriptionOptionsReserved(0x80),
         ReasonCode::MALFORMED_PACKET,
         Some("MQTT5-3.8.3-5"),
     );
-    refused(&sub(0x03), DecodeError::SubscriptionQos(0x03), ReasonCode::PROTOCOL_ERROR, None);
-    refused(&sub(0x30), DecodeError::RetainHandling(0x30), ReasonCode::PROTOCOL_ERROR, None);
+    assert_refused(&sub(0x03), DecodeError::SubscriptionQos(0x03), ReasonCode::PROTOCOL_ERROR, None);
+    assert_refused(&sub(0x30), DecodeError::RetainHandling(0x30), ReasonCode::PROTOCOL_ERROR, None);
     // No Local on a shared subscription [MQTT5-3.8.3-4].
     let bytes = frame(0x82, &[&[0, 1], &props(&[]), &s(b"$share/g/a"), &[0x04]]);
-    refused(
+    assert_refused(
         &bytes,
         DecodeError::NoLocalOnShared("$share/g/a".into()),
         ReasonCode::PROTOCOL_ERROR,
@@ -184,7 +184,7 @@ fn shared_filters_must_have_a_share_name_and_a_filter() {
         assert_eq!(err.reason_code(), ReasonCode::MALFORMED_PACKET);
     }
     let bytes = frame(0x82, &[&[0, 1], &props(&[]), &s(b"$share/g"), &[0x00]]);
-    refused(
+    assert_refused(
         &bytes,
         DecodeError::InvalidTopicFilter(TopicError::InvalidShareName),
         ReasonCode::MALFORMED_PACKET,
@@ -207,15 +207,15 @@ fn reason_codes_outside_a_packets_table_are_refused() {
         (vec![0xF0, 0x01, 0x01], PacketType::Auth, 0x01, "MQTT5-3.15.2-1"),
     ];
     for (bytes, packet, code, rule) in cases {
-        refused(&bytes, DecodeError::InvalidReasonCode { packet, code }, ReasonCode::PROTOCOL_ERROR, Some(rule));
+        assert_refused(&bytes, DecodeError::InvalidReasonCode { packet, code }, ReasonCode::PROTOCOL_ERROR, Some(rule));
     }
-    refused(
+    assert_refused(
         &[0x90, 0x04, 0x00, 0x01, 0x00, 0x03],
         DecodeError::InvalidSubackCode(0x03),
         ReasonCode::PROTOCOL_ERROR,
         Some("MQTT5-3.9.3-2"),
     );
-    refused(
+    assert_refused(
         &[0x20, 0x03, 0x00, 0x01, 0x00],
         DecodeError::InvalidConnackCode(0x01),
         ReasonCode::PROTOCOL_ERROR,
@@ -225,13 +225,13 @@ fn reason_codes_outside_a_packets_table_are_refused() {
 
 #[test]
 fn connack_rules() {
-    refused(
+    assert_refused(
         &[0x20, 0x03, 0x01, 0x80, 0x00],
         DecodeError::SessionPresentOnRefusal,
         ReasonCode::PROTOCOL_ERROR,
         Some("MQTT5-3.2.2-6"),
     );
-    refused(
+    assert_refused(
         &[0x20, 0x03, 0x02, 0x00, 0x00],
         DecodeError::InvalidConnackFlags(0x02),
         ReasonCode::MALFORMED_PACKET,
@@ -239,24 +239,24 @@ fn connack_rules() {
     );
     // A 5.0 CONNACK needs its property length.
     let want = DecodeError::Truncated { packet: PacketType::Connack, field: "property length" };
-    refused(&[0x20, 0x02, 0x00, 0x00], want, ReasonCode::MALFORMED_PACKET, None);
+    assert_refused(&[0x20, 0x02, 0x00, 0x00], want, ReasonCode::MALFORMED_PACKET, None);
 }
 
 #[test]
 fn reserved_flags_are_malformed() {
     let want = DecodeError::InvalidFlags { packet: PacketType::Auth, flags: 0x01 };
-    refused(&[0xF1, 0x00], want, ReasonCode::MALFORMED_PACKET, Some("MQTT5-3.15.1-1"));
+    assert_refused(&[0xF1, 0x00], want, ReasonCode::MALFORMED_PACKET, Some("MQTT5-3.15.1-1"));
     let want = DecodeError::InvalidFlags { packet: PacketType::Disconnect, flags: 0x02 };
-    refused(&[0xE2, 0x00], want, ReasonCode::MALFORMED_PACKET, Some("MQTT5-3.14.1-1"));
+    assert_refused(&[0xE2, 0x00], want, ReasonCode::MALFORMED_PACKET, Some("MQTT5-3.14.1-1"));
     let want = DecodeError::InvalidFlags { packet: PacketType::Pubrel, flags: 0x00 };
-    refused(&[0x60, 0x02, 0x00, 0x01], want, ReasonCode::MALFORMED_PACKET, Some("MQTT5-3.6.1-1"));
-    refused(
+    assert_refused(&[0x60, 0x02, 0x00, 0x01], want, ReasonCode::MALFORMED_PACKET, Some("MQTT5-3.6.1-1"));
+    assert_refused(
         &[0x36, 0x05, 0, 1, b't', 0, 0],
         DecodeError::InvalidQos,
         ReasonCode::MALFORMED_PACKET,
         Some("MQTT5-3.3.1-4"),
     );
-    refused(
+    assert_refused(
         &[0x38, 0x04, 0, 1, b't', 0],
         DecodeError::DupWithQos0,
         ReasonCode::MALFORMED_PACKET,
@@ -275,32 +275,32 @@ fn property_lengths_and_variable_byte_integers() {
     // A property length beyond the packet.
     let bytes = frame(0x30, &[&s(b"t"), &[0x05, 0x01]]);
     let want = DecodeError::Truncated { packet: PacketType::Publish, field: "properties" };
-    refused(&bytes, want, ReasonCode::MALFORMED_PACKET, None);
+    assert_refused(&bytes, want, ReasonCode::MALFORMED_PACKET, None);
     // A property length of five bytes.
     let bytes = frame(0x30, &[&s(b"t"), &[0x80, 0x80, 0x80, 0x80, 0x01]]);
-    refused(&bytes, DecodeError::MalformedVarInt { field: "property length" }, ReasonCode::MALFORMED_PACKET, None);
+    assert_refused(&bytes, DecodeError::MalformedVarInt { field: "property length" }, ReasonCode::MALFORMED_PACKET, None);
     // A Subscription Identifier of five bytes.
     let bytes = publish_with(&[&[0x0B, 0xFF, 0xFF, 0xFF, 0xFF, 0x01]]);
     let want = DecodeError::MalformedVarInt { field: "Subscription Identifier" };
-    refused(&bytes, want, ReasonCode::MALFORMED_PACKET, None);
+    assert_refused(&bytes, want, ReasonCode::MALFORMED_PACKET, None);
     // A property value cut short by the property length.
     let bytes = publish_with(&[&[0x02, 0x00, 0x00]]);
     let want = DecodeError::Truncated { packet: PacketType::Publish, field: "Message Expiry Interval" };
-    refused(&bytes, want, ReasonCode::MALFORMED_PACKET, None);
+    assert_refused(&bytes, want, ReasonCode::MALFORMED_PACKET, None);
 }
 
 #[test]
 fn strings_in_properties_are_checked_utf8() {
     // A user property whose value is not UTF-8 [MQTT5-1.5.4-1] [MQTT5-1.5.7-1].
     let up = [&[0x26][..], &s(b"k"), &s(&[0xC0, 0x80])].concat();
-    refused(
+    assert_refused(
         &publish_with(&[&up]),
         DecodeError::InvalidUtf8 { field: "User Property" },
         ReasonCode::MALFORMED_PACKET,
         Some("MQTT5-1.5.4-1"),
     );
     let ct = [&[0x03][..], &s(b"a\0b")].concat();
-    refused(
+    assert_refused(
         &publish_with(&[&ct]),
         DecodeError::NullCharacter { field: "Content Type" },
         ReasonCode::MALFORMED_PACKET,
@@ -311,7 +311,7 @@ fn strings_in_properties_are_checked_utf8() {
 #[test]
 fn protocol_level_and_packet_size_have_their_own_codes() {
     let bytes = frame(0x10, &[&[0x00, 0x04, b'M', b'Q', b'T', b'T', 0x06], &[0x02], &[0, 0], &s(b"c")]);
-    refused(
+    assert_refused(
         &bytes,
         DecodeError::UnsupportedProtocolLevel(6),
         ReasonCode::UNSUPPORTED_PROTOCOL_VERSION,
@@ -331,7 +331,7 @@ fn will_properties_are_checked_in_their_place() {
         &[MQTT5, &[0x04 | 0x02], &[0, 0], &props(&[]), &s(b"c"), &props(&[&[0x23, 0, 1]]), &s(b"w"), &s(b"")],
     );
     let want = DecodeError::Property(PropertyProblem::NotAllowed { property: "Topic Alias", place: Place::Will });
-    refused(&bytes, want, ReasonCode::MALFORMED_PACKET, None);
+    assert_refused(&bytes, want, ReasonCode::MALFORMED_PACKET, None);
 }
 
 // ---------------------------------------------------------------- encoder
@@ -365,7 +365,7 @@ fn what_3_1_1_cannot_carry_is_refused_in_3_1_1() {
         encode_err(Packet::Unsuback(unsuback), Version::V311),
         EncodeError::NotInV311("an UNSUBACK reason code")
     );
-    let connack = Connack::refused(ReasonCode::QUOTA_EXCEEDED);
+    let connack = Connack::assert_refused(ReasonCode::QUOTA_EXCEEDED);
     assert_eq!(encode_err(Packet::Connack(connack), Version::V311), EncodeError::NotInV311("this CONNACK reason code"));
     // A 3.1.1 CONNECT cannot carry will properties.
     let mut will = LastWill::new("w", "", QoS::AtMostOnce, false);
@@ -408,7 +408,7 @@ fn the_encoder_refuses_what_the_decoder_would() {
 
     assert_eq!(encode_err(Packet::Unsuback(Unsuback::new(pid(1))), Version::V5), EncodeError::EmptyUnsuback);
 
-    let connack = Connack { session_present: true, ..Connack::refused(ReasonCode::BANNED) };
+    let connack = Connack { session_present: true, ..Connack::assert_refused(ReasonCode::BANNED) };
     assert_eq!(encode_err(Packet::Connack(connack), Version::V5), EncodeError::SessionPresentOnRefusal);
 
     let mut props = Properties::new();

@@ -238,7 +238,7 @@ fn enhanced_authentication_is_not_offered() {
     assert_eq!(
         h.send(c, Packet::Connect(auth)),
         vec![tx(c, Packet::Connack(refused)), closed(c, CloseReason::Refused(code.into()))],
-        "[MQTT5-4.12.0-1]"
+        "[MQTT5-4.12.0-1] and no DISCONNECT before a successful CONNACK [MQTT5-3.14.0-1]"
     );
 }
 
@@ -251,7 +251,8 @@ fn a_client_publish_with_a_subscription_identifier_is_a_protocol_error() {
     let why = "a client PUBLISH with a Subscription Identifier [MQTT5-3.3.4-6]";
     assert_eq!(
         h.send(c, Packet::Publish(p)),
-        told(c, CloseReason::V5Violation { why, code: ReasonCode::PROTOCOL_ERROR })
+        told(c, CloseReason::V5Violation { why, code: ReasonCode::PROTOCOL_ERROR }),
+        "[MQTT5-3.3.4-6]"
     );
 }
 

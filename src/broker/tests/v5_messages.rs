@@ -85,7 +85,11 @@ fn an_inflight_delivery_is_resent_after_its_expiry_with_0_left() {
     h.advance(secs(9));
     let s = h.open();
     let actions = h.send(s, Packet::Connect(connect5("s", false, Some(600))));
-    assert_eq!(published(&actions), vec![("m".into(), [expiry(0)].into_iter().collect())]);
+    assert_eq!(
+        published(&actions),
+        vec![("m".into(), [expiry(0)].into_iter().collect())],
+        "[MQTT5-4.3.3-7] [MQTT5-4.3.3-13] re-sent though expired"
+    );
 }
 
 #[test]
@@ -229,7 +233,7 @@ fn message_size_limit_refuses_the_publication_with_0x95() {
     quiet.properties.push(Property::RequestProblemInformation(0));
     let q = h.client_with(quiet);
     let ack = Ack::with_reason(pid(2), ReasonCode::PACKET_TOO_LARGE);
-    assert_eq!(h.send(q, publish("t", "12345", Q2, 2)), vec![tx(q, Packet::Pubrec(ack))]);
+    assert_eq!(h.send(q, publish("t", "12345", Q2, 2)), vec![tx(q, Packet::Pubrec(ack))], "[MQTT5-3.1.2-29]");
     assert!(h.session("q").inflight_in.is_empty(), "[MQTT5-4.3.3-9] a failed PUBREC holds nothing");
 
     // A 3.1.1 publisher cannot be told: acknowledged as usual, as mosquitto does, and dropped.
