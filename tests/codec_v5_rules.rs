@@ -365,7 +365,7 @@ fn what_3_1_1_cannot_carry_is_refused_in_3_1_1() {
         encode_err(Packet::Unsuback(unsuback), Version::V311),
         EncodeError::NotInV311("an UNSUBACK reason code")
     );
-    let connack = Connack::assert_refused(ReasonCode::QUOTA_EXCEEDED);
+    let connack = Connack::refused(ReasonCode::QUOTA_EXCEEDED);
     assert_eq!(encode_err(Packet::Connack(connack), Version::V311), EncodeError::NotInV311("this CONNACK reason code"));
     // A 3.1.1 CONNECT cannot carry will properties.
     let mut will = LastWill::new("w", "", QoS::AtMostOnce, false);
@@ -408,7 +408,7 @@ fn the_encoder_refuses_what_the_decoder_would() {
 
     assert_eq!(encode_err(Packet::Unsuback(Unsuback::new(pid(1))), Version::V5), EncodeError::EmptyUnsuback);
 
-    let connack = Connack { session_present: true, ..Connack::assert_refused(ReasonCode::BANNED) };
+    let connack = Connack { session_present: true, ..Connack::refused(ReasonCode::BANNED) };
     assert_eq!(encode_err(Packet::Connack(connack), Version::V5), EncodeError::SessionPresentOnRefusal);
 
     let mut props = Properties::new();
