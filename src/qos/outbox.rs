@@ -11,6 +11,8 @@ use crate::protocol::{Packet, PacketId, Publish};
 pub enum Ack {
     Puback(PacketId),
     Pubrec(PacketId),
+    /// A 5.0 PUBREC with a reason code of 0x80 or above: the receiver refused the message.
+    PubrecFailed(PacketId),
     Pubcomp(PacketId),
 }
 
@@ -124,11 +126,13 @@ impl<M: Stored> Outbox<M> {
     /// Applies an acknowledgement from the peer. PUBACK ends a QoS 1 flow [MQTT-4.3.2-1];
     /// PUBREC moves a QoS 2 flow on to PUBREL, and from then on only PUBREL is sent for it,
     /// never the PUBLISH [MQTT-4.3.3-1] (a repeated PUBREC is answered with PUBREL again);
-    /// PUBCOMP ends it. An acknowledgement that fits no sent message in the matching state
-    /// changes nothing.
+    /// PUBCOMP ends it. A 5.0 PUBREC with a failure reason ends it too, with no PUBREL
+    /// [MQTT5-4.3.3-4] and no re-send [MQTT5-4.4.0-2]. An acknowledgement that fits no sent
+    /// message in the matching state changes nothing.
     pub fn acknowledge(&mut self, ack: Ack) -> Acked<M> {
         match ack {
             Ack::Puback(pkid) => self.complete(pkid, OutState::AwaitPuback),
+            Ack::PubrecFailed(pkid) => self.complete(pkid, OutState::AwaitPubrec),
             Ack::Pubcomp(pkid) => self.complete(pkid, OutState::AwaitPubcomp),
             Ack::Pubrec(pkid) => {
                 match self
