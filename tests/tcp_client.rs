@@ -333,3 +333,41 @@ async fn the_5_0_commands_carry_d_properties_end_to_end() {
     };
     assert_eq!(String::from_utf8(out).unwrap(), "cli5/a m\n", "-v prints topic and payload as in 3.1.1");
 }
+
+#[test]
+fn command_line_v5_flags() {
+    let bin = env!("CARGO_BIN_EXE_mqtt-sim");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let broker = rt.block_on(TestBroker::start(Config::default()));
+    let port = broker.addr.port().to_string();
+    let run = |args: &[String]| Command::new(bin).args(args).output().unwrap();
+    let base = ["pub", "-h", "127.0.0.1", "-p", &port, "-t", "x", "-m", "y", "-q", "1"];
+    let with = |extra: &[&str]| -> Vec<String> { base.iter().chain(extra).map(|a| (*a).to_owned()).collect() };
+    for extra in [
+        &["-V", "5"][..],
+        &["-V", "mqttv5", "-x", "60", "-i", "x5"],
+        &["-D", "publish", "user-property", "k", "v", "-D", "connect", "receive-maximum", "5"],
+        &["-V", "mqttv311"],
+        &["-V", "311"],
+    ] {
+        let out = run(&with(extra));
+        assert_eq!(out.status.code(), Some(0), "{extra:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    for (extra, says) in [
+        (&["-V", "311", "-D", "publish", "content-type", "t"][..], "3.1.1"),
+        (&["-x", "60"], "add -V 5"),
+        (&["-D", "publish", "session-expiry-interval", "5"], "may not appear in PUBLISH"),
+        (&["-D", "subscribe", "subscription-identifier", "5"], "pub takes -D for"),
+        (&["-V", "6"], "not a protocol version"),
+    ] {
+        let out = run(&with(extra));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {stderr}");
+        assert!(stderr.contains(says), "{extra:?}: {stderr}");
+    }
+    // A 5.0 refusal exits with its reason code, as mosquitto_sub does.
+    let refusing = rt.block_on(TestBroker::start(Config { allow_zero_length_clientid: false, ..Config::default() }));
+    let refusing_port = refusing.addr.port().to_string();
+    let out = run(&["sub", "-h", "127.0.0.1", "-p", &refusing_port, "-t", "x", "-V", "5", "-i", ""].map(String::from));
+    assert_eq!(out.status.code(), Some(0x85), "{}", String::from_utf8_lossy(&out.stderr));
+}

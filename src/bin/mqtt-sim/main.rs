@@ -7,8 +7,8 @@ mod subcommands;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-use mqtt_sim::commands::{self, CommandError, ConnectOptions, Payload, PubOptions, SubOptions};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use mqtt_sim::commands::{self, CommandError, ConnectOptions, Payload, PubOptions, SubOptions, Tool};
 
 use args::{
     BrokerArgs, CheckArgs, ConformanceArgs, ConnectArgs, ExploreArgs, LoadArgs, PubArgs, ReplayArgs, RunArgs, SubArgs,
@@ -46,7 +46,9 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let properties = args::property_groups(&matches);
     // The broker logs connections at info; the other commands speak only about problems.
     let default_level = if matches!(cli.command, Command::Broker(_)) { "info" } else { "warn" };
     tracing_subscriber::fmt()
@@ -78,7 +80,7 @@ fn main() -> ExitCode {
         }
         Command::Check(args) => check(args),
         Command::Load(args) => load(args),
-        Command::Pub(args) => client_command("pub", &args.connect, |connect| {
+        Command::Pub(args) => client_command(Tool::Pub, &args.connect, &properties, |connect| {
             let payload = match (&args.message, args.lines) {
                 (Some(m), _) => Payload::Message(m.clone()),
                 (None, true) => Payload::Lines,
@@ -93,7 +95,7 @@ fn main() -> ExitCode {
             };
             async move { commands::publish(&opts, std::io::stdin().lock()).await }
         }),
-        Command::Sub(args) => client_command("sub", &args.connect, |connect| {
+        Command::Sub(args) => client_command(Tool::Sub, &args.connect, &properties, |connect| {
             let opts = SubOptions {
                 connect,
                 topics: args.topics.clone(),
@@ -110,12 +112,16 @@ fn main() -> ExitCode {
 }
 
 /// Runs `pub` or `sub` on a single-threaded runtime and maps the result to an exit code.
-fn client_command<F, Fut>(tool: &str, args: &ConnectArgs, make: F) -> ExitCode
+fn client_command<F, Fut>(which: Tool, args: &ConnectArgs, properties: &[Vec<String>], make: F) -> ExitCode
 where
     F: FnOnce(ConnectOptions) -> Fut,
     Fut: std::future::Future<Output = Result<(), CommandError>>,
 {
-    let connect = match args.options(tool) {
+    let tool = match which {
+        Tool::Pub => "pub",
+        Tool::Sub => "sub",
+    };
+    let connect = match args.options(which, properties) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("mqtt-sim {tool}: {e}");
