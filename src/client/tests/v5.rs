@@ -8,8 +8,8 @@
 
 use super::*;
 use crate::protocol::{
-    Ack, ConnackCode, Connect, Disconnect, EncodeError, Properties, Property, Protocol, ReasonCode, RetainHandling,
-    Subscribe, Unsuback, Version,
+    Ack, ConnackCode, Connect, Disconnect, EncodeError, LastWill, Properties, Property, Protocol, ReasonCode,
+    RetainHandling, Subscribe, Unsuback, Version,
 };
 
 /// 5.0 options: keep alive 0 (no timers), Clean Start `clean`, Session Expiry Interval `expiry`.
@@ -100,6 +100,16 @@ fn a_5_0_connect_carries_the_options_as_properties_and_3_1_1_refuses_them() {
     assert_eq!(ClientOptions::v5("", false, 60).validate(), Ok(()));
     // The encoder's table checks the values: Receive Maximum 0 is a Protocol Error.
     assert!(ClientOptions { receive_maximum: Some(0), ..v5(true, 0) }.validate().is_err());
+    // Will properties go in a 5.0 CONNECT [MQTT5-3.1.2-9], and not in a 3.1.1 one.
+    let will = LastWill {
+        properties: props([Property::WillDelayInterval(10), Property::ContentType("text/plain".into())]),
+        ..LastWill::new("status/c", "gone", Q1, false)
+    };
+    let with_will = ClientOptions { will: Some(will.clone()), ..v5(true, 0) };
+    assert_eq!(with_will.validate(), Ok(()));
+    assert_eq!(with_will.connect_packet().will, Some(will.clone()));
+    let v311 = ClientOptions { will: Some(will), ..ClientOptions::new("c", true) };
+    assert_eq!(v311.validate(), Err(ClientError::Invalid(EncodeError::NotInV311("a property"))));
 }
 
 #[test]
