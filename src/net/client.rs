@@ -72,7 +72,7 @@ pub enum Error {
     #[error("connection failed: {0}")]
     Io(#[from] io::Error),
     /// The server answered CONNACK with a refusal (a 3.1.1 return code or a 5.0 reason code).
-    #[error("connection refused by the server: {0:?}")]
+    #[error("connection refused by the server: {}", refusal(*.0))]
     Refused(ConnackCode),
     /// A 5.0 server refused our publication: PUBACK or PUBREC with this reason (0x80 or above).
     #[error("the server refused the publication with reason {0} ({name})", name = .0.name())]
@@ -90,6 +90,15 @@ pub enum Error {
     /// The server did not answer CONNACK in time or broke the protocol.
     #[error("connection closed: {0:?}")]
     Cause(CloseCause),
+}
+
+/// A refusal as `Error::Refused` shows it: a 3.1.1 code by name, as it always was; a 5.0 code
+/// with the spec's name.
+fn refusal(code: ConnackCode) -> String {
+    match code {
+        ConnackCode::V311(c) => format!("{c:?}"),
+        ConnackCode::V5(r) => format!("{r} ({})", r.name()),
+    }
 }
 
 enum Request {
