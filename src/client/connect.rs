@@ -64,9 +64,15 @@ impl ClientSession {
             }
         }
         // Re-send unacknowledged PUBLISH (DUP=1) and PUBREL, same ids, original order; then what
-        // waited for room in the window, for the first time (DUP=0).
-        for packet in self.outbox.resend() {
-            self.send_publish(packet, now);
+        // waited for room in the window, for the first time (DUP=0). A 5.0 server's Receive
+        // Maximum bounds the re-sent PUBLISHes too.
+        let resends = self.outbox.resend();
+        if v5 {
+            self.resend_within_window(resends, now);
+        } else {
+            for packet in resends {
+                self.send_publish(packet, now);
+            }
         }
         self.send_waiting(now);
     }

@@ -288,9 +288,10 @@ impl ClientSession {
     }
 
     /// Our QoS 1/2 publications on the wire and not yet fully acknowledged (at most
-    /// `max_inflight` of them, when that is not 0).
+    /// `max_inflight` of them, when that is not 0, and in 5.0 at most the server's Receive
+    /// Maximum, PUBRELs aside).
     pub fn in_flight(&self) -> usize {
-        self.outbox.in_flight()
+        self.on_the_wire()
     }
 
     /// What this half of the session holds now.

@@ -1,10 +1,11 @@
 //! Our own publications: QoS 0 sent at once, QoS 1/2 given a packet id and kept in the shared
 //! sender flow (`qos::Outbox`) until acknowledged, sent in order as the inflight window
-//! (`ClientOptions::max_inflight`, narrowed by a 5.0 server's Receive Maximum) has room.
+//! (`ClientOptions::max_inflight`, narrowed by a 5.0 server's Receive Maximum) has room; a
+//! resumed 5.0 session's re-sends kept within that window too.
 
 use super::{AckKind, ClientError, ClientEvent, ClientSession};
-use crate::protocol::{Packet, PacketId, QoS, ReasonCode};
-use crate::qos::{self, Ack, Acked};
+use crate::protocol::{Packet, PacketId, Publish, QoS, ReasonCode, Version};
+use crate::qos::{self, Ack, Acked, OutState};
 use crate::time::Time;
 
 impl ClientSession {
@@ -34,36 +35,104 @@ impl ClientSession {
     pub(super) fn handle_ack(&mut self, ack: Ack, reason: ReasonCode, now: Time) {
         match self.outbox.acknowledge(ack) {
             Acked::Complete { pkid, .. } => {
+                self.v5.held_resends.retain(|&id| id != pkid);
                 self.events.push_back(ClientEvent::Published { pkid, reason });
                 self.send_waiting(now);
             }
-            Acked::SendPubrel(pkid) => self.acknowledge(AckKind::Pubrel, pkid, now),
+            Acked::SendPubrel(pkid) => {
+                // Answered, so no longer a PUBLISH to re-send.
+                self.v5.held_resends.retain(|&id| id != pkid);
+                self.acknowledge(AckKind::Pubrel, pkid, now)
+            }
             Acked::Ignored => {}
         }
     }
 
-    /// Sends, in order, the publications waiting for room in the window while there is room and
-    /// a connection to send on. The window is ours (`max_inflight`, 0 = none) and, in 5.0, no
-    /// wider than the server's Receive Maximum [MQTT5-3.3.4-7] [MQTT5-4.9.0-2].
-    pub(super) fn send_waiting(&mut self, now: Time) {
-        if !self.is_connected() {
-            return;
-        }
+    /// Our QoS 1/2 publications on this connection's wire: sent, not fully acknowledged, and
+    /// not among the re-sends held back for room.
+    pub(super) fn on_the_wire(&self) -> usize {
+        self.outbox.in_flight().saturating_sub(self.v5.held_resends.len())
+    }
+
+    /// The window: ours (`max_inflight`, 0 = none), in 5.0 no wider than the server's Receive
+    /// Maximum [MQTT5-3.3.4-7] [MQTT5-4.9.0-2].
+    fn window(&self) -> usize {
         let ours = match self.options.max_inflight {
             0 => usize::MAX,
             n => usize::from(n),
         };
-        let window = ours.min(self.v5.send_window());
+        ours.min(self.v5.send_window())
+    }
+
+    /// A resumed 5.0 session's re-sends (`Outbox::resend`, in the original order): every PUBREL
+    /// at once, as only PUBLISH may wait for the Receive Maximum [MQTT5-3.3.4-8], and the
+    /// PUBLISHes while the window has room [MQTT5-3.3.4-7]; the rest are held and go out, DUP 1
+    /// and in order [MQTT5-4.6.0-1], as acknowledgements make room (a server may allow fewer
+    /// than the last connection's did).
+    pub(super) fn resend_within_window(&mut self, resends: Vec<Packet>, now: Time) {
+        let window = self.window();
+        let mut on_wire = 0;
+        for packet in resends {
+            match &packet {
+                Packet::Publish(p) if on_wire >= window => {
+                    self.v5.held_resends.push_back(p.pkid.expect("a re-sent PUBLISH is QoS 1 or 2"));
+                }
+                _ => {
+                    if self.send_publish(packet, now) {
+                        on_wire += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends, in order, the publications waiting for room in the window while there is room and
+    /// a connection to send on: first re-sends held back (`resend_within_window`), then those
+    /// never sent. Held re-sends count as in flight, so nothing new passes them.
+    pub(super) fn send_waiting(&mut self, now: Time) {
+        if !self.is_connected() {
+            return;
+        }
+        let window = self.window();
+        while self.on_the_wire() < window {
+            let Some(pkid) = self.v5.held_resends.pop_front() else {
+                break;
+            };
+            let entry = self.outbox.iter().find(|f| f.pkid == pkid && f.state != OutState::AwaitPubcomp);
+            if let Some(f) = entry {
+                let packet = Packet::Publish(qos::publish(&f.msg, Some(pkid), true));
+                self.send_publish(packet, now);
+            }
+        }
         while let Some(publish) = self.outbox.send_next(window) {
             self.send_publish(Packet::Publish(publish), now);
         }
     }
 
-    /// Sends one of our PUBLISHes, with a 5.0 Topic Alias applied as this connection knows it.
-    pub(super) fn send_publish(&mut self, mut packet: Packet, now: Time) {
+    /// Sends one of our PUBLISHes (or a re-sent PUBREL), with a 5.0 Topic Alias applied as this
+    /// connection knows it. A stored publication larger than this server's Maximum Packet Size
+    /// (accepted under a larger one) is not sent: its flow ends as if it had been, reported with
+    /// 0x95 Packet too large (section 3.2.2.3.6, [MQTT5-3.2.2-15]). Returns whether it was sent.
+    pub(super) fn send_publish(&mut self, mut packet: Packet, now: Time) -> bool {
         if let Packet::Publish(publish) = &mut packet {
+            if self.options.version == Version::V5 && packet_too_large(publish, self.max_packet_size()) {
+                if let Some(pkid) = publish.pkid {
+                    let ack = if publish.qos == QoS::ExactlyOnce { Ack::PubrecFailed(pkid) } else { Ack::Puback(pkid) };
+                    if let Acked::Complete { .. } = self.outbox.acknowledge(ack) {
+                        self.v5.held_resends.retain(|&id| id != pkid);
+                        self.events.push_back(ClientEvent::Published { pkid, reason: ReasonCode::PACKET_TOO_LARGE });
+                    }
+                }
+                return false;
+            }
             self.v5.alias_outgoing(publish);
         }
         self.send(packet, now);
+        true
     }
+}
+
+/// Whether `publish`, as stored (its whole topic), is larger than `max` in 5.0.
+fn packet_too_large(publish: &Publish, max: usize) -> bool {
+    Packet::Publish(publish.clone()).size(Version::V5).is_none_or(|n| n > max)
 }

@@ -5,10 +5,10 @@
 //! in both directions, and a server's DISCONNECT. Every limit defaults to "none", which is what a
 //! 3.1.1 server is, so the 3.1.1 paths read the same values and behave as before.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use super::{ClientError, ClientOptions, ClientSession, CloseCause};
-use crate::protocol::{properties, Connect, Disconnect, Properties, Publish, QoS, ReasonCode, Version};
+use crate::protocol::{properties, Connect, Disconnect, PacketId, Properties, Publish, QoS, ReasonCode, Version};
 use crate::qos;
 
 /// What the server's CONNACK allows on this connection. Absent properties mean no limit
@@ -83,6 +83,9 @@ pub(super) struct State {
     incoming_aliases: BTreeMap<u16, String>,
     /// Topic aliases we set on this connection.
     outgoing_aliases: BTreeMap<u16, String>,
+    /// Re-sends of a resumed session held back for room in the server's Receive Maximum, in
+    /// order (`ClientSession::resend_within_window`).
+    pub held_resends: VecDeque<PacketId>,
 }
 
 impl State {
@@ -94,6 +97,7 @@ impl State {
             sent_expiry: options.session_expiry,
             incoming_aliases: BTreeMap::new(),
             outgoing_aliases: BTreeMap::new(),
+            held_resends: VecDeque::new(),
         }
     }
 
@@ -126,10 +130,12 @@ impl State {
         }
     }
 
-    /// Aliases belong to one connection [MQTT5-3.3.2-7].
+    /// Aliases belong to one connection [MQTT5-3.3.2-7]; held re-sends are owed again, in full,
+    /// on the next.
     pub fn connection_closed(&mut self) {
         self.incoming_aliases.clear();
         self.outgoing_aliases.clear();
+        self.held_resends.clear();
     }
 
     /// How many QoS 1/2 PUBLISHes the server lets us have unacknowledged [MQTT5-3.3.4-7].

@@ -152,6 +152,45 @@ fn the_servers_receive_maximum_narrows_our_window() {
 }
 
 #[test]
+fn a_resumed_session_resends_within_the_new_servers_receive_maximum() {
+    // The last connection allowed more than this one: PUBRELs go at once [MQTT5-3.3.4-8], the
+    // PUBLISH re-sends only while the window has room [MQTT5-3.3.4-7], in their original order
+    // [MQTT5-4.6.0-1] with DUP 1, then what was never sent.
+    let mut h = connected(v5(false, 60), props([Property::ReceiveMaximum(10)]));
+    h.publish_ok("t", "1", Q2, 1);
+    assert_eq!(h.feed(pubrec(1)), vec![send(pubrel(1))]);
+    h.publish_ok("t", "2", Q1, 2);
+    h.publish_ok("t", "3", Q1, 3);
+    h.publish_ok("t", "4", Q2, 4);
+    h.lose();
+    h.open();
+    assert_eq!(
+        h.feed(connack_with(true, props([Property::ReceiveMaximum(2)]))),
+        vec![send(pubrel(1)), send(publish("t", "2", Q1, 2).dup())]
+    );
+    assert_eq!(h.session.in_flight(), 2);
+    assert_eq!(h.publish("t", "5", Q1), Ok(Some(pid(5))));
+    assert_eq!(h.actions(), vec![], "nothing new passes the held re-sends");
+    assert_eq!(h.feed(puback(2)), vec![send(publish("t", "3", Q1, 3).dup())]);
+    assert_eq!(h.feed(pubcomp(1)), vec![send(publish("t", "4", Q2, 4).dup())]);
+    assert_eq!(h.feed(puback(3)), vec![send(publish("t", "5", Q1, 5))], "then the new one, DUP 0");
+    assert_eq!(&h.events()[2..], [published(2), published(1), published(3)]);
+    // A held re-send the server answers anyway is done with, not sent again.
+    let mut h = connected(v5(false, 60), Properties::new());
+    h.publish_ok("t", "1", Q1, 1);
+    h.publish_ok("t", "2", Q1, 2);
+    h.lose();
+    h.open();
+    assert_eq!(
+        h.feed(connack_with(true, props([Property::ReceiveMaximum(1)]))),
+        vec![send(publish("t", "1", Q1, 1).dup())]
+    );
+    assert_eq!(h.feed(puback(2)), vec![]);
+    assert_eq!(h.feed(puback(1)), vec![], "2 is not re-sent: it was acknowledged");
+    assert_eq!(h.unacknowledged(), vec![]);
+}
+
+#[test]
 fn a_publication_above_the_servers_maximum_packet_size_is_refused_and_not_sent() {
     // [MQTT5-3.2.2-15]
     let mut h = connected(v5(true, 0), props([Property::MaximumPacketSize(64)]));
@@ -161,6 +200,25 @@ fn a_publication_above_the_servers_maximum_packet_size_is_refused_and_not_sent()
     assert_eq!(h.actions(), vec![], "nothing sent");
     h.publish_ok("t", "small", Q1, 1);
     assert_eq!(h.unacknowledged(), vec![(1, "t".to_owned())], "the refused one took no id and is not held");
+    // Stored under a larger maximum, too large for the next server: not re-sent; the flow ends
+    // as if it had been (section 3.2.2.3.6), reported with 0x95.
+    let mut h = connected(v5(false, 60), Properties::new());
+    h.publish_ok("t", &big, Q1, 1);
+    h.publish_ok("t", "small", Q1, 2);
+    h.publish_ok("t", &big, Q2, 3);
+    h.lose();
+    h.events();
+    h.open();
+    assert_eq!(
+        h.feed(connack_with(true, props([Property::MaximumPacketSize(64)]))),
+        vec![send(publish("t", "small", Q1, 2).dup())]
+    );
+    assert_eq!(
+        &h.events()[1..],
+        [published_with(1, 0x95), published_with(3, 0x95)],
+        "[MQTT5-3.2.2-15] never sent, reported"
+    );
+    assert_eq!(h.unacknowledged(), vec![(2, "t".to_owned())]);
 }
 
 #[test]
