@@ -110,17 +110,19 @@ impl ClientSession {
     }
 
     /// Sends one of our PUBLISHes (or a re-sent PUBREL), with a 5.0 Topic Alias applied as this
-    /// connection knows it. A stored publication larger than this server's Maximum Packet Size
-    /// (accepted under a larger one) is not sent: its flow ends as if it had been, reported with
-    /// 0x95 Packet too large (section 3.2.2.3.6, [MQTT5-3.2.2-15]). Returns whether it was sent.
+    /// connection knows it. A stored publication this server does not take (accepted on an
+    /// earlier connection, whose server allowed more) is not sent: its flow ends as if it had
+    /// been, reported with the reason the server would have given: 0x95 Packet too large
+    /// (section 3.2.2.3.6, [MQTT5-3.2.2-15]), 0x9B QoS not supported [MQTT5-3.2.2-11], 0x9A
+    /// Retain not supported [MQTT5-3.2.2-14]. Returns whether it was sent.
     pub(super) fn send_publish(&mut self, mut packet: Packet, now: Time) -> bool {
         if let Packet::Publish(publish) = &mut packet {
-            if self.options.version == Version::V5 && packet_too_large(publish, self.max_packet_size()) {
+            if let Some(reason) = self.unsendable(publish) {
                 if let Some(pkid) = publish.pkid {
                     let ack = if publish.qos == QoS::ExactlyOnce { Ack::PubrecFailed(pkid) } else { Ack::Puback(pkid) };
                     if let Acked::Complete { .. } = self.outbox.acknowledge(ack) {
                         self.v5.held_resends.retain(|&id| id != pkid);
-                        self.events.push_back(ClientEvent::Published { pkid, reason: ReasonCode::PACKET_TOO_LARGE });
+                        self.events.push_back(ClientEvent::Published { pkid, reason });
                     }
                 }
                 return false;
@@ -130,9 +132,21 @@ impl ClientSession {
         self.send(packet, now);
         true
     }
-}
 
-/// Whether `publish`, as stored (its whole topic), is larger than `max` in 5.0.
-fn packet_too_large(publish: &Publish, max: usize) -> bool {
-    Packet::Publish(publish.clone()).size(Version::V5).is_none_or(|n| n > max)
+    /// Why this 5.0 server would refuse `publish` (as stored, with its whole topic), if it would.
+    fn unsendable(&self, publish: &Publish) -> Option<ReasonCode> {
+        if self.options.version == Version::V311 {
+            return None;
+        }
+        let server = self.server_limits();
+        if publish.qos > server.maximum_qos {
+            Some(ReasonCode::QOS_NOT_SUPPORTED)
+        } else if publish.retain && !server.retain_available {
+            Some(ReasonCode::RETAIN_NOT_SUPPORTED)
+        } else if Packet::Publish(publish.clone()).size(Version::V5).is_none_or(|n| n > self.max_packet_size()) {
+            Some(ReasonCode::PACKET_TOO_LARGE)
+        } else {
+            None
+        }
+    }
 }

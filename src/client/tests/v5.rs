@@ -236,6 +236,19 @@ fn maximum_qos_and_retain_available_refuse_what_the_server_does_not_take() {
     );
     assert_eq!(h.actions(), vec![]);
     h.publish_ok("t", "x", Q1, 1);
+    // Stored under a server that took them, not re-sent to one that does not: the flow ends,
+    // reported with the reason that server would give.
+    let mut h = connected(v5(false, 60), Properties::new());
+    h.publish_ok("t", "2", Q2, 1);
+    assert_eq!(h.session.publish("t", Bytes::from_static(b"r"), Q1, true, h.now), Ok(Some(pid(2))));
+    assert_eq!(h.actions(), vec![send(publish("t", "r", Q1, 2).retain())]);
+    h.publish_ok("t", "1", Q1, 3);
+    h.lose();
+    h.events();
+    h.open();
+    let limits = props([Property::MaximumQos(1), Property::RetainAvailable(0)]);
+    assert_eq!(h.feed(connack_with(true, limits)), vec![send(publish("t", "1", Q1, 3).dup())]);
+    assert_eq!(&h.events()[1..], [published_with(1, 0x9B), published_with(2, 0x9A)]);
     // A 3.1.1 client reads no such limits: everything goes as before.
     let mut h = Harness::connected(true);
     h.publish_ok("t", "x", Q2, 1);
