@@ -148,17 +148,19 @@ fn arb_v5_connack() -> impl Strategy<Value = Packet> {
         any::<bool>(),
     );
     let accepted = (any::<bool>(), limits).prop_map(|(session_present, (rm, mps, tam, mq, ra, ka, se, assign))| {
-        let mut p = Properties::new();
-        rm.map(|v| p.push(Property::ReceiveMaximum(v)));
-        mps.map(|v| p.push(Property::MaximumPacketSize(v)));
-        tam.map(|v| p.push(Property::TopicAliasMaximum(v)));
-        mq.map(|v| p.push(Property::MaximumQos(v)));
-        ra.map(|v| p.push(Property::RetainAvailable(v)));
-        ka.map(|v| p.push(Property::ServerKeepAlive(v)));
-        se.map(|v| p.push(Property::SessionExpiryInterval(v)));
-        if assign {
-            p.push(Property::AssignedClientIdentifier("assigned".into()));
-        }
+        let p: Properties = [
+            rm.map(Property::ReceiveMaximum),
+            mps.map(Property::MaximumPacketSize),
+            tam.map(Property::TopicAliasMaximum),
+            mq.map(Property::MaximumQos),
+            ra.map(Property::RetainAvailable),
+            ka.map(Property::ServerKeepAlive),
+            se.map(Property::SessionExpiryInterval),
+            assign.then(|| Property::AssignedClientIdentifier("assigned".into())),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         Packet::Connack(Connack { properties: p, ..Connack::accepted(session_present) })
     });
     prop_oneof![
@@ -180,8 +182,10 @@ fn arb_v5_server_packet() -> impl Strategy<Value = Packet> {
             let pkid = (qos != QoS::AtMostOnce).then_some(pkid);
             let mut p = Publish::new(topic, qos, Bytes::from_static(b"x"), false, pkid);
             p.dup = dup && qos != QoS::AtMostOnce;
-            alias.map(|a| p.properties.push(Property::TopicAlias(a)));
-            sub_id.map(|i| p.properties.push(Property::SubscriptionIdentifier(i)));
+            p.properties = [alias.map(Property::TopicAlias), sub_id.map(Property::SubscriptionIdentifier)]
+                .into_iter()
+                .flatten()
+                .collect();
             Packet::Publish(p)
         });
     let ack_codes: &'static [u8] = &[0x00, 0x00, 0x10, 0x80, 0x87, 0x97];
