@@ -542,6 +542,7 @@ impl<C: Connector> Driver<C> {
                         // A 5.0 client says why before it closes (section 4.13.1); the transport
                         // stays for that DISCONNECT to be written.
                         Err(super::ReadError::Decode(e)) if self.session.options().version == Version::V5 => {
+                            tracing::debug!("malformed packet from the server: {e}");
                             self.session.handle_malformed(e.reason_code(), now());
                         }
                         Ok(None) | Err(_) if handshake.is_some() => {
