@@ -371,3 +371,62 @@ fn command_line_v5_flags() {
     let out = run(&["sub", "-h", "127.0.0.1", "-p", &refusing_port, "-t", "x", "-V", "5", "-i", ""].map(String::from));
     assert_eq!(out.status.code(), Some(0x85), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// A scripted 5.0 server on a raw socket: accepts one connection, checks its CONNECT is 5.0,
+/// answers CONNACK with `properties`, then writes `then` as raw bytes. Returns what the client
+/// sent after that, up to its close.
+async fn scripted_v5_server(
+    options: ClientOptions,
+    properties: Properties,
+    then: Vec<u8>,
+) -> (Vec<mqtt_sim::protocol::Packet>, Option<CloseCause>) {
+    use mqtt_sim::net::{PacketReader, PacketWriter};
+    use mqtt_sim::protocol::{Connack, Packet, Version};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let (r, w) = stream.into_split();
+        let (mut reader, mut writer) = (PacketReader::new(r, 1 << 20), PacketWriter::new(w));
+        let Some(Packet::Connect(connect)) = reader.read_packet().await.unwrap() else { panic!("CONNECT first") };
+        assert_eq!(connect.protocol.version(), Version::V5);
+        reader.set_version(Version::V5);
+        writer.set_version(Version::V5);
+        writer.queue(&Packet::Connack(Connack { properties, ..Connack::accepted(false) })).unwrap();
+        writer.queue_raw(&then);
+        writer.flush().await.unwrap();
+        let mut got = Vec::new();
+        while let Ok(Some(p)) = tokio::time::timeout(common::PATIENCE, reader.read_packet()).await.unwrap() {
+            got.push(p);
+        }
+        got
+    });
+    let (_client, mut events) = Client::connect(TcpConnector(addr.to_string()), options, None).await.unwrap();
+    let cause = loop {
+        match tokio::time::timeout(common::PATIENCE, events.recv()).await.expect("an event in time") {
+            Some(ClientEvent::Disconnected { cause }) => break cause,
+            Some(_) => continue,
+            None => panic!("client ended without a Disconnected event"),
+        }
+    };
+    (server.await.unwrap(), cause)
+}
+
+#[tokio::test]
+async fn a_5_0_client_answers_a_malformed_or_oversized_packet_with_disconnect() {
+    use mqtt_sim::protocol::{Disconnect, Packet};
+    let violation = Some(CloseCause::ProtocolViolation("the server sent a malformed packet"));
+    // A PUBLISH with both QoS bits set is malformed [MQTT5-3.3.1-4]: DISCONNECT 0x81, then close
+    // (section 4.13.1).
+    let (sent, cause) =
+        scripted_v5_server(v5("m", true, 0), Properties::new(), vec![0x36, 0x04, 0x00, 0x01, b'a', 0x00]).await;
+    assert_eq!(sent, vec![Packet::Disconnect(Disconnect::with_reason(ReasonCode::MALFORMED_PACKET))]);
+    assert_eq!(cause, violation);
+    // Larger than the Maximum Packet Size we sent: 0x95. The reader enforces what CONNECT said.
+    let small = ClientOptions { maximum_packet_size: Some(32), ..v5("m", true, 0) };
+    let mut big = vec![0x30, 40, 0x00, 0x01, b'a', 0x00];
+    big.extend([b'x'; 36]);
+    let (sent, cause) = scripted_v5_server(small, Properties::new(), big).await;
+    assert_eq!(sent, vec![Packet::Disconnect(Disconnect::with_reason(ReasonCode::PACKET_TOO_LARGE))]);
+    assert_eq!(cause, violation);
+}
