@@ -45,7 +45,12 @@ fn problem_value(property: &'static str, why: &'static str) -> DecodeError {
 
 #[test]
 fn an_unknown_property_is_malformed() {
-    assert_refused(&publish_with(&[&[0x05, 0x00]]), DecodeError::UnknownProperty(0x05), ReasonCode::MALFORMED_PACKET, None);
+    assert_refused(
+        &publish_with(&[&[0x05, 0x00]]),
+        DecodeError::UnknownProperty(0x05),
+        ReasonCode::MALFORMED_PACKET,
+        None,
+    );
 }
 
 #[test]
@@ -278,7 +283,12 @@ fn property_lengths_and_variable_byte_integers() {
     assert_refused(&bytes, want, ReasonCode::MALFORMED_PACKET, None);
     // A property length of five bytes.
     let bytes = frame(0x30, &[&s(b"t"), &[0x80, 0x80, 0x80, 0x80, 0x01]]);
-    assert_refused(&bytes, DecodeError::MalformedVarInt { field: "property length" }, ReasonCode::MALFORMED_PACKET, None);
+    assert_refused(
+        &bytes,
+        DecodeError::MalformedVarInt { field: "property length" },
+        ReasonCode::MALFORMED_PACKET,
+        None,
+    );
     // A Subscription Identifier of five bytes.
     let bytes = publish_with(&[&[0x0B, 0xFF, 0xFF, 0xFF, 0xFF, 0x01]]);
     let want = DecodeError::MalformedVarInt { field: "Subscription Identifier" };

@@ -1,11 +1,11 @@
-//! Connecting and staying connected: CONNECT on a new transport, CONNACK (refusal, session
-//! present, what a resumed session re-sends), keep alive (PINGREQ when idle, closing when
-//! PINGRESP or CONNACK is overdue) and what a closed connection leaves behind.
+//! Connecting and staying connected: CONNACK (refusal, session present, what a resumed session
+//! re-sends), keep alive (PINGREQ when idle, closing when PINGRESP or CONNACK is overdue) and
+//! what a closed connection leaves behind. What a 5.0 CONNACK's properties set is read in `v5`.
 
 use std::time::Duration;
 
 use super::{ClientEvent, ClientSession, CloseCause};
-use crate::protocol::{Connack, ConnectReturnCode, Packet};
+use crate::protocol::{Connack, Packet, Version};
 use crate::time::Time;
 
 /// How long to wait for CONNACK when keep alive is off.
@@ -25,18 +25,27 @@ pub(super) enum State {
 impl ClientSession {
     pub(super) fn handle_connack(&mut self, ack: Connack, now: Time) {
         if !ack.code.is_success() {
-            // A 5.0 refusal without a 3.1.1 counterpart is reported as "server unavailable"
-            // until the client's reason codes are its own (issue 18's client work).
-            let code = ack.code.v311().unwrap_or(ConnectReturnCode::ServerUnavailable);
-            self.events.push_back(ClientEvent::Refused(code));
-            self.close(CloseCause::Refused(code));
+            // The code as the server sent it: a 3.1.1 return code or a 5.0 reason code; either
+            // way the connection is over [MQTT5-4.13.2-1].
+            self.events.push_back(ClientEvent::Refused(ack.code));
+            self.close(CloseCause::Refused(ack.code));
             return;
         }
+        let v5 = self.options.version == Version::V5;
+        if v5 && ack.session_present && self.options.clean_session {
+            // A server that was asked for Clean Start answers session present 0 [MQTT5-3.2.2-2];
+            // the client closes on a session it cannot have [MQTT5-3.2.2-4].
+            return self.violation("session present 1 after Clean Start 1 [MQTT5-3.2.2-2] [MQTT5-3.2.2-4]");
+        }
         self.state = State::Connected;
+        if v5 {
+            self.v5.connack(&ack.properties);
+        }
         let expected_session = self.had_session && !self.options.clean_session;
         self.had_session = true;
         if self.options.clean_session {
-            // A clean session starts with nothing; our side discards too [MQTT-3.1.2-6].
+            // A clean session starts with nothing; our side discards too [MQTT-3.1.2-6]
+            // [MQTT5-3.1.2-4].
             self.outbox.clear();
             self.incoming_qos2.clear();
         }
@@ -49,11 +58,21 @@ impl ClientSession {
             // The server lost its half: it will not re-send or release anything it held for us.
             self.incoming_qos2.clear();
             self.events.push_back(ClientEvent::SessionLost { unacknowledged: self.outbox.len() });
+            if v5 {
+                // A 5.0 client discards its half too [MQTT5-3.2.2-5].
+                self.outbox.clear();
+            }
         }
         // Re-send unacknowledged PUBLISH (DUP=1) and PUBREL, same ids, original order; then what
-        // waited for room in the window, for the first time (DUP=0).
-        for packet in self.outbox.resend() {
-            self.send(packet, now);
+        // waited for room in the window, for the first time (DUP=0). A 5.0 server's Receive
+        // Maximum bounds the re-sent PUBLISHes too.
+        let resends = self.outbox.resend();
+        if v5 {
+            self.resend_within_window(resends, now);
+        } else {
+            for packet in resends {
+                self.send_publish(packet, now);
+            }
         }
         self.send_waiting(now);
     }
@@ -103,23 +122,32 @@ impl ClientSession {
         }
     }
 
+    /// Ours, or once a 5.0 CONNACK has set one, the server's [MQTT5-3.1.2-21] [MQTT5-3.2.2-21].
     fn keep_alive(&self) -> Option<Duration> {
-        match self.options.keep_alive {
+        match self.v5.server.keep_alive.unwrap_or(self.options.keep_alive) {
             0 => None,
             s => Some(Duration::from_secs(u64::from(s))),
         }
     }
 
-    /// The connection is over: pending SUBSCRIBE/UNSUBSCRIBE requests die with it; a clean
-    /// session's state is discarded, a persistent one is kept for the next connection.
+    /// The connection is over: pending SUBSCRIBE/UNSUBSCRIBE requests die with it; a session
+    /// that ends with the connection is discarded, one that outlives it is kept for the next
+    /// connection (`keeps_session`) [MQTT5-3.1.2-23].
     pub(super) fn went_away(&mut self, cause: Option<CloseCause>) {
         self.state = State::Disconnected;
         self.ping_sent = None;
         self.requests.clear();
-        if self.options.clean_session {
+        if !self.keeps_session() {
             self.outbox.clear();
             self.incoming_qos2.clear();
+            if self.options.version == Version::V5 {
+                // The server discards its half too: the next CONNACK's session present 0 is
+                // expected, not a loss, and an assigned client id names nothing any more.
+                self.had_session = false;
+                self.v5.assigned_client_id = None;
+            }
         }
+        self.v5.connection_closed();
         self.events.push_back(ClientEvent::Disconnected { cause });
     }
 }

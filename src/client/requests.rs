@@ -3,7 +3,7 @@
 //! Requests are not session state: they die with the connection.
 
 use super::{ClientError, ClientSession};
-use crate::protocol::{Packet, PacketId};
+use crate::protocol::{EncodeError, Packet, PacketId};
 use crate::time::Time;
 
 /// Which request a SUBSCRIBE/UNSUBSCRIBE packet id is waiting on.
@@ -49,11 +49,18 @@ impl ClientSession {
         true
     }
 
-    /// Refuses requests the encoder would refuse, before they change any state: the packet id
-    /// is taken only after it passes, so an invalid request does not shift the ids of the
-    /// requests after it.
+    /// Refuses requests the encoder would refuse in the connection's version, before they
+    /// change any state: the packet id is taken only after it passes, so an invalid request does
+    /// not shift the ids of the requests after it. A packet larger than a 5.0 server's Maximum
+    /// Packet Size is refused, not sent [MQTT5-3.2.2-15].
     pub(super) fn check(&self, packet: &Packet) -> Result<(), ClientError> {
-        packet.encode(&mut bytes::BytesMut::new(), crate::protocol::MAX_PACKET_SIZE)?;
-        Ok(())
+        let max = self.max_packet_size();
+        match packet.encode_as(self.options.version, &mut bytes::BytesMut::new(), max) {
+            Ok(_) => Ok(()),
+            Err(EncodeError::ExceedsMaximum { size, max }) if max < crate::protocol::MAX_PACKET_SIZE => {
+                Err(ClientError::TooLarge { size, max })
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 }

@@ -29,23 +29,26 @@ pub struct PubOptions {
     pub retain: bool,
 }
 
-/// Runs the command; `input` supplies lines for `-l`.
+/// Runs the command; `input` supplies lines for `-l`. Each PUBLISH carries the `-D publish`
+/// properties (5.0).
 pub async fn publish(opts: &PubOptions, input: impl BufRead) -> Result<(), CommandError> {
     let (client, _events) = Client::connect(opts.connect.connector(), opts.connect.client_options(), None).await?;
+    let properties = &opts.connect.properties.publish;
+    let send = |payload: Bytes| client.publish_with(&opts.topic, payload, opts.qos, opts.retain, properties.clone());
     let result = async {
         match &opts.payload {
-            Payload::Message(m) => client.publish(&opts.topic, Bytes::from(m.clone()), opts.qos, opts.retain).await?,
-            Payload::Null => client.publish(&opts.topic, Bytes::new(), opts.qos, opts.retain).await?,
+            Payload::Message(m) => send(Bytes::from(m.clone())).await.map(drop)?,
+            Payload::Null => send(Bytes::new()).await.map(drop)?,
             Payload::Lines => {
                 for line in input.lines() {
                     let line = line.map_err(CommandError::Input)?;
-                    client.publish(&opts.topic, Bytes::from(line), opts.qos, opts.retain).await?;
+                    send(Bytes::from(line)).await?;
                 }
             }
         }
         Ok(())
     }
     .await;
-    client.disconnect().await;
+    opts.connect.disconnect(&client).await;
     result
 }

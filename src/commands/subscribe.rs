@@ -33,12 +33,16 @@ pub async fn subscribe(opts: &SubOptions, out: &mut (impl Write + Send)) -> Resu
         let (client, mut events) =
             Client::connect(opts.connect.connector(), opts.connect.client_options(), None).await?;
         let filters = opts.topics.iter().map(|t| SubscribeFilter::new(t.clone(), opts.qos)).collect();
-        let codes = client.subscribe(filters).await?;
-        if let Some(i) = codes.iter().position(|c| *c == SubackCode::Failure) {
-            eprintln!("warning: subscription to {} refused by the broker", opts.topics[i]);
+        let codes = client.subscribe_with(filters, opts.connect.properties.subscribe.clone()).await?;
+        match codes.iter().position(|c| !matches!(c, SubackCode::Granted(_))).map(|i| (codes[i], &opts.topics[i])) {
+            Some((SubackCode::Refused(reason), topic)) => {
+                eprintln!("warning: subscription to {topic} refused by the broker: {} ({reason})", reason.name())
+            }
+            Some((_, topic)) => eprintln!("warning: subscription to {topic} refused by the broker"),
+            None => {}
         }
         if opts.exit_after_subscribe {
-            client.disconnect().await;
+            opts.connect.disconnect(&client).await;
             return Ok(());
         }
         let mut received = 0usize;
@@ -64,7 +68,7 @@ pub async fn subscribe(opts: &SubOptions, out: &mut (impl Write + Send)) -> Resu
                 None => return Err(CommandError::Connection("connection lost".into())),
             }
         }
-        client.disconnect().await;
+        opts.connect.disconnect(&client).await;
         Ok(())
     };
     match opts.timeout {

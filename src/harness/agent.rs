@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::client::{AckKind, ClientEvent, ClientOptions, CloseCause, Message, SessionSummary};
 use crate::net::{Client, ClientError, Connector, Events, SessionStore};
-use crate::protocol::{ConnectReturnCode, Packet, PacketId, QoS, SubackCode, SubscribeFilter, MAX_PACKET_SIZE};
+use crate::protocol::{ConnackCode, Packet, PacketId, QoS, SubackCode, SubscribeFilter, MAX_PACKET_SIZE};
 use crate::scenario::model::ConnectionEnd;
 use crate::trace::{ClientNote, EndCause};
 use crate::trace::{Trace, TraceEvent};
@@ -85,8 +85,11 @@ pub enum Command {
 /// A CONNACK as the application saw it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConnackSeen {
-    Accepted { session_present: bool },
-    Refused(ConnectReturnCode),
+    Accepted {
+        session_present: bool,
+    },
+    /// The code as the server sent it (a 3.1.1 return code or a 5.0 reason code).
+    Refused(ConnackCode),
 }
 
 /// What one client's application observed, in order.
@@ -208,8 +211,8 @@ pub async fn serve<C: Connector + Clone>(
                     }
                     Err(ClientError::Refused(code)) => {
                         ctx.connack(ConnackSeen::Refused(code));
-                        ctx.note(ClientNote::ConnectRefused { code: code as u8 });
-                        let _ = reply.send(Err(format!("refused with CONNACK rc={}", code as u8)));
+                        ctx.note(ClientNote::ConnectRefused { code: code.raw() });
+                        let _ = reply.send(Err(format!("refused with CONNACK rc={}", code.raw())));
                     }
                     Err(e) => {
                         ctx.record().connection = match &e {
@@ -435,8 +438,8 @@ fn record_event(ctx: &AgentContext, event: ClientEvent) {
             ctx.record().connection = ended(cause);
             ctx.push(TraceEvent::Disconnected { ms, client: ctx.name.clone(), cause: EndCause(cause) })
         }
-        ClientEvent::Refused(code) => ctx.note(ClientNote::Refused { code: code as u8 }),
-        ClientEvent::Published(_) | ClientEvent::Subscribed { .. } | ClientEvent::Unsubscribed(_) => {}
+        ClientEvent::Refused(code) => ctx.note(ClientNote::Refused { code: code.raw() }),
+        ClientEvent::Published { .. } | ClientEvent::Subscribed { .. } | ClientEvent::Unsubscribed { .. } => {}
     }
 }
 
@@ -444,7 +447,8 @@ fn record_event(ctx: &AgentContext, event: ClientEvent) {
 /// or a fault closed it).
 fn ended(cause: Option<CloseCause>) -> ConnectionEnd {
     match cause {
-        None => ConnectionEnd::Lost,
+        // A 5.0 server's DISCONNECT is the server closing the connection.
+        None | Some(CloseCause::ServerDisconnect(_)) => ConnectionEnd::Lost,
         Some(CloseCause::Disconnect) => ConnectionEnd::Disconnect,
         Some(CloseCause::PingTimeout) => ConnectionEnd::PingTimeout,
         Some(CloseCause::ConnackTimeout) => ConnectionEnd::ConnackTimeout,

@@ -148,7 +148,7 @@ fn view_line(m: &MessageView) -> String {
 pub fn connack_line(c: &ConnackSeen) -> String {
     match c {
         ConnackSeen::Accepted { session_present } => format!("accepted, session present {}", *session_present as u8),
-        ConnackSeen::Refused(code) => format!("refused, return code {}", *code as u8),
+        ConnackSeen::Refused(code) => format!("refused, return code {}", code.raw()),
     }
 }
 

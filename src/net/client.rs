@@ -1,7 +1,9 @@
 //! The async MQTT client: a task that drives a sans-IO [`ClientSession`] over any byte stream a
 //! [`Connector`] opens (tokio TCP, turmoil TCP), with an optional reconnect policy whose timing
 //! comes from the runtime's clock (so it is simulated inside turmoil). The application holds a
-//! [`Client`] handle for requests and an [`Events`] stream for what arrives.
+//! [`Client`] handle for requests and an [`Events`] stream for what arrives. The connection speaks
+//! the version `ClientOptions::version` names: the reader and writer switch to it as CONNECT goes
+//! out, and the reader refuses packets above our 5.0 Maximum Packet Size.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -15,10 +17,11 @@ use tokio::time::Instant;
 
 use super::framed::{PacketReader, PacketWriter};
 use crate::client::{
-    AckKind, ClientAction, ClientError, ClientEvent, ClientOptions, ClientSession, CloseCause, SessionSummary,
+    AckKind, ClientAction, ClientError, ClientEvent, ClientOptions, ClientSession, CloseCause, ServerLimits,
+    SessionSummary,
 };
 use crate::protocol::{
-    ConnectReturnCode, Packet, PacketId, QoS, SubackCode, SubscribeFilter, Version, MAX_PACKET_SIZE,
+    ConnackCode, Packet, PacketId, Properties, QoS, ReasonCode, SubackCode, SubscribeFilter, Version, MAX_PACKET_SIZE,
 };
 use crate::time::Time;
 
@@ -68,9 +71,16 @@ pub enum Error {
     /// The transport could not be opened or failed.
     #[error("connection failed: {0}")]
     Io(#[from] io::Error),
-    /// The server answered CONNACK with a refusal.
-    #[error("connection refused by the server: {0:?}")]
-    Refused(ConnectReturnCode),
+    /// The server answered CONNACK with a refusal (a 3.1.1 return code or a 5.0 reason code).
+    #[error("connection refused by the server: {}", refusal(*.0))]
+    Refused(ConnackCode),
+    /// A 5.0 server refused our publication: PUBACK or PUBREC with this reason (0x80 or above).
+    #[error("the server refused the publication with reason {0} ({name})", name = .0.name())]
+    PublishRefused(ReasonCode),
+    /// Our half of the session was discarded before the publication completed (a 5.0 Clean
+    /// Start or a lost session [MQTT5-3.2.2-5]).
+    #[error("the session was discarded before the publication completed")]
+    Discarded,
     /// The connection closed before the request completed.
     #[error("connection closed")]
     Closed,
@@ -82,16 +92,61 @@ pub enum Error {
     Cause(CloseCause),
 }
 
+/// A refusal as `Error::Refused` shows it: a 3.1.1 code by name, as it always was; a 5.0 code
+/// with the spec's name.
+fn refusal(code: ConnackCode) -> String {
+    match code {
+        ConnackCode::V311(c) => format!("{c:?}"),
+        ConnackCode::V5(r) => format!("{r} ({})", r.name()),
+    }
+}
+
 enum Request {
-    Publish { topic: String, payload: Bytes, qos: QoS, retain: bool, done: oneshot::Sender<Result<(), Error>> },
-    Subscribe { filters: Vec<SubscribeFilter>, done: oneshot::Sender<Result<Vec<SubackCode>, Error>> },
-    Unsubscribe { filters: Vec<String>, done: oneshot::Sender<Result<(), Error>> },
-    Disconnect { done: oneshot::Sender<()> },
-    Abort { done: oneshot::Sender<()> },
-    Ack { kind: AckKind, pkid: Option<PacketId>, done: oneshot::Sender<Result<PacketId, Error>> },
-    Send { packet: Packet, raw: bool, done: oneshot::Sender<Result<bool, Error>> },
-    StopPinging { done: oneshot::Sender<()> },
-    Inspect { done: oneshot::Sender<SessionSummary> },
+    Publish {
+        topic: String,
+        payload: Bytes,
+        qos: QoS,
+        retain: bool,
+        properties: Properties,
+        done: oneshot::Sender<Result<ReasonCode, Error>>,
+    },
+    Subscribe {
+        filters: Vec<SubscribeFilter>,
+        properties: Properties,
+        done: oneshot::Sender<Result<Vec<SubackCode>, Error>>,
+    },
+    Unsubscribe {
+        filters: Vec<String>,
+        properties: Properties,
+        done: oneshot::Sender<Result<Vec<ReasonCode>, Error>>,
+    },
+    /// DISCONNECT; with a 5.0 reason code and properties when `with` is given.
+    Disconnect {
+        with: Option<(ReasonCode, Properties)>,
+        done: oneshot::Sender<Result<(), Error>>,
+    },
+    Limits {
+        done: oneshot::Sender<ServerLimits>,
+    },
+    Abort {
+        done: oneshot::Sender<()>,
+    },
+    Ack {
+        kind: AckKind,
+        pkid: Option<PacketId>,
+        done: oneshot::Sender<Result<PacketId, Error>>,
+    },
+    Send {
+        packet: Packet,
+        raw: bool,
+        done: oneshot::Sender<Result<bool, Error>>,
+    },
+    StopPinging {
+        done: oneshot::Sender<()>,
+    },
+    Inspect {
+        done: oneshot::Sender<SessionSummary>,
+    },
 }
 
 /// Requests to the client task. Cheap to clone.
@@ -186,23 +241,64 @@ impl Client {
         qos: QoS,
         retain: bool,
     ) -> Result<(), Error> {
+        self.publish_with(topic, payload, qos, retain, Properties::new()).await.map(drop)
+    }
+
+    /// [`Client::publish`] with 5.0 PUBLISH properties. Returns the acknowledgement's reason
+    /// code (Success, or 0x10 No matching subscribers; always Success for QoS 0 and in 3.1.1);
+    /// a refusal (0x80 or above) is `Error::PublishRefused`.
+    pub async fn publish_with(
+        &self,
+        topic: impl Into<String>,
+        payload: impl Into<Bytes>,
+        qos: QoS,
+        retain: bool,
+        properties: Properties,
+    ) -> Result<ReasonCode, Error> {
         let (done, rx) = oneshot::channel();
-        let request = Request::Publish { topic: topic.into(), payload: payload.into(), qos, retain, done };
+        let request = Request::Publish { topic: topic.into(), payload: payload.into(), qos, retain, properties, done };
         self.requests.send(request).map_err(|_| Error::Closed)?;
         rx.await.map_err(|_| Error::Closed)?
     }
 
     /// Subscribes; returns the SUBACK's return codes.
     pub async fn subscribe(&self, filters: Vec<SubscribeFilter>) -> Result<Vec<SubackCode>, Error> {
+        self.subscribe_with(filters, Properties::new()).await
+    }
+
+    /// [`Client::subscribe`] with 5.0 SUBSCRIBE properties (a Subscription Identifier, User
+    /// Properties); each filter carries its own subscription options.
+    pub async fn subscribe_with(
+        &self,
+        filters: Vec<SubscribeFilter>,
+        properties: Properties,
+    ) -> Result<Vec<SubackCode>, Error> {
         let (done, rx) = oneshot::channel();
-        self.requests.send(Request::Subscribe { filters, done }).map_err(|_| Error::Closed)?;
+        self.requests.send(Request::Subscribe { filters, properties, done }).map_err(|_| Error::Closed)?;
         rx.await.map_err(|_| Error::Closed)?
     }
 
     pub async fn unsubscribe(&self, filters: Vec<String>) -> Result<(), Error> {
+        self.unsubscribe_with(filters, Properties::new()).await.map(drop)
+    }
+
+    /// [`Client::unsubscribe`] with 5.0 UNSUBSCRIBE properties; returns the UNSUBACK's reason
+    /// codes, one per filter (none in 3.1.1).
+    pub async fn unsubscribe_with(
+        &self,
+        filters: Vec<String>,
+        properties: Properties,
+    ) -> Result<Vec<ReasonCode>, Error> {
         let (done, rx) = oneshot::channel();
-        self.requests.send(Request::Unsubscribe { filters, done }).map_err(|_| Error::Closed)?;
+        self.requests.send(Request::Unsubscribe { filters, properties, done }).map_err(|_| Error::Closed)?;
         rx.await.map_err(|_| Error::Closed)?
+    }
+
+    /// The limits the server's CONNACK set on the current connection (none for 3.1.1).
+    pub async fn server_limits(&self) -> Result<ServerLimits, Error> {
+        let (done, rx) = oneshot::channel();
+        self.requests.send(Request::Limits { done }).map_err(|_| Error::Closed)?;
+        rx.await.map_err(|_| Error::Closed)
     }
 
     /// Closes the transport without DISCONNECT, as a crash or a pulled cable would (the broker
@@ -249,9 +345,21 @@ impl Client {
     /// Sends DISCONNECT, closes the connection and ends the client task.
     pub async fn disconnect(&self) {
         let (done, rx) = oneshot::channel();
-        if self.requests.send(Request::Disconnect { done }).is_ok() {
+        if self.requests.send(Request::Disconnect { with: None, done }).is_ok() {
             let _ = rx.await;
         }
+    }
+
+    /// [`Client::disconnect`] with a 5.0 reason code (0x04 publishes the will) and properties
+    /// (a new Session Expiry Interval, User Properties). A DISCONNECT the session refuses (a
+    /// Session Expiry Interval above 0 after CONNECT sent 0, anything but Normal disconnection
+    /// in 3.1.1) is an error, and the connection stays open.
+    pub async fn disconnect_with(&self, reason: ReasonCode, properties: Properties) -> Result<(), Error> {
+        let (done, rx) = oneshot::channel();
+        self.requests
+            .send(Request::Disconnect { with: Some((reason, properties)), done })
+            .map_err(|_| Error::Closed)?;
+        rx.await.map_err(|_| Error::Closed)?
     }
 }
 
@@ -293,9 +401,12 @@ struct Transport<Io> {
 }
 
 impl<Io: AsyncRead + AsyncWrite + Unpin> Transport<Io> {
-    fn new(io: Io) -> Transport<Io> {
+    /// A transport for a session with `options`: the reader refuses what is above our 5.0
+    /// Maximum Packet Size, if we set one.
+    fn new(io: Io, options: &ClientOptions) -> Transport<Io> {
         let (r, w) = tokio::io::split(io);
-        Transport { reader: PacketReader::new(r, MAX_PACKET_SIZE), writer: PacketWriter::new(w) }
+        let max = options.maximum_packet_size.map_or(MAX_PACKET_SIZE, |m| (m as usize).min(MAX_PACKET_SIZE));
+        Transport { reader: PacketReader::new(r, max), writer: PacketWriter::new(w) }
     }
 
     /// Writes the session's queued packets; returns the cause if the session closed the
@@ -307,6 +418,12 @@ impl<Io: AsyncRead + AsyncWrite + Unpin> Transport<Io> {
                 ClientAction::Send(packet) => {
                     if let Err(e) = self.writer.queue(&packet) {
                         tracing::error!("could not encode {packet:?}: {e}");
+                    }
+                    if let Packet::Connect(connect) = &packet {
+                        // Every later packet, both ways, is in the version CONNECT asked for.
+                        let version = connect.protocol.version();
+                        self.writer.set_version(version);
+                        self.reader.set_version(version);
                     }
                 }
                 ClientAction::SendRaw(bytes) => self.writer.queue_raw(&bytes),
@@ -331,9 +448,9 @@ impl<Io: AsyncRead + AsyncWrite + Unpin> Transport<Io> {
 /// Requests waiting for the server.
 #[derive(Default)]
 struct Pending {
-    publishes: BTreeMap<PacketId, oneshot::Sender<Result<(), Error>>>,
+    publishes: BTreeMap<PacketId, oneshot::Sender<Result<ReasonCode, Error>>>,
     subscribes: BTreeMap<PacketId, oneshot::Sender<Result<Vec<SubackCode>, Error>>>,
-    unsubscribes: BTreeMap<PacketId, oneshot::Sender<Result<(), Error>>>,
+    unsubscribes: BTreeMap<PacketId, oneshot::Sender<Result<Vec<ReasonCode>, Error>>>,
 }
 
 struct Driver<C: Connector> {
@@ -373,12 +490,12 @@ impl<C: Connector> Driver<C> {
         let mut connect_now = true;
         let mut backoff = self.reconnect.map(|p| p.initial);
         let mut retry_at: Option<Instant> = None;
-        let mut disconnect_done: Option<oneshot::Sender<()>> = None;
+        let mut disconnect_done: Option<oneshot::Sender<Result<(), Error>>> = None;
         loop {
             if std::mem::take(&mut connect_now) {
                 match self.connector.connect().await {
                     Ok(io) => {
-                        transport = Some(Transport::new(io));
+                        transport = Some(Transport::new(io, self.session.options()));
                         self.session.handle_connected_transport(now());
                     }
                     Err(e) => match handshake.take() {
@@ -397,9 +514,17 @@ impl<C: Connector> Driver<C> {
                     }
                     request = requests.recv(), if handshake.is_none() => match request {
                         None => { self.session.disconnect(now()); }
-                        Some(Request::Disconnect { done }) => {
+                        Some(Request::Disconnect { with: None, done }) => {
                             self.session.disconnect(now());
                             disconnect_done = Some(done);
+                        }
+                        Some(Request::Disconnect { with: Some((reason, properties)), done }) => {
+                            match self.session.disconnect_with(reason, properties, now()) {
+                                Ok(()) => disconnect_done = Some(done),
+                                // Not connected: there is nothing to close but the task.
+                                Err(ClientError::NotConnected) => disconnect_done = Some(done),
+                                Err(e) => { let _ = done.send(Err(e.into())); }
+                            }
                         }
                         Some(Request::Abort { done }) => {
                             // Dropping the stream closes it with no DISCONNECT on the wire.
@@ -414,6 +539,12 @@ impl<C: Connector> Driver<C> {
                     },
                     read = read_packet(&mut transport) => match read {
                         Ok(Some(packet)) => self.session.handle_packet(packet, now()),
+                        // A 5.0 client says why before it closes (section 4.13.1); the transport
+                        // stays for that DISCONNECT to be written.
+                        Err(super::ReadError::Decode(e)) if self.session.options().version == Version::V5 => {
+                            tracing::debug!("malformed packet from the server: {e}");
+                            self.session.handle_malformed(e.reason_code(), now());
+                        }
                         Ok(None) | Err(_) if handshake.is_some() => {
                             self.session.handle_connection_lost(now());
                             let error = match read {
@@ -477,13 +608,13 @@ impl<C: Connector> Driver<C> {
             self.dispatch_events();
             if let Some(done) = disconnect_done.take() {
                 self.fail_all();
-                let _ = done.send(());
+                let _ = done.send(Ok(()));
                 return;
             }
             if transport.is_none() {
                 // Requests that cannot complete without a connection fail now; publications of a
                 // persistent session stay pending, to complete after the reconnect re-sends them.
-                self.fail_requests(!self.session.options().clean_session && self.reconnect.is_some());
+                self.fail_requests(self.session.keeps_session() && self.reconnect.is_some());
                 match (self.reconnect, backoff) {
                     (Some(policy), Some(wait)) => {
                         if retry_at.is_none() {
@@ -527,35 +658,39 @@ impl<C: Connector> Driver<C> {
 
     fn request(&mut self, request: Request, now: Time) {
         match request {
-            Request::Publish { topic, payload, qos, retain, done } => {
-                match self.session.publish(topic, payload, qos, retain, now) {
+            Request::Publish { topic, payload, qos, retain, properties, done } => {
+                match self.session.publish_with(topic, payload, qos, retain, properties, now) {
                     Ok(Some(pkid)) => {
                         self.pending.publishes.insert(pkid, done);
                     }
                     Ok(None) => {
-                        let _ = done.send(Ok(()));
+                        let _ = done.send(Ok(ReasonCode::SUCCESS));
                     }
                     Err(e) => {
                         let _ = done.send(Err(e.into()));
                     }
                 }
             }
-            Request::Subscribe { filters, done } => match self.session.subscribe(filters, now) {
-                Ok(pkid) => {
-                    self.pending.subscribes.insert(pkid, done);
+            Request::Subscribe { filters, properties, done } => {
+                match self.session.subscribe_with(filters, properties, now) {
+                    Ok(pkid) => {
+                        self.pending.subscribes.insert(pkid, done);
+                    }
+                    Err(e) => {
+                        let _ = done.send(Err(e.into()));
+                    }
                 }
-                Err(e) => {
-                    let _ = done.send(Err(e.into()));
+            }
+            Request::Unsubscribe { filters, properties, done } => {
+                match self.session.unsubscribe_with(filters, properties, now) {
+                    Ok(pkid) => {
+                        self.pending.unsubscribes.insert(pkid, done);
+                    }
+                    Err(e) => {
+                        let _ = done.send(Err(e.into()));
+                    }
                 }
-            },
-            Request::Unsubscribe { filters, done } => match self.session.unsubscribe(filters, now) {
-                Ok(pkid) => {
-                    self.pending.unsubscribes.insert(pkid, done);
-                }
-                Err(e) => {
-                    let _ = done.send(Err(e.into()));
-                }
-            },
+            }
             Request::Ack { kind, pkid, done } => {
                 let _ = done.send(self.session.ack(kind, pkid, now).map_err(Error::from));
             }
@@ -563,7 +698,7 @@ impl<C: Connector> Driver<C> {
                 let sent = match self.session.send_packet(packet.clone(), now) {
                     Err(ClientError::Invalid(_)) if raw => {
                         let mut bytes = bytes::BytesMut::new();
-                        match packet.encode_unchecked(Version::V311, &mut bytes) {
+                        match packet.encode_unchecked(self.session.options().version, &mut bytes) {
                             Ok(_) => self.session.send_raw(bytes.freeze(), now).map(|()| true),
                             Err(e) => Err(ClientError::Invalid(e)),
                         }
@@ -574,6 +709,9 @@ impl<C: Connector> Driver<C> {
             }
             Request::Inspect { done } => {
                 let _ = done.send(self.session.summary());
+            }
+            Request::Limits { done } => {
+                let _ = done.send(self.session.server_limits().clone());
             }
             Request::StopPinging { done } => {
                 self.session.stop_pinging();
@@ -586,9 +724,26 @@ impl<C: Connector> Driver<C> {
     fn dispatch_events(&mut self) {
         while let Some(event) = self.session.poll_event() {
             match &event {
-                ClientEvent::Published(pkid) => {
+                ClientEvent::Published { pkid, reason } => {
                     if let Some(done) = self.pending.publishes.remove(pkid) {
-                        let _ = done.send(Ok(()));
+                        let _ = done.send(if reason.is_success() {
+                            Ok(*reason)
+                        } else {
+                            Err(Error::PublishRefused(*reason))
+                        });
+                    }
+                }
+                ClientEvent::Connected { .. } | ClientEvent::SessionLost { .. } => {
+                    // Publications our half of the session no longer holds (discarded at a 5.0
+                    // Clean Start or session loss) will never complete.
+                    let held: std::collections::BTreeSet<PacketId> =
+                        self.session.unacknowledged().map(|(id, _)| id).collect();
+                    let gone: Vec<PacketId> =
+                        self.pending.publishes.keys().filter(|id| !held.contains(id)).copied().collect();
+                    for id in gone {
+                        if let Some(done) = self.pending.publishes.remove(&id) {
+                            let _ = done.send(Err(Error::Discarded));
+                        }
                     }
                 }
                 ClientEvent::Subscribed { pkid, codes } => {
@@ -596,9 +751,9 @@ impl<C: Connector> Driver<C> {
                         let _ = done.send(Ok(codes.clone()));
                     }
                 }
-                ClientEvent::Unsubscribed(pkid) => {
+                ClientEvent::Unsubscribed { pkid, reasons } => {
                     if let Some(done) = self.pending.unsubscribes.remove(pkid) {
-                        let _ = done.send(Ok(()));
+                        let _ = done.send(Ok(reasons.clone()));
                     }
                 }
                 _ => {}

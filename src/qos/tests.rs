@@ -93,3 +93,19 @@ fn free_ids_skip_held_and_claimed_ones_and_wrap_past_zero() {
     assert_eq!(out.free_id(|_| false), Some(id(1)), "[MQTT-2.3.1-2] held ids are skipped, 0 is never used");
     assert_eq!(out.free_id(|_| true), None);
 }
+
+#[test]
+fn a_failed_pubrec_ends_the_flow_without_pubrel() {
+    let mut out = Outbox::new();
+    let one = push(&mut out, Msg("a", QoS::ExactlyOnce));
+    let two = push(&mut out, Msg("b", QoS::ExactlyOnce));
+    assert!(out.send_next(usize::MAX).is_some() && out.send_next(usize::MAX).is_some());
+    assert_eq!(
+        out.acknowledge(Ack::PubrecFailed(one)),
+        Acked::Complete { pkid: one, msg: Msg("a", QoS::ExactlyOnce) },
+        "[MQTT5-4.3.3-4] PUBREL only for a PUBREC below 0x80; the id is free again"
+    );
+    assert_eq!(out.acknowledge(Ack::Pubrec(two)), Acked::SendPubrel(two));
+    assert_eq!(out.acknowledge(Ack::PubrecFailed(two)), Acked::Ignored, "PUBREL sent: only PUBCOMP ends it");
+    assert_eq!(out.resend(), vec![Packet::pubrel(two)], "[MQTT5-4.4.0-2] the refused message is not re-sent");
+}

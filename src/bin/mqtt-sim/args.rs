@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args};
 use mqtt_sim::broker::{ConfFile, Config};
-use mqtt_sim::commands::ConnectOptions;
+use mqtt_sim::commands::{ConnectOptions, Tool, VersionOptions};
 use mqtt_sim::protocol::QoS;
 
 /// The load and abuse run; defaults are the numbers `tests/tcp_abuse.rs` uses.
@@ -202,24 +202,56 @@ pub(crate) struct ConnectArgs {
     /// Quality of service: 0, 1 or 2.
     #[arg(short = 'q', long = "qos", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=2))]
     pub(crate) qos: u8,
+    /// MQTT version: 5 (or mqttv5) or 311 (or mqttv311). Default 311, or 5 when -D is given.
+    #[arg(short = 'V', long = "protocol-version", value_name = "VERSION")]
+    pub(crate) protocol_version: Option<String>,
+    /// MQTT 5.0 Session Expiry Interval in seconds; -1 or ∞ for never. Default: never with -c,
+    /// else 0.
+    #[arg(short = 'x', value_name = "SECONDS", allow_negative_numbers = true)]
+    pub(crate) session_expiry: Option<String>,
+    /// An MQTT 5.0 property for one packet, named as mosquitto_pub/sub name it:
+    /// -D COMMAND PROPERTY VALUE, or -D COMMAND user-property NAME VALUE. COMMAND is connect,
+    /// disconnect, and publish (pub) or subscribe (sub). Repeat for several.
+    #[arg(
+        short = 'D',
+        long = "property",
+        value_names = ["COMMAND", "PROPERTY", "VALUE"],
+        num_args = 3..=4,
+        action = ArgAction::Append
+    )]
+    pub(crate) properties: Vec<String>,
     /// Print help.
     #[arg(long, action = ArgAction::Help)]
     pub(crate) help: Option<bool>,
 }
 
 impl ConnectArgs {
-    pub(crate) fn options(&self, tool: &str) -> Result<ConnectOptions, String> {
+    /// The options these flags make; `properties` holds each `-D`'s words (`property_groups`).
+    pub(crate) fn options(&self, tool: Tool, properties: &[Vec<String>]) -> Result<ConnectOptions, String> {
         if self.persistent && self.id.is_none() {
             return Err("-c needs a client id (-i): a persistent session is found by its client id".into());
         }
+        let v5 =
+            VersionOptions::parse(tool, self.protocol_version.as_deref(), self.session_expiry.as_deref(), properties)?;
+        if v5.session_expiry == Some(u32::MAX) && self.id.is_none() {
+            // As mosquitto: a session that never expires is found again only by its client id.
+            return Err("a session that never expires (-x -1) needs a client id (-i)".into());
+        }
+        let name = match tool {
+            Tool::Pub => "pub",
+            Tool::Sub => "sub",
+        };
         Ok(ConnectOptions {
             host: self.host.clone(),
             port: self.port,
-            client_id: self.id.clone().unwrap_or_else(|| format!("mqtt-sim-{tool}-{}", std::process::id())),
+            client_id: self.id.clone().unwrap_or_else(|| format!("mqtt-sim-{name}-{}", std::process::id())),
             persistent: self.persistent,
             keep_alive: self.keep_alive,
             username: self.username.clone(),
             password: self.password.clone(),
+            version: v5.version,
+            session_expiry: v5.session_expiry,
+            properties: v5.properties,
         })
     }
 
@@ -360,5 +392,18 @@ impl BrokerArgs {
             config.connect_timeout = (secs > 0).then(|| std::time::Duration::from_secs(secs));
         }
         Ok((config, addresses))
+    }
+}
+
+/// The words of each `-D`, one group per occurrence. The derived `ConnectArgs::properties` has
+/// them all in one list (grouping by occurrence in a derive needs clap's unstable-v5), so they are
+/// read from the subcommand's matches.
+pub(crate) fn property_groups(matches: &clap::ArgMatches) -> Vec<Vec<String>> {
+    let Some((_, sub)) = matches.subcommand() else {
+        return Vec::new();
+    };
+    match sub.try_get_occurrences::<String>("properties") {
+        Ok(Some(groups)) => groups.map(|g| g.cloned().collect()).collect(),
+        _ => Vec::new(),
     }
 }

@@ -7,8 +7,8 @@ mod subcommands;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-use mqtt_sim::commands::{self, CommandError, ConnectOptions, Payload, PubOptions, SubOptions};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use mqtt_sim::commands::{self, CommandError, ConnectOptions, Payload, PubOptions, SubOptions, Tool};
 use mqtt_sim::protocol::Version;
 
 use args::{
@@ -16,7 +16,7 @@ use args::{
 };
 use subcommands::{broker, check, explore, load, replay, run};
 
-/// An MQTT 3.1.1 broker, client and deterministic simulation harness.
+/// An MQTT 3.1.1 and 5.0 broker, client and deterministic simulation harness.
 #[derive(Debug, Parser)]
 #[command(name = "mqtt-sim", version, about, long_about = None)]
 struct Cli {
@@ -26,7 +26,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the MQTT 3.1.1 broker on TCP.
+    /// Run the MQTT broker (3.1.1 and 5.0) on TCP.
     Broker(BrokerArgs),
     /// Run the scenario suite in simulation (the main job).
     Run(RunArgs),
@@ -34,7 +34,7 @@ enum Command {
     Replay(ReplayArgs),
     /// Generate scenarios, run them, check the delivery invariants, shrink failures to YAML.
     Explore(ExploreArgs),
-    /// Write docs/conformance.md: which normative statements the scenarios, invariants and test assertions check.
+    /// Write docs/conformance.md and docs/conformance-5.0.md: which normative statements the scenarios, invariants and test assertions check.
     Conformance(ConformanceArgs),
     /// Publish a message, like mosquitto_pub.
     Pub(PubArgs),
@@ -47,7 +47,9 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let properties = args::property_groups(&matches);
     // The broker logs connections at info; the other commands speak only about problems.
     let default_level = if matches!(cli.command, Command::Broker(_)) { "info" } else { "warn" };
     tracing_subscriber::fmt()
@@ -81,7 +83,7 @@ fn main() -> ExitCode {
         }
         Command::Check(args) => check(args),
         Command::Load(args) => load(args),
-        Command::Pub(args) => client_command("pub", &args.connect, |connect| {
+        Command::Pub(args) => client_command(Tool::Pub, &args.connect, &properties, |connect| {
             let payload = match (&args.message, args.lines) {
                 (Some(m), _) => Payload::Message(m.clone()),
                 (None, true) => Payload::Lines,
@@ -96,7 +98,7 @@ fn main() -> ExitCode {
             };
             async move { commands::publish(&opts, std::io::stdin().lock()).await }
         }),
-        Command::Sub(args) => client_command("sub", &args.connect, |connect| {
+        Command::Sub(args) => client_command(Tool::Sub, &args.connect, &properties, |connect| {
             let opts = SubOptions {
                 connect,
                 topics: args.topics.clone(),
@@ -113,12 +115,16 @@ fn main() -> ExitCode {
 }
 
 /// Runs `pub` or `sub` on a single-threaded runtime and maps the result to an exit code.
-fn client_command<F, Fut>(tool: &str, args: &ConnectArgs, make: F) -> ExitCode
+fn client_command<F, Fut>(which: Tool, args: &ConnectArgs, properties: &[Vec<String>], make: F) -> ExitCode
 where
     F: FnOnce(ConnectOptions) -> Fut,
     Fut: std::future::Future<Output = Result<(), CommandError>>,
 {
-    let connect = match args.options(tool) {
+    let tool = match which {
+        Tool::Pub => "pub",
+        Tool::Sub => "sub",
+    };
+    let connect = match args.options(which, properties) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("mqtt-sim {tool}: {e}");

@@ -128,10 +128,10 @@ fn refused_connack_emits_refused_and_closes() {
     {
         let mut h = Harness::new(opts("c", false, 10));
         h.open();
-        assert_eq!(h.feed(refused(code)), vec![close(CloseCause::Refused(code))], "{code:?}");
+        assert_eq!(h.feed(refused(code)), vec![close(CloseCause::Refused(code.into()))], "{code:?}");
         assert_eq!(
             h.events(),
-            vec![ClientEvent::Refused(code), disconnected(Some(CloseCause::Refused(code)))],
+            vec![ClientEvent::Refused(code.into()), disconnected(Some(CloseCause::Refused(code.into())))],
             "{code:?}"
         );
         assert!(!h.session.is_connected());

@@ -45,7 +45,7 @@ fn our_own_qos2_publication_waits_for_the_scripts_pubrel() {
     assert_eq!(h.session.ack(AckKind::Pubrel, None, h.now), Ok(pid(1)));
     assert_eq!(h.actions(), vec![send(Packet::pubrel(pid(1)))]);
     h.feed(Packet::pubcomp(pid(1)));
-    assert_eq!(h.events(), vec![ClientEvent::Published(pid(1))]);
+    assert_eq!(h.events(), vec![published(1)]);
 }
 
 #[test]

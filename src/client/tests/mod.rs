@@ -10,7 +10,8 @@
 //! directions, acknowledgement order), `reconnect` (re-sends and the state kept or discarded across
 //! connections), `keep_alive` (PINGREQ, PINGRESP and CONNACK timers), `manual` (a scripted
 //! client's acknowledgements by hand, packets as given, pings stopped), `subscribe`
-//! (SUBACK/UNSUBACK), `window` (the inflight window) and `determinism`.
+//! (SUBACK/UNSUBACK), `window` (the inflight window), `determinism`, and `v5` (what MQTT 5.0 adds,
+//! citing its statements as `[MQTT5-x]`).
 
 mod connect;
 mod determinism;
@@ -20,6 +21,7 @@ mod manual;
 mod qos;
 mod reconnect;
 mod subscribe;
+mod v5;
 mod window;
 
 use std::time::Duration;
@@ -261,9 +263,10 @@ pub(super) fn message(topic: &str, payload: &str, qos: QoS, retain: bool, dup: b
         qos,
         retain,
         dup,
+        properties: Default::default(),
     })
 }
 
 pub(super) fn published(n: u16) -> ClientEvent {
-    ClientEvent::Published(pid(n))
+    ClientEvent::Published { pkid: pid(n), reason: crate::protocol::ReasonCode::SUCCESS }
 }

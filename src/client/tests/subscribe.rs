@@ -31,7 +31,7 @@ fn suback_and_unsuback_are_reported_with_the_matching_ids() {
     );
     // Acks may complete out of order; each is matched by id.
     assert_eq!(h.feed(Packet::unsuback(pid(2))), vec![]);
-    assert_eq!(h.events(), vec![ClientEvent::Unsubscribed(pid(2))]);
+    assert_eq!(h.events(), vec![ClientEvent::Unsubscribed { pkid: pid(2), reasons: vec![] }]);
     let codes = [SubackCode::Granted(Q1), SubackCode::Failure];
     assert_eq!(h.feed(suback(1, &codes)), vec![]);
     assert_eq!(h.events(), vec![ClientEvent::Subscribed { pkid: pid(1), codes: codes.to_vec() }]);
@@ -62,7 +62,7 @@ fn an_ack_of_the_wrong_kind_does_not_complete_a_request() {
         h.events(),
         vec![
             ClientEvent::Subscribed { pkid: pid(1), codes: vec![SubackCode::Granted(Q0)] },
-            ClientEvent::Unsubscribed(pid(2))
+            ClientEvent::Unsubscribed { pkid: pid(2), reasons: vec![] }
         ]
     );
 }
