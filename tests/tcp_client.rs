@@ -225,19 +225,11 @@ async fn a_5_0_client_publishes_and_receives_properties_through_our_broker() {
     let (sub, mut sub_events) = Client::connect(connector.clone(), v5("s5", true, 0), None).await.unwrap();
     let limits = sub.server_limits().await.unwrap();
     assert_eq!(limits.receive_maximum, 20, "the broker's max_inflight_messages as its Receive Maximum");
-    // Our broker offers no Subscription Identifiers (CONNACK says 0): the client sends none.
-    assert!(!limits.subscription_identifiers);
-    let identified = Properties(vec![Property::SubscriptionIdentifier(9)]);
-    let refused = sub.subscribe_with(filter("p5/#", 2), identified).await.unwrap_err();
-    assert!(
-        matches!(
-            refused,
-            mqtt_sim::net::ClientError::Client(mqtt_sim::client::ClientError::SubscriptionIdentifiersNotSupported)
-        ),
-        "{refused:?}"
-    );
-    let user = Properties(vec![Property::UserProperty(("sub".into(), "5".into()))]);
-    assert_eq!(sub.subscribe_with(filter("p5/#", 2), user).await.unwrap(), vec![SubackCode::Granted(q(2))]);
+    // Our broker offers Subscription Identifiers (CONNACK leaves the property out: available).
+    assert!(limits.subscription_identifiers);
+    let asked =
+        Properties(vec![Property::SubscriptionIdentifier(9), Property::UserProperty(("sub".into(), "5".into()))]);
+    assert_eq!(sub.subscribe_with(filter("p5/#", 2), asked).await.unwrap(), vec![SubackCode::Granted(q(2))]);
     // A 3.1.1 subscriber on the same topic gets the message without properties.
     let (old, mut old_events) =
         Client::connect(connector.clone(), ClientOptions::new("s311", true), None).await.unwrap();
@@ -251,6 +243,7 @@ async fn a_5_0_client_publishes_and_receives_properties_through_our_broker() {
     assert_eq!((m.topic.as_str(), m.payload.as_ref(), m.qos), ("p5/a", &b"hello"[..], q(2)));
     assert_eq!(m.properties.content_type().map(String::as_str), Some("text/plain"));
     assert_eq!(m.properties.user_properties().collect::<Vec<_>>(), [("k", "v")]);
+    assert_eq!(m.properties.subscription_identifiers().collect::<Vec<_>>(), [9], "[MQTT5-3.3.4-3]");
     let m = next_message(&mut old_events).await;
     assert!(m.properties.is_empty(), "3.1.1 messages have no properties: {m:?}");
     // No subscriber: the broker says so in PUBACK (0x10), a success.

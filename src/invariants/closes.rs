@@ -174,7 +174,7 @@ fn read_or_written<'a>(
                         c.justify("it refused the CONNECT [MQTT-3.2.2-5]");
                     }
                 }
-                PacketSummary::Puback { pkid } | PacketSummary::Pubrec { pkid }
+                PacketSummary::Puback { pkid, .. } | PacketSummary::Pubrec { pkid, .. }
                     if c.unacknowledged.is_some_and(|(id, _)| id == Some(*pkid)) =>
                 {
                     c.unacknowledged = None;
@@ -186,7 +186,7 @@ fn read_or_written<'a>(
         (c.last_in, c.last_in_line) = (ms, line);
         c.unanswered = answer_owed(packet);
         match packet {
-            PacketSummary::Disconnect => c.justify("its client sent DISCONNECT"),
+            PacketSummary::Disconnect { .. } => c.justify("its client sent DISCONNECT"),
             PacketSummary::Publish(PublishSummary { pkid, qos, .. }) => c.unacknowledged = Some((*pkid, *qos)),
             // Anything else the client sends after a QoS 0 PUBLISH shows the broker went on.
             _ if c.unacknowledged.is_some_and(|(_, qos)| qos == 0) => c.unacknowledged = None,
@@ -278,8 +278,19 @@ mod tests {
         E::Send { ms, host: BROKER.into(), peer: client.into(), packet }
     }
     fn connect(ms: u64, client: &str, id: &str, keep_alive: u16) -> Vec<E> {
-        let connect = P::Connect { client_id: id.into(), clean_session: true, keep_alive, will: None, username: None };
-        vec![read(ms, client, connect), wrote(ms, client, P::Connack { session_present: false, return_code: 0 })]
+        let connect = P::Connect {
+            client_id: id.into(),
+            clean_session: true,
+            keep_alive,
+            will: None,
+            username: None,
+            v5: false,
+            props: None,
+        };
+        vec![
+            read(ms, client, connect),
+            wrote(ms, client, P::Connack { session_present: false, return_code: 0, props: None }),
+        ]
     }
     fn closed(ms: u64, client: &str) -> E {
         E::Broker { ms, event: BrokerEvent::ClosedConnection { client: client.into() } }
@@ -293,6 +304,7 @@ mod tests {
             topic: "t".into(),
             payload: "1".into(),
             payload_len: 1,
+            props: None,
         })
     }
     fn judge(events: &[E]) -> Vec<String> {
@@ -304,7 +316,7 @@ mod tests {
     #[test]
     fn a_close_before_one_keep_alive_without_a_cause_is_a_violation() {
         let mut t = connect(0, "c", "c", 2);
-        t.push(read(500, "c", P::Puback { pkid: 1 }));
+        t.push(read(500, "c", P::Puback { pkid: 1, reason: 0 }));
         t.push(closed(1500, "c"));
         let found = judge(&t);
         assert_eq!(found.len(), 1, "{found:?}");
@@ -326,7 +338,7 @@ mod tests {
     #[test]
     fn a_close_instead_of_an_owed_answer_breaks_the_statement_requiring_it() {
         let mut t = connect(0, "c", "c", 60);
-        t.push(read(10, "c", P::Pubrel { pkid: 4 }));
+        t.push(read(10, "c", P::Pubrel { pkid: 4, reason: 0 }));
         t.push(closed(11, "c"));
         let found = judge(&t);
         assert_eq!(found.len(), 1, "{found:?}");
@@ -344,13 +356,20 @@ mod tests {
     #[test]
     fn disconnect_refusal_takeover_and_crash_are_causes() {
         let mut t = connect(0, "a", "a", 0);
-        t.push(read(10, "a", P::Disconnect));
+        t.push(read(10, "a", P::Disconnect { reason: 0, props: None }));
         t.push(closed(10, "a"));
         // A refused CONNECT [MQTT-3.2.2-5].
-        let refused =
-            P::Connect { client_id: "b".into(), clean_session: true, keep_alive: 0, will: None, username: None };
+        let refused = P::Connect {
+            client_id: "b".into(),
+            clean_session: true,
+            keep_alive: 0,
+            will: None,
+            username: None,
+            v5: false,
+            props: None,
+        };
         t.push(read(20, "b", refused));
-        t.push(wrote(20, "b", P::Connack { session_present: false, return_code: 5 }));
+        t.push(wrote(20, "b", P::Connack { session_present: false, return_code: 5, props: None }));
         t.push(closed(20, "b"));
         // A takeover by another host with the same client id [MQTT-3.1.4-2].
         t.extend(connect(30, "c1", "same", 0));
@@ -372,7 +391,7 @@ mod tests {
 
         let mut t = connect(0, "c", "c", 0);
         t.push(read(10, "c", publish(1)));
-        t.push(wrote(10, "c", P::Puback { pkid: 1 }));
+        t.push(wrote(10, "c", P::Puback { pkid: 1, reason: 0 }));
         t.push(closed(20, "c"));
         assert_eq!(judge(&t).len(), 1);
     }
@@ -385,9 +404,19 @@ mod tests {
         assert_eq!(judge(&t), Vec::<String>::new());
 
         // A connect whose CONNACK was lost: the client gives up and closes, the broker follows.
-        let connect =
-            P::Connect { client_id: "d".into(), clean_session: true, keep_alive: 2, will: None, username: None };
-        let mut t = vec![read(0, "d", connect), wrote(0, "d", P::Connack { session_present: false, return_code: 0 })];
+        let connect = P::Connect {
+            client_id: "d".into(),
+            clean_session: true,
+            keep_alive: 2,
+            will: None,
+            username: None,
+            v5: false,
+            props: None,
+        };
+        let mut t = vec![
+            read(0, "d", connect),
+            wrote(0, "d", P::Connack { session_present: false, return_code: 0, props: None }),
+        ];
         let error = "connection closed: ConnackTimeout".to_owned();
         t.push(E::Client { ms: 1990, client: "d".into(), event: ClientNote::ConnectFailed { error } });
         t.push(closed(1991, "d"));

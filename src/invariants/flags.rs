@@ -43,7 +43,7 @@ pub fn dup_on_redelivery(events: &[TraceEvent], out: &mut Vec<Violation>) {
                     PacketSummary::Connect { client_id, .. } => {
                         id_of_host.insert(client, client_id);
                     }
-                    PacketSummary::Puback { pkid } | PacketSummary::Pubrec { pkid } => {
+                    PacketSummary::Puback { pkid, .. } | PacketSummary::Pubrec { pkid, .. } => {
                         if let Some(o) = id_of_host.get(client).and_then(|id| from_broker.get_mut(id)) {
                             acknowledged(o, *pkid);
                         }
@@ -52,7 +52,7 @@ pub fn dup_on_redelivery(events: &[TraceEvent], out: &mut Vec<Violation>) {
                 }
             } else if let Some(&id) = id_of_host.get(client).filter(|id| !id.is_empty()) {
                 match packet {
-                    PacketSummary::Connack { session_present: false, return_code: 0 } => {
+                    PacketSummary::Connack { session_present: false, return_code: 0, .. } => {
                         from_broker.remove(id);
                     }
                     PacketSummary::Publish(PublishSummary { pkid: Some(pkid), dup, .. }) => {
@@ -84,7 +84,7 @@ pub fn dup_on_redelivery(events: &[TraceEvent], out: &mut Vec<Violation>) {
             TraceEvent::Recv {
                 host,
                 peer,
-                packet: PacketSummary::Puback { pkid } | PacketSummary::Pubrec { pkid },
+                packet: PacketSummary::Puback { pkid, .. } | PacketSummary::Pubrec { pkid, .. },
                 ..
             } if peer == BROKER => {
                 if let Some(o) = from_client.get_mut(host.as_str()) {

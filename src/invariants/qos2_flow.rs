@@ -27,11 +27,11 @@ pub fn no_publish_after_pubrel(events: &[TraceEvent], out: &mut Vec<Violation>) 
                 if let PacketSummary::Connect { client_id, .. } = packet {
                     id_of_host.insert(client, client_id);
                 }
-                if let (PacketSummary::Pubcomp { pkid }, Some(id)) = (packet, id_of_host.get(client)) {
+                if let (PacketSummary::Pubcomp { pkid, .. }, Some(id)) = (packet, id_of_host.get(client)) {
                     broker.entry(id).or_default().remove(pkid);
                 }
             } else if let Some(&id) = id_of_host.get(client).filter(|id| !id.is_empty()) {
-                if let PacketSummary::Connack { session_present: false, return_code: 0 } = packet {
+                if let PacketSummary::Connack { session_present: false, return_code: 0, .. } = packet {
                     broker.remove(id);
                 } else {
                     let what = || format!("the broker, to {client}");
@@ -47,7 +47,7 @@ pub fn no_publish_after_pubrel(events: &[TraceEvent], out: &mut Vec<Violation>) 
                     sent(clients.entry(host).or_default(), packet, line, || host.clone(), out);
                 }
             }
-            TraceEvent::Recv { host, peer, packet: PacketSummary::Pubcomp { pkid }, .. } if peer == BROKER => {
+            TraceEvent::Recv { host, peer, packet: PacketSummary::Pubcomp { pkid, .. }, .. } if peer == BROKER => {
                 clients.entry(host).or_default().remove(pkid);
             }
             TraceEvent::Broker { event: BrokerEvent::SessionDiscarded { client_id }, .. } => {
@@ -87,7 +87,7 @@ fn sent(
                 }
             }
         }
-        PacketSummary::Pubrel { pkid } => {
+        PacketSummary::Pubrel { pkid, .. } => {
             if let Some(flow) = flows.get_mut(pkid) {
                 flow.1.get_or_insert(line);
             }

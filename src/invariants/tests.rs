@@ -225,15 +225,15 @@ fn a_redelivery_without_dup() {
     assert_eq!(names(&check(&t)), vec!["dup-on-redelivery"]);
     // Once acknowledged, the id is free: a new message with it is a first send, DUP=0.
     let mut t = unacknowledged_then_resumed(P::publish_for_test(Some(1), 1, true, false, "t/a", "1"));
-    t.extend(wire("s", "broker", P::Puback { pkid: 1 }));
+    t.extend(wire("s", "broker", P::Puback { pkid: 1, reason: 0 }));
     t.extend(wire("broker", "s", P::publish_for_test(Some(1), 1, false, false, "t/a", "2")));
     assert_eq!(check(&t), vec![]);
     // A new session (session present 0) owes nothing: DUP=0 is right.
     let mut t = wire("s", "broker", P::connect_for_test("s", false));
-    t.extend(wire("broker", "s", P::Connack { session_present: false, return_code: 0 }));
+    t.extend(wire("broker", "s", P::Connack { session_present: false, return_code: 0, props: None }));
     t.extend(wire("broker", "s", P::publish_for_test(Some(1), 1, false, false, "t/a", "1")));
     t.extend(wire("s", "broker", P::connect_for_test("s", true)));
-    t.extend(wire("broker", "s", P::Connack { session_present: false, return_code: 0 }));
+    t.extend(wire("broker", "s", P::Connack { session_present: false, return_code: 0, props: None }));
     t.extend(wire("broker", "s", P::publish_for_test(Some(1), 1, false, false, "t/a", "2")));
     assert_eq!(check(&t), vec![]);
 }
@@ -246,19 +246,19 @@ fn a_qos2_publish_after_its_pubrel_is_caught_and_the_pubrel_resent_is_not() {
         let mut t = wire("s", "broker", P::connect_for_test("s", false));
         t.push(accepted("s", false, false));
         t.extend(wire("broker", "s", P::publish_for_test(Some(1), 2, false, false, "t/a", "1")));
-        t.extend(wire("s", "broker", P::Pubrec { pkid: 1 }));
-        t.extend(wire("broker", "s", P::Pubrel { pkid: 1 }));
+        t.extend(wire("s", "broker", P::Pubrec { pkid: 1, reason: 0 }));
+        t.extend(wire("broker", "s", P::Pubrel { pkid: 1, reason: 0 }));
         t.extend(wire("s", "broker", P::connect_for_test("s", false)));
         t.push(accepted("s", false, true));
         t.extend(wire("broker", "s", resend));
         t
     };
-    assert_eq!(names(&check(&flow(P::Pubrel { pkid: 1 }))), Vec::<&str>::new());
+    assert_eq!(names(&check(&flow(P::Pubrel { pkid: 1, reason: 0 }))), Vec::<&str>::new());
     let again = flow(P::publish_for_test(Some(1), 2, true, false, "t/a", "1"));
     assert_eq!(names(&check(&again)), vec!["no-publish-after-pubrel"]);
     // After PUBCOMP the id is free: the same id for a new message is a first send.
-    let mut t = flow(P::Pubrel { pkid: 1 });
-    t.extend(wire("s", "broker", P::Pubcomp { pkid: 1 }));
+    let mut t = flow(P::Pubrel { pkid: 1, reason: 0 });
+    t.extend(wire("s", "broker", P::Pubcomp { pkid: 1, reason: 0 }));
     t.extend(wire("broker", "s", P::publish_for_test(Some(1), 2, false, false, "t/a", "2")));
     assert_eq!(names(&check(&t)), Vec::<&str>::new());
 }
@@ -307,7 +307,7 @@ fn a_client_redelivery_without_dup() {
     let mut t = wire("p", "broker", P::publish_for_test(Some(4), 2, false, false, "t/a", "1"));
     t.push(E::Fault { ms: 0, fault: Fault::CrashClient { client: "p".into() } });
     t.extend(wire("p", "broker", P::publish_for_test(Some(4), 2, false, false, "t/a", "2")));
-    t.extend(wire("broker", "p", P::Pubrec { pkid: 4 }));
+    t.extend(wire("broker", "p", P::Pubrec { pkid: 4, reason: 0 }));
     t.extend(wire("p", "broker", P::publish_for_test(Some(4), 1, false, false, "t/a", "3")));
     assert_eq!(check(&t), vec![]);
 }

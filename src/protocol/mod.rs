@@ -36,7 +36,7 @@ pub use properties::{Properties, Property};
 pub use publish::{Ack, Publish};
 pub use reason::ReasonCode;
 pub use subscribe::{RetainHandling, Suback, SubackCode, Subscribe, SubscribeFilter, Unsuback, Unsubscribe};
-pub use summary::{PacketSummary, PublishSummary, WillSummary, PAYLOAD_SHOWN};
+pub use summary::{FilterOptions, PacketSummary, PublishSummary, V5Props, WillSummary, PAYLOAD_SHOWN};
 pub(crate) use wire::put_remaining_length;
 pub use wire::MAX_REMAINING_LENGTH;
 

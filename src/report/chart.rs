@@ -308,11 +308,11 @@ mod tests {
         let events: Vec<TraceEvent> = [
             send(1, "c", BROKER, P::connect_for_test("c", false)),
             recv(2, BROKER, "c", P::connect_for_test("c", false)),
-            send(3, BROKER, "c", P::Pubrel { pkid: 1 }),
+            send(3, BROKER, "c", P::Pubrel { pkid: 1, reason: 0 }),
             send(4, "c", BROKER, P::connect_for_test("c", false)),
             recv(5, BROKER, "c", P::connect_for_test("c", false)),
-            send(6, BROKER, "c", P::Pubrel { pkid: 1 }),
-            recv(7, "c", BROKER, P::Pubrel { pkid: 1 }),
+            send(6, BROKER, "c", P::Pubrel { pkid: 1, reason: 0 }),
+            recv(7, "c", BROKER, P::Pubrel { pkid: 1, reason: 0 }),
         ]
         .into_iter()
         .flatten()
@@ -326,7 +326,7 @@ mod tests {
             }
         }
         assert_eq!(arrows, vec![(Some(0), 1), (Some(3), 4), (Some(5), 6)]);
-        assert_eq!(links.lost().collect::<Vec<_>>(), vec![(BROKER, "c", 2, &P::Pubrel { pkid: 1 })]);
+        assert_eq!(links.lost().collect::<Vec<_>>(), vec![(BROKER, "c", 2, &P::Pubrel { pkid: 1, reason: 0 })]);
         // The rendered chart says the same.
         let svg = render(&events, "t");
         assert_eq!(svg.matches("(never arrived)").count(), 1);

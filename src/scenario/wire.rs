@@ -223,7 +223,7 @@ pub fn kind_of(packet: &PacketSummary) -> PacketKind {
         PacketSummary::Unsuback { .. } => PacketKind::Unsuback,
         PacketSummary::Pingreq => PacketKind::Pingreq,
         PacketSummary::Pingresp => PacketKind::Pingresp,
-        PacketSummary::Disconnect => PacketKind::Disconnect,
+        PacketSummary::Disconnect { .. } => PacketKind::Disconnect,
         PacketSummary::Auth => PacketKind::Auth,
     }
 }
@@ -299,6 +299,7 @@ mod tests {
             topic: "ns/orders/42".into(),
             payload: "paid".into(),
             payload_len: 4,
+            props: None,
         })
     }
 
@@ -310,9 +311,9 @@ mod tests {
     fn patterns_match_on_the_fields_they_give() {
         let ns = |t: &str| format!("ns/{t}");
         let none = Bindings::new();
-        assert!(pattern("{ kind: pubrel, id: 1 }").matches(&PacketSummary::Pubrel { pkid: 1 }, &none, &ns));
-        assert!(!pattern("{ kind: pubrel, id: 2 }").matches(&PacketSummary::Pubrel { pkid: 1 }, &none, &ns));
-        assert!(!pattern("{ kind: publish }").matches(&PacketSummary::Pubrel { pkid: 1 }, &none, &ns));
+        assert!(pattern("{ kind: pubrel, id: 1 }").matches(&PacketSummary::Pubrel { pkid: 1, reason: 0 }, &none, &ns));
+        assert!(!pattern("{ kind: pubrel, id: 2 }").matches(&PacketSummary::Pubrel { pkid: 1, reason: 0 }, &none, &ns));
+        assert!(!pattern("{ kind: publish }").matches(&PacketSummary::Pubrel { pkid: 1, reason: 0 }, &none, &ns));
         assert!(pattern("{ kind: publish, topic: orders/42, dup: true }").matches(&publish(1, true), &none, &ns));
         assert!(!pattern("{ kind: publish, dup: false }").matches(&publish(1, true), &none, &ns));
         assert_eq!(pattern("{ kind: publish, id: 3, qos: 2, dup: true }").to_string(), "PUBLISH id=3 q2 dup=1");
@@ -321,7 +322,11 @@ mod tests {
     #[test]
     fn listed_packets_in_order_and_forbidden_ones_absent() {
         let id = |t: &str| format!("ns/{t}");
-        let seen = [PacketSummary::Pubrel { pkid: 1 }, PacketSummary::Pingresp, PacketSummary::Pubcomp { pkid: 1 }];
+        let seen = [
+            PacketSummary::Pubrel { pkid: 1, reason: 0 },
+            PacketSummary::Pingresp,
+            PacketSummary::Pubcomp { pkid: 1, reason: 0 },
+        ];
         let (rel, comp) = (pattern("{ kind: pubrel, id: 1 }"), pattern("{ kind: pubcomp }"));
         let mut b = Bindings::new();
         assert_eq!(mismatch(&seen, &[rel.clone(), comp.clone()], &[pattern("{ kind: publish }")], &mut b, &id), None);
@@ -329,7 +334,7 @@ mod tests {
             mismatch(&seen, &[comp, rel], &[], &mut b, &id),
             Some("PUBREL id=1 (after the packets listed before it), which did not come".into())
         );
-        let resent = [publish(1, true), PacketSummary::Pubrel { pkid: 1 }];
+        let resent = [publish(1, true), PacketSummary::Pubrel { pkid: 1, reason: 0 }];
         let found =
             mismatch(&resent, &[], &[pattern("{ kind: publish }")], &mut b, &id).expect("a PUBLISH was re-sent");
         assert!(found.starts_with("no PUBLISH, but PUBLISH id=1"), "{found}");
@@ -338,7 +343,7 @@ mod tests {
     #[test]
     fn as_a_set_each_pattern_takes_a_packet_of_its_own_in_any_order() {
         let id = |t: &str| format!("ns/{t}");
-        let seen = [PacketSummary::Pubcomp { pkid: 2 }, PacketSummary::Pubrel { pkid: 1 }];
+        let seen = [PacketSummary::Pubcomp { pkid: 2, reason: 0 }, PacketSummary::Pubrel { pkid: 1, reason: 0 }];
         let (rel, comp) = (pattern("{ kind: pubrel }"), pattern("{ kind: pubcomp }"));
         let mut b = Bindings::new();
         assert_eq!(mismatch_in(&seen, &[rel.clone(), comp.clone()], false, &[], &mut b, &id), None);
@@ -357,9 +362,9 @@ mod tests {
         let first = [publish(26438, false)];
         assert_eq!(mismatch(&first, &[pattern("{ kind: publish, id: $m }")], &[], &mut b, &id), None);
         assert_eq!(b.get("$m"), Some(&26438), "bound when the expectation holds");
-        let later = [PacketSummary::Pubrel { pkid: 26438 }];
+        let later = [PacketSummary::Pubrel { pkid: 26438, reason: 0 }];
         assert_eq!(mismatch(&later, &[pattern("{ kind: pubrel, id: $m }")], &[], &mut b, &id), None);
-        let other = [PacketSummary::Pubrel { pkid: 1 }];
+        let other = [PacketSummary::Pubrel { pkid: 1, reason: 0 }];
         assert_eq!(
             mismatch(&other, &[pattern("{ kind: pubrel, id: $m }")], &[], &mut b, &id),
             Some("PUBREL id=$m (= 26438) (after the packets listed before it), which did not come".into())
