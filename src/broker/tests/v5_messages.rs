@@ -256,3 +256,33 @@ fn persistent_client_expiration_ends_sessions_that_would_never_expire() {
     h.advance(ms(1));
     assert!(h.view().sessions.is_empty(), "{:?}", h.view().sessions);
 }
+
+#[test]
+fn a_qos_2_publish_beyond_the_servers_receive_maximum_gets_disconnect_0x93() {
+    let mut h = Harness::with_config(Config { max_inflight_messages: 1, ..Config::default() });
+    let p = h.client_with(connect5("p", true, None));
+    assert_eq!(h.send(p, publish("t", "1", Q2, 1)), vec![tx(p, Packet::Pubrec(nobody(1)))]);
+    let reason = CloseReason::IncomingWindowFull { pkid: pid(2), topic: "t".into(), limit: 1 };
+    assert_eq!(h.send(p, publish("t", "2", Q2, 2)), told(p, reason), "[MQTT5-3.3.4-9] announced as Receive Maximum 1");
+}
+
+#[test]
+fn request_response_information_gets_no_response_information() {
+    // This broker never sends Response Information, which [MQTT5-3.1.2-28] allows whatever the
+    // client asks; asking for it changes nothing in the CONNACK.
+    let mut h = Harness::new();
+    for asked in [0u8, 1] {
+        let c = h.open();
+        let mut connect = connect5(&format!("c{asked}"), true, None);
+        connect.properties.push(Property::RequestResponseInformation(asked));
+        let actions = h.send(c, Packet::Connect(connect));
+        let Some(Action::Send { packet: Packet::Connack(ack), .. }) = actions.first() else { panic!("{actions:?}") };
+        assert!(ack.properties.response_information().is_none(), "[MQTT5-3.1.2-28]");
+        assert_eq!(actions[0], tx(c, super::v5::connack5(false, None)));
+    }
+}
+
+/// A PUBACK or PUBREC saying nobody subscribes (0x10).
+fn nobody(pkid: u16) -> Ack {
+    Ack::with_reason(pid(pkid), ReasonCode::NO_MATCHING_SUBSCRIBERS)
+}
