@@ -164,3 +164,20 @@ fn a_new_scenario_without_a_snapshot_says_so_in_one_message_without_a_panic() {
     assert!(!text.contains("panicked") && !text.contains("stack backtrace"), "{text}");
     assert!(dir.path().join("snapshots/fresh.snap.new").exists());
 }
+
+#[test]
+fn mqtt_5_0_options_need_a_5_0_client() {
+    let e = parse("name: x\nclients:\n  a: { session_expiry: 60 }\nsteps:\n  - connect: a\n", "bad.yaml").unwrap_err();
+    assert_eq!(e.line, 3, "{e}");
+    assert!(e.message.contains("`session_expiry` is MQTT 5.0: add `protocol: 5` to client \"a\""), "{e}");
+    let yaml =
+        "name: x\nclients:\n  a: {}\nsteps:\n  - connect: a\n  - publish: { client: a, topic: t, message_expiry: 5 }\n";
+    let e = parse(yaml, "bad.yaml").unwrap_err();
+    assert_eq!(e.line, 6, "{e}");
+    assert!(e.message.contains("this step asks for MQTT 5.0: add `protocol: 5` to client \"a\""), "{e}");
+    let e = parse("name: x\nclients:\n  a: { protocol: 6 }\nsteps:\n  - connect: a\n", "bad.yaml").unwrap_err();
+    assert_eq!(e.line, 3, "{e}");
+    assert!(e.message.contains("protocol \"6\" is not one we speak: expected 5 (MQTT 5.0) or \"3.1.1\""), "{e}");
+    let ok = "name: x\nclients:\n  a: { protocol: 5, clean_start: false, session_expiry: never }\n  b: { protocol: \"3.1.1\" }\nsteps:\n  - connect: a\n  - disconnect: { client: a, session_expiry: 0 }\n";
+    assert!(parse(ok, "ok.yaml").is_ok());
+}

@@ -92,7 +92,7 @@ impl Host {
     /// then the host stops.
     async fn stop(self) {
         let (reply, done) = oneshot::channel();
-        if self.commands.send(Command::Disconnect { reply }).is_ok() {
+        if self.commands.send(Command::Disconnect { with: None, reply }).is_ok() {
             let _ = tokio::time::timeout(COMMAND_TIMEOUT, done).await;
         }
         self.crash().await;

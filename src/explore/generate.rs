@@ -10,10 +10,10 @@ use proptest::prelude::*;
 
 use crate::protocol::QoS;
 use crate::scenario::model::{
-    BrokerSettings, ClientSpec, ClientStep, ConnectStep, Direction, ExpectedOutcome, FilterQos, Network, OutcomeKind,
-    PartitionStep, PublishStep, Scenario, Step, SubscribeStep, UnsubscribeStep,
+    BrokerSettings, ClientSpec, ClientStep, ConnectStep, Direction, DisconnectStep, ExpectedOutcome, FilterQos,
+    Network, OutcomeKind, PartitionStep, PublishStep, Scenario, Step, SubscribeStep, UnsubscribeStep,
 };
-use crate::scenario::values::{Qos, Span, TopicFilter, TopicName};
+use crate::scenario::values::{FromClientName, Qos, Span, TopicFilter, TopicName};
 
 const TOPICS: &[&str] = &["a/b", "a/c", "a/b/c", "x"];
 const FILTERS: &[&str] = &["a/b", "a/+", "a/#", "#", "+/b", "a/b/c", "x"];
@@ -36,7 +36,8 @@ fn step(n: usize) -> impl Strategy<Value = Step> {
             clean_session: None,
             session_present: None,
             refused: None,
-            outcome: Some(unchecked)
+            outcome: Some(unchecked),
+            ..Default::default()
         })),
         6 => (client(n), prop::sample::select(FILTERS), qos()).prop_map(move |(c, f, q)| Step::Subscribe(SubscribeStep {
             client: c,
@@ -62,8 +63,9 @@ fn step(n: usize) -> impl Strategy<Value = Step> {
                 start: 1,
                 no_wait,
                 outcome: unchecked,
+                ..Default::default()
             })),
-        5 => client(n).prop_map(|c| Step::Disconnect(ClientStep { client: c })),
+        5 => client(n).prop_map(|c| Step::Disconnect(DisconnectStep::from_client_name(c))),
         4 => client(n).prop_map(|c| Step::LoseConnection(ClientStep { client: c })),
         1 => (client(n), prop_oneof![Just(Direction::Both), Just(Direction::ToBroker), Just(Direction::FromBroker)])
             .prop_map(|(c, d)| Step::Partition(PartitionStep { client: c, direction: d })),
@@ -90,12 +92,13 @@ fn offline_episode(n: usize) -> impl Strategy<Value = Vec<Step>> {
                     session_present: None,
                     refused: None,
                     outcome: Some(ExpectedOutcome::Any),
+                    ..Default::default()
                 })
             };
             let leave = if abrupt {
                 Step::LoseConnection(ClientStep { client: sub.clone() })
             } else {
-                Step::Disconnect(ClientStep { client: sub.clone() })
+                Step::Disconnect(DisconnectStep::from_client_name(sub.clone()))
             };
             vec![
                 connect(&sub),
@@ -122,6 +125,7 @@ fn offline_episode(n: usize) -> impl Strategy<Value = Vec<Step>> {
                     start: 1,
                     no_wait: false,
                     outcome: ExpectedOutcome::Any,
+                    ..Default::default()
                 }),
                 connect(&sub),
             ]
@@ -158,6 +162,7 @@ fn epilogue(n: usize) -> Vec<Step> {
             session_present: None,
             refused: None,
             outcome: Some(ExpectedOutcome::Any),
+            ..Default::default()
         }));
     }
     steps.push(Step::Wait(Span(Duration::from_secs(3))));
@@ -191,6 +196,7 @@ pub fn scenario() -> impl Strategy<Value = Scenario> {
                         break_client_rules: false,
                         acks: Default::default(),
                         max_inflight: crate::client::DEFAULT_MAX_INFLIGHT,
+                        ..Default::default()
                     },
                 );
             }

@@ -17,7 +17,9 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::client::{AckKind, ClientEvent, ClientOptions, CloseCause, Message, SessionSummary};
 use crate::net::{Client, ClientError, Connector, Events, SessionStore};
-use crate::protocol::{ConnackCode, Packet, PacketId, QoS, SubackCode, SubscribeFilter, MAX_PACKET_SIZE};
+use crate::protocol::{
+    ConnackCode, Packet, PacketId, Properties, QoS, ReasonCode, SubackCode, SubscribeFilter, MAX_PACKET_SIZE,
+};
 use crate::scenario::model::ConnectionEnd;
 use crate::trace::{ClientNote, EndCause};
 use crate::trace::{Trace, TraceEvent};
@@ -49,11 +51,14 @@ pub enum Command {
         payload: Bytes,
         qos: QoS,
         retain: bool,
+        /// 5.0 PUBLISH properties; empty in 3.1.1.
+        properties: Properties,
         handed_over: bool,
         reply: Reply<()>,
     },
-    /// DISCONNECT, then close.
+    /// DISCONNECT, then close; `with` a 5.0 reason code and properties.
     Disconnect {
+        with: Option<(ReasonCode, Properties)>,
         reply: Reply<()>,
     },
     /// Close the connection without DISCONNECT.
@@ -253,7 +258,7 @@ pub async fn serve<C: Connector + Clone>(
                     Ok(())
                 })
             }
-            Command::Publish { topic, payload, qos, retain, handed_over, reply } => {
+            Command::Publish { topic, payload, qos, retain, properties, handed_over, reply } => {
                 let (shown, text) = (ctx.show(&topic), String::from_utf8_lossy(&payload).into_owned());
                 if client.is_some() {
                     ctx.push(TraceEvent::Publish {
@@ -271,7 +276,7 @@ pub async fn serve<C: Connector + Clone>(
                 }
                 let ctx = ctx.clone();
                 with_client(&client, reply, |c| async move {
-                    if let Err(e) = c.publish(topic, payload, qos, retain).await {
+                    if let Err(e) = c.publish_with(topic, payload, qos, retain, properties).await {
                         // Cut short by the end of the connection, after the client had it.
                         let cut = matches!(e, ClientError::Closed | ClientError::Cause(_) | ClientError::Io(_));
                         let error = e.to_string();
@@ -337,9 +342,20 @@ pub async fn serve<C: Connector + Clone>(
                     Ok(())
                 });
             }
-            Command::Disconnect { reply } => {
+            Command::Disconnect { with: None, reply } => {
                 end_connection(&mut client, &mut pump_task, true).await;
                 let _ = reply.send(Ok(()));
+            }
+            Command::Disconnect { with: Some((reason, properties)), reply } => {
+                let result = match &client {
+                    Some(c) => c.disconnect_with(reason, properties).await.map_err(|e| e.to_string()),
+                    None => Err("not connected".to_owned()),
+                };
+                if result.is_ok() {
+                    // The client closed after its DISCONNECT; what is left is the task.
+                    end_connection(&mut client, &mut pump_task, false).await;
+                }
+                let _ = reply.send(result);
             }
             Command::Drop { reply } => {
                 end_connection(&mut client, &mut pump_task, false).await;

@@ -25,7 +25,7 @@ use super::Outcome;
 use crate::client::ClientOptions;
 use crate::harness::snapshot::connack_line;
 use crate::invariants;
-use crate::protocol::{LastWill, SubscribeFilter};
+use crate::protocol::{LastWill, Properties, Property, ReasonCode, SubscribeFilter};
 use crate::scenario::model::{ConnectStep, ExpectedOutcome, Scenario, Step};
 use crate::scenario::scripted::Acks;
 use crate::scenario::values::{normative_ids, Refusal};
@@ -389,19 +389,28 @@ pub(super) fn connect_options<N: Network>(net: &N, scenario: &Scenario, c: &Conn
         Some(u) => (Some(u.clone()), spec.password.clone()),
         None => net.credentials(),
     };
+    let will = spec.will.as_ref().map(|w| {
+        let mut will = LastWill::new(net.topic(&w.topic.0), Bytes::from(w.payload.clone()), w.qos.0, w.retain);
+        will.properties.0.extend(w.delay.map(Property::WillDelayInterval));
+        will.properties.0.extend(w.message_expiry.map(Property::MessageExpiryInterval));
+        will
+    });
     ClientOptions {
         client_id: net.client_id(spec.client_id.as_deref().unwrap_or(&c.client)),
+        version: spec.protocol.version(),
         clean_session: c.clean_session.unwrap_or(spec.clean_session),
         keep_alive: spec.keep_alive,
-        will: spec
-            .will
-            .as_ref()
-            .map(|w| LastWill::new(net.topic(&w.topic.0), Bytes::from(w.payload.clone()), w.qos.0, w.retain)),
+        will,
         username,
         password: password.map(Bytes::from),
         max_inflight: spec.max_inflight,
         manual_acks: spec.acks == Acks::Manual,
-        // Scenarios speak 3.1.1; the mutant is the network's to give (`Network::client_options`).
+        session_expiry: c.session_expiry.or(spec.session_expiry).unwrap_or(0),
+        receive_maximum: spec.receive_maximum,
+        maximum_packet_size: spec.maximum_packet_size,
+        topic_alias_maximum: spec.topic_alias_maximum.unwrap_or(0),
+        user_properties: spec.user_properties.clone(),
+        // The mutant is the network's to give (`Network::client_options`).
         ..ClientOptions::new(String::new(), true)
     }
 }
@@ -478,11 +487,12 @@ async fn execute<N: Network>(
             let topic = net.topic(&p.topic.0);
             for n in p.numbers() {
                 let payload = Bytes::from(p.payload.replace("{n}", &n.to_string()));
-                let (qos, retain, topic) = (p.qos.0, p.retain, topic.clone());
+                let (qos, retain, topic, properties) = (p.qos.0, p.retain, topic.clone(), p.properties());
                 if p.no_wait {
                     let (reply, rx) = tokio::sync::oneshot::channel();
                     let handed_over = true;
-                    net.send(&p.client, Command::Publish { topic, payload, qos, retain, handed_over, reply })?;
+                    let command = Command::Publish { topic, payload, qos, retain, properties, handed_over, reply };
+                    net.send(&p.client, command)?;
                     let want = p.outcome;
                     run.no_wait.push(NoWait { step: index, n, client: p.client.clone(), want, reply: rx });
                     continue;
@@ -493,6 +503,7 @@ async fn execute<N: Network>(
                         payload,
                         qos,
                         retain,
+                        properties,
                         handed_over: false,
                         reply,
                     })
@@ -505,7 +516,13 @@ async fn execute<N: Network>(
             None
         }
         Step::Disconnect(c) => {
-            let got = net.command(&c.client, |reply| Command::Disconnect { reply }).await?;
+            // In 5.0 with a reason code and a new Session Expiry Interval (section 3.14.2).
+            let with = c.is_v5().then(|| {
+                let mut properties = Properties::new();
+                properties.0.extend(c.session_expiry.map(Property::SessionExpiryInterval));
+                (ReasonCode(c.reason.unwrap_or(0)), properties)
+            });
+            let got = net.command(&c.client, |reply| Command::Disconnect { with, reply }).await?;
             judge(&format!("disconnect {}", c.client), &got, ExpectedOutcome::Done, ("the close", ""), within)
         }
         Step::LoseConnection(c) => {

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::path::Path;
 
-use super::model::{Scenario, Step};
+use super::model::{ProtocolVersion, Scenario, Step};
 use super::position::Positions;
 use super::scripted::{AckStep, Acks, PacketSpec, SendStep};
 use super::wire::IdPattern;
@@ -129,6 +129,26 @@ fn check(s: &Scenario) -> Result<(), (String, String)> {
             return Err((format!("clients.{name}"), format!("{name:?} is the broker's host name; choose another")));
         }
     }
+    // What only MQTT 5.0 has needs a 5.0 client.
+    let v5_only = |name: &str, field: &str| {
+        (format!("clients.{name}.{field}"), format!("`{field}` is MQTT 5.0: add `protocol: 5` to client {name:?}"))
+    };
+    for (name, c) in &s.clients {
+        if c.protocol == ProtocolVersion::V5 {
+            continue;
+        }
+        let fields = [
+            ("session_expiry", c.session_expiry.is_some()),
+            ("receive_maximum", c.receive_maximum.is_some()),
+            ("maximum_packet_size", c.maximum_packet_size.is_some()),
+            ("topic_alias_maximum", c.topic_alias_maximum.is_some()),
+            ("user_properties", !c.user_properties.is_empty()),
+            ("will", c.will.as_ref().is_some_and(|w| w.is_v5())),
+        ];
+        if let Some((field, _)) = fields.iter().find(|(_, set)| *set) {
+            return Err(v5_only(name, field));
+        }
+    }
     if s.steps.is_empty() {
         return Err(("steps".into(), "a scenario needs at least one step".into()));
     }
@@ -146,6 +166,17 @@ fn check(s: &Scenario) -> Result<(), (String, String)> {
                     ),
                 ));
             }
+        }
+        let v5 = step.client().is_some_and(|c| s.clients[c].protocol == ProtocolVersion::V5);
+        let v5_step = match step {
+            Step::Publish(p) => !p.properties().is_empty(),
+            Step::Disconnect(d) => d.is_v5(),
+            Step::Connect(c) => c.session_expiry.is_some(),
+            _ => false,
+        };
+        if v5_step && !v5 {
+            let client = step.client().unwrap_or("");
+            return Err((at, format!("this step asks for MQTT 5.0: add `protocol: 5` to client {client:?}")));
         }
         match step {
             Step::Subscribe(sub) => match (&sub.topic, sub.qos, sub.topics.is_empty()) {

@@ -185,8 +185,28 @@ pub struct ClientSpec {
     /// Defaults to the client's name. Two clients may share one to show takeover.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
-    #[serde(default = "yes")]
+    /// `5` for an MQTT 5.0 client; 3.1.1 (`"3.1.1"`) by default.
+    #[serde(default, skip_serializing_if = "ProtocolVersion::is_v311")]
+    pub protocol: ProtocolVersion,
+    /// Clean session in 3.1.1, Clean Start in 5.0 (`clean_start` is the same field).
+    #[serde(default = "yes", alias = "clean_start")]
     pub clean_session: bool,
+    /// 5.0: the Session Expiry Interval in seconds (`never` for 0xFFFFFFFF); 0 when absent, so
+    /// the session ends with the connection [MQTT5-3.1.2-23].
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "expiry_seconds")]
+    pub session_expiry: Option<u32>,
+    /// 5.0: the Receive Maximum the client announces.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receive_maximum: Option<u16>,
+    /// 5.0: the Maximum Packet Size the client announces.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maximum_packet_size: Option<u32>,
+    /// 5.0: the Topic Alias Maximum the client announces.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic_alias_maximum: Option<u16>,
+    /// 5.0: User Properties of its CONNECT, in order, as `[key, value]` pairs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub user_properties: Vec<(String, String)>,
     #[serde(default = "sixty")]
     pub keep_alive: u16,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -234,6 +254,75 @@ pub struct Will {
     pub qos: Qos,
     #[serde(default)]
     pub retain: bool,
+    /// 5.0: the Will Delay Interval in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay: Option<u32>,
+    /// 5.0: the will message's Message Expiry Interval in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_expiry: Option<u32>,
+}
+
+impl Will {
+    /// Whether it asks for what only 5.0 has.
+    pub fn is_v5(&self) -> bool {
+        self.delay.is_some() || self.message_expiry.is_some()
+    }
+}
+
+/// The protocol a client speaks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub enum ProtocolVersion {
+    #[default]
+    #[serde(rename = "3.1.1")]
+    V311,
+    #[serde(rename = "5")]
+    V5,
+}
+
+impl ProtocolVersion {
+    fn is_v311(&self) -> bool {
+        *self == ProtocolVersion::V311
+    }
+
+    pub fn version(self) -> crate::protocol::Version {
+        match self {
+            ProtocolVersion::V311 => crate::protocol::Version::V311,
+            ProtocolVersion::V5 => crate::protocol::Version::V5,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ProtocolVersion {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<ProtocolVersion, D::Error> {
+        let v = serde_yaml::Value::deserialize(d)?;
+        let text = match &v {
+            serde_yaml::Value::Number(n) => n.to_string(),
+            serde_yaml::Value::String(s) => s.clone(),
+            _ => String::new(),
+        };
+        match text.as_str() {
+            "5" | "5.0" => Ok(ProtocolVersion::V5),
+            "3.1.1" | "4" => Ok(ProtocolVersion::V311),
+            _ => Err(serde::de::Error::custom(format!(
+                "protocol {text:?} is not one we speak: expected 5 (MQTT 5.0) or \"3.1.1\""
+            ))),
+        }
+    }
+}
+
+/// Seconds, or `never` for 0xFFFFFFFF (a session that does not expire).
+fn expiry_seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    match serde_yaml::Value::deserialize(d)? {
+        serde_yaml::Value::String(s) if s == "never" => Ok(Some(u32::MAX)),
+        serde_yaml::Value::Number(n) => match n.as_u64().and_then(|n| u32::try_from(n).ok()) {
+            Some(n) => Ok(Some(n)),
+            None => Err(serde::de::Error::custom(format!("{n} is not a number of seconds from 0 to 4294967295"))),
+        },
+        other => Err(serde::de::Error::custom(format!(
+            "expected a number of seconds or `never`, found {}",
+            serde_yaml::to_string(&other).unwrap_or_default().trim()
+        ))),
+    }
 }
 
 fn qos0() -> Qos {
@@ -252,7 +341,7 @@ pub enum Step {
     Publish(PublishStep),
     /// DISCONNECT, then close: the will is discarded.
     #[serde(deserialize_with = "client_or_map")]
-    Disconnect(ClientStep),
+    Disconnect(DisconnectStep),
     /// Close the connection without DISCONNECT: the will is published.
     #[serde(deserialize_with = "client_or_map")]
     LoseConnection(ClientStep),
@@ -325,8 +414,8 @@ impl Step {
             Step::PacketLoss(s) => Some(&s.client),
             Step::Ack(s) => Some(&s.client),
             Step::Send(s) => Some(&s.client),
-            Step::Disconnect(s)
-            | Step::StopPinging(s)
+            Step::Disconnect(s) => Some(&s.client),
+            Step::StopPinging(s)
             | Step::LoseConnection(s)
             | Step::Heal(s)
             | Step::Hold(s)
@@ -358,16 +447,44 @@ pub struct ClientStep {
     pub client: String,
 }
 
+/// DISCONNECT, then close; in 5.0 with a reason code (`4` publishes the will) and a new
+/// Session Expiry Interval (section 3.14.2).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DisconnectStep {
+    pub client: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "expiry_seconds")]
+    pub session_expiry: Option<u32>,
+}
+
+impl FromClientName for DisconnectStep {
+    fn from_client_name(client: String) -> DisconnectStep {
+        DisconnectStep { client, reason: None, session_expiry: None }
+    }
+}
+
+impl DisconnectStep {
+    /// Whether it asks for what only 5.0 has.
+    pub fn is_v5(&self) -> bool {
+        self.reason.is_some() || self.session_expiry.is_some()
+    }
+}
+
 impl FromClientName for ClientStep {
     fn from_client_name(client: String) -> ClientStep {
         ClientStep { client }
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectStep {
     pub client: String,
+    /// 5.0: a Session Expiry Interval for this connection instead of the client's.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "expiry_seconds")]
+    pub session_expiry: Option<u32>,
     /// Overrides the client's declared clean-session flag for this connect.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub clean_session: Option<bool>,
@@ -384,7 +501,14 @@ pub struct ConnectStep {
 
 impl FromClientName for ConnectStep {
     fn from_client_name(client: String) -> ConnectStep {
-        ConnectStep { client, clean_session: None, session_present: None, refused: None, outcome: None }
+        ConnectStep {
+            client,
+            session_expiry: None,
+            clean_session: None,
+            session_present: None,
+            refused: None,
+            outcome: None,
+        }
     }
 }
 
@@ -450,6 +574,80 @@ pub struct PublishStep {
     pub no_wait: bool,
     #[serde(default)]
     pub outcome: ExpectedOutcome,
+    /// 5.0 PUBLISH properties.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_expiry: Option<u32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub user_properties: Vec<(String, String)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_topic: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_data: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload_format: Option<u8>,
+}
+
+impl Default for PublishStep {
+    /// A QoS 0 publication of an empty payload, once, from no client yet.
+    fn default() -> PublishStep {
+        PublishStep {
+            client: String::new(),
+            topic: TopicName(String::new()),
+            payload: String::new(),
+            qos: qos0(),
+            retain: false,
+            repeat: 1,
+            start: 1,
+            no_wait: false,
+            outcome: ExpectedOutcome::Done,
+            message_expiry: None,
+            user_properties: Vec::new(),
+            content_type: None,
+            response_topic: None,
+            correlation_data: None,
+            payload_format: None,
+        }
+    }
+}
+
+impl Default for ClientSpec {
+    /// What an empty `{}` in `clients:` means.
+    fn default() -> ClientSpec {
+        ClientSpec {
+            client_id: None,
+            protocol: ProtocolVersion::V311,
+            clean_session: true,
+            session_expiry: None,
+            receive_maximum: None,
+            maximum_packet_size: None,
+            topic_alias_maximum: None,
+            user_properties: Vec::new(),
+            keep_alive: 60,
+            will: None,
+            username: None,
+            password: None,
+            break_client_rules: false,
+            max_inflight: default_max_inflight(),
+            acks: Acks::default(),
+        }
+    }
+}
+
+impl PublishStep {
+    /// The 5.0 properties it asks for, in a fixed order; empty for a 3.1.1 publication.
+    pub fn properties(&self) -> crate::protocol::Properties {
+        use crate::protocol::Property;
+        let mut p = crate::protocol::Properties::new();
+        p.0.extend(self.payload_format.map(Property::PayloadFormatIndicator));
+        p.0.extend(self.message_expiry.map(Property::MessageExpiryInterval));
+        p.0.extend(self.content_type.clone().map(Property::ContentType));
+        p.0.extend(self.response_topic.clone().map(Property::ResponseTopic));
+        p.0.extend(self.correlation_data.clone().map(|d| Property::CorrelationData(d.into())));
+        p.0.extend(self.user_properties.iter().cloned().map(Property::UserProperty));
+        p
+    }
 }
 
 fn one() -> u32 {
@@ -600,6 +798,10 @@ pub enum DropName {
     QueueBytesFull,
     Qos0Offline,
     SlowClient,
+    /// 5.0: its Message Expiry Interval passed while it waited [MQTT5-3.3.2-5].
+    Expired,
+    /// 5.0: larger than the client's Maximum Packet Size [MQTT5-3.1.2-25].
+    TooLargeForClient,
 }
 
 impl DropName {
@@ -609,6 +811,8 @@ impl DropName {
             DropName::QueueBytesFull => crate::broker::DropReason::QueueBytesFull,
             DropName::Qos0Offline => crate::broker::DropReason::Qos0Offline,
             DropName::SlowClient => crate::broker::DropReason::SlowClient,
+            DropName::Expired => crate::broker::DropReason::Expired,
+            DropName::TooLargeForClient => crate::broker::DropReason::TooLargeForClient,
         }
     }
 }

@@ -296,7 +296,15 @@ impl World {
         retain: bool,
     ) -> Result<Outcome<()>, WorldError> {
         let topic = topic.to_owned();
-        self.command(client, |reply| Command::Publish { topic, payload, qos, retain, handed_over: false, reply })
+        self.command(client, |reply| Command::Publish {
+            topic,
+            payload,
+            qos,
+            retain,
+            properties: Default::default(),
+            handed_over: false,
+            reply,
+        })
     }
 
     /// Hands a command to `client`'s agent without stepping the simulation; its reply is not
@@ -309,7 +317,7 @@ impl World {
 
     /// DISCONNECT, then close: no will [MQTT-3.14.4-3].
     pub fn disconnect(&mut self, client: &str) -> Result<Outcome<()>, WorldError> {
-        self.command(client, |reply| Command::Disconnect { reply })
+        self.command(client, |reply| Command::Disconnect { with: None, reply })
     }
 
     /// Cuts the link between `client` and the broker, both ways or one. turmoil's TCP never
