@@ -58,8 +58,9 @@ pub struct Group {
     /// The whole filter, `$share/{group}/{filter}`, which names the subscription.
     pub filter: String,
     pub members: BTreeMap<String, SubOptions>,
-    /// The member that had the last message: the next goes to the one after it.
-    last: Option<String>,
+    /// The members in turn order: the front has the next message, then goes to the back. A new
+    /// member joins at the back; a member that subscribes again keeps its place (mosquitto 2.0).
+    turns: std::collections::VecDeque<String>,
 }
 
 #[derive(Debug, Default)]
@@ -121,7 +122,11 @@ impl SubscriptionTree {
             Some(g) => {
                 let group = node.shared.entry(g.to_owned()).or_default();
                 group.filter = filter.to_owned();
-                group.members.insert(client_id.to_owned(), options)
+                let replaced = group.members.insert(client_id.to_owned(), options);
+                if replaced.is_none() {
+                    group.turns.push_back(client_id.to_owned());
+                }
+                replaced
             }
         }
     }
@@ -186,9 +191,9 @@ impl SubscriptionTree {
         out
     }
 
-    /// The member of the shared subscription `filter` whose turn it is, in client id order
-    /// after the one that had the last message (round robin, as mosquitto 2.0), and its
-    /// options; `None` if the group has no member.
+    /// The member of the shared subscription `filter` whose turn it is, and its options: the
+    /// members take turns in the order they subscribed (round robin, as mosquitto 2.0); `None`
+    /// if the group has no member.
     pub fn take_turn(&mut self, filter: &str) -> Option<(String, SubOptions)> {
         let (path, Some(group)) = place(filter) else {
             return None;
@@ -198,18 +203,10 @@ impl SubscriptionTree {
             node = node.children.get_mut(level)?;
         }
         let group = node.shared.get_mut(group)?;
-        let after = group.last.as_deref().unwrap_or("");
-        let (client, options) = match group
-            .members
-            .range::<str, _>((std::ops::Bound::Excluded(after), std::ops::Bound::Unbounded))
-            .next()
-        {
-            Some(next) => next,
-            None => group.members.iter().next()?,
-        };
-        let turn = (client.clone(), *options);
-        group.last = Some(turn.0.clone());
-        Some(turn)
+        let client = group.turns.pop_front()?;
+        group.turns.push_back(client.clone());
+        let options = *group.members.get(&client)?;
+        Some((client, options))
     }
 
     /// Whether any subscription, ordinary or shared, matches `topic` (a 5.0 acknowledgement's
@@ -278,6 +275,7 @@ fn remove_at(node: &mut Node, levels: &[&str], group: Option<&str>, client_id: &
                     return false;
                 };
                 let removed = members.members.remove(client_id).is_some();
+                members.turns.retain(|c| c != client_id);
                 if members.members.is_empty() {
                     node.shared.remove(g);
                 }
@@ -414,7 +412,8 @@ mod tests {
         t.insert("$share/g/a/+", "c3", SubOptions::qos(QoS::AtMostOnce));
         assert!(t.matches("a/b", None).is_empty());
         assert_eq!(t.shared_matches("a/b"), vec!["$share/h/a/#", "$share/g/a/+"]);
-        // Round robin in client id order, whatever the order of subscribing.
+        // Round robin in the order of subscribing; subscribing again keeps the place.
+        t.insert("$share/g/a/+", "c1", shared(QoS::AtLeastOnce));
         let turns: Vec<String> = (0..3).map(|_| t.take_turn("$share/g/a/+").unwrap().0).collect();
         assert_eq!(turns, vec!["c1", "c2", "c1"]);
         assert_eq!(t.take_turn("$share/g/a/+").unwrap().1.qos, QoS::AtMostOnce);

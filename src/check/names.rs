@@ -65,9 +65,13 @@ impl Namespace {
     /// A topic name or filter in the namespace: one more level in front. Matching is unchanged
     /// for topics that do not start with `$` (`#` becomes `prefix/#`, which matches exactly the
     /// namespaced topics `#` matched); `$` topics must not be namespaced (see `applicable`).
+    /// A 5.0 shared filter `$share/{group}/{filter}` is namespaced inside, after its group.
     pub fn topic(&self, topic: &str) -> String {
         if self.prefix.is_empty() {
             return topic.to_owned();
+        }
+        if let Ok(Some(shared)) = crate::topic::shared(topic) {
+            return format!("{}{}/{}/{}", crate::topic::SHARE_PREFIX, shared.group, self.prefix, shared.filter);
         }
         format!("{}/{topic}", self.prefix)
     }

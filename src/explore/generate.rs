@@ -43,8 +43,9 @@ fn step(n: usize) -> impl Strategy<Value = Step> {
             client: c,
             topic: None,
             qos: None,
-            topics: vec![FilterQos { filter: TopicFilter(f.to_owned()), qos: q }],
+            topics: vec![FilterQos::new(TopicFilter(f.to_owned()), q)],
             outcome: unchecked,
+            ..Default::default()
         })),
         1 => (client(n), prop::sample::select(FILTERS)).prop_map(move |(c, f)| Step::Unsubscribe(UnsubscribeStep {
             client: c,
@@ -106,11 +107,12 @@ fn offline_episode(n: usize) -> impl Strategy<Value = Vec<Step>> {
                     client: sub.clone(),
                     topic: None,
                     qos: None,
-                    topics: vec![FilterQos {
-                        filter: TopicFilter(topic.to_owned()),
-                        qos: Qos(QoS::from_u8(sub_qos).expect("1 or 2")),
-                    }],
+                    topics: vec![FilterQos::new(
+                        TopicFilter(topic.to_owned()),
+                        Qos(QoS::from_u8(sub_qos).expect("1 or 2")),
+                    )],
                     outcome: ExpectedOutcome::Any,
+                    ..Default::default()
                 }),
                 leave,
                 Step::Wait(Span(Duration::from_millis(100))),

@@ -37,6 +37,8 @@ pub enum Command {
     },
     Subscribe {
         filters: Vec<SubscribeFilter>,
+        /// 5.0 SUBSCRIBE properties (a Subscription Identifier); empty in 3.1.1.
+        properties: Properties,
         reply: Reply<Vec<SubackCode>>,
     },
     Unsubscribe {
@@ -229,14 +231,14 @@ pub async fn serve<C: Connector + Clone>(
                     }
                 }
             }
-            Command::Subscribe { filters, reply } => {
+            Command::Subscribe { filters, properties, reply } => {
                 let asked: Vec<String> = filters.iter().map(|f| ctx.show(&f.filter)).collect();
                 if client.is_some() {
                     ctx.push(TraceEvent::Subscribe { ms: ctx.now(), client: ctx.name.clone(), filters: asked.clone() });
                 }
                 let ctx = ctx.clone();
                 with_client(&client, reply, |c| async move {
-                    let codes = c.subscribe(filters).await.map_err(|e| e.to_string())?;
+                    let codes = c.subscribe_with(filters, properties).await.map_err(|e| e.to_string())?;
                     let granted = asked
                         .into_iter()
                         .zip(&codes)

@@ -465,10 +465,12 @@ async fn execute<N: Network>(
         }
         Step::Subscribe(s) => {
             let filters: Vec<SubscribeFilter> = match (&s.topic, s.qos) {
-                (Some(t), Some(q)) => vec![SubscribeFilter::new(net.topic(&t.0), q.0)],
-                _ => s.topics.iter().map(|f| SubscribeFilter::new(net.topic(&f.filter.0), f.qos.0)).collect(),
+                (Some(t), Some(q)) => vec![s.options().apply(net.topic(&t.0), q.0)],
+                _ => s.topics.iter().map(|f| f.options().apply(net.topic(&f.filter.0), f.qos.0)).collect(),
             };
-            let got = net.command(&s.client, |reply| Command::Subscribe { filters, reply }).await?;
+            let mut properties = Properties::new();
+            properties.0.extend(s.subscription_identifier.map(Property::SubscriptionIdentifier));
+            let got = net.command(&s.client, |reply| Command::Subscribe { filters, properties, reply }).await?;
             judge(&format!("subscribe {}", s.client), &got, s.outcome, ("SUBACK", "MQTT-3.8.4-1"), within)
         }
         Step::Unsubscribe(u) => {

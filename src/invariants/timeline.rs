@@ -117,8 +117,26 @@ impl Timeline {
     pub fn build(events: &[TraceEvent]) -> Timeline {
         let mut t = Timeline::default();
         let mut current_id: BTreeMap<String, String> = BTreeMap::new();
+        // Client names whose last CONNECT was MQTT 5.0: their `$share/{group}/{filter}` is a
+        // shared subscription to `filter` (section 4.8.2), which is what matches a topic.
+        let mut v5: BTreeSet<String> = BTreeSet::new();
+        let effective = |v5: &BTreeSet<String>, client: &str, filter: &str| -> String {
+            match crate::topic::shared(filter) {
+                Ok(Some(shared)) if v5.contains(client) => shared.filter.to_owned(),
+                _ => filter.to_owned(),
+            }
+        };
         for (line, e) in events.iter().enumerate() {
             match e {
+                TraceEvent::Send {
+                    host, packet: crate::protocol::PacketSummary::Connect { v5: is_v5, .. }, ..
+                } => {
+                    if *is_v5 {
+                        v5.insert(host.clone());
+                    } else {
+                        v5.remove(host);
+                    }
+                }
                 TraceEvent::Connected { client, client_id, clean, will, .. } => {
                     current_id.insert(client.clone(), client_id.clone());
                     if let Some(w) = will {
@@ -159,24 +177,24 @@ impl Timeline {
                     let id = current_id.get(client).cloned().unwrap_or_else(|| client.clone());
                     // A SUBACK implies the request (for traces that do not record requests).
                     let requests = t.subscribe_requests.entry(id.clone()).or_default();
-                    requests.extend(granted.iter().map(|(f, _)| (line, f.clone())));
+                    requests.extend(granted.iter().map(|(f, _)| (line, effective(&v5, client, f))));
                     let subs = t.subscriptions.entry(id).or_default();
                     for (f, q) in granted {
-                        subs.0.push((line, f.clone(), Some(*q)));
+                        subs.0.push((line, effective(&v5, client, f), Some(*q)));
                     }
                 }
                 TraceEvent::Subscribe { client, filters, .. } => {
                     let id = current_id.get(client).cloned().unwrap_or_else(|| client.clone());
                     let requests = t.subscribe_requests.entry(id.clone()).or_default();
-                    requests.extend(filters.iter().map(|f| (line, f.clone())));
+                    requests.extend(filters.iter().map(|f| (line, effective(&v5, client, f))));
                     let asked = t.subscribe_asked.entry(id).or_default();
-                    asked.extend(filters.iter().map(|f| (line, f.clone())));
+                    asked.extend(filters.iter().map(|f| (line, effective(&v5, client, f))));
                 }
                 TraceEvent::Unsubscribed { client, filters, .. } => {
                     let id = current_id.get(client).cloned().unwrap_or_else(|| client.clone());
                     let subs = t.subscriptions.entry(id).or_default();
                     for f in filters {
-                        subs.0.push((line, f.clone(), None));
+                        subs.0.push((line, effective(&v5, client, f), None));
                     }
                 }
                 TraceEvent::Broker { event, .. } => match event {

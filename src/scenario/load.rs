@@ -172,6 +172,7 @@ fn check(s: &Scenario) -> Result<(), (String, String)> {
             Step::Publish(p) => !p.properties().is_empty(),
             Step::Disconnect(d) => d.is_v5(),
             Step::Connect(c) => c.session_expiry.is_some(),
+            Step::Subscribe(sub) => sub.is_v5(),
             _ => false,
         };
         if v5_step && !v5 {

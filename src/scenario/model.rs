@@ -518,9 +518,67 @@ impl FromClientName for ConnectStep {
 pub struct FilterQos {
     pub filter: TopicFilter,
     pub qos: Qos,
+    /// 5.0 subscription options (section 3.8.3.1); see [`SubscriptionOptions`].
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_local: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub retain_as_published: bool,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub retain_handling: u8,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+fn is_zero(n: &u8) -> bool {
+    *n == 0
+}
+
+impl FilterQos {
+    /// `filter` at `qos`, with no 5.0 options.
+    pub fn new(filter: TopicFilter, qos: Qos) -> FilterQos {
+        FilterQos { filter, qos, no_local: false, retain_as_published: false, retain_handling: 0 }
+    }
+
+    pub fn options(&self) -> SubscriptionOptions {
+        SubscriptionOptions {
+            no_local: self.no_local,
+            retain_as_published: self.retain_as_published,
+            retain_handling: self.retain_handling,
+        }
+    }
+}
+
+/// A 5.0 filter's subscription options besides its QoS; all off, Retain Handling 0, in 3.1.1.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SubscriptionOptions {
+    /// Not sent the client's own publications [MQTT5-3.8.3-3].
+    pub no_local: bool,
+    /// RETAIN forwarded as published [MQTT5-3.3.1-13].
+    pub retain_as_published: bool,
+    /// 0: retained messages on every subscribe, 1: only for a new subscription, 2: never.
+    pub retain_handling: u8,
+}
+
+impl SubscriptionOptions {
+    pub fn is_plain(&self) -> bool {
+        *self == SubscriptionOptions::default()
+    }
+
+    /// `filter` at `qos` with these options.
+    pub fn apply(&self, filter: String, qos: crate::protocol::QoS) -> crate::protocol::SubscribeFilter {
+        use crate::protocol::RetainHandling;
+        crate::protocol::SubscribeFilter {
+            no_local: self.no_local,
+            retain_as_published: self.retain_as_published,
+            retain_handling: match self.retain_handling {
+                1 => RetainHandling::OnNewSubscription,
+                2 => RetainHandling::Never,
+                _ => RetainHandling::OnSubscribe,
+            },
+            ..crate::protocol::SubscribeFilter::new(filter, qos)
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SubscribeStep {
     pub client: String,
@@ -535,6 +593,34 @@ pub struct SubscribeStep {
     pub topics: Vec<FilterQos>,
     #[serde(default)]
     pub outcome: ExpectedOutcome,
+    /// 5.0: the shorthand filter's subscription options (see [`SubscriptionOptions`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_local: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub retain_as_published: bool,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub retain_handling: u8,
+    /// 5.0: the SUBSCRIBE's Subscription Identifier, sent back with what it matches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscription_identifier: Option<u32>,
+}
+
+impl SubscribeStep {
+    /// Whether it asks for what only 5.0 has.
+    pub fn is_v5(&self) -> bool {
+        !self.options().is_plain()
+            || self.subscription_identifier.is_some()
+            || self.topics.iter().any(|f| !f.options().is_plain())
+    }
+
+    /// The shorthand filter's options.
+    pub fn options(&self) -> SubscriptionOptions {
+        SubscriptionOptions {
+            no_local: self.no_local,
+            retain_as_published: self.retain_as_published,
+            retain_handling: self.retain_handling,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -279,7 +279,7 @@ impl World {
         client: &str,
         filters: Vec<SubscribeFilter>,
     ) -> Result<Outcome<Vec<SubackCode>>, WorldError> {
-        self.command(client, |reply| Command::Subscribe { filters, reply })
+        self.command(client, |reply| Command::Subscribe { filters, properties: Default::default(), reply })
     }
 
     pub fn unsubscribe(&mut self, client: &str, filters: Vec<String>) -> Result<Outcome<()>, WorldError> {
