@@ -7,32 +7,14 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::process::Command;
 
-use common::mosquitto::Mosquitto;
+use common::mosquitto::{run, Mosquitto};
 use common::{summary, RawClient, TestBroker};
 use mqtt_sim::broker::Config;
 use mqtt_sim::protocol::{Connect, LastWill, Packet, QoS};
 
 fn q(n: u8) -> QoS {
     QoS::from_u8(n).unwrap()
-}
-
-/// Runs a command to completion off the async runtime; returns stdout, panicking on failure.
-async fn run(cmd: &str, args: Vec<String>) -> String {
-    let cmd = cmd.to_owned();
-    tokio::task::spawn_blocking(move || {
-        let out = Command::new(&cmd).args(&args).output().unwrap_or_else(|e| panic!("{cmd} is installed: {e}"));
-        assert!(
-            out.status.success(),
-            "{cmd} {args:?} failed: {}\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    })
-    .await
-    .unwrap()
 }
 
 fn mosq_args(addr: SocketAddr, rest: &[&str]) -> Vec<String> {

@@ -8,30 +8,11 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::process::Command;
 use std::time::Duration;
 
-use common::mosquitto::Mosquitto;
+use common::mosquitto::{run, Mosquitto};
 use common::TestBroker;
 use mqtt_sim::broker::Config;
-
-/// Runs a command to completion off the async runtime; returns its stdout, panicking unless it
-/// succeeded.
-async fn run(cmd: &str, args: Vec<String>) -> String {
-    let cmd = cmd.to_owned();
-    tokio::task::spawn_blocking(move || {
-        let out = Command::new(&cmd).args(&args).output().unwrap_or_else(|e| panic!("{cmd} is installed: {e}"));
-        assert!(
-            out.status.success(),
-            "{cmd} {args:?} failed: {}\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    })
-    .await
-    .unwrap()
-}
 
 fn mosq(addr: SocketAddr, rest: &[&str]) -> Vec<String> {
     let mut v =

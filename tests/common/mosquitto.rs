@@ -72,3 +72,21 @@ impl Drop for Mosquitto {
         let _ = self.child.wait();
     }
 }
+
+/// Runs a command (mosquitto_pub, paho's Python...) to completion off the async runtime;
+/// returns its stdout, panicking unless it succeeded.
+pub async fn run(cmd: &str, args: Vec<String>) -> String {
+    let cmd = cmd.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let out = Command::new(&cmd).args(&args).output().unwrap_or_else(|e| panic!("{cmd} is installed: {e}"));
+        assert!(
+            out.status.success(),
+            "{cmd} {args:?} failed: {}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    })
+    .await
+    .unwrap()
+}
