@@ -6,6 +6,7 @@
 
 mod broker;
 mod client;
+mod client_driver;
 mod framed;
 mod turmoil;
 

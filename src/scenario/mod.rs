@@ -3,10 +3,12 @@
 //! `harness::executor` does, on the network `sim` or `check` gives it. docs/scenarios.md is the
 //! user's guide.
 
+mod expectations;
 pub mod load;
 pub mod model;
 pub mod position;
 pub mod scripted;
+mod steps;
 pub mod values;
 pub mod wire;
 
