@@ -136,8 +136,15 @@ pub fn message_line(topic: &str, payload: &[u8], qos: u8, retain: bool, dup: boo
     s
 }
 
+/// A received message as a snapshot shows it; a 5.0 message's properties follow (the forwarded
+/// Message Expiry Interval, subscription identifiers, user properties...), so a 3.1.1 line reads
+/// as it always did.
 pub fn received_line(m: &Message) -> String {
-    message_line(&m.topic, &m.payload, m.qos.as_u8(), m.retain, m.dup)
+    let mut line = message_line(&m.topic, &m.payload, m.qos.as_u8(), m.retain, m.dup);
+    if let Some(props) = crate::protocol::V5Props::of(&m.properties) {
+        line.push_str(&props.to_string());
+    }
+    line
 }
 
 fn view_line(m: &MessageView) -> String {
