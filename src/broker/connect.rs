@@ -142,7 +142,7 @@ impl Broker {
         let mut too_large = Vec::new();
         for (packet, f) in packets.iter_mut().zip(inflight.iter()) {
             if let Packet::Publish(publish) = packet {
-                super::deliver::stamp_expiry(publish, &f.msg, self.now);
+                super::deliver::stamp_expiry(publish, f.msg.msg.expires_at, self.now);
                 if self.too_large_for(conn, &f.msg) {
                     too_large.push((f.pkid, f.msg.qos));
                 }

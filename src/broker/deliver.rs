@@ -407,13 +407,14 @@ impl Broker {
 /// subject to expiry [MQTT5-4.3.3-7] [MQTT5-4.3.3-13].
 pub(super) fn publish_now(out: &Outgoing, pkid: Option<PacketId>, now: Time) -> Publish {
     let mut publish = qos::publish(out, pkid, false);
-    stamp_expiry(&mut publish, out, now);
+    stamp_expiry(&mut publish, out.msg.expires_at, now);
     publish
 }
 
-/// Rewrites the Message Expiry Interval of a PUBLISH built from `out` for sending at `now`.
-pub(super) fn stamp_expiry(publish: &mut Publish, out: &Outgoing, now: Time) {
-    if let Some(at) = out.msg.expires_at {
+/// Rewrites the Message Expiry Interval of a PUBLISH whose message expires `at`, for sending at
+/// `now`.
+pub(super) fn stamp_expiry(publish: &mut Publish, at: Option<Time>, now: Time) {
+    if let Some(at) = at {
         let left = at.saturating_since(now);
         let seconds = left.as_secs() + u64::from(left.subsec_nanos() > 0);
         publish.properties.set(Property::MessageExpiryInterval(u32::try_from(seconds).unwrap_or(u32::MAX)));
@@ -425,11 +426,9 @@ pub(super) fn stamp_expiry(publish: &mut Publish, out: &Outgoing, now: Time) {
 /// than 65,535 deliveries, so an id is free.
 fn start_inflight(session: &mut Session, out: Outgoing, now: Time) -> Packet {
     let pkid = session.inflight.free_id(|_| false).expect("the window leaves a packet id free");
-    let expiry = out.msg.expires_at.map(|_| out.clone());
+    let expires_at = out.msg.expires_at;
     session.inflight.push(pkid, out);
     let mut publish = session.inflight.send_next(usize::MAX).expect("a delivery was just pushed");
-    if let Some(out) = expiry {
-        stamp_expiry(&mut publish, &out, now);
-    }
+    stamp_expiry(&mut publish, expires_at, now);
     Packet::Publish(publish)
 }
