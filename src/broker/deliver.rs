@@ -415,10 +415,15 @@ pub(super) fn publish_now(out: &Outgoing, pkid: Option<PacketId>, now: Time) -> 
 /// `now`.
 pub(super) fn stamp_expiry(publish: &mut Publish, at: Option<Time>, now: Time) {
     if let Some(at) = at {
-        let left = at.saturating_since(now);
-        let seconds = left.as_secs() + u64::from(left.subsec_nanos() > 0);
-        publish.properties.set(Property::MessageExpiryInterval(u32::try_from(seconds).unwrap_or(u32::MAX)));
+        publish.properties.set(Property::MessageExpiryInterval(seconds_left(at, now)));
     }
+}
+
+/// Whole seconds from `now` until `at`, rounded up (0 once it has passed): what is left of a
+/// Message Expiry Interval as it is forwarded [MQTT5-3.3.2-6].
+pub(super) fn seconds_left(at: Time, now: Time) -> u32 {
+    let left = at.saturating_since(now);
+    u32::try_from(left.as_secs() + u64::from(left.subsec_nanos() > 0)).unwrap_or(u32::MAX)
 }
 
 /// Gives a QoS 1/2 delivery a fresh packet id [MQTT-2.3.1-4], records it as inflight and returns

@@ -57,11 +57,11 @@ use crate::time::Time;
 
 pub use crate::qos::OutState;
 pub use config::{ConfFile, Config, ConfigError, ListenerConf, Qos2Delivery, SUPPORTED as SUPPORTED_CONF_OPTIONS};
-pub use session::DropReason;
+pub use session::{DropReason, Expiry};
 pub use view::{BrokerView, InflightView, MessageView, RetainedView, SessionView};
 
 use retained::RetainedStore;
-use session::{Expiry, Session};
+use session::Session;
 use subscriptions::SubscriptionTree;
 
 /// Identifies one network connection for the lifetime of the broker; never reused.

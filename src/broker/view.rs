@@ -6,10 +6,12 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 
-use super::session::{DropReason, Outgoing};
+use super::deliver::seconds_left;
+use super::session::{DropReason, Expiry, Outgoing};
 use super::Broker;
 use crate::protocol::QoS;
 use crate::qos::OutState;
+use crate::time::Time;
 
 /// The whole broker.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +53,12 @@ pub struct SessionView {
     pub queued: Vec<MessageView>,
     /// Messages not queued, by reason.
     pub drops: BTreeMap<DropReason, u64>,
+    /// How long it outlives its connection (5.0's Session Expiry Interval; 3.1.1's clean
+    /// session 1 is `AtClose`, 0 is `Never`).
+    pub expiry: Expiry,
+    /// While offline with a Session Expiry Interval: the seconds left before it is discarded,
+    /// rounded up.
+    pub expires_in: Option<u32>,
 }
 
 /// A message as it will be delivered.
@@ -60,6 +68,9 @@ pub struct MessageView {
     pub payload: Bytes,
     pub qos: QoS,
     pub retain: bool,
+    /// 5.0: the seconds left of its Message Expiry Interval (rounded up, as it would be
+    /// forwarded [MQTT5-3.3.2-6]); `None` for a message without one.
+    pub expires_in: Option<u32>,
 }
 
 /// An outgoing delivery holding a packet id.
@@ -76,10 +87,18 @@ pub struct RetainedView {
     pub topic: String,
     pub payload: Bytes,
     pub qos: QoS,
+    /// 5.0: the seconds left of its Message Expiry Interval, rounded up.
+    pub expires_in: Option<u32>,
 }
 
-fn message(out: &Outgoing) -> MessageView {
-    MessageView { topic: out.msg.topic.clone(), payload: out.msg.payload.clone(), qos: out.qos, retain: out.retain }
+fn message(out: &Outgoing, now: Time) -> MessageView {
+    MessageView {
+        topic: out.msg.topic.clone(),
+        payload: out.msg.payload.clone(),
+        qos: out.qos,
+        retain: out.retain,
+        expires_in: out.msg.expires_at.map(|at| seconds_left(at, now)),
+    }
 }
 
 pub(super) fn build(broker: &Broker) -> BrokerView {
@@ -94,7 +113,7 @@ pub(super) fn build(broker: &Broker) -> BrokerView {
             inflight_out: s
                 .inflight
                 .iter()
-                .map(|f| InflightView { pkid: f.pkid.get(), message: message(&f.msg), state: f.state })
+                .map(|f| InflightView { pkid: f.pkid.get(), message: message(&f.msg, broker.now), state: f.state })
                 .collect(),
             inflight_in: s
                 .incoming
@@ -107,12 +126,15 @@ pub(super) fn build(broker: &Broker) -> BrokerView {
                             payload: m.payload.clone(),
                             qos: m.qos,
                             retain: m.retain,
+                            expires_in: m.expires_at.map(|at| seconds_left(at, broker.now)),
                         },
                     )
                 })
                 .collect(),
             incoming_refused: s.incoming_refused,
-            queued: s.queue.iter().map(message).collect(),
+            queued: s.queue.iter().map(|m| message(m, broker.now)).collect(),
+            expiry: s.expiry,
+            expires_in: s.expires_at.map(|at| seconds_left(at, broker.now)),
             drops: s.drops.clone(),
         })
         .collect();
@@ -121,7 +143,12 @@ pub(super) fn build(broker: &Broker) -> BrokerView {
         .retained
         .iter()
         .filter(|(_, m)| m.expires_at.is_none_or(|at| at > broker.now))
-        .map(|(topic, r)| RetainedView { topic: topic.clone(), payload: r.payload.clone(), qos: r.qos })
+        .map(|(topic, r)| RetainedView {
+            topic: topic.clone(),
+            payload: r.payload.clone(),
+            qos: r.qos,
+            expires_in: r.expires_at.map(|at| seconds_left(at, broker.now)),
+        })
         .collect();
     BrokerView { sessions, retained, connections: broker.connections.len(), timers: broker.timers.len() }
 }

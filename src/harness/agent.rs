@@ -18,7 +18,8 @@ use tokio::sync::{mpsc, oneshot};
 use crate::client::{AckKind, ClientEvent, ClientOptions, CloseCause, Message, SessionSummary};
 use crate::net::{Client, ClientError, Connector, Events, SessionStore};
 use crate::protocol::{
-    ConnackCode, Packet, PacketId, Properties, QoS, ReasonCode, SubackCode, SubscribeFilter, MAX_PACKET_SIZE,
+    ConnackCode, Packet, PacketId, PacketType, Properties, QoS, ReasonCode, SubackCode, SubscribeFilter,
+    MAX_PACKET_SIZE,
 };
 use crate::scenario::model::ConnectionEnd;
 use crate::trace::{ClientNote, EndCause};
@@ -108,6 +109,12 @@ pub struct ClientRecord {
     pub connection: ConnectionEnd,
     /// Times the server answered session present = 0 to a resume.
     pub sessions_lost: usize,
+    /// 5.0: each reason code other than Success the server answered with, in order, in words
+    /// (`publication 0x10 No matching subscribers`, `SUBACK 0x87 Not authorized`,
+    /// `DISCONNECT 0x8e Session taken over`). A 3.1.1 client's stays empty.
+    pub reasons: Vec<String>,
+    /// Whether its latest CONNECT was MQTT 5.0.
+    pub v5: bool,
 }
 
 /// Shows a topic, filter or client id as the scenario wrote it (without a run's namespace).
@@ -148,6 +155,21 @@ impl AgentContext {
         self.record.lock().expect("agent lock")
     }
 
+    /// Records a 5.0 client's reason codes other than Success from one packet of `kind` (a
+    /// publication's: from the packet that ended its flow, PUBACK, PUBREC or PUBCOMP).
+    fn reason(&self, kind: PacketType, reasons: &[ReasonCode]) {
+        let mut record = self.record();
+        if record.v5 {
+            let packet = match kind {
+                PacketType::Puback => "publication".to_owned(),
+                other => format!("{other:?}").to_uppercase(),
+            };
+            for r in reasons.iter().filter(|r| r.0 != 0) {
+                record.reasons.push(format!("{packet} {r} {}", r.name_in(kind)));
+            }
+        }
+    }
+
     /// Records a CONNACK the application saw, and what it made of the connection.
     fn connack(&self, seen: ConnackSeen) {
         let mut record = self.record();
@@ -180,6 +202,7 @@ pub async fn serve<C: Connector + Clone>(
         match command {
             Command::Connect { options, checked, reply } => {
                 end_connection(&mut client, &mut pump_task, false).await;
+                ctx.record().v5 = options.version == crate::protocol::Version::V5;
                 let (client_id, clean) = (ctx.show(&options.client_id), options.clean_session);
                 let will = options
                     .will
@@ -433,6 +456,12 @@ fn record_event(ctx: &AgentContext, event: ClientEvent) {
     match event {
         ClientEvent::Message(mut m) => {
             m.topic = ctx.show(&m.topic);
+            // A Response Topic is a topic name too: shown as the scenario wrote it.
+            for p in &mut m.properties.0 {
+                if let crate::protocol::Property::ResponseTopic(t) = p {
+                    *t = ctx.show(t);
+                }
+            }
             ctx.push(TraceEvent::Deliver {
                 ms,
                 client: ctx.name.clone(),
@@ -453,11 +482,26 @@ fn record_event(ctx: &AgentContext, event: ClientEvent) {
             ctx.note(ClientNote::SessionLost { unacknowledged });
         }
         ClientEvent::Disconnected { cause } => {
+            if let Some(CloseCause::ServerDisconnect(reason)) = cause {
+                ctx.reason(PacketType::Disconnect, &[reason]);
+            }
             ctx.record().connection = ended(cause);
             ctx.push(TraceEvent::Disconnected { ms, client: ctx.name.clone(), cause: EndCause(cause) })
         }
         ClientEvent::Refused(code) => ctx.note(ClientNote::Refused { code: code.raw() }),
-        ClientEvent::Published { .. } | ClientEvent::Subscribed { .. } | ClientEvent::Unsubscribed { .. } => {}
+        ClientEvent::Published { reason, .. } => ctx.reason(PacketType::Puback, &[reason]),
+        ClientEvent::Subscribed { codes, .. } => {
+            let reasons: Vec<ReasonCode> = codes
+                .iter()
+                .filter_map(|c| match c {
+                    SubackCode::Granted(_) => None,
+                    SubackCode::Failure => Some(ReasonCode(0x80)),
+                    SubackCode::Refused(r) => Some(*r),
+                })
+                .collect();
+            ctx.reason(PacketType::Suback, &reasons)
+        }
+        ClientEvent::Unsubscribed { reasons, .. } => ctx.reason(PacketType::Unsuback, &reasons),
     }
 }
 

@@ -359,6 +359,9 @@ fn judge_refusal(
         return None;
     }
     let expected = match want {
+        Refusal::Code(rc) if rc >= 0x80 => {
+            format!("refused, reason code {} {}", ReasonCode(rc), ReasonCode(rc).name())
+        }
         Refusal::Code(rc) => format!("refused, return code {rc}"),
         Refusal::Any => "refused: a CONNACK with a return code from 1 to 5, or closed without CONNACK".to_owned(),
     };

@@ -24,16 +24,15 @@ use crate::trace::TraceEvent;
 /// stream by stream (see `harness::received`), DUP only where the scenario states it. The
 /// expected side never borrows anything from what was observed.
 fn received_lists(record: &super::ClientRecord, expected: &[ExpectedMessage]) -> (Vec<Received>, Vec<Received>) {
-    let got = record
-        .messages
-        .iter()
-        .map(|(_, m)| Received::new(&m.topic, &m.payload, m.qos.as_u8(), m.retain, Some(m.dup)))
-        .collect();
-    let want = expected
-        .iter()
-        .map(|m| Received::new(&m.topic, m.payload.as_bytes(), m.qos.0.as_u8(), m.retain, m.dup))
-        .collect();
+    let got = record.messages.iter().map(|(_, m)| Received::of(m)).collect();
+    let want = expected.iter().map(expected_message).collect();
     (got, want)
+}
+
+/// An expected message as `received` compares it, with the properties it must come with.
+fn expected_message(m: &ExpectedMessage) -> Received {
+    let want = Received::new(&m.topic, m.payload.as_bytes(), m.qos.0.as_u8(), m.retain, m.dup);
+    Received { want_props: m.properties.clone(), ..want }
 }
 
 /// Whether `client`'s connection carried what `w` says, from the packets the client's own end
@@ -297,11 +296,7 @@ fn check_summary(
     from: usize,
     events: &[TraceEvent],
 ) -> Option<(String, String)> {
-    let got: Vec<Received> = record
-        .messages
-        .iter()
-        .map(|(_, m)| Received::new(&m.topic, &m.payload, m.qos.as_u8(), m.retain, Some(m.dup)))
-        .collect();
+    let got: Vec<Received> = record.messages.iter().map(|(_, m)| Received::of(m)).collect();
     if !(from..=got.len()).contains(&summary.count) {
         return Some((format!("{} messages", summary.count), format!("{} messages", got.len())));
     }
@@ -309,7 +304,7 @@ fn check_summary(
     let ends = [("first", &summary.first, got.first()), ("last", &summary.last, got.last())];
     for (which, want, have) in ends {
         let Some(want) = want else { continue };
-        let want = Received::new(&want.topic, want.payload.as_bytes(), want.qos.0.as_u8(), want.retain, want.dup);
+        let want = expected_message(want);
         if !have.is_some_and(|h| want.matches(h)) {
             let have = have.map_or_else(|| "nothing".to_owned(), Received::shown);
             return Some((format!("{which}: {}", want.shown()), format!("{which}: {have}")));

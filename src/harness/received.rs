@@ -15,6 +15,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::protocol::V5Props;
+use crate::scenario::props::PropsPattern;
 use crate::topic;
 use crate::trace::TraceEvent;
 
@@ -30,35 +32,41 @@ pub struct Received {
     pub dup: Option<bool>,
     /// Who published it, where the run's trace says (`attribute`): its stream's publisher.
     pub from: Option<String>,
+    /// The received side: the 5.0 properties it came with.
+    pub props: Option<Box<V5Props>>,
+    /// The expected side: the 5.0 properties it must come with (unset: not compared).
+    pub want_props: Option<PropsPattern>,
 }
 
 impl Received {
     pub fn new(topic: &str, payload: &[u8], qos: u8, retain: bool, dup: Option<bool>) -> Received {
         let payload = String::from_utf8_lossy(payload).into_owned();
-        Received { topic: topic.to_owned(), payload, qos, retain, dup, from: None }
+        Received { topic: topic.to_owned(), payload, qos, retain, dup, from: None, props: None, want_props: None }
     }
 
-    /// From a full message line, DUP included (a recorded snapshot's `snapshot::message_line`:
-    /// `topic = payload | qN[ retain][ dup]`).
+    /// A received message, with its properties.
+    pub fn of(m: &crate::client::Message) -> Received {
+        let props = V5Props::of(&m.properties);
+        Received { props, ..Received::new(&m.topic, &m.payload, m.qos.as_u8(), m.retain, Some(m.dup)) }
+    }
+
+    /// From a full message line, DUP included (a recorded snapshot's `snapshot::received_line`:
+    /// `topic = payload | qN[ retain][ dup][ property=value...]`). A 5.0 message's properties
+    /// are not read back: a real network's timing changes a forwarded Message Expiry Interval.
     pub fn parse(line: &str) -> Received {
-        let (line, dup) = match line.strip_suffix(" dup") {
-            Some(rest) => (rest, true),
-            None => (line, false),
-        };
-        let (line, retain) = match line.strip_suffix(" retain") {
-            Some(rest) => (rest, true),
-            None => (line, false),
-        };
-        let (message, qos) = line.rsplit_once(" | q").unwrap_or((line, "0"));
-        let (topic, payload) = message.split_once(" = ").unwrap_or((message, ""));
-        Received {
-            topic: topic.to_owned(),
-            payload: payload.to_owned(),
-            qos: qos.parse().unwrap_or(0),
-            retain,
-            dup: Some(dup),
-            from: None,
+        let (message, flags) = line.rsplit_once(" | q").unwrap_or((line, "0"));
+        let mut words = flags.split(' ');
+        let qos = words.next().and_then(|q| q.parse().ok()).unwrap_or(0);
+        let (mut retain, mut dup) = (false, false);
+        for word in words {
+            match word {
+                "retain" => retain = true,
+                "dup" => dup = true,
+                _ => break,
+            }
         }
+        let (topic, payload) = message.split_once(" = ").unwrap_or((message, ""));
+        Received { qos, retain, dup: Some(dup), ..Received::new(topic, payload.as_bytes(), 0, false, None) }
     }
 
     /// The stream it belongs to: its publisher (where known), topic and delivered QoS.
@@ -66,15 +74,23 @@ impl Received {
         (self.from.as_deref(), &self.topic, self.qos)
     }
 
-    /// How it reads in a report, as a snapshot line; DUP shown only where it is known.
+    /// How it reads in a report, as a snapshot line; DUP shown only where it is known, then the
+    /// properties it came with or must come with.
     pub fn shown(&self) -> String {
-        super::snapshot::message_line(
+        let mut line = super::snapshot::message_line(
             &self.topic,
             self.payload.as_bytes(),
             self.qos,
             self.retain,
             self.dup == Some(true),
-        )
+        );
+        if let Some(props) = &self.props {
+            line.push_str(&props.to_string());
+        }
+        if let Some(want) = &self.want_props {
+            line.push_str(&format!(" properties {want}"));
+        }
+        line
     }
 
     /// Whether `got` is this expected message (DUP compared where both know it).
@@ -84,6 +100,7 @@ impl Received {
             && self.qos == got.qos
             && self.retain == got.retain
             && (self.dup.is_none() || got.dup.is_none() || self.dup == got.dup)
+            && self.want_props.as_ref().is_none_or(|p| p.mismatch(got.props.as_deref(), &|t| t.to_owned()).is_none())
     }
 }
 
@@ -262,11 +279,16 @@ mod tests {
                 qos: 1,
                 retain: true,
                 dup: Some(true),
-                from: None
+                from: None,
+                props: None,
+                want_props: None,
             }
         );
         assert_eq!(r.stream(), (None, "t/1", 1));
         assert_eq!(r.shown(), "t/1 = hi there | q1 retain dup");
+        // A 5.0 line's properties follow its flags; the flags still read back.
+        let v5 = Received::parse("alerts/a = long lived | q1 dup message_expiry=57 user=\"k\":\"retain\"");
+        assert_eq!((v5.topic.as_str(), v5.qos, v5.retain, v5.dup), ("alerts/a", 1, false, Some(true)));
     }
 
     #[test]

@@ -7,9 +7,10 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::broker::{BrokerView, MessageView, OutState};
+use crate::broker::{BrokerView, Expiry, MessageView, OutState};
 use crate::client::Message;
 use crate::harness::{ClientRecord, ConnackSeen};
+use crate::protocol::ConnackCode;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Snapshot {
@@ -24,6 +25,9 @@ pub struct ClientSnapshot {
     /// Every message; written as a summary past `SUMMARY_ABOVE`.
     #[serde(serialize_with = "summarised")]
     pub received: Vec<String>,
+    /// 5.0: the reason codes other than Success the server answered with, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -43,6 +47,13 @@ pub struct SessionSnapshot {
     #[serde(serialize_with = "summarised")]
     pub queued: Vec<String>,
     pub drops: BTreeMap<String, u64>,
+    /// 5.0: its Session Expiry Interval in seconds, where it is neither 0 nor "never" (so a
+    /// 3.1.1 session's snapshot reads as it always did).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_expiry: Option<u32>,
+    /// 5.0: offline, the seconds left before it expires.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<u32>,
 }
 
 /// Past this many messages, a list is written in a snapshot as a summary, so a run with 70,000
@@ -147,14 +158,24 @@ pub fn received_line(m: &Message) -> String {
     line
 }
 
+/// A message the broker holds; a 5.0 one with a Message Expiry Interval shows the seconds it
+/// has left (`expires_in=57`).
 fn view_line(m: &MessageView) -> String {
-    message_line(&m.topic, &m.payload, m.qos.as_u8(), m.retain, false)
+    with_expiry(message_line(&m.topic, &m.payload, m.qos.as_u8(), m.retain, false), m.expires_in)
+}
+
+fn with_expiry(mut line: String, expires_in: Option<u32>) -> String {
+    if let Some(left) = expires_in {
+        line.push_str(&format!(" expires_in={left}"));
+    }
+    line
 }
 
 /// A CONNACK as snapshots and reports write it.
 pub fn connack_line(c: &ConnackSeen) -> String {
     match c {
         ConnackSeen::Accepted { session_present } => format!("accepted, session present {}", *session_present as u8),
+        ConnackSeen::Refused(ConnackCode::V5(reason)) => format!("refused, reason code {reason} {}", reason.name()),
         ConnackSeen::Refused(code) => format!("refused, return code {}", code.raw()),
     }
 }
@@ -187,12 +208,20 @@ pub fn broker_snapshot(view: &BrokerView) -> BrokerSnapshot {
                     .collect(),
                 queued: s.queued.iter().map(view_line).collect(),
                 drops: s.drops.iter().map(|(r, n)| (r.as_str().to_owned(), *n)).collect(),
+                session_expiry: match s.expiry {
+                    Expiry::After(seconds) => Some(seconds),
+                    Expiry::AtClose | Expiry::Never => None,
+                },
+                expires_in: s.expires_in,
             };
             (s.client_id.clone(), snap)
         })
         .collect();
-    let retained =
-        view.retained.iter().map(|r| message_line(&r.topic, &r.payload, r.qos.as_u8(), true, false)).collect();
+    let retained = view
+        .retained
+        .iter()
+        .map(|r| with_expiry(message_line(&r.topic, &r.payload, r.qos.as_u8(), true, false), r.expires_in))
+        .collect();
     BrokerSnapshot { sessions, retained }
 }
 
@@ -201,6 +230,7 @@ pub fn client_snapshot(record: &ClientRecord) -> ClientSnapshot {
     ClientSnapshot {
         connacks: record.connacks.iter().map(connack_line).collect(),
         received: record.messages.iter().map(|(_, m)| received_line(m)).collect(),
+        reasons: record.reasons.clone(),
     }
 }
 

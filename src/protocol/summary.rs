@@ -262,6 +262,18 @@ impl PacketSummary {
         }
     }
 
+    /// The 5.0 properties the trace kept of this packet; `None` for a packet without any.
+    pub fn props(&self) -> Option<&V5Props> {
+        match self {
+            PacketSummary::Publish(p) => p.props.as_deref(),
+            PacketSummary::Connect { props, .. }
+            | PacketSummary::Connack { props, .. }
+            | PacketSummary::Subscribe { props, .. }
+            | PacketSummary::Disconnect { props, .. } => props.as_deref(),
+            _ => None,
+        }
+    }
+
     /// The PUBLISH, if this is one.
     pub fn publish(&self) -> Option<&PublishSummary> {
         match self {

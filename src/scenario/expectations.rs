@@ -198,6 +198,9 @@ pub struct ExpectedMessage {
     /// Checked only when given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dup: Option<bool>,
+    /// 5.0: the properties it must come with (`scenario::props`); only those given are checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub properties: Option<super::props::PropsPattern>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

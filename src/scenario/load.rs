@@ -6,9 +6,10 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::path::Path;
 
-use super::model::{ProtocolVersion, Scenario, Step};
+use super::model::{ConnectStep, ProtocolVersion, Scenario, Step};
 use super::position::Positions;
 use super::scripted::{AckStep, Acks, PacketSpec, SendStep};
+use super::values::Refusal;
 use super::wire::IdPattern;
 
 /// A scenario that cannot be used, and where.
@@ -195,6 +196,15 @@ fn check(s: &Scenario) -> Result<(), (String, String)> {
             }
             Step::Connect(c) if c.refused.is_some() && c.session_present.is_some() => {
                 return Err((at, "a refused CONNACK has no session present flag to expect [MQTT-3.2.2-4]".into()));
+            }
+            // A 3.1.1 CONNACK carries a return code from 1 to 5, a 5.0 one a reason code of 0x80
+            // or more [MQTT5-3.2.2-7]: a code of the other version can never come.
+            Step::Connect(ConnectStep { refused: Some(Refusal::Code(rc)), .. }) if v5 != (*rc >= 0x80) => {
+                let want = if v5 { "a 5.0 reason code from 0x80 to 0xFF" } else { "a return code from 1 to 5" };
+                return Err((
+                    format!("{at}.refused"),
+                    format!("{rc:#04x} is not a CONNACK refusal of this client's protocol: expected {want}"),
+                ));
             }
             Step::Ack(a) if s.clients[&a.client].acks != Acks::Manual => {
                 return Err((

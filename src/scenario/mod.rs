@@ -1,4 +1,5 @@
-//! YAML scenarios: the format (`model`, `values`, `wire` for packet-level expectations), reading it with file:line:column errors
+//! YAML scenarios: the format (`model`, `values`, `wire` for packet-level expectations, `props` for 5.0
+//! properties), reading it with file:line:column errors
 //! (`load`, `position`), and finding files (`discover`). Nothing here runs a scenario:
 //! `harness::executor` does, on the network `sim` or `check` gives it. docs/scenarios.md is the
 //! user's guide.
@@ -7,6 +8,7 @@ mod expectations;
 pub mod load;
 pub mod model;
 pub mod position;
+pub mod props;
 pub mod scripted;
 mod steps;
 pub mod values;

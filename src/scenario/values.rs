@@ -27,7 +27,8 @@ impl<'de> Deserialize<'de> for Qos {
     }
 }
 
-/// The refusal a `connect` step expects: one CONNACK return code from 1 to 5, or `any` of the
+/// The refusal a `connect` step expects: one CONNACK return code from 1 to 5 (3.1.1), one 5.0
+/// reason code from 0x80 to 0xFF (`refused: 0x87`, Not authorized), or `any` of the
 /// refusals the spec allows (a CONNACK with a code from 1 to 5 [MQTT-3.2.2-5], or a close
 /// without CONNACK where none applies [MQTT-3.2.2-6]), for a refusal the spec does not choose
 /// the code of (mosquitto's `max_keepalive`, say).
@@ -43,13 +44,14 @@ impl<'de> Deserialize<'de> for Refusal {
         impl Visitor<'_> for V {
             type Value = Refusal;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a CONNACK return code from 1 to 5, or `any`")
+                f.write_str("a CONNACK return code from 1 to 5, a 5.0 reason code from 0x80 to 0xFF, or `any`")
             }
             fn visit_u64<E: de::Error>(self, n: u64) -> Result<Refusal, E> {
                 match n {
-                    1..=5 => Ok(Refusal::Code(n as u8)),
+                    1..=5 | 0x80..=0xFF => Ok(Refusal::Code(n as u8)),
                     _ => Err(E::custom(format!(
-                        "{n} is not a refusal: expected a CONNACK return code from 1 to 5, or `any` [MQTT-3.2.2-5]"
+                        "{n} is not a refusal: expected a CONNACK return code from 1 to 5 [MQTT-3.2.2-5], a 5.0 \
+                         reason code from 0x80 to 0xFF [MQTT5-3.2.2-7], or `any`"
                     ))),
                 }
             }
@@ -60,7 +62,8 @@ impl<'de> Deserialize<'de> for Refusal {
                 match s {
                     "any" => Ok(Refusal::Any),
                     _ => Err(E::custom(format!(
-                        "{s:?} is not a refusal: expected a CONNACK return code from 1 to 5, or `any`"
+                        "{s:?} is not a refusal: expected a CONNACK return code from 1 to 5, a 5.0 reason code \
+                         from 0x80 to 0xFF, or `any`"
                     ))),
                 }
             }

@@ -15,6 +15,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::props::PropsPattern;
 use super::values::Qos;
 use crate::protocol::PacketSummary;
 
@@ -151,6 +152,17 @@ pub struct PacketPattern {
     pub topic: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payload: Option<String>,
+    /// The reason code: a CONNACK's return or reason code, a 5.0 PUBACK's, PUBREC's,
+    /// PUBREL's, PUBCOMP's or DISCONNECT's (0 where the packet has none on the wire).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<u8>,
+    /// A SUBACK's codes (the granted QoS, or the failure's reason code) or a 5.0 UNSUBACK's
+    /// reason codes, one per filter in order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reasons: Option<Vec<u8>>,
+    /// The 5.0 properties the packet must carry (`scenario::props`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub properties: Option<PropsPattern>,
 }
 
 impl PacketPattern {
@@ -178,7 +190,10 @@ impl PacketPattern {
             }
             _ => true,
         };
-        id_ok && publish_ok
+        let reason_ok = self.reason.is_none_or(|r| reason_of(packet) == Some(r));
+        let reasons_ok = self.reasons.as_ref().is_none_or(|r| reasons_of(packet).as_ref() == Some(r));
+        let props_ok = self.properties.as_ref().is_none_or(|p| p.mismatch(packet.props(), topic).is_none());
+        id_ok && publish_ok && reason_ok && reasons_ok && props_ok
     }
 }
 
@@ -203,7 +218,40 @@ impl fmt::Display for PacketPattern {
         if let Some(p) = &self.payload {
             write!(f, " payload={p:?}")?;
         }
+        if let Some(r) = self.reason {
+            write!(f, " reason={r:#04x}")?;
+        }
+        if let Some(r) = &self.reasons {
+            let codes: Vec<String> = r.iter().map(|c| format!("{c:#04x}")).collect();
+            write!(f, " reasons=[{}]", codes.join(", "))?;
+        }
+        if let Some(p) = &self.properties {
+            write!(f, " properties={p}")?;
+        }
         Ok(())
+    }
+}
+
+/// A packet's one reason code, for the packets that have one.
+fn reason_of(packet: &PacketSummary) -> Option<u8> {
+    match packet {
+        PacketSummary::Connack { return_code, .. } => Some(*return_code),
+        PacketSummary::Puback { reason, .. }
+        | PacketSummary::Pubrec { reason, .. }
+        | PacketSummary::Pubrel { reason, .. }
+        | PacketSummary::Pubcomp { reason, .. }
+        | PacketSummary::Disconnect { reason, .. } => Some(*reason),
+        _ => None,
+    }
+}
+
+/// A SUBACK's codes as on the wire (the granted QoS, or the failure's code), or an UNSUBACK's.
+fn reasons_of(packet: &PacketSummary) -> Option<Vec<u8>> {
+    match packet {
+        PacketSummary::Suback { reasons, .. } if !reasons.is_empty() => Some(reasons.clone()),
+        PacketSummary::Suback { codes, .. } => Some(codes.iter().map(|c| c.unwrap_or(0x80)).collect()),
+        PacketSummary::Unsuback { reasons, .. } => Some(reasons.clone()),
+        _ => None,
     }
 }
 
@@ -317,6 +365,35 @@ mod tests {
         assert!(pattern("{ kind: publish, topic: orders/42, dup: true }").matches(&publish(1, true), &none, &ns));
         assert!(!pattern("{ kind: publish, dup: false }").matches(&publish(1, true), &none, &ns));
         assert_eq!(pattern("{ kind: publish, id: 3, qos: 2, dup: true }").to_string(), "PUBLISH id=3 q2 dup=1");
+    }
+
+    #[test]
+    fn reason_codes_and_properties_match_as_given() {
+        let ns = |t: &str| format!("ns/{t}");
+        let none = Bindings::new();
+        let suback = PacketSummary::Suback { pkid: 3, codes: vec![Some(1), None], reasons: vec![0x01, 0x87] };
+        assert!(pattern("{ kind: suback, reasons: [1, 0x87] }").matches(&suback, &none, &ns));
+        assert!(!pattern("{ kind: suback, reasons: [1, 0x80] }").matches(&suback, &none, &ns));
+        let v311 = PacketSummary::Suback { pkid: 3, codes: vec![Some(1), None], reasons: vec![] };
+        assert!(pattern("{ kind: suback, reasons: [1, 0x80] }").matches(&v311, &none, &ns), "3.1.1's 0x80");
+        let gone = PacketSummary::Disconnect { reason: 0x8e, props: None };
+        assert!(pattern("{ kind: disconnect, reason: 0x8e }").matches(&gone, &none, &ns));
+        assert!(!pattern("{ kind: disconnect, reason: 0 }").matches(&gone, &none, &ns));
+        assert!(!pattern("{ kind: disconnect, properties: { reason_string: true } }").matches(&gone, &none, &ns));
+        let props = crate::protocol::V5Props { message_expiry: Some(9), ..Default::default() };
+        let expiring =
+            PacketSummary::Publish(PublishSummary { props: Some(Box::new(props)), ..as_publish(publish(1, false)) });
+        assert!(pattern("{ kind: publish, properties: { message_expiry: 9 } }").matches(&expiring, &none, &ns));
+        assert!(!pattern("{ kind: publish, properties: { message_expiry: absent } }").matches(&expiring, &none, &ns));
+        assert_eq!(
+            pattern("{ kind: puback, reason: 0x10 }").to_string(),
+            "PUBACK reason=0x10",
+            "codes are shown in hex, as the spec lists them"
+        );
+    }
+
+    fn as_publish(p: PacketSummary) -> PublishSummary {
+        p.publish().expect("a PUBLISH").clone()
     }
 
     #[test]

@@ -79,7 +79,7 @@ fn a_full_incoming_window_refuses_a_new_packet_id_unacknowledged_and_nothing_is_
     assert_eq!(got, numbered("m", 1..=21), "[MQTT-4.3.3-2] each message routed once");
     assert_eq!(
         h.view().retained,
-        vec![RetainedView { topic: "t".into(), payload: Bytes::from_static(b"m21"), qos: Q2 }]
+        vec![RetainedView { topic: "t".into(), payload: Bytes::from_static(b"m21"), qos: Q2, expires_in: None }]
     );
     let session = h.session("p");
     assert_eq!((session.inflight_in, session.incoming_refused), (vec![], 1));

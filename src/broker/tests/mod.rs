@@ -318,7 +318,13 @@ pub(super) fn violation(what: &'static str) -> CloseReason {
 
 /// How a queued or inflight message looks in the view.
 pub(super) fn msg(topic: &str, payload: &str, qos: QoS, retain: bool) -> MessageView {
-    MessageView { topic: topic.to_owned(), payload: Bytes::copy_from_slice(payload.as_bytes()), qos, retain }
+    MessageView {
+        topic: topic.to_owned(),
+        payload: Bytes::copy_from_slice(payload.as_bytes()),
+        qos,
+        retain,
+        expires_in: None,
+    }
 }
 
 /// The payloads of the PUBLISH packets among `actions`, in order, as text.

@@ -11,7 +11,7 @@ fn publisher() -> (Harness, ConnId) {
 }
 
 fn retained(topic: &str, payload: &str, qos: QoS) -> RetainedView {
-    RetainedView { topic: topic.to_owned(), payload: Bytes::copy_from_slice(payload.as_bytes()), qos }
+    RetainedView { topic: topic.to_owned(), payload: Bytes::copy_from_slice(payload.as_bytes()), qos, expires_in: None }
 }
 
 #[test]

@@ -57,7 +57,7 @@ fn will_retain_1_is_published_as_a_retained_message() {
     );
     assert_eq!(
         h.view().retained,
-        vec![RetainedView { topic: "will/c".into(), payload: Bytes::from_static(b"bye"), qos: Q1 }],
+        vec![RetainedView { topic: "will/c".into(), payload: Bytes::from_static(b"bye"), qos: Q1, expires_in: None }],
         "[MQTT-3.1.2-17] published as a retained message"
     );
     let late = h.client("late", true);
