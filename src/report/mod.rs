@@ -52,6 +52,17 @@ pub fn summary_table(reports: &[FileReport]) -> String {
     }
     let failed = reports.iter().filter(|r| !r.passed()).count();
     let _ = writeln!(out, "\n{} passed, {} failed", reports.len() - failed, failed);
+    let by_version: Vec<String> = ["3.1.1", "5.0", "mixed"]
+        .into_iter()
+        .filter_map(|v| {
+            let of: Vec<&FileReport> = reports.iter().filter(|r| r.protocol == v).collect();
+            let failed = of.iter().filter(|r| !r.passed()).count();
+            (!of.is_empty()).then(|| format!("{v}: {} passed, {failed} failed", of.len() - failed))
+        })
+        .collect();
+    if !by_version.is_empty() {
+        let _ = writeln!(out, "by protocol: {}", by_version.join("; "));
+    }
     out
 }
 
@@ -81,6 +92,8 @@ struct JsonReport<'a> {
     path: String,
     seeds: &'a [u64],
     passed: bool,
+    /// `3.1.1`, `5.0` or `mixed`: the MQTT versions its clients speak.
+    protocol: &'a str,
     delivered: usize,
     queued: usize,
     dropped: u64,
@@ -101,6 +114,7 @@ pub fn json(reports: &[FileReport]) -> String {
             path: r.path.display().to_string(),
             seeds: &r.seeds_run,
             passed: r.passed(),
+            protocol: r.protocol,
             delivered: r.counts.0,
             queued: r.counts.1,
             dropped: r.counts.2,
@@ -111,4 +125,39 @@ pub fn json(reports: &[FileReport]) -> String {
         })
         .collect();
     serde_json::to_string_pretty(&items).expect("reports serialize")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(name: &str, protocol: &'static str, failed: bool) -> FileReport {
+        FileReport {
+            name: name.into(),
+            path: name.into(),
+            title: String::new(),
+            description: String::new(),
+            spec: vec![],
+            claim: None,
+            seeds_run: vec![0],
+            counts: (1, 0, 0),
+            simulated_ms: 0,
+            failure: failed.then(|| crate::sim::suite::FileFailure {
+                seed: Some(0),
+                message: "boom".into(),
+                trace_tail: String::new(),
+            }),
+            shown: None,
+            protocol,
+        }
+    }
+
+    #[test]
+    fn the_summary_counts_each_protocol_version() {
+        let reports = [report("a", "3.1.1", false), report("b", "5.0", false), report("c", "5.0", true)];
+        let table = summary_table(&reports);
+        assert!(table.contains("\n2 passed, 1 failed\n"), "{table}");
+        assert!(table.ends_with("by protocol: 3.1.1: 1 passed, 0 failed; 5.0: 1 passed, 1 failed\n"), "{table}");
+        assert!(json(&reports).contains("\"protocol\": \"5.0\""));
+    }
 }

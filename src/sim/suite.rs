@@ -53,6 +53,9 @@ pub struct FileReport {
     pub failure: Option<FileFailure>,
     /// The run to show: its seed and its trace.
     pub shown: Option<(u64, Vec<TraceEvent>)>,
+    /// The MQTT versions its clients speak: `3.1.1`, `5.0` or `mixed` (empty if it did not
+    /// load).
+    pub protocol: &'static str,
 }
 
 #[derive(Debug, Clone)]
@@ -91,6 +94,17 @@ fn failure_of(result: &RunResult, file: &Path) -> Option<FileFailure> {
     Some(FileFailure { seed: Some(result.seed), message, trace_tail: result.trace.tail(TRACE_TAIL) })
 }
 
+/// The MQTT versions a scenario's clients speak, as the summary counts them.
+pub fn protocols(scenario: &crate::scenario::Scenario) -> &'static str {
+    use crate::scenario::model::ProtocolVersion;
+    let v5 = scenario.clients.values().filter(|c| c.protocol == ProtocolVersion::V5).count();
+    match v5 {
+        0 => "3.1.1",
+        n if n == scenario.clients.len() => "5.0",
+        _ => "mixed",
+    }
+}
+
 /// Loads and checks one file. `snapshots` is where insta keeps the stored snapshots.
 pub fn check_file(root: &Path, file: &Path, snapshots: &Path, seeds: Seeds) -> FileReport {
     let name = test_name(root, file);
@@ -112,6 +126,7 @@ pub fn check_file(root: &Path, file: &Path, snapshots: &Path, seeds: Seeds) -> F
         simulated_ms: 0,
         failure: None,
         shown: None,
+        protocol: "",
     };
     let scenario = match load(full) {
         Ok(s) => s,
@@ -125,6 +140,7 @@ pub fn check_file(root: &Path, file: &Path, snapshots: &Path, seeds: Seeds) -> F
     report.description = scenario.description.clone();
     report.spec = scenario.spec.iter().map(|s| s.0.clone()).collect();
     report.claim = scenario.claim.clone();
+    report.protocol = protocols(&scenario);
     let seeds: Vec<u64> = match seeds {
         Seeds::Only(s) => vec![s],
         Seeds::Recorded { extra } => std::iter::once(scenario.seed).chain((1..=extra).map(|k| 1000 + k)).collect(),
