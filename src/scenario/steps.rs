@@ -351,6 +351,10 @@ pub struct PublishStep {
     pub correlation_data: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payload_format: Option<u8>,
+    /// A Topic Alias for this topic: the first PUBLISH with it sets the alias, later ones on
+    /// the same connection send an empty topic name with it (section 3.3.2.3.4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic_alias: Option<u16>,
 }
 
 impl Default for PublishStep {
@@ -372,6 +376,7 @@ impl Default for PublishStep {
             response_topic: None,
             correlation_data: None,
             payload_format: None,
+            topic_alias: None,
         }
     }
 }
@@ -383,6 +388,7 @@ impl PublishStep {
         let mut p = crate::protocol::Properties::new();
         p.0.extend(self.payload_format.map(Property::PayloadFormatIndicator));
         p.0.extend(self.message_expiry.map(Property::MessageExpiryInterval));
+        p.0.extend(self.topic_alias.map(Property::TopicAlias));
         p.0.extend(self.content_type.clone().map(Property::ContentType));
         p.0.extend(self.response_topic.clone().map(Property::ResponseTopic));
         p.0.extend(self.correlation_data.clone().map(|d| Property::CorrelationData(d.into())));
