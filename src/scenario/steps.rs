@@ -163,8 +163,9 @@ pub struct ConnectStep {
     /// 5.0: a Session Expiry Interval for this connection instead of the client's.
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "expiry_seconds")]
     pub session_expiry: Option<u32>,
-    /// Overrides the client's declared clean-session flag for this connect.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Overrides the client's declared clean-session flag for this connect (`clean_start`, its
+    /// 5.0 name, is the same field).
+    #[serde(alias = "clean_start", skip_serializing_if = "Option::is_none")]
     pub clean_session: Option<bool>,
     /// The session present flag the CONNACK must carry.
     #[serde(skip_serializing_if = "Option::is_none")]
