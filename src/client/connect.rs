@@ -61,6 +61,7 @@ impl ClientSession {
             if v5 {
                 // A 5.0 client discards its half too [MQTT5-3.2.2-5].
                 self.outbox.clear();
+                self.v5.pubrec_reasons.clear();
             }
         }
         // Re-send unacknowledged PUBLISH (DUP=1) and PUBREL, same ids, original order; then what

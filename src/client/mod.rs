@@ -143,7 +143,8 @@ pub enum ClientEvent {
     /// A message arrived; a QoS 2 message is handed over exactly once [MQTT-4.3.3-2].
     Message(Message),
     /// The QoS flow of our publication with this id is over: PUBACK or PUBCOMP, with its reason
-    /// code (always Success in 3.1.1), or in 5.0 a PUBREC with a reason of 0x80 or above, which
+    /// code (always Success in 3.1.1; for a PUBCOMP of Success, the PUBREC's, such as 0x10 No
+    /// matching subscribers), or in 5.0 a PUBREC with a reason of 0x80 or above, which
     /// ends the flow with no PUBREL [MQTT5-4.3.3-4]. A reason of 0x80 or above means the server
     /// refused the message; it is not re-sent [MQTT5-4.4.0-2].
     Published { pkid: PacketId, reason: ReasonCode },

@@ -36,12 +36,19 @@ impl ClientSession {
         match self.outbox.acknowledge(ack) {
             Acked::Complete { pkid, .. } => {
                 self.v5.held_resends.retain(|&id| id != pkid);
+                // A QoS 2 flow's news is in its PUBREC (0x10 No matching subscribers); its
+                // PUBCOMP's Success only ends it.
+                let pubrec = self.v5.pubrec_reasons.remove(&pkid);
+                let reason = if reason.0 == 0 { pubrec.unwrap_or(reason) } else { reason };
                 self.events.push_back(ClientEvent::Published { pkid, reason });
                 self.send_waiting(now);
             }
             Acked::SendPubrel(pkid) => {
                 // Answered, so no longer a PUBLISH to re-send.
                 self.v5.held_resends.retain(|&id| id != pkid);
+                if reason.0 != 0 {
+                    self.v5.pubrec_reasons.insert(pkid, reason);
+                }
                 self.acknowledge(AckKind::Pubrel, pkid, now)
             }
             Acked::Ignored => {}

@@ -86,6 +86,10 @@ pub(super) struct State {
     /// Re-sends of a resumed session held back for room in the server's Receive Maximum, in
     /// order (`ClientSession::resend_within_window`).
     pub held_resends: VecDeque<PacketId>,
+    /// A PUBREC's reason code below 0x80 other than Success (0x10 No matching subscribers) for
+    /// our QoS 2 publications awaiting PUBCOMP: the flow's outcome the application is told when
+    /// PUBCOMP ends it with Success.
+    pub pubrec_reasons: BTreeMap<PacketId, ReasonCode>,
 }
 
 impl State {
@@ -98,6 +102,7 @@ impl State {
             incoming_aliases: BTreeMap::new(),
             outgoing_aliases: BTreeMap::new(),
             held_resends: VecDeque::new(),
+            pubrec_reasons: BTreeMap::new(),
         }
     }
 

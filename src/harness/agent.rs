@@ -156,7 +156,7 @@ impl AgentContext {
     }
 
     /// Records a 5.0 client's reason codes other than Success from one packet of `kind` (a
-    /// publication's: from the packet that ended its flow, PUBACK, PUBREC or PUBCOMP).
+    /// publication's: its PUBACK's, or for QoS 2 its PUBREC's or a failing PUBCOMP's).
     fn reason(&self, kind: PacketType, reasons: &[ReasonCode]) {
         let mut record = self.record();
         if record.v5 {

@@ -519,15 +519,26 @@ fn a_failed_puback_or_pubrec_ends_the_flow_and_is_reported() {
     assert_eq!(h.feed(Packet::Pubrec(ack(0x10, 3))), vec![send(pubrel(3))]);
     assert_eq!(h.feed(Packet::Pubcomp(ack(0x00, 3))), vec![]);
     assert_eq!(h.feed(Packet::Puback(ack(0x10, 4))), vec![]);
+    // The QoS 2 flow reports its PUBREC's 0x10 when PUBCOMP ends it with Success, and a
+    // failing PUBCOMP's own code otherwise.
+    h.publish_ok("t", "6", Q2, 5);
+    assert_eq!(h.feed(Packet::Pubrec(ack(0x10, 5))), vec![send(pubrel(5))]);
+    assert_eq!(h.feed(Packet::Pubcomp(ack(0x92, 5))), vec![]);
     assert_eq!(
         h.events(),
-        vec![published_with(1, 0x87), published_with(2, 0x80), published_with(3, 0), published_with(4, 0x10)]
+        vec![
+            published_with(1, 0x87),
+            published_with(2, 0x80),
+            published_with(3, 0x10),
+            published_with(4, 0x10),
+            published_with(5, 0x92)
+        ]
     );
     // [MQTT5-4.4.0-2] a refused message is not re-sent on a resumed session.
-    h.publish_ok("t", "5", Q1, 5);
+    h.publish_ok("t", "7", Q1, 6);
     h.lose();
     h.open();
-    assert_eq!(h.feed(connack_with(true, Properties::new())), vec![send(publish("t", "5", Q1, 5).dup())]);
+    assert_eq!(h.feed(connack_with(true, Properties::new())), vec![send(publish("t", "7", Q1, 6).dup())]);
 }
 
 #[test]
