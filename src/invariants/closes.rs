@@ -168,10 +168,14 @@ fn read_or_written<'a>(
                 c.unanswered = None;
             }
             match packet {
-                PacketSummary::Connack { return_code, .. } => {
+                PacketSummary::Connack { return_code, props, .. } => {
                     c.connack = true;
                     if *return_code != 0 {
                         c.justify("it refused the CONNECT [MQTT-3.2.2-5]");
+                    }
+                    // A 5.0 Server Keep Alive replaces the client's [MQTT5-3.1.2-21].
+                    if let Some(seconds) = props.as_ref().and_then(|p| p.server_keep_alive) {
+                        c.keep_alive = seconds;
                     }
                 }
                 PacketSummary::Puback { pkid, .. } | PacketSummary::Pubrec { pkid, .. }
@@ -343,6 +347,19 @@ mod tests {
         let found = judge(&t);
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(found[0].contains("after reading PUBREL, instead of the PUBCOMP it owes [MQTT-4.3.3-2]"), "{found:?}");
+    }
+
+    #[test]
+    fn a_server_keep_alive_replaces_the_clients() {
+        let mut t = connect(0, "c", "c", 60);
+        let props = crate::protocol::V5Props { server_keep_alive: Some(10), ..Default::default() };
+        t[1] = wrote(0, "c", P::Connack { session_present: false, return_code: 0, props: Some(Box::new(props)) });
+        t.push(closed(15_000, "c"));
+        assert_eq!(judge(&t), Vec::<String>::new(), "[MQTT5-3.1.2-22] 1.5 times the server's 10 s");
+        t.pop();
+        t.push(closed(9_000, "c"));
+        let found = judge(&t);
+        assert!(found.len() == 1 && found[0].contains("keep alive (10 s)"), "{found:?}");
     }
 
     #[test]

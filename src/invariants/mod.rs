@@ -312,7 +312,8 @@ fn at_least_once(t: &Timeline, out: &mut Vec<Violation>) {
             if conn.clean {
                 continue;
             }
-            let granted = t.subscriptions.get(&conn.client_id).and_then(|s| s.granted_at(&p.topic, p.line));
+            // A shared subscription's message is owed to its group, not to this member.
+            let granted = t.subscriptions.get(&conn.client_id).and_then(|s| s.granted_unshared_at(&p.topic, p.line));
             if granted.is_none_or(|q| q == 0) {
                 continue;
             }

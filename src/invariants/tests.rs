@@ -143,6 +143,39 @@ fn acknowledged_message_never_delivered() {
 }
 
 #[test]
+fn a_shared_subscriptions_message_is_owed_to_one_member_not_each() {
+    let v5 = |client: &str| E::Send {
+        ms: 0,
+        host: client.into(),
+        peer: crate::trace::BROKER.into(),
+        packet: P::Connect {
+            client_id: client.into(),
+            clean_session: false,
+            keep_alive: 0,
+            will: None,
+            username: None,
+            v5: true,
+            props: None,
+        },
+    };
+    let mut t = vec![
+        v5("a"),
+        connected("a", false, false),
+        subscribed("a", "$share/g/t/#", 1),
+        v5("b"),
+        connected("b", false, false),
+        subscribed("b", "$share/g/t/#", 1),
+        connected("p", true, false),
+    ];
+    t.extend(publish("p", "t/a", "1", 1, false));
+    t.push(deliver("b", "t/a", "1", 1, false));
+    assert_eq!(check(&t), vec![], "section 4.8.2: one member of the group gets it");
+    // An ordinary subscription of the same member is still owed its copy.
+    t.insert(3, subscribed("a", "t/#", 1));
+    assert_eq!(names(&check(&t)), vec!["at-least-once"]);
+}
+
+#[test]
 fn delivered_below_the_highest_granted_qos() {
     // [MQTT-3.3.5-1]: overlapping subscriptions at QoS 0 and 2 get a QoS 2 message at QoS 2.
     let mut t = vec![connected("s", false, false), subscribed("s", "t/a", 0), subscribed("s", "t/#", 2)];

@@ -41,15 +41,26 @@ pub struct Connect {
 }
 
 /// One client id's subscription changes, in order: (line, filter, granted QoS or `None` when
-/// removed). A discarded session or a broker crash removes everything (`"*"`).
+/// removed). A discarded session or a broker crash removes everything (`"*"`). A 5.0 shared
+/// subscription keeps its `$share/{group}/{filter}`, a subscription of its own, and the second
+/// field maps it to the filter that matches topics (section 4.8.2).
 #[derive(Default)]
-pub struct Subs(Vec<(usize, String, Option<u8>)>);
+pub struct Subs(Vec<(usize, String, Option<u8>)>, BTreeMap<String, String>);
 
 impl Subs {
     /// Whether any subscription of this id changed strictly between the two lines, not
     /// counting the removal of them all by a discarded session or a broker crash.
     pub fn changed_between(&self, from: usize, to: usize) -> bool {
         self.0.iter().any(|(l, f, q)| *l > from && *l < to && !(f == "*" && q.is_none()))
+    }
+
+    /// The key a subscription to `filter` is kept under: the filter itself, and for a 5.0
+    /// client's shared subscription its `$share/...` form, noted with the filter it matches.
+    fn key(&mut self, v5: bool, filter: &str) -> String {
+        if let (true, Ok(Some(shared))) = (v5, crate::topic::shared(filter)) {
+            self.1.insert(filter.to_owned(), shared.filter.to_owned());
+        }
+        filter.to_owned()
     }
 
     /// Whether all of this id's subscriptions were removed (a discarded session, a broker
@@ -63,10 +74,28 @@ impl Subs {
         self.granted_each_at(topic, line).into_iter().max()
     }
 
+    /// Like `granted_at`, for the filters that are not shared (`$share/...`): a message is owed
+    /// to each of those, while a shared subscription's goes to one member of its group
+    /// (section 4.8.2).
+    pub fn granted_unshared_at(&self, topic: &str, line: usize) -> Option<u8> {
+        let active = self.active_at(line);
+        active.into_iter().filter(|(f, _)| !self.1.contains_key(*f) && matches(f, topic)).map(|(_, q)| q).max()
+    }
+
+    /// The filter that matches topics for a subscription's key.
+    fn filter_of<'a>(&'a self, key: &'a str) -> &'a str {
+        self.1.get(key).map_or(key, String::as_str)
+    }
+
     /// The QoS granted to each filter matching `topic` in force at `line`, one per filter: more
     /// than one where subscriptions overlap, and a server may send a copy for each
     /// [MQTT-3.3.5-1].
     pub fn granted_each_at(&self, topic: &str, line: usize) -> Vec<u8> {
+        self.active_at(line).into_iter().filter(|(f, _)| matches(self.filter_of(f), topic)).map(|(_, q)| q).collect()
+    }
+
+    /// The filters in force at `line`, with the QoS granted to each.
+    fn active_at(&self, line: usize) -> BTreeMap<&str, u8> {
         let mut active: BTreeMap<&str, u8> = BTreeMap::new();
         for (l, filter, q) in self.0.iter().filter(|(l, ..)| *l < line) {
             let _ = l;
@@ -80,7 +109,7 @@ impl Subs {
                 }
             }
         }
-        active.iter().filter(|(f, _)| matches(f, topic)).map(|(_, q)| *q).collect()
+        active
     }
 }
 
@@ -180,7 +209,8 @@ impl Timeline {
                     requests.extend(granted.iter().map(|(f, _)| (line, effective(&v5, client, f))));
                     let subs = t.subscriptions.entry(id).or_default();
                     for (f, q) in granted {
-                        subs.0.push((line, effective(&v5, client, f), Some(*q)));
+                        let key = subs.key(v5.contains(client), f);
+                        subs.0.push((line, key, Some(*q)));
                     }
                 }
                 TraceEvent::Subscribe { client, filters, .. } => {
@@ -194,7 +224,8 @@ impl Timeline {
                     let id = current_id.get(client).cloned().unwrap_or_else(|| client.clone());
                     let subs = t.subscriptions.entry(id).or_default();
                     for f in filters {
-                        subs.0.push((line, effective(&v5, client, f), None));
+                        let key = subs.key(v5.contains(client), f);
+                        subs.0.push((line, key, None));
                     }
                 }
                 TraceEvent::Broker { event, .. } => match event {
@@ -298,7 +329,7 @@ impl Timeline {
         let answered = |asked: usize, filter: &str| {
             self.subscriptions
                 .get(client_id)
-                .is_some_and(|s| s.0.iter().any(|(l, f, q)| *l > asked && *l < line && f == filter && q.is_some()))
+                .is_some_and(|s| s.0.iter().any(|(l, f, q)| *l > asked && *l < line && s.filter_of(f) == filter && q.is_some()))
         };
         self.subscribe_asked
             .get(client_id)
