@@ -378,6 +378,8 @@ fn connect_strings_are_utf8() {
         assert_eq!(err, DecodeError::InvalidUtf8 { field }, "{rule}");
         assert_eq!(err.rule_v5(), Some("MQTT5-1.5.4-1"), "{rule}");
     }
+    let will_topic = refused(&connect_bytes(0x06, &[&props(&[]), &s(NOT_UTF8), &s(b"m")]));
+    assert_eq!(will_topic, DecodeError::InvalidUtf8 { field: "will topic" }, "[MQTT5-3.1.3-11]");
     // Each is checked where written too: U+0000 is refused.
     let err = encode_refused(Packet::Connect(Connect::v5("c\0", true, 0)));
     assert!(matches!(err, EncodeError::NullCharacter { .. }), "[MQTT5-3.1.3-4] {err}");
