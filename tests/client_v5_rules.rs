@@ -238,3 +238,42 @@ fn without_an_authentication_method_the_client_sends_no_auth() {
         "[MQTT5-4.12.0-7] a Protocol Error instead: {answer:?}"
     );
 }
+
+#[test]
+fn our_disconnect_leaves_out_a_reason_string_and_user_properties_the_server_cannot_take() {
+    // With the Reason String left out this DISCONNECT is 24 bytes, and 9 without the User Property.
+    let disconnect = |max: u32| {
+        let mut c = connected(60, [Property::MaximumPacketSize(max)].into_iter().collect());
+        let now = c.now;
+        let properties: Properties = [
+            Property::SessionExpiryInterval(0),
+            Property::ReasonString("the application is shutting down for the night".into()),
+            user_property("shift", "night"),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(c.session.disconnect_with(ReasonCode::SUCCESS, properties, now), Ok(()), "still disconnects");
+        let sent = sent(&c.actions());
+        let [Packet::Disconnect(d)] = sent.as_slice() else { panic!("one DISCONNECT: {sent:?}") };
+        assert_eq!(d.properties.session_expiry_interval(), Some(&0), "the rest is kept");
+        let size = Packet::Disconnect(d.clone()).size(mqtt_sim::protocol::Version::V5).expect("encodable");
+        assert!(size <= max as usize, "[MQTT5-3.14.2-3] [MQTT5-3.14.2-4] {size} bytes within {max}");
+        d.clone()
+    };
+    let d = disconnect(24);
+    assert!(d.properties.reason_string().is_none(), "[MQTT5-3.14.2-3] left out beyond 24 bytes: {d:?}");
+    assert_eq!(d.properties.user_properties().count(), 1, "the User Property fits: kept");
+    let d = disconnect(23);
+    assert!(d.properties.reason_string().is_none(), "[MQTT5-3.14.2-3] {d:?}");
+    assert_eq!(d.properties.user_properties().count(), 0, "[MQTT5-3.14.2-4] left out beyond 23 bytes: {d:?}");
+}
+
+#[test]
+fn our_disconnect_keeps_a_reason_string_and_user_properties_that_fit() {
+    let mut c = connected(60, [Property::MaximumPacketSize(200)].into_iter().collect());
+    let now = c.now;
+    let properties: Properties = [Property::ReasonString("bye".into()), user_property("k", "v")].into_iter().collect();
+    c.session.disconnect_with(ReasonCode::SUCCESS, properties.clone(), now).unwrap();
+    let sent = sent(&c.actions());
+    assert!(matches!(sent.as_slice(), [Packet::Disconnect(d)] if d.properties == properties), "{sent:?}");
+}
