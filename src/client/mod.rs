@@ -462,7 +462,10 @@ impl ClientSession {
         if self.state == State::Disconnected {
             return Err(ClientError::NotConnected);
         }
-        let packet = Packet::Disconnect(Disconnect { reason, properties });
+        let mut packet = Packet::Disconnect(Disconnect { reason, properties });
+        // A Reason String or User Property the server's Maximum Packet Size cannot take is left
+        // out, and the DISCONNECT still sent [MQTT5-3.14.2-3] [MQTT5-3.14.2-4].
+        packet.shrink_to_fit(self.options.version, self.max_packet_size());
         self.check(&packet)?;
         if let Some(&expiry) = packet.properties().and_then(Properties::session_expiry_interval) {
             if expiry > 0 && self.v5.sent_expiry == 0 {

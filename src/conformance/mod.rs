@@ -14,6 +14,11 @@
 //! Citations in `src/` outside tests are counted as *code* (where the rule is enforced), for
 //! information only. A statement named only elsewhere (a test's comment, a scenario's description,
 //! the code) is *mentioned*: the table lists those that are mentioned but not checked, and where.
+//!
+//! Why a statement is not checked is data too: [`REASONS_V5`] gives a reason for each 5.0
+//! statement nothing checks (one a line, `MQTT5-x`, a tab, the reason), and the 5.0 table lists
+//! them. `tests/conformance.rs` keeps that file exact: every unchecked statement has a reason, and
+//! a statement something checks has none.
 
 pub mod citations;
 #[cfg(test)]
@@ -45,6 +50,8 @@ pub struct Row {
     /// The files that name it without checking it (test comments and other non-assertion text,
     /// scenario files, code), tests first.
     pub mentioned: Vec<String>,
+    /// Why nothing checks it, from the version's reasons file, if that file gives a reason.
+    pub why: Option<String>,
 }
 
 impl Row {
@@ -60,6 +67,38 @@ pub struct Tables {
     pub v311: Vec<Row>,
     /// Rows carry the spec's IDs (`MQTT-x`); the project cites them as `MQTT5-x`.
     pub v5: Vec<Row>,
+    /// What is wrong with [`REASONS_V5`]: lines that are not `MQTT5-x`, a tab and a reason, or
+    /// that name no 5.0 statement, or one named twice. Empty when the file is sound.
+    pub reason_errors: Vec<String>,
+}
+
+/// The file that says why each 5.0 statement nothing checks is not checked, from the project's
+/// root.
+pub const REASONS_V5: &str = "src/conformance/unchecked-5.0.txt";
+
+/// The reasons of a reasons file by cited ID (`MQTT5-x`), and what is wrong with its lines.
+/// Blank lines and lines starting with `#` are skipped; each other line is an ID, a tab and a
+/// reason. `known` says whether an ID names a statement.
+pub fn reasons(text: &str, known: impl Fn(&str) -> bool) -> (BTreeMap<String, String>, Vec<String>) {
+    let mut found = BTreeMap::new();
+    let mut errors = Vec::new();
+    for (n, line) in text.lines().enumerate().map(|(i, l)| (i + 1, l.trim_end())) {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        match line.split_once('\t').map(|(id, why)| (id.trim(), why.trim())) {
+            Some((id, why)) if known(id) && !why.is_empty() => {
+                if found.insert(id.to_owned(), why.to_owned()).is_some() {
+                    errors.push(format!("{REASONS_V5}:{n}: {id} is given a reason twice"));
+                }
+            }
+            Some((id, why)) if !why.is_empty() => {
+                errors.push(format!("{REASONS_V5}:{n}: {id:?} is not a normative statement of MQTT 5.0"))
+            }
+            _ => errors.push(format!("{REASONS_V5}:{n}: expected an ID like MQTT5-3.1.2-4, a tab and a reason")),
+        }
+    }
+    (found, errors)
 }
 
 /// Builds both tables for the project at `project` (which holds `scenarios/`, `src/`, `tests/`).
@@ -92,6 +131,11 @@ pub fn build(project: &Path) -> Tables {
     }
     cites.read(project, "src");
     cites.read(project, "tests");
+    let text = std::fs::read_to_string(project.join(REASONS_V5)).unwrap_or_default();
+    let (mut why_v5, reason_errors) = reasons(&text, |id| {
+        id.strip_prefix("MQTT5-")
+            .is_some_and(|rest| normative_ids_v5().any(|(s, _, _)| s.strip_prefix("MQTT-") == Some(rest)))
+    });
     let mut row = |id: &'static str, binds, subject, cited: &str| Row {
         id,
         binds,
@@ -101,12 +145,13 @@ pub fn build(project: &Path) -> Tables {
         code: cites.code.get(cited).copied().unwrap_or(0),
         asserted: cites.asserted.get(cited).copied().unwrap_or(0),
         mentioned: cites.mentioned.remove(cited).unwrap_or_default().into_iter().map(|(_, f)| f).collect(),
+        why: why_v5.remove(cited),
     };
     let v311 = normative_ids().map(|(id, binds, subject)| row(id, binds, subject, id)).collect();
     let v5 = normative_ids_v5()
         .map(|(id, binds, subject)| row(id, binds, subject, &id.replacen("MQTT-", "MQTT5-", 1)))
         .collect();
-    Tables { v311, v5 }
+    Tables { v311, v5, reason_errors }
 }
 
 /// At most this many files are named for a statement that is mentioned but not checked.
@@ -121,6 +166,8 @@ pub fn markdown(rows: &[Row], version: Version) -> String {
     let by_invariants = count(&|r| !r.invariants.is_empty());
     let by_tests = count(&|r| r.asserted > 0);
     let checked = count(&|r| r.checked());
+    let transport = count(&|r| r.binds == "transport");
+    let checked_parties = count(&|r| r.binds != "transport" && r.checked());
     let mentioned_only: Vec<&Row> = rows.iter().filter(|r| !r.checked() && !r.mentioned.is_empty()).collect();
     let mut out = String::new();
     match version {
@@ -154,6 +201,15 @@ pub fn markdown(rows: &[Row], version: Version) -> String {
     let _ = writeln!(out, "- checked by the delivery invariants: {by_invariants}");
     let _ = writeln!(out, "- asserted by a unit, TCP or interop test: {by_tests}");
     let _ = writeln!(out, "- checked by a scenario, an invariant or a test assertion: {checked}");
+    if transport > 0 {
+        let parties = total - transport;
+        let _ = writeln!(
+            out,
+            "- of the {parties} statements on a client or a server (the other {transport} bind the transport): \
+             {checked_parties} checked, {} not",
+            parties - checked_parties
+        );
+    }
     let _ = writeln!(
         out,
         "- not checked: {} ({} of them mentioned, listed below)\n",
@@ -186,6 +242,21 @@ pub fn markdown(rows: &[Row], version: Version) -> String {
             let _ = write!(files, " and {} more", r.mentioned.len() - MENTIONS_SHOWN);
         }
         let _ = writeln!(out, "| {} | {} | {} | {files} |", r.id, r.binds, r.subject);
+    }
+    let unchecked: Vec<&Row> = rows.iter().filter(|r| !r.checked()).collect();
+    if unchecked.iter().any(|r| r.why.is_some()) {
+        let _ = writeln!(out, "\n## Not checked, and why\n");
+        let _ = writeln!(
+            out,
+            "Every statement nothing above checks, with the reason `{REASONS_V5}` gives: what this \
+             implementation does not offer, or why no test can make the rule act.\n"
+        );
+        let _ = writeln!(out, "| statement | binds | subject | why |");
+        let _ = writeln!(out, "|---|---|---|---|");
+        for r in unchecked {
+            let why = r.why.as_deref().unwrap_or("no reason recorded");
+            let _ = writeln!(out, "| {} | {} | {} | {why} |", r.id, r.binds, r.subject);
+        }
     }
     out
 }

@@ -3,7 +3,7 @@
 //! real.
 
 use super::citations::{classify, ids, scan, Kind};
-use super::{build, markdown, Row};
+use super::{build, markdown, reasons, Row};
 
 fn kinds(text: &str, test_file: bool) -> Vec<(&str, Kind)> {
     classify(text, test_file).into_iter().map(|(_, id, kind)| (id, kind)).collect()
@@ -143,6 +143,7 @@ fn row(id: &'static str) -> Row {
         code: 0,
         asserted: 0,
         mentioned: vec![],
+        why: None,
     }
 }
 
@@ -241,4 +242,46 @@ steps:
     assert_eq!(v5("MQTT-3.3.2-5").asserted, 1, "[MQTT5-3.3.2-5] in an assertion");
     assert_eq!(v5("MQTT-3.3.2-6").mentioned, vec!["tests/t.rs"], "[MQTT5-3.3.2-6] in a comment");
     assert_eq!(v5("MQTT-3.3.1-4").asserted, 0, "a 3.1.1 citation is not a 5.0 one");
+}
+
+#[test]
+fn a_reasons_file_gives_one_reason_per_known_statement() {
+    let text = "# a comment\n\nMQTT5-9.1.0-1\tnot offered\nMQTT5-9.9.9-9\tno such statement\nMQTT5-9.1.0-2 no tab\n\
+                MQTT5-9.1.0-1\tagain\nMQTT5-9.1.0-3\t\n";
+    let (found, errors) = reasons(text, |id| id.starts_with("MQTT5-9.1.0-"));
+    assert_eq!(found.into_iter().collect::<Vec<_>>(), vec![("MQTT5-9.1.0-1".to_owned(), "again".to_owned())]);
+    assert_eq!(
+        errors,
+        vec![
+            "src/conformance/unchecked-5.0.txt:4: \"MQTT5-9.9.9-9\" is not a normative statement of MQTT 5.0",
+            "src/conformance/unchecked-5.0.txt:5: expected an ID like MQTT5-3.1.2-4, a tab and a reason",
+            "src/conformance/unchecked-5.0.txt:6: MQTT5-9.1.0-1 is given a reason twice",
+            "src/conformance/unchecked-5.0.txt:7: expected an ID like MQTT5-3.1.2-4, a tab and a reason",
+        ]
+    );
+}
+
+#[test]
+fn the_table_counts_the_transport_apart_and_lists_why_each_unchecked_statement_is_not_checked() {
+    let rows = vec![
+        Row { asserted: 1, why: Some("stale, not shown".into()), ..row("MQTT-9.2.0-1") },
+        Row { why: Some("not offered".into()), ..row("MQTT-9.2.0-2") },
+        row("MQTT-9.2.0-3"),
+        Row { binds: "transport", why: Some("WebSocket is not implemented".into()), ..row("MQTT-9.2.0-4") },
+    ];
+    let md = markdown(&rows, crate::protocol::Version::V5);
+    assert!(
+        md.contains(
+            "- of the 3 statements on a client or a server (the other 1 bind the transport): 1 checked, 2 not\n"
+        ),
+        "{md}"
+    );
+    let (_, why) = md.split_once("## Not checked, and why").expect("the section is there");
+    assert!(why.contains("| MQTT-9.2.0-2 | both | a rule | not offered |"), "{why}");
+    assert!(why.contains("| MQTT-9.2.0-3 | both | a rule | no reason recorded |"), "{why}");
+    assert!(why.contains("| MQTT-9.2.0-4 | transport | a rule | WebSocket is not implemented |"), "{why}");
+    assert!(!why.contains("MQTT-9.2.0-1"), "a checked statement is not listed: {why}");
+    // Without a reason anywhere, neither the section nor the transport line.
+    let plain = markdown(&[row("MQTT-9.2.0-3")], crate::protocol::Version::V311);
+    assert!(!plain.contains("## Not checked, and why") && !plain.contains("bind the transport"), "{plain}");
 }
