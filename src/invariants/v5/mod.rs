@@ -1,12 +1,22 @@
 //! The MQTT 5.0 delivery invariants, judged from the trace alone like the others: message
-//! expiry (`expiry.rs`), flow control by Receive Maximum (`flow.rs`). Each reads the packets at
-//! the broker's end (`wire.rs`), so it judges our broker in the simulation and a real broker
-//! over TCP alike, and holds vacuously for 3.1.1 traffic, which has none of these properties.
+//! expiry (`expiry.rs`), flow control by Receive Maximum (`flow.rs`), session expiry and a new
+//! session's emptiness (`session.rs`), one delivery per shared subscription group
+//! (`shared.rs`), No Local (`no_local.rs`) and Subscription Identifiers (`sub_ids.rs`). Each
+//! reads the packets at the broker's end (`wire.rs`; the subscriptions they make, `subs.rs`),
+//! so it judges our broker in the simulation and a real broker over TCP alike, and holds
+//! vacuously for 3.1.1 traffic, which has none of these properties.
 
 mod expiry;
 mod flow;
+mod no_local;
+mod session;
+mod shared;
+mod sub_ids;
+mod subs;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_routing;
 mod wire;
 
 use super::Violation;
@@ -26,6 +36,12 @@ const STAMP_MS: u64 = 250;
 /// Checks the 5.0 invariants against a trace.
 pub fn check(events: &[TraceEvent], out: &mut Vec<Violation>) {
     let seen = wire::walk(events);
+    let receipts = wire::receipts(&seen);
+    let subs = subs::Subs::build(&seen);
     expiry::check(&seen, out);
     flow::check(events, &seen, out);
+    session::check(&seen, &receipts, &subs, out);
+    shared::check(&seen, &receipts, &subs, out);
+    no_local::check(&seen, &receipts, &subs, out);
+    sub_ids::check(&seen, &receipts, &subs, out);
 }

@@ -3,36 +3,44 @@
 
 use crate::invariants::{check, Violation};
 use crate::protocol::{PacketSummary as P, PublishSummary, V5Props};
-use crate::trace::TraceEvent as E;
+use crate::trace::{BrokerEvent, TraceEvent as E};
 
-fn names(v: &[Violation]) -> Vec<&'static str> {
+pub(super) fn names(v: &[Violation]) -> Vec<&'static str> {
     v.iter().map(|v| v.invariant).collect()
 }
 
 /// `packet` written by `from` and read by `to` at `ms`.
-fn wire(ms: u64, from: &str, to: &str, packet: P) -> Vec<E> {
+pub(super) fn wire(ms: u64, from: &str, to: &str, packet: P) -> Vec<E> {
     vec![
         E::Send { ms, host: from.into(), peer: to.into(), packet: packet.clone() },
         E::Recv { ms, host: to.into(), peer: from.into(), packet },
     ]
 }
 
-fn props(f: impl FnOnce(&mut V5Props)) -> Option<Box<V5Props>> {
+pub(super) fn props(f: impl FnOnce(&mut V5Props)) -> Option<Box<V5Props>> {
     let mut p = V5Props::default();
     f(&mut p);
     Some(Box::new(p))
 }
 
 /// A 5.0 CONNECT with Clean Start as given and these properties.
-fn connect5(id: &str, clean_start: bool, p: Option<Box<V5Props>>) -> P {
-    P::Connect { client_id: id.into(), clean_session: clean_start, keep_alive: 60, will: None, username: None, v5: true, props: p }
+pub(super) fn connect5(id: &str, clean_start: bool, p: Option<Box<V5Props>>) -> P {
+    P::Connect {
+        client_id: id.into(),
+        clean_session: clean_start,
+        keep_alive: 60,
+        will: None,
+        username: None,
+        v5: true,
+        props: p,
+    }
 }
 
-fn connack(session_present: bool, p: Option<Box<V5Props>>) -> P {
+pub(super) fn connack(session_present: bool, p: Option<Box<V5Props>>) -> P {
     P::Connack { session_present, return_code: 0, props: p }
 }
 
-fn publish(pkid: Option<u16>, qos: u8, topic: &str, payload: &str, p: Option<Box<V5Props>>) -> P {
+pub(super) fn publish(pkid: Option<u16>, qos: u8, topic: &str, payload: &str, p: Option<Box<V5Props>>) -> P {
     P::Publish(PublishSummary {
         pkid,
         qos,
@@ -70,11 +78,7 @@ fn a_message_sent_after_its_expiry_is_caught() {
     // Sent 5 s after: its 2 s had passed before the broker started delivering it.
     let mut t = published_with_expiry();
     t.extend(wire(6_000, "broker", "s", expiring(Some(1), "t", "m", 0)));
-    assert_eq!(
-        names(&check(&t)),
-        vec!["no-expired-delivery"],
-        "an expired copy is deleted, not sent [MQTT5-3.3.2-5]"
-    );
+    assert_eq!(names(&check(&t)), vec!["no-expired-delivery"], "an expired copy is deleted, not sent [MQTT5-3.3.2-5]");
     // Up to a second late is a server keeping whole seconds, not a violation.
     let mut t = published_with_expiry();
     t.extend(wire(3_900, "broker", "s", expiring(Some(1), "t", "m", 0)));
@@ -211,5 +215,119 @@ fn a_client_never_passes_the_servers_receive_maximum() {
         names(&check(&t))
     };
     assert_eq!(client(&[1, 2]), Vec::<&str>::new());
-    assert_eq!(client(&[1, 2, 3]), vec!["receive-maximum"], "the CONNACK's Receive Maximum binds the client [MQTT5-3.3.4-7]");
+    assert_eq!(
+        client(&[1, 2, 3]),
+        vec!["receive-maximum"],
+        "the CONNACK's Receive Maximum binds the client [MQTT5-3.3.4-7]"
+    );
+}
+
+/// The broker closes its end of `host`'s connection at `ms`.
+pub(super) fn closed(ms: u64, host: &str) -> Vec<E> {
+    vec![E::Broker { ms, event: BrokerEvent::ClosedConnection { client: host.into() } }]
+}
+
+/// `s` connects (5.0, Clean Start 0, Session Expiry Interval `expiry`), subscribes to "t" at
+/// QoS 1, disconnects at 100 ms (its DISCONNECT setting `on_disconnect` if given) and the broker
+/// closes the connection; `p` publishes "queued" at 200 ms, which the broker acknowledges.
+fn session_left(expiry: Option<u32>, on_disconnect: Option<u32>) -> Vec<E> {
+    let mut t = wire(0, "s", "broker", connect5("s", false, props(|p| p.session_expiry = expiry)));
+    t.extend(wire(0, "broker", "s", connack(false, None)));
+    t.extend(wire(
+        10,
+        "s",
+        "broker",
+        P::Subscribe { pkid: 1, filters: vec![("t".into(), 1)], options: vec![], props: None },
+    ));
+    t.extend(wire(10, "broker", "s", P::Suback { pkid: 1, codes: vec![Some(1)], reasons: vec![] }));
+    let disconnect =
+        P::Disconnect { reason: 0, props: on_disconnect.and_then(|e| props(|p| p.session_expiry = Some(e))) };
+    t.extend(wire(100, "s", "broker", disconnect));
+    t.extend(closed(100, "s"));
+    t.extend(wire(150, "p", "broker", connect5("p", true, None)));
+    t.extend(wire(150, "broker", "p", connack(false, None)));
+    t.extend(wire(200, "p", "broker", publish(Some(1), 1, "t", "queued", None)));
+    t.extend(wire(200, "broker", "p", P::Puback { pkid: 1, reason: 0 }));
+    t
+}
+
+/// `session_left`, then `s` comes back with Clean Start 0 at `ms` and gets `present`.
+fn back_at(mut t: Vec<E>, ms: u64, present: bool) -> Vec<E> {
+    t.extend(wire(ms, "s", "broker", connect5("s", false, props(|p| p.session_expiry = Some(10)))));
+    t.extend(wire(ms, "broker", "s", connack(present, None)));
+    t
+}
+
+#[test]
+fn a_session_used_after_its_expiry_is_caught() {
+    let left = || session_left(Some(10), None);
+    assert_eq!(check(&back_at(left(), 5_000, true)), vec![], "within its 10 s the session is kept [MQTT5-3.1.2-23]");
+    assert_eq!(check(&back_at(left(), 11_000, true)), vec![], "a second of tolerance for whole-second clocks");
+    assert_eq!(
+        names(&check(&back_at(left(), 12_000, true))),
+        vec!["session-expiry"],
+        "11.9 s after the close a 10 s session is gone [MQTT5-4.1.0-2] [MQTT5-3.2.2-3]"
+    );
+    assert_eq!(check(&back_at(left(), 12_000, false)), vec![], "session present 0 after the expiry is right");
+    // No Session Expiry Interval, or a DISCONNECT setting 0: the session ends with the connection.
+    assert_eq!(
+        names(&check(&back_at(session_left(None, None), 300, true))),
+        vec!["session-expiry"],
+        "absent is 0 [MQTT5-4.1.0-2]"
+    );
+    let zero = session_left(Some(10), Some(0));
+    assert_eq!(names(&check(&back_at(zero, 300, true))), vec!["session-expiry"], "DISCONNECT set 0 [MQTT5-4.1.0-2]");
+    // A DISCONNECT raising it to 60 s keeps it for 30 s.
+    assert_eq!(check(&back_at(session_left(Some(10), Some(60)), 30_000, true)), vec![], "DISCONNECT raised it to 60 s");
+}
+
+#[test]
+fn a_session_with_a_connection_open_is_in_use() {
+    // `s2` takes the session over while its connection is open: nothing to expire.
+    let mut t = wire(0, "s", "broker", connect5("s", false, None));
+    t.extend(wire(0, "broker", "s", connack(false, None)));
+    t.extend(wire(5_000, "s2", "broker", connect5("s", false, None)));
+    t.extend(closed(5_000, "s"));
+    t.extend(wire(5_000, "broker", "s2", connack(true, None)));
+    assert_eq!(check(&t), vec![], "a takeover resumes the session it takes over [MQTT5-3.1.4-3]");
+}
+
+#[test]
+fn an_expired_session_leaves_no_messages_or_subscriptions() {
+    // Back after the expiry with session present 0, and sent the message queued for the old
+    // session: it came from the old session's queue.
+    let mut t = back_at(session_left(Some(10), None), 12_000, false);
+    t.extend(wire(12_000, "broker", "s", publish(Some(1), 1, "t", "queued", None)));
+    assert_eq!(names(&check(&t)), vec!["new-session-empty"], "the old subscription is gone [MQTT5-3.1.2-6]");
+    // Subscribed again first: the old message still may not come (it was routed before) ...
+    let mut t = back_at(session_left(Some(10), None), 12_000, false);
+    t.extend(wire(
+        12_010,
+        "s",
+        "broker",
+        P::Subscribe { pkid: 2, filters: vec![("t".into(), 1)], options: vec![], props: None },
+    ));
+    t.extend(wire(12_010, "broker", "s", P::Suback { pkid: 2, codes: vec![Some(1)], reasons: vec![] }));
+    let mut old = t.clone();
+    old.extend(wire(12_020, "broker", "s", publish(Some(1), 1, "t", "queued", None)));
+    assert_eq!(names(&check(&old)), vec!["new-session-empty"], "the old queue is gone [MQTT5-3.1.2-6]");
+    // ... but a message published after, or a retained copy for the new subscription, may.
+    let mut new = t.clone();
+    new.extend(wire(12_020, "p", "broker", publish(Some(2), 1, "t", "new", None)));
+    new.extend(wire(12_020, "broker", "p", P::Puback { pkid: 2, reason: 0 }));
+    new.extend(wire(12_020, "broker", "s", publish(Some(1), 1, "t", "new", None)));
+    assert_eq!(check(&new), vec![], "routed by the new subscription");
+    let retain = |mut p: P| {
+        if let P::Publish(p) = &mut p {
+            p.retain = true;
+        }
+        p
+    };
+    let mut retained = session_left(Some(10), None);
+    retained.extend(wire(300, "p", "broker", retain(publish(Some(3), 1, "t", "kept", None))));
+    retained.extend(wire(300, "broker", "p", P::Puback { pkid: 3, reason: 0 }));
+    let mut retained = back_at(retained, 12_000, false);
+    retained.extend(t[t.len() - 4..].iter().cloned());
+    retained.extend(wire(12_020, "broker", "s", retain(publish(Some(1), 1, "t", "kept", None))));
+    assert_eq!(check(&retained), vec![], "a retained copy for the new subscription [MQTT5-3.3.1-9]");
 }

@@ -109,3 +109,60 @@ pub fn ends_flow(packet: &PacketSummary) -> Option<u16> {
         _ => None,
     }
 }
+
+/// A PUBLISH the broker read from a client.
+pub struct Receipt {
+    pub line: usize,
+    /// The publisher's client id, once known.
+    pub client_id: Option<String>,
+    pub qos: u8,
+    pub retain: bool,
+    pub pkid: Option<u16>,
+    /// The line of the broker's PUBACK (QoS 1) or PUBCOMP (QoS 2) that ended the flow: by then
+    /// the broker had routed the message (a QoS 2 one at PUBREL at the latest). `None` at QoS 0
+    /// or while the trace shows no end.
+    pub routed_by: Option<usize>,
+}
+
+/// A message as the invariants know it: (topic, payload).
+pub type Message = (String, String);
+
+/// The messages the broker read, each with every PUBLISH that carried it, in order.
+pub type Receipts = BTreeMap<Message, Vec<Receipt>>;
+
+/// Every PUBLISH the broker read, by message.
+pub fn receipts(seen: &[Seen]) -> Receipts {
+    let mut out = Receipts::new();
+    // Per client host, its QoS 1/2 PUBLISH packets the broker has not ended the flow of.
+    let mut open: BTreeMap<(&str, u16), (Message, usize)> = BTreeMap::new();
+    for s in seen {
+        let Seen::Wire(w) = s else { continue };
+        if w.by_broker {
+            let end = match w.packet {
+                PacketSummary::Puback { pkid, .. } | PacketSummary::Pubcomp { pkid, .. } => Some(*pkid),
+                _ => None,
+            };
+            if let Some((key, i)) = end.and_then(|pkid| open.remove(&(w.host, pkid))) {
+                if let Some(r) = out.get_mut(&key).and_then(|rs| rs.get_mut(i)) {
+                    r.routed_by = Some(w.line);
+                }
+            }
+            continue;
+        }
+        let (Some(p), Some(topic)) = (w.publish(), &w.topic) else { continue };
+        let key = (topic.clone(), p.payload.clone());
+        let copies = out.entry(key.clone()).or_default();
+        if let Some(pkid) = p.pkid {
+            open.insert((w.host, pkid), (key, copies.len()));
+        }
+        copies.push(Receipt {
+            line: w.line,
+            client_id: w.client_id.clone(),
+            qos: p.qos,
+            retain: p.retain,
+            pkid: p.pkid,
+            routed_by: None,
+        });
+    }
+    out
+}
