@@ -13,6 +13,7 @@ mod qos2_flow;
 #[cfg(test)]
 mod tests;
 mod timeline;
+mod v5;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -54,6 +55,14 @@ pub const INVARIANTS: &[(&str, &str)] = &[
     ("no-unprovoked-close", "the broker closes a connection only after a cause the trace shows (DISCONNECT or the client's own close, a refused CONNECT, a takeover, a PUBLISH it refuses, bytes that are not MQTT, a crash), or for keep alive, and then not before one keep alive without a packet [MQTT-3.1.2-24]"),
     ("session-present", "session present is 1 exactly when a persistent session was stored [MQTT-3.2.2-1] [MQTT-3.2.2-2] [MQTT-3.2.2-3]"),
     ("at-least-once", "an acknowledged QoS 1/2 message for a matching persistent subscription is delivered, unless the trace says why not [MQTT-3.1.2-5] [MQTT-4.5.0-1]"),
+    ("no-expired-delivery", "a message whose Message Expiry Interval had passed (counted from when the broker read it, one second of tolerance) before the broker started its onward delivery to a subscriber is not sent to it [MQTT5-3.3.2-5]; a delivery already started may be re-sent later [MQTT5-4.3.3-7]"),
+    ("expiry-reduced", "a PUBLISH to a 5.0 client carries the Message Expiry Interval received less the time the message waited in the broker, within one second [MQTT5-3.3.2-6]"),
+    ("receive-maximum", "no more QoS 1/2 PUBLISH packets unacknowledged (no PUBACK, PUBCOMP or PUBREC of 0x80 or more) on a 5.0 connection than the receiver's Receive Maximum: the broker's toward the client's CONNECT [MQTT5-3.3.4-9], a client's toward the CONNACK [MQTT5-3.3.4-7]"),
+    ("session-expiry", "a session ends its Session Expiry Interval (the CONNECT's or CONNACK's, as the client's DISCONNECT last set it; 0 or absent: none) after the broker closed its last connection, within a second [MQTT5-4.1.0-2]: a CONNECT with Clean Start 0 after that gets session present 0 [MQTT5-3.2.2-3]"),
+    ("new-session-empty", "after a CONNACK with session present 0 on a 5.0 connection (or for an expired session) the session has no old subscriptions or queued messages: what the broker sends it that an old subscription matches needs a new one, and unless a retained copy was routed after that [MQTT5-3.1.2-4] [MQTT5-3.1.2-6]"),
+    ("shared-once", "a message matching a shared subscription goes to one session of the group per publication; a re-send to the same session is the same delivery, and another member may get it only where a QoS 1 copy's connection was lost unacknowledged, never after a QoS 2 copy [MQTT5-4.8.2-4] [MQTT5-4.8.2-5] or a reason code of 0x80 or more [MQTT5-4.8.2-6]"),
+    ("no-local", "a client's own publication is not sent to it when every subscription of its that matches has No Local [MQTT5-3.8.3-3]; a shared or ordinary one without it may deliver it"),
+    ("subscription-ids", "a PUBLISH to a 5.0 client carries the Subscription Identifiers of the subscriptions it is sent for and no others: a single copy all of the matching ones, separate copies each their own [MQTT5-3.3.4-3] [MQTT5-3.3.4-4] [MQTT5-3.3.4-5]"),
 ];
 
 /// The invariants that need the broker's own events (sessions connected and discarded, drops):
@@ -80,6 +89,7 @@ pub fn check(events: &[TraceEvent]) -> Vec<Violation> {
     closes::no_unprovoked_close(events, &mut out);
     session_present(&t, &mut out);
     at_least_once(&t, &mut out);
+    v5::check(events, &mut out);
     out
 }
 
