@@ -327,9 +327,9 @@ impl Timeline {
     /// existing subscription's QoS [MQTT-3.8.4-3]) with the answer lost on the way.
     pub fn unanswered_subscribe_before(&self, client_id: &str, topic: &str, line: usize) -> bool {
         let answered = |asked: usize, filter: &str| {
-            self.subscriptions
-                .get(client_id)
-                .is_some_and(|s| s.0.iter().any(|(l, f, q)| *l > asked && *l < line && s.filter_of(f) == filter && q.is_some()))
+            self.subscriptions.get(client_id).is_some_and(|s| {
+                s.0.iter().any(|(l, f, q)| *l > asked && *l < line && s.filter_of(f) == filter && q.is_some())
+            })
         };
         self.subscribe_asked
             .get(client_id)

@@ -147,7 +147,7 @@ pub enum SessionState {
 #[serde(untagged)]
 pub enum ExpectedReceived {
     List(Vec<ExpectedMessage>),
-    Summary(ReceivedSummary),
+    Summary(Box<ReceivedSummary>),
 }
 
 impl<'de> Deserialize<'de> for ExpectedReceived {
@@ -163,7 +163,8 @@ impl<'de> Deserialize<'de> for ExpectedReceived {
                 Vec::deserialize(value::SeqAccessDeserializer::new(seq)).map(ExpectedReceived::List)
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ExpectedReceived, A::Error> {
-                ReceivedSummary::deserialize(value::MapAccessDeserializer::new(map)).map(ExpectedReceived::Summary)
+                ReceivedSummary::deserialize(value::MapAccessDeserializer::new(map))
+                    .map(|s| ExpectedReceived::Summary(Box::new(s)))
             }
         }
         d.deserialize_any(V)
