@@ -58,11 +58,16 @@ impl Broker {
             }
         }
 
-        // An existing connection with this client id is disconnected [MQTT-3.1.4-2]. The spec
-        // publishes its will (the server closed the connection without a DISCONNECT,
-        // [MQTT-3.1.2-8]); mosquitto 2.0 skips it when both sides use clean session 0.
+        // An existing connection with this client id is disconnected [MQTT-3.1.4-2]
+        // [MQTT5-3.1.4-3]. In 3.1.1 its will is published: the server closed the connection
+        // without a DISCONNECT [MQTT-3.1.2-8]. A 5.0 will is published as section 3.1.2.5 says:
+        // when the session ends (Clean Start 1), but not when the new connection resumes the
+        // session, since that connection came before the Will Delay Interval (even 0) had
+        // passed [MQTT5-3.1.3-9], as mosquitto 2.0 does.
         if let Some(old) = self.sessions.get(&client_id).and_then(|s| s.conn) {
-            self.close(old, CloseReason::TakenOver, true, true, now);
+            let old_v5 = self.connections.get(&old).is_some_and(|c| c.version == crate::protocol::Version::V5);
+            let resumed = !connect.clean_session;
+            self.close(old, CloseReason::TakenOver, !(old_v5 && resumed), true, now);
         }
 
         // Clean session 1 discards any previous session [MQTT-3.1.2-6]; 0 resumes it [MQTT-3.1.2-4].

@@ -153,9 +153,11 @@ pub struct PacketPattern {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payload: Option<String>,
     /// The reason code: a CONNACK's return or reason code, a 5.0 PUBACK's, PUBREC's,
-    /// PUBREL's, PUBCOMP's or DISCONNECT's (0 where the packet has none on the wire).
+    /// PUBREL's, PUBCOMP's or DISCONNECT's (0 where the packet has none on the wire); a list
+    /// accepts any of its codes, for a choice the spec leaves to the sender (`[0x00, 0x10]`:
+    /// a server MAY say No matching subscribers).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<u8>,
+    pub reason: Option<ReasonPattern>,
     /// A SUBACK's codes (the granted QoS, or the failure's reason code) or a 5.0 UNSUBACK's
     /// reason codes, one per filter in order.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -163,6 +165,35 @@ pub struct PacketPattern {
     /// The 5.0 properties the packet must carry (`scenario::props`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub properties: Option<PropsPattern>,
+}
+
+/// A reason code a packet must carry: exactly one, or any of a list.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum ReasonPattern {
+    Exactly(u8),
+    AnyOf(Vec<u8>),
+}
+
+impl ReasonPattern {
+    fn matches(&self, got: Option<u8>) -> bool {
+        match self {
+            ReasonPattern::Exactly(r) => got == Some(*r),
+            ReasonPattern::AnyOf(list) => got.is_some_and(|g| list.contains(&g)),
+        }
+    }
+}
+
+impl fmt::Display for ReasonPattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReasonPattern::Exactly(r) => write!(f, "{r:#04x}"),
+            ReasonPattern::AnyOf(list) => {
+                let codes: Vec<String> = list.iter().map(|c| format!("{c:#04x}")).collect();
+                write!(f, "{}", codes.join("|"))
+            }
+        }
+    }
 }
 
 impl PacketPattern {
@@ -190,7 +221,7 @@ impl PacketPattern {
             }
             _ => true,
         };
-        let reason_ok = self.reason.is_none_or(|r| reason_of(packet) == Some(r));
+        let reason_ok = self.reason.as_ref().is_none_or(|r| r.matches(reason_of(packet)));
         let reasons_ok = self.reasons.as_ref().is_none_or(|r| reasons_of(packet).as_ref() == Some(r));
         let props_ok = self.properties.as_ref().is_none_or(|p| p.mismatch(packet.props(), topic).is_none());
         id_ok && publish_ok && reason_ok && reasons_ok && props_ok
@@ -218,8 +249,8 @@ impl fmt::Display for PacketPattern {
         if let Some(p) = &self.payload {
             write!(f, " payload={p:?}")?;
         }
-        if let Some(r) = self.reason {
-            write!(f, " reason={r:#04x}")?;
+        if let Some(r) = &self.reason {
+            write!(f, " reason={r}")?;
         }
         if let Some(r) = &self.reasons {
             let codes: Vec<String> = r.iter().map(|c| format!("{c:#04x}")).collect();
@@ -379,6 +410,10 @@ mod tests {
         let gone = PacketSummary::Disconnect { reason: 0x8e, props: None };
         assert!(pattern("{ kind: disconnect, reason: 0x8e }").matches(&gone, &none, &ns));
         assert!(!pattern("{ kind: disconnect, reason: 0 }").matches(&gone, &none, &ns));
+        // A list accepts any of its codes.
+        assert!(pattern("{ kind: disconnect, reason: [0x8d, 0x8e] }").matches(&gone, &none, &ns));
+        assert!(!pattern("{ kind: disconnect, reason: [0, 0x8d] }").matches(&gone, &none, &ns));
+        assert_eq!(pattern("{ kind: puback, reason: [0, 0x10] }").to_string(), "PUBACK reason=0x00|0x10");
         assert!(!pattern("{ kind: disconnect, properties: { reason_string: true } }").matches(&gone, &none, &ns));
         let props = crate::protocol::V5Props { message_expiry: Some(9), ..Default::default() };
         let expiring =
