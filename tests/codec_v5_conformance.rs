@@ -8,30 +8,14 @@
 
 use bytes::{Bytes, BytesMut};
 use mqtt_sim::protocol::{
-    decode_as, Ack, Auth, Connack, Connect, DecodeError, Disconnect, EncodeError, LastWill, Packet, PacketId,
-    PacketType, Properties, Property as P, Publish, QoS, ReasonCode, Suback, SubackCode, Subscribe, SubscribeFilter,
-    Unsuback, Unsubscribe, Version, MAX_PACKET_SIZE,
+    Ack, Auth, Connack, Connect, DecodeError, Disconnect, EncodeError, LastWill, Packet, PacketType, Properties,
+    Property as P, Publish, QoS, ReasonCode, Suback, SubackCode, Subscribe, SubscribeFilter, Unsuback, Unsubscribe,
+    Version, MAX_PACKET_SIZE,
 };
 use mqtt_sim::topic::TopicError;
 
 mod spec_bytes;
-use spec_bytes::{frame, props, s, vbi, MQTT5};
-
-fn pid(raw: u16) -> PacketId {
-    PacketId::new(raw).unwrap()
-}
-
-/// Decodes `bytes` as 5.0: the packet, or the error.
-fn decode5(bytes: &[u8]) -> Result<Packet, DecodeError> {
-    let mut buf = BytesMut::from(bytes);
-    decode_as(Version::V5, &mut buf, MAX_PACKET_SIZE).map(|p| p.expect("a whole packet"))
-}
-
-/// Decodes `bytes` as 5.0, which must fail.
-#[track_caller]
-fn refused(bytes: &[u8]) -> DecodeError {
-    decode5(bytes).expect_err("must be refused")
-}
+use spec_bytes::{decode5, frame, pid, props, refused, s, vbi, MQTT5};
 
 /// The 5.0 bytes of `packet`.
 #[track_caller]

@@ -6,18 +6,14 @@
 use bytes::{Bytes, BytesMut};
 use mqtt_sim::protocol::properties::{Place, PropertyProblem};
 use mqtt_sim::protocol::{
-    decode, decode_as, Ack, Auth, Connack, Connect, DecodeError, Disconnect, EncodeError, LastWill, Packet, PacketId,
-    PacketType, Properties, Property as P, Publish, QoS, ReasonCode, Subscribe, SubscribeFilter, Unsuback, Unsubscribe,
-    Version, MAX_PACKET_SIZE,
+    decode, decode_as, Ack, Auth, Connack, Connect, DecodeError, Disconnect, EncodeError, LastWill, Packet, PacketType,
+    Properties, Property as P, Publish, QoS, ReasonCode, Subscribe, SubscribeFilter, Unsuback, Unsubscribe, Version,
+    MAX_PACKET_SIZE,
 };
 use mqtt_sim::topic::TopicError;
 
 mod spec_bytes;
-use spec_bytes::{frame, props, s, MQTT5};
-
-fn pid(raw: u16) -> PacketId {
-    PacketId::new(raw).unwrap()
-}
+use spec_bytes::{frame, pid, props, s, MQTT5};
 
 /// Decodes `bytes` as 5.0 and checks the error, its reason code and its statement.
 #[track_caller]

@@ -6,29 +6,12 @@
 
 use bytes::BytesMut;
 use mqtt_sim::protocol::{
-    decode_as, DecodeError, EncodeError, Packet, PacketId, Publish, QoS, Subscribe, SubscribeFilter, Unsubscribe,
-    Version, MAX_PACKET_SIZE,
+    DecodeError, EncodeError, Packet, Publish, QoS, Subscribe, SubscribeFilter, Unsubscribe, Version, MAX_PACKET_SIZE,
 };
 use mqtt_sim::topic::{self, TopicError};
 
 mod spec_bytes;
-use spec_bytes::{frame, props, s, MQTT5};
-
-fn pid(raw: u16) -> PacketId {
-    PacketId::new(raw).unwrap()
-}
-
-/// Decodes `bytes` as 5.0: the packet, or the error.
-fn decode5(bytes: &[u8]) -> Result<Packet, DecodeError> {
-    let mut buf = BytesMut::from(bytes);
-    decode_as(Version::V5, &mut buf, MAX_PACKET_SIZE).map(|p| p.expect("a whole packet"))
-}
-
-/// Decodes `bytes` as 5.0, which must fail.
-#[track_caller]
-fn refused(bytes: &[u8]) -> DecodeError {
-    decode5(bytes).expect_err("must be refused")
-}
+use spec_bytes::{decode5, frame, pid, props, refused, s, MQTT5};
 
 /// Encodes `packet` as 5.0, which must fail, leaving nothing written.
 #[track_caller]

@@ -7,17 +7,13 @@
 
 use bytes::{Bytes, BytesMut};
 use mqtt_sim::protocol::{
-    decode_as, Ack, Auth, Connack, Connect, DecodeError, Disconnect, LastWill, Packet, PacketId, Properties,
-    Property as P, Protocol, Publish, QoS, ReasonCode, RetainHandling, Suback, SubackCode, Subscribe, SubscribeFilter,
-    Unsuback, Unsubscribe, Version, MAX_PACKET_SIZE,
+    decode_as, Ack, Auth, Connack, Connect, DecodeError, Disconnect, LastWill, Packet, Properties, Property as P,
+    Protocol, Publish, QoS, ReasonCode, RetainHandling, Suback, SubackCode, Subscribe, SubscribeFilter, Unsuback,
+    Unsubscribe, Version, MAX_PACKET_SIZE,
 };
 
 mod spec_bytes;
-use spec_bytes::{frame, props, s, MQTT5};
-
-fn pid(raw: u16) -> PacketId {
-    PacketId::new(raw).expect("non-zero packet id")
-}
+use spec_bytes::{frame, pid, props, s, MQTT5};
 
 /// A property: its identifier, then its value's bytes.
 fn p(id: u8, value: &[u8]) -> Vec<u8> {

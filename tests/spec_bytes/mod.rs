@@ -1,7 +1,28 @@
 //! Packet bytes laid out from the MQTT 5.0 spec's fields, independently of the codec: a
 //! variable byte integer (section 1.5.5), a frame (fixed header byte, remaining length, body), a
 //! property list (property length, properties), a length-prefixed string or binary field.
-//! Shared by the 5.0 vector and rule tests.
+//! Shared by the 5.0 vector and rule tests, with the decoding helpers they share; not every
+//! test file uses every helper.
+#![allow(dead_code)]
+
+use bytes::BytesMut;
+use mqtt_sim::protocol::{decode_as, DecodeError, Packet, PacketId, Version, MAX_PACKET_SIZE};
+
+pub fn pid(raw: u16) -> PacketId {
+    PacketId::new(raw).unwrap()
+}
+
+/// Decodes `bytes` as 5.0: the packet, or the error.
+pub fn decode5(bytes: &[u8]) -> Result<Packet, DecodeError> {
+    let mut buf = BytesMut::from(bytes);
+    decode_as(Version::V5, &mut buf, MAX_PACKET_SIZE).map(|p| p.expect("a whole packet"))
+}
+
+/// Decodes `bytes` as 5.0, which must fail.
+#[track_caller]
+pub fn refused(bytes: &[u8]) -> DecodeError {
+    decode5(bytes).expect_err("must be refused")
+}
 
 pub fn vbi(mut n: usize) -> Vec<u8> {
     let mut out = Vec::new();
