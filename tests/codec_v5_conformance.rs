@@ -15,7 +15,7 @@ use mqtt_sim::protocol::{
 use mqtt_sim::topic::TopicError;
 
 mod spec_bytes;
-use spec_bytes::{decode5, frame, pid, props, refused, s, vbi, MQTT5};
+use spec_bytes::{decode5, encode_refused, frame, pid, props, refused, s, vbi, MQTT5};
 
 /// The 5.0 bytes of `packet`.
 #[track_caller]
@@ -23,15 +23,6 @@ fn encode5(packet: &Packet) -> Vec<u8> {
     let mut out = BytesMut::new();
     packet.encode_as(Version::V5, &mut out, MAX_PACKET_SIZE).expect("encodable");
     out.to_vec()
-}
-
-/// Encodes `packet` as 5.0, which must fail, leaving nothing written.
-#[track_caller]
-fn encode_refused(packet: Packet) -> EncodeError {
-    let mut out = BytesMut::new();
-    let err = packet.encode_as(Version::V5, &mut out, MAX_PACKET_SIZE).expect_err("must be refused");
-    assert!(out.is_empty());
-    err
 }
 
 /// A CONNECT with these flags, keep alive 0, no properties, client id "c", then `payload`.

@@ -4,23 +4,11 @@
 //! encoder refuses to write it. The rest of the codec's 5.0 statements are in
 //! `codec_v5_conformance.rs`.
 
-use bytes::BytesMut;
-use mqtt_sim::protocol::{
-    DecodeError, EncodeError, Packet, Publish, QoS, Subscribe, SubscribeFilter, Unsubscribe, Version, MAX_PACKET_SIZE,
-};
+use mqtt_sim::protocol::{DecodeError, EncodeError, Packet, Publish, QoS, Subscribe, SubscribeFilter, Unsubscribe};
 use mqtt_sim::topic::{self, TopicError};
 
 mod spec_bytes;
-use spec_bytes::{decode5, frame, pid, props, refused, s, MQTT5};
-
-/// Encodes `packet` as 5.0, which must fail, leaving nothing written.
-#[track_caller]
-fn encode_refused(packet: Packet) -> EncodeError {
-    let mut out = BytesMut::new();
-    let err = packet.encode_as(Version::V5, &mut out, MAX_PACKET_SIZE).expect_err("must be refused");
-    assert!(out.is_empty());
-    err
-}
+use spec_bytes::{decode5, encode_refused, frame, pid, props, refused, s, MQTT5};
 
 fn subscribe_bytes(filter: &[u8]) -> Vec<u8> {
     frame(0x82, &[&[0, 1], &props(&[]), &s(filter), &[0x00]])

@@ -6,7 +6,7 @@
 #![allow(dead_code)]
 
 use bytes::BytesMut;
-use mqtt_sim::protocol::{decode_as, DecodeError, Packet, PacketId, Version, MAX_PACKET_SIZE};
+use mqtt_sim::protocol::{decode_as, DecodeError, EncodeError, Packet, PacketId, Version, MAX_PACKET_SIZE};
 
 pub fn pid(raw: u16) -> PacketId {
     PacketId::new(raw).unwrap()
@@ -22,6 +22,15 @@ pub fn decode5(bytes: &[u8]) -> Result<Packet, DecodeError> {
 #[track_caller]
 pub fn refused(bytes: &[u8]) -> DecodeError {
     decode5(bytes).expect_err("must be refused")
+}
+
+/// Encodes `packet` as 5.0, which must fail, leaving nothing written.
+#[track_caller]
+pub fn encode_refused(packet: Packet) -> EncodeError {
+    let mut out = BytesMut::new();
+    let err = packet.encode_as(Version::V5, &mut out, MAX_PACKET_SIZE).expect_err("must be refused");
+    assert!(out.is_empty());
+    err
 }
 
 pub fn vbi(mut n: usize) -> Vec<u8> {
