@@ -34,25 +34,35 @@ pub enum Mutant {
     /// before releasing it, where it must answer PUBREC again [MQTT-4.3.3-2] (a bug that made a
     /// real broker drop its clients). Scripted: see `Mutant::SCRIPTED`.
     DropOnDupBeforePubrel,
+    /// The broker fills a 5.0 client's outgoing window up to its own `max_inflight_messages`,
+    /// past the Receive Maximum the client announced [MQTT5-3.3.4-9].
+    IgnoreReceiveMaximum,
+    /// The broker forwards a queued message whose Message Expiry Interval has passed, where it
+    /// must delete it [MQTT5-3.3.2-5].
+    DeliverExpired,
+    /// The broker gives a shared subscription's message to every member of the group, where
+    /// each message goes to one of its sessions (section 4.8.2).
+    SharedToAll,
 }
 
-/// `a` then `b`, as one array (for `Mutant::ALL`).
-const fn concat(a: [Mutant; 8], b: [Mutant; 2]) -> [Mutant; 10] {
-    let mut out = [a[0]; 10];
+/// `a` then `b`, as one array (for `Mutant::ALL`); `C` is `A + B`.
+const fn concat<const A: usize, const B: usize, const C: usize>(a: [Mutant; A], b: [Mutant; B]) -> [Mutant; C] {
+    assert!(A + B == C, "the lengths add up");
+    let mut out = [a[0]; C];
     let mut i = 0;
-    while i < 10 {
-        out[i] = if i < 8 { a[i] } else { b[i - 8] };
+    while i < C {
+        out[i] = if i < A { a[i] } else { b[i - A] };
         i += 1;
     }
     out
 }
 
 impl Mutant {
-    pub const ALL: [Mutant; 10] = concat(Mutant::EXPLORED, Mutant::SCRIPTED);
+    pub const ALL: [Mutant; 13] = concat(Mutant::EXPLORED, Mutant::SCRIPTED);
 
     /// The bugs `mqtt-sim explore` must find by itself (tests/mutants.rs): its generated
     /// clients are conforming library clients.
-    pub const EXPLORED: [Mutant; 8] = [
+    pub const EXPLORED: [Mutant; 11] = [
         Mutant::DropOfflineQos1,
         Mutant::ForgetPubrelState,
         Mutant::ResendOutOfOrder,
@@ -61,6 +71,9 @@ impl Mutant {
         Mutant::ResendWithoutDup,
         Mutant::RetainedWithoutRetainFlag,
         Mutant::ResendPublishAfterPubrec,
+        Mutant::IgnoreReceiveMaximum,
+        Mutant::DeliverExpired,
+        Mutant::SharedToAll,
     ];
 
     /// The bugs only a scripted client provokes or observes (packets sent by hand, ids bound
@@ -80,6 +93,9 @@ impl Mutant {
             Mutant::ResendPublishAfterPubrec => "resend-publish-after-pubrec",
             Mutant::ResendUnderFreshIds => "resend-under-fresh-ids",
             Mutant::DropOnDupBeforePubrel => "drop-on-dup-before-pubrel",
+            Mutant::IgnoreReceiveMaximum => "ignore-receive-maximum",
+            Mutant::DeliverExpired => "deliver-expired",
+            Mutant::SharedToAll => "shared-to-all",
         }
     }
 

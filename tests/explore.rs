@@ -1,7 +1,12 @@
 //! A bounded exploration on every `cargo test`: generated scenarios on the correct broker and
-//! client break no invariant. `MQTT_SIM_EXPLORE_CASES` sets how many (default 12).
+//! client break no invariant. `MQTT_SIM_EXPLORE_CASES` sets how many (default 12). And every
+//! generated scenario, in each protocol mix, is one the loader accepts, with the share of 5.0
+//! clients the mix asks for.
 
-use mqtt_sim::explore::{explore, ExploreOptions};
+use mqtt_sim::explore::{explore, generate, ExploreOptions, ProtocolMix};
+use mqtt_sim::scenario::model::{ProtocolVersion, Step};
+use proptest::strategy::{Strategy, ValueTree};
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
 #[test]
 fn generated_scenarios_break_no_invariant() {
@@ -20,4 +25,43 @@ fn generated_scenarios_break_no_invariant() {
             serde_yaml::to_string(&f.scenario).unwrap()
         );
     }
+}
+
+/// Generates `cases` scenarios of `mix`, as YAML reloaded by the loader (which checks that 5.0
+/// fields are only on 5.0 clients), and counts (5.0 clients, all clients, 5.0-only fields used).
+fn generate_and_load(mix: ProtocolMix, cases: u64) -> (usize, usize, usize) {
+    let strategy = generate::scenario(mix);
+    let mut runner = TestRunner::new_with_rng(Config::default(), TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]));
+    let (mut v5, mut all, mut v5_steps) = (0, 0, 0);
+    for case in 0..cases {
+        let scenario = strategy.new_tree(&mut runner).expect("generates").current();
+        let yaml = serde_yaml::to_string(&scenario).expect("serialises");
+        let loaded = mqtt_sim::scenario::parse(&yaml, "generated.yaml")
+            .unwrap_or_else(|e| panic!("{mix:?} case {case} does not load: {e}\n{yaml}"));
+        v5 += loaded.clients.values().filter(|c| c.protocol == ProtocolVersion::V5).count();
+        all += loaded.clients.len();
+        v5_steps += loaded
+            .steps
+            .iter()
+            .filter(|s| match s {
+                Step::Publish(p) => p.message_expiry.is_some(),
+                Step::Subscribe(s) => s.is_v5() || s.topics.iter().any(|f| f.filter.0.starts_with("$share/")),
+                Step::Disconnect(d) => d.is_v5(),
+                Step::Connect(c) => c.session_expiry.is_some(),
+                _ => false,
+            })
+            .count();
+    }
+    (v5, all, v5_steps)
+}
+
+#[test]
+fn generated_scenarios_load_in_every_protocol_mix() {
+    let (v5, all, v5_steps) = generate_and_load(ProtocolMix::V311, 200);
+    assert_eq!((v5, v5_steps), (0, 0), "--protocol 3.1.1 generates 3.1.1 clients only, of {all}");
+    let (v5, all, v5_steps) = generate_and_load(ProtocolMix::V5, 200);
+    assert_eq!(v5, all, "--protocol 5 generates 5.0 clients only");
+    assert!(v5_steps > 200, "5.0 cases use 5.0 options: {v5_steps} steps in 200 cases");
+    let (v5, all, _) = generate_and_load(ProtocolMix::Mixed, 200);
+    assert!(all / 3 < v5 && v5 < all * 2 / 3, "a mixed exploration has about half 5.0 clients: {v5} of {all}");
 }

@@ -227,6 +227,18 @@ impl Broker {
         // as mosquitto 2.0 does: a persistent member that is offline has it queued, and gets it
         // when it comes back (or loses it with its session) [MQTT5-4.8.2-5].
         for filter in self.subscriptions.shared_matches(&msg.topic) {
+            #[cfg(feature = "mutants")]
+            if self.config.mutant == Some(crate::mutants::Mutant::SharedToAll) {
+                // The mutant gives the message to every member instead of one.
+                for (client_id, options) in self.subscriptions.members(&filter) {
+                    let out = Outgoing {
+                        ids: options.id.into_iter().collect(),
+                        ..Outgoing::new(Arc::clone(&msg), msg.qos.min(options.qos), false)
+                    };
+                    self.deliver(&client_id, out);
+                }
+                continue;
+            }
             if let Some((client_id, options)) = self.subscriptions.take_turn(&filter) {
                 let out = Outgoing {
                     ids: options.id.into_iter().collect(),
@@ -333,7 +345,11 @@ impl Broker {
                 break;
             }
             let out = session.pop_queue().expect("the queue has a front");
-            if out.expired(now) {
+            #[cfg(feature = "mutants")]
+            let expired = out.expired(now) && self.config.mutant != Some(crate::mutants::Mutant::DeliverExpired);
+            #[cfg(not(feature = "mutants"))]
+            let expired = out.expired(now);
+            if expired {
                 dropped.push((out, DropReason::Expired));
                 continue;
             }
@@ -369,6 +385,10 @@ impl Broker {
     /// The outgoing window toward `conn`: the broker's, and no more than the Receive Maximum a
     /// 5.0 client announced [MQTT5-3.3.4-9].
     pub(super) fn out_window(&self, conn: ConnId) -> usize {
+        #[cfg(feature = "mutants")]
+        if self.config.mutant == Some(crate::mutants::Mutant::IgnoreReceiveMaximum) {
+            return self.window(); // the mutant forgets the client's Receive Maximum
+        }
         let client = self.connections.get(&conn).map_or(u16::MAX, |c| c.receive_maximum);
         self.window().min(usize::from(client))
     }

@@ -209,6 +209,23 @@ impl SubscriptionTree {
         Some((client, options))
     }
 
+    /// Every member of the shared subscription `filter` with its options, by client id (for the
+    /// `shared-to-all` mutant, which gives a message to them all).
+    #[cfg(feature = "mutants")]
+    pub fn members(&self, filter: &str) -> Vec<(String, SubOptions)> {
+        let (path, Some(group)) = place(filter) else {
+            return Vec::new();
+        };
+        let mut node = &self.root;
+        for level in path.split('/') {
+            let Some(child) = node.children.get(level) else {
+                return Vec::new();
+            };
+            node = child;
+        }
+        node.shared.get(group).map_or_else(Vec::new, |g| g.members.iter().map(|(c, o)| (c.clone(), *o)).collect())
+    }
+
     /// Whether any subscription, ordinary or shared, matches `topic` (a 5.0 acknowledgement's
     /// 0x10 when none does).
     pub fn any_match(&self, topic: &str) -> bool {

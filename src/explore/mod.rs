@@ -6,6 +6,9 @@
 //! distinct outcomes and keep the simulation seed fixed while a failure shrinks.
 
 pub mod generate;
+pub mod v5;
+
+pub use v5::ProtocolMix;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -21,6 +24,8 @@ use crate::scenario::Scenario;
 pub struct ExploreOptions {
     pub cases: u64,
     pub seed: u64,
+    /// Which protocol versions the generated clients speak.
+    pub protocol: ProtocolMix,
     /// Run only the cases whose index is `shard.0` modulo `shard.1`.
     pub shard: (u64, u64),
     pub time_limit: Option<Duration>,
@@ -40,6 +45,7 @@ impl Default for ExploreOptions {
         ExploreOptions {
             cases: 100,
             seed: 0,
+            protocol: ProtocolMix::default(),
             shard: (0, 1),
             time_limit: None,
             regressions: None,
@@ -83,9 +89,12 @@ fn rng(seed: u64, case: u64) -> TestRng {
 }
 
 /// The invariant violations of a run, if any. Generated scenarios expect nothing of their
-/// commands (a connect to a crashed broker may stay pending, say): only invariants judge them.
-fn violation(result: &crate::sim::RunResult) -> Option<String> {
-    result.failure.as_ref().filter(|f| f.invariant.is_some()).map(|f| f.to_string())
+/// commands (a connect to a crashed broker may stay pending, say): only invariants judge them,
+/// also where a step did fail before them (the first failure of a run comes first).
+pub fn violation(result: &crate::sim::RunResult) -> Option<String> {
+    let broken: Vec<String> =
+        result.failure.iter().flat_map(|f| f.all()).filter(|f| f.invariant.is_some()).map(|f| f.to_string()).collect();
+    (!broken.is_empty()).then(|| broken.join("\n"))
 }
 
 /// Runs one case, with `opts.mutant` when built with the `mutants` feature.
@@ -110,7 +119,7 @@ pub fn explore(opts: &ExploreOptions, progress: &dyn Fn(u64, &Summary)) -> Summa
     let started = Instant::now();
     let mut summary = Summary::default();
     let mut outcomes = BTreeSet::new();
-    let strategy = generate::scenario();
+    let strategy = generate::scenario(opts.protocol);
     for case in (0..opts.cases).filter(|c| c % opts.shard.1 == opts.shard.0) {
         if opts.time_limit.is_some_and(|limit| started.elapsed() >= limit) {
             break;

@@ -131,6 +131,9 @@ pub(crate) struct ExploreArgs {
     /// The exploration seed (cases and their simulation seeds derive from it).
     #[arg(long, default_value_t = 0)]
     pub(crate) seed: u64,
+    /// Which MQTT versions the generated clients speak: 3.1.1, 5, or mixed (each client either).
+    #[arg(long, value_name = "3.1.1|5|mixed", default_value = "mixed")]
+    pub(crate) protocol: mqtt_sim::explore::ProtocolMix,
     /// Run shard I of N (cases whose index is I modulo N), e.g. 0/2.
     #[arg(long, value_name = "I/N", value_parser = parse_shard, default_value = "0/1")]
     pub(crate) shard: (u64, u64),
@@ -142,7 +145,8 @@ pub(crate) struct ExploreArgs {
     pub(crate) regressions: PathBuf,
     /// Activate a known bug (built with --features mutants): drop-offline-qos1,
     /// forget-pubrel-state, resend-out-of-order, clean-session-resumes, overlap-lower-qos,
-    /// resend-without-dup, retained-without-retain-flag, resend-publish-after-pubrec.
+    /// resend-without-dup, retained-without-retain-flag, resend-publish-after-pubrec,
+    /// ignore-receive-maximum, deliver-expired, shared-to-all.
     #[cfg(feature = "mutants")]
     #[arg(long, value_name = "NAME")]
     pub(crate) mutant: Option<String>,

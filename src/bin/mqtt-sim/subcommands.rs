@@ -267,6 +267,7 @@ pub(crate) fn explore(args: ExploreArgs) -> ExitCode {
     let opts = ExploreOptions {
         cases: args.cases,
         seed: args.seed,
+        protocol: args.protocol,
         shard: args.shard,
         time_limit: args.time_limit.map(std::time::Duration::from_secs),
         regressions: Some(args.regressions.clone()),
