@@ -99,6 +99,12 @@ impl Mutant {
         }
     }
 
+    /// Whether only 5.0 clients can meet the bug, so exploration needs them (`explore
+    /// --protocol mixed` or `5`) to find it.
+    pub const fn needs_v5(self) -> bool {
+        matches!(self, Mutant::IgnoreReceiveMaximum | Mutant::DeliverExpired | Mutant::SharedToAll)
+    }
+
     pub fn by_name(name: &str) -> Option<Mutant> {
         Mutant::ALL.into_iter().find(|m| m.name() == name)
     }

@@ -1,10 +1,12 @@
 //! Proof that exploration finds bugs: each known bug of the `mutants` feature is caught within a
 //! bounded number of generated cases, the failure shrinks to a scenario file, and that file
-//! reproduces the failure with the bug and passes without it. `cargo test --features mutants`.
+//! reproduces the failure with the bug and passes without it. The 3.1.1 bugs are explored with
+//! 3.1.1 clients (the cases `explore` always generated), the 5.0 ones with mixed 3.1.1/5.0
+//! clients, as `explore --protocol mixed` does. `cargo test --features mutants`.
 
 #![cfg(feature = "mutants")]
 
-use mqtt_sim::explore::{explore, ExploreOptions};
+use mqtt_sim::explore::{explore, ExploreOptions, ProtocolMix};
 use mqtt_sim::mutants::Mutant;
 
 /// Cases allowed to catch each mutant.
@@ -16,9 +18,11 @@ fn every_mutant_is_caught_shrunk_and_replayed() {
     let dir = std::env::temp_dir().join(format!("mqtt-sim-mutants-{}", std::process::id()));
     let mut report = Vec::new();
     for mutant in Mutant::EXPLORED {
+        let protocol = if mutant.needs_v5() { ProtocolMix::Mixed } else { ProtocolMix::V311 };
         let opts = ExploreOptions {
             cases: BUDGET,
             seed: 0,
+            protocol,
             stop_at_first_failure: true,
             regressions: Some(dir.clone()),
             mutant: Some(mutant),
@@ -30,16 +34,17 @@ fn every_mutant_is_caught_shrunk_and_replayed() {
         let file = found.written_to.clone().expect("the shrunk case is written");
         let scenario = mqtt_sim::scenario::load(&file).expect("the shrunk case is a valid scenario");
         // With the bug the file fails at its recorded seed; without it, it passes.
-        let with_bug = mqtt_sim::sim::runner::run_with_mutant(&scenario, scenario.seed, Some(mutant)).failure;
-        let without_bug = mqtt_sim::sim::run(&scenario, scenario.seed).failure;
-        assert!(with_bug.is_some_and(|f| f.invariant.is_some()), "{}: replay did not fail", mutant.name());
-        assert!(
-            without_bug.as_ref().is_none_or(|f| f.invariant.is_none()),
-            "{}: the shrunk case fails without the bug: {without_bug:?}",
+        let with_bug = mqtt_sim::sim::runner::run_with_mutant(&scenario, scenario.seed, Some(mutant));
+        let without_bug = mqtt_sim::sim::run(&scenario, scenario.seed);
+        assert!(mqtt_sim::explore::violation(&with_bug).is_some(), "{}: replay did not fail", mutant.name());
+        assert_eq!(
+            mqtt_sim::explore::violation(&without_bug),
+            None,
+            "{}: the shrunk case fails without the bug",
             mutant.name()
         );
         report.push(format!(
-            "{:<22} caught at case {:>3}, shrunk {:>2} -> {:>2} steps: {}",
+            "{:<26} ({protocol:?}) caught at case {:>3}, shrunk {:>2} -> {:>2} steps: {}",
             mutant.name(),
             found.case,
             found.steps.0,

@@ -6,6 +6,7 @@
 //! distinct outcomes and keep the simulation seed fixed while a failure shrinks.
 
 pub mod generate;
+pub mod v311;
 pub mod v5;
 
 pub use v5::ProtocolMix;
