@@ -1,7 +1,7 @@
-//! A bounded exploration on every `cargo test`: generated scenarios on the correct broker and
-//! client break no invariant. `MQTT_SIM_EXPLORE_CASES` sets how many (default 12). And every
-//! generated scenario, in each protocol mix, is one the loader accepts, with the share of 5.0
-//! clients the mix asks for.
+//! A bounded exploration on every `cargo test`: generated scenarios, 3.1.1 and mixed 3.1.1/5.0,
+//! on the correct broker and client break no invariant. `MQTT_SIM_EXPLORE_CASES` sets how many
+//! of each (default 12). And every generated scenario, in each protocol mix, is one the loader
+//! accepts, with the share of 5.0 clients the mix asks for.
 
 use mqtt_sim::explore::{explore, generate, ExploreOptions, ProtocolMix};
 use mqtt_sim::scenario::model::{ProtocolVersion, Step};
@@ -12,18 +12,20 @@ use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 fn generated_scenarios_break_no_invariant() {
     let cases = std::env::var("MQTT_SIM_EXPLORE_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(12);
     let seed = std::env::var("MQTT_SIM_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0);
-    let summary = explore(&ExploreOptions { cases, seed, ..ExploreOptions::default() }, &|_, _| {});
-    assert_eq!(summary.cases, cases);
-    assert!(summary.distinct_outcomes > 1, "the generator explores more than one behaviour");
-    if let Some(f) = summary.failures.first() {
-        panic!(
-            "case {} (sim seed {}) breaks an invariant, shrunk to {} steps:\n{}\n{}",
-            f.case,
-            f.sim_seed,
-            f.steps.1,
-            f.message,
-            serde_yaml::to_string(&f.scenario).unwrap()
-        );
+    for protocol in [ProtocolMix::V311, ProtocolMix::Mixed] {
+        let summary = explore(&ExploreOptions { cases, seed, protocol, ..ExploreOptions::default() }, &|_, _| {});
+        assert_eq!(summary.cases, cases);
+        assert!(summary.distinct_outcomes > 1, "the generator explores more than one behaviour");
+        if let Some(f) = summary.failures.first() {
+            panic!(
+                "{protocol:?} case {} (sim seed {}) breaks an invariant, shrunk to {} steps:\n{}\n{}",
+                f.case,
+                f.sim_seed,
+                f.steps.1,
+                f.message,
+                serde_yaml::to_string(&f.scenario).unwrap()
+            );
+        }
     }
 }
 

@@ -1,4 +1,5 @@
-//! Exploration: proptest generates whole scenarios (`generate`), the simulation runs each at a
+//! Exploration: proptest generates whole scenarios (`generate`; 3.1.1 clients alone from
+//! `v311`, 5.0 or mixed ones as `ExploreOptions::protocol` asks), the simulation runs each at a
 //! seed, the delivery invariants (`invariants`) judge every run, and a failing case shrinks to a minimal
 //! scenario that is written to `scenarios/regressions/` and replays exactly.
 //!

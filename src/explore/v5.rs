@@ -190,10 +190,10 @@ pub fn legalize(clients: &BTreeMap<String, ClientSpec>, steps: &mut [Step]) {
                 d.reason = None;
                 d.session_expiry = None;
             }
-            Step::Disconnect(d) => {
-                if d.session_expiry.is_some_and(|e| e > 0) && connected_with.get(&name).copied().unwrap_or(0) == 0 {
-                    d.session_expiry = Some(0);
-                }
+            Step::Disconnect(d)
+                if d.session_expiry.is_some_and(|e| e > 0) && connected_with.get(&name).copied().unwrap_or(0) == 0 =>
+            {
+                d.session_expiry = Some(0);
             }
             _ => {}
         }
