@@ -199,7 +199,10 @@ fn delivered_qos(t: &Timeline, out: &mut Vec<Violation>) {
                 && deliveries
                     .iter()
                     .any(|o| !o.retain && o.topic == d.topic && o.payload == d.payload && o.qos == expected);
-            if d.qos != expected && !further_copy {
+            // A shared subscription's copy goes to one member of its group, maybe another: this
+            // copy may be the ordinary subscription's alone, or the group's (section 4.8.2).
+            let shared_copy = subs.shared_match_at(&d.topic, p.line) && each.iter().any(|g| (*g).min(p.qos) == d.qos);
+            if d.qos != expected && !further_copy && !shared_copy {
                 out.push(Violation {
                     invariant: "delivered-qos",
                     message: format!(
@@ -276,7 +279,9 @@ fn retain_flag(t: &Timeline, out: &mut Vec<Violation>) {
 fn session_present(t: &Timeline, out: &mut Vec<Violation>) {
     // Replayed from the broker's side: a CONNECT the client never saw answered (its CONNACK
     // lost) still created the session. A persistent session is stored after a clean-0 connect,
-    // until a clean-1 connect, a discard or a broker crash.
+    // until a clean-1 connect, a discard or a broker crash. A 5.0 session outlives its connection
+    // by its Session Expiry Interval, whatever Clean Start said [MQTT5-3.1.2-23], so after a 5.0
+    // connect it is stored until the broker discards it (`session-expiry` judges when).
     let mut stored: BTreeMap<&str, bool> = BTreeMap::new();
     let mut events: Vec<(usize, Option<&timeline::BrokerConnect>)> =
         t.broker_connects.iter().map(|c| (c.0, Some(c))).collect();
@@ -284,7 +289,7 @@ fn session_present(t: &Timeline, out: &mut Vec<Violation>) {
     events.extend(t.discards.iter().map(|(l, _)| (*l, None)));
     events.sort_by_key(|(l, _)| *l);
     for (line, connect) in events {
-        let Some((_, id, clean, present)) = connect else {
+        let Some((_, id, clean, present, v5)) = connect else {
             if t.broker_crashes.contains(&line) {
                 stored.clear();
             } else if let Some((_, id)) = t.discards.iter().find(|(l, _)| *l == line) {
@@ -303,7 +308,7 @@ fn session_present(t: &Timeline, out: &mut Vec<Violation>) {
                 lines: vec![line],
             });
         }
-        stored.insert(id.as_str(), !clean);
+        stored.insert(id.as_str(), !clean || *v5);
     }
 }
 
@@ -323,7 +328,11 @@ fn at_least_once(t: &Timeline, out: &mut Vec<Violation>) {
                 continue;
             }
             // A shared subscription's message is owed to its group, not to this member.
-            let granted = t.subscriptions.get(&conn.client_id).and_then(|s| s.granted_unshared_at(&p.topic, p.line));
+            // Nor is a client's own message owed to it on a No Local subscription [MQTT5-3.8.3-3].
+            let own = t.connect_before(&p.client, p.line).is_some_and(|c| c.client_id == conn.client_id);
+            let owed = |f: &str| !(own && t.no_local.contains(&(conn.client_id.clone(), f.to_owned())));
+            let granted =
+                t.subscriptions.get(&conn.client_id).and_then(|s| s.granted_unshared_where(&p.topic, p.line, owed));
             if granted.is_none_or(|q| q == 0) {
                 continue;
             }

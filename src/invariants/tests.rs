@@ -173,6 +173,10 @@ fn a_shared_subscriptions_message_is_owed_to_one_member_not_each() {
     // An ordinary subscription of the same member is still owed its copy.
     t.insert(3, subscribed("a", "t/#", 1));
     assert_eq!(names(&check(&t)), vec!["at-least-once"]);
+    // At QoS 0 there, its copy comes at QoS 0: the group's QoS 1 copy went to b.
+    t[3] = subscribed("a", "t/#", 0);
+    t.push(deliver("a", "t/a", "1", 0, false));
+    assert_eq!(check(&t), vec![], "section 4.8.2: the QoS 1 is the group's, not a's to get");
 }
 
 #[test]
@@ -439,4 +443,54 @@ fn a_broker_crash_while_the_acknowledgement_is_on_its_way_excuses_the_loss() {
     t.push(subscribed("s", "t/#", 2));
     t.extend(publish("p", "t/a", "1", 2, false));
     assert_eq!(names(&check(&t)), vec!["at-least-once"]);
+}
+
+#[test]
+fn a_5_0_session_is_stored_after_clean_start_1_until_the_broker_discards_it() {
+    let read_connect = |v5: bool| E::Recv {
+        ms: 0,
+        host: crate::trace::BROKER.into(),
+        peer: "s".into(),
+        packet: P::Connect {
+            client_id: "s".into(),
+            clean_session: true,
+            keep_alive: 0,
+            will: None,
+            username: None,
+            v5,
+            props: None,
+        },
+    };
+    let run = |v5: bool, discarded: bool| {
+        let mut t = vec![read_connect(v5), accepted("s", true, false)];
+        if discarded {
+            t.push(E::Broker { ms: 0, event: BrokerEvent::SessionDiscarded { client_id: "s".into() } });
+        }
+        t.extend([read_connect(v5), accepted("s", false, true)]);
+        names(&check(&t))
+    };
+    assert_eq!(run(true, false), Vec::<&str>::new(), "[MQTT5-3.1.2-23] kept by its Session Expiry Interval");
+    assert_eq!(run(true, true), vec!["session-present"], "discarded, so present must be 0");
+    assert_eq!(run(false, false), vec!["session-present"], "[MQTT-3.2.2-1] 3.1.1 clean session 1 keeps nothing");
+}
+
+#[test]
+fn a_clients_own_message_is_not_owed_to_it_on_a_no_local_subscription() {
+    let run = |no_local: bool| {
+        let options = vec![crate::protocol::FilterOptions { no_local, retain_as_published: false, retain_handling: 0 }];
+        let mut t = vec![
+            connected("s", false, false),
+            E::Send {
+                ms: 0,
+                host: "s".into(),
+                peer: crate::trace::BROKER.into(),
+                packet: P::Subscribe { pkid: 1, filters: vec![("t/#".into(), 1)], options, props: None },
+            },
+            subscribed("s", "t/#", 1),
+        ];
+        t.extend(publish("s", "t/a", "1", 1, false));
+        names(&check(&t))
+    };
+    assert_eq!(run(true), Vec::<&str>::new(), "[MQTT5-3.8.3-3] not sent back to its publisher");
+    assert_eq!(run(false), vec!["at-least-once"]);
 }

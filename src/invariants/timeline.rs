@@ -31,7 +31,7 @@ pub struct Pub {
 }
 
 /// An accepted CONNECT as the broker saw it: (line, client id, clean, session present).
-pub type BrokerConnect = (usize, String, bool, bool);
+pub type BrokerConnect = (usize, String, bool, bool, bool);
 
 pub struct Connect {
     pub line: usize,
@@ -78,8 +78,23 @@ impl Subs {
     /// to each of those, while a shared subscription's goes to one member of its group
     /// (section 4.8.2).
     pub fn granted_unshared_at(&self, topic: &str, line: usize) -> Option<u8> {
+        self.granted_unshared_where(topic, line, |_| true)
+    }
+
+    /// Like `granted_unshared_at`, for the filters `keep` keeps.
+    pub fn granted_unshared_where(&self, topic: &str, line: usize, keep: impl Fn(&str) -> bool) -> Option<u8> {
         let active = self.active_at(line);
-        active.into_iter().filter(|(f, _)| !self.1.contains_key(*f) && matches(f, topic)).map(|(_, q)| q).max()
+        active
+            .into_iter()
+            .filter(|(f, _)| !self.1.contains_key(*f) && matches(f, topic) && keep(f))
+            .map(|(_, q)| q)
+            .max()
+    }
+
+    /// Whether a shared subscription matching `topic` is in force at `line`: its group's copy
+    /// may or may not come to this member (section 4.8.2).
+    pub fn shared_match_at(&self, topic: &str, line: usize) -> bool {
+        self.active_at(line).into_keys().any(|f| self.1.contains_key(f) && matches(self.filter_of(f), topic))
     }
 
     /// The filter that matches topics for a subscription's key.
@@ -133,6 +148,9 @@ pub struct Timeline {
     client_crashes: BTreeMap<String, Vec<usize>>,
     /// Accepted CONNECTs as the broker saw them.
     pub broker_connects: Vec<BrokerConnect>,
+    /// (client id, filter) last subscribed with No Local (5.0): the client's own messages are
+    /// not owed to it there [MQTT5-3.8.3-3].
+    pub no_local: BTreeSet<(String, String)>,
     /// Subscription requests by client id: (line, filter). A retained message may arrive before
     /// the application sees the SUBACK, but never before it asked.
     subscribe_requests: BTreeMap<String, Vec<(usize, String)>>,
@@ -155,8 +173,17 @@ impl Timeline {
                 _ => filter.to_owned(),
             }
         };
+        // Client ids whose last CONNECT the broker read was MQTT 5.0.
+        let mut broker_v5: BTreeMap<String, bool> = BTreeMap::new();
         for (line, e) in events.iter().enumerate() {
             match e {
+                TraceEvent::Recv {
+                    host,
+                    packet: crate::protocol::PacketSummary::Connect { client_id, v5: is_v5, .. },
+                    ..
+                } if host == crate::trace::BROKER => {
+                    broker_v5.insert(client_id.clone(), *is_v5);
+                }
                 TraceEvent::Send {
                     host, packet: crate::protocol::PacketSummary::Connect { v5: is_v5, .. }, ..
                 } => {
@@ -164,6 +191,23 @@ impl Timeline {
                         v5.insert(host.clone());
                     } else {
                         v5.remove(host);
+                    }
+                }
+                TraceEvent::Send {
+                    host,
+                    packet: crate::protocol::PacketSummary::Subscribe { filters, options, .. },
+                    ..
+                } => {
+                    // What a 5.0 client asked with No Local (set at the SUBSCRIBE; a later
+                    // SUBSCRIBE to the filter replaces it [MQTT5-3.8.4-3]).
+                    let id = current_id.get(host).cloned().unwrap_or_else(|| host.clone());
+                    for ((filter, _), o) in filters.iter().zip(options) {
+                        let key = (id.clone(), filter.clone());
+                        if o.no_local {
+                            t.no_local.insert(key);
+                        } else {
+                            t.no_local.remove(&key);
+                        }
                     }
                 }
                 TraceEvent::Connected { client, client_id, clean, will, .. } => {
@@ -234,7 +278,8 @@ impl Timeline {
                         t.subscriptions.entry(client_id.clone()).or_default().0.push((line, "*".into(), None));
                     }
                     BrokerEvent::SessionConnected { client_id, clean, session_present } => {
-                        t.broker_connects.push((line, client_id.clone(), *clean, *session_present))
+                        let v5 = broker_v5.get(client_id).copied().unwrap_or(false);
+                        t.broker_connects.push((line, client_id.clone(), *clean, *session_present, v5))
                     }
                     BrokerEvent::SessionOffline { client_id, .. } => t.offline.push((line, client_id.clone())),
                     BrokerEvent::Dropped { client_id, topic, .. } => {
