@@ -74,14 +74,9 @@ impl Subs {
         self.granted_each_at(topic, line).into_iter().max()
     }
 
-    /// Like `granted_at`, for the filters that are not shared (`$share/...`): a message is owed
-    /// to each of those, while a shared subscription's goes to one member of its group
-    /// (section 4.8.2).
-    pub fn granted_unshared_at(&self, topic: &str, line: usize) -> Option<u8> {
-        self.granted_unshared_where(topic, line, |_| true)
-    }
-
-    /// Like `granted_unshared_at`, for the filters `keep` keeps.
+    /// Like `granted_at`, for the filters that are not shared (`$share/...`) and that `keep`
+    /// keeps: a message is owed to each of those, while a shared subscription's goes to one
+    /// member of its group (section 4.8.2).
     pub fn granted_unshared_where(&self, topic: &str, line: usize, keep: impl Fn(&str) -> bool) -> Option<u8> {
         let active = self.active_at(line);
         active
