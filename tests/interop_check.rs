@@ -63,6 +63,14 @@ async fn mosquitto_launched_per_scenario_deviates_only_where_the_scenarios_say_i
         "spec__keepalive__max_keepalive_refuses_longer_or_zero_keep_alive",
         "spec__qos__overlapping_subscriptions_deliver_once_at_the_maximum_qos",
         "spec__wills__will_published_when_the_session_is_taken_over",
+        "v5__message_expiry_does_not_cut_short_a_delivery_already_started",
+        "v5__messages_waiting_for_the_receive_maximum_window_expire",
+        "v5__receive_maximum_window_is_kept_across_a_reconnect",
+        "v5__receive_maximum_window_survives_a_partition",
+        "v5__takeover_publishes_the_old_will_only_when_the_session_ends",
+        "v5__takeover_resends_the_unacknowledged_message_on_the_new_connection",
+        "v5__takeover_tells_the_old_connection_the_session_was_taken_over",
+        "v5__takeover_with_clean_start_1_discards_the_session",
     ];
     for name in always {
         assert!(known.contains(&name), "{name} is not a known deviation this time\n{}", text(&r));
