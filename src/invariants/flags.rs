@@ -28,6 +28,12 @@ type Outstanding = BTreeMap<u16, (usize, bool)>;
 /// Broker to client: per client id; a new session (CONNACK with session present 0), a discarded
 /// session or a broker crash forgets what was outstanding. Client to broker: per client process;
 /// a clean CONNECT or a crash of the client forgets it.
+///
+/// A PUBLISH the broker routed to a session while reading from a connection that was already
+/// lost may never reach the wire: the broker took it as sent (and re-sends it with DUP=1 on the
+/// next connection), but the tap only sees bytes written. So a first seen send with DUP=1 is
+/// not judged where the broker read that message while the session's last connection was open,
+/// up to the broker closing it.
 pub fn dup_on_redelivery(events: &[TraceEvent], out: &mut Vec<Violation>) {
     // Where the broker's end of each connection is tapped (the simulation) the broker is judged
     // by what it wrote and read; against a real broker (`mqtt-sim check`) by what its clients
@@ -36,13 +42,27 @@ pub fn dup_on_redelivery(events: &[TraceEvent], out: &mut Vec<Violation>) {
     let mut id_of_host: BTreeMap<&str, &str> = BTreeMap::new();
     let mut from_broker: BTreeMap<&str, Outstanding> = BTreeMap::new();
     let mut from_client: BTreeMap<&str, Outstanding> = BTreeMap::new();
+    // By client id: the host and line of the CONNACK of the connection open now, and the lines
+    // from that CONNACK to the close of the last one that closed.
+    let mut open: BTreeMap<&str, (&str, usize)> = BTreeMap::new();
+    let mut last_open: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    // The broker's reads of PUBLISH packets: (line, topic, payload).
+    let mut reads: Vec<(usize, &str, &str)> = Vec::new();
     for (line, e) in events.iter().enumerate() {
+        if let TraceEvent::Broker { event: BrokerEvent::ClosedConnection { client }, .. } = e {
+            if let Some(&id) = id_of_host.get(client.as_str()) {
+                if let Some((_, since)) = open.remove(id).filter(|(host, _)| host == client) {
+                    last_open.insert(id, (since, line));
+                }
+            }
+        }
         if let Some((client, by_broker, packet)) = broker_view(e, tapped) {
             if !by_broker {
                 match packet {
                     PacketSummary::Connect { client_id, .. } => {
                         id_of_host.insert(client, client_id);
                     }
+                    PacketSummary::Publish(p) => reads.push((line, &p.topic, &p.payload)),
                     PacketSummary::Puback { pkid, .. } | PacketSummary::Pubrec { pkid, .. } => {
                         if let Some(o) = id_of_host.get(client).and_then(|id| from_broker.get_mut(id)) {
                             acknowledged(o, *pkid);
@@ -52,13 +72,20 @@ pub fn dup_on_redelivery(events: &[TraceEvent], out: &mut Vec<Violation>) {
                 }
             } else if let Some(&id) = id_of_host.get(client).filter(|id| !id.is_empty()) {
                 match packet {
-                    PacketSummary::Connack { session_present: false, return_code: 0, .. } => {
-                        from_broker.remove(id);
+                    PacketSummary::Connack { session_present, return_code: 0, .. } => {
+                        if !session_present {
+                            from_broker.remove(id);
+                        }
+                        open.insert(id, (client, line));
                     }
-                    PacketSummary::Publish(PublishSummary { pkid: Some(pkid), dup, .. }) => {
+                    PacketSummary::Publish(PublishSummary { pkid: Some(pkid), dup, topic, payload, .. }) => {
                         let o = from_broker.entry(id).or_default();
                         let what = || format!("the broker sent PUBLISH id={pkid} to {client}");
-                        check_send(o, *pkid, *dup, tapped, line, what, out);
+                        let maybe_unwritten = *dup
+                            && last_open.get(id).is_some_and(|&(from, to)| {
+                                reads.iter().any(|&(l, t, m)| from < l && l < to && t == topic && m == payload)
+                            });
+                        check_send(o, *pkid, *dup, tapped && !maybe_unwritten, line, what, out);
                     }
                     PacketSummary::Publish(PublishSummary { pkid: None, dup: true, .. }) => {
                         out.push(qos0_dup(line, format!("the broker sent a QoS 0 PUBLISH to {client}")));

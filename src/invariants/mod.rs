@@ -60,7 +60,7 @@ pub const INVARIANTS: &[(&str, &str)] = &[
     ("receive-maximum", "no more QoS 1/2 PUBLISH packets unacknowledged (no PUBACK, PUBCOMP or PUBREC of 0x80 or more) on a 5.0 connection than the receiver's Receive Maximum: the broker's toward the client's CONNECT [MQTT5-3.3.4-9], a client's toward the CONNACK [MQTT5-3.3.4-7]"),
     ("session-expiry", "a session ends its Session Expiry Interval (the CONNECT's or CONNACK's, as the client's DISCONNECT last set it; 0 or absent: none) after the broker closed its last connection, within a second [MQTT5-4.1.0-2]: a CONNECT with Clean Start 0 after that gets session present 0 [MQTT5-3.2.2-3]"),
     ("new-session-empty", "after a CONNACK with session present 0 on a 5.0 connection (or for an expired session) the session has no old subscriptions or queued messages: what the broker sends it that an old subscription matches needs a new one, and unless a retained copy was routed after that [MQTT5-3.1.2-4] [MQTT5-3.1.2-6]"),
-    ("shared-once", "a message matching a shared subscription goes to one session of the group per publication; a re-send to the same session is the same delivery, and another member may get it only where a QoS 1 copy's connection was lost unacknowledged, never after a QoS 2 copy [MQTT5-4.8.2-4] [MQTT5-4.8.2-5] or a reason code of 0x80 or more [MQTT5-4.8.2-6]"),
+    ("shared-once", "a message matching a shared subscription (one `$share/{name}/{filter}`: the same name with another filter is another) goes to one session of it per publication; a re-send to the same session is the same delivery, and another member may get it only where a QoS 1 copy's connection was lost unacknowledged, never after a QoS 2 copy [MQTT5-4.8.2-4] [MQTT5-4.8.2-5] or a reason code of 0x80 or more [MQTT5-4.8.2-6]"),
     ("no-local", "a client's own publication is not sent to it when every subscription of its that matches has No Local [MQTT5-3.8.3-3]; a shared or ordinary one without it may deliver it"),
     ("subscription-ids", "a PUBLISH to a 5.0 client carries the Subscription Identifiers of the subscriptions it is sent for and no others: a single copy all of the matching ones, separate copies each their own [MQTT5-3.3.4-3] [MQTT5-3.3.4-4] [MQTT5-3.3.4-5]"),
 ];
@@ -93,17 +93,23 @@ pub fn check(events: &[TraceEvent]) -> Vec<Violation> {
     out
 }
 
-/// How many copies of the message published as `p` `client` may be sent at `qos`: one per
-/// matching subscription that gives that QoS where its subscriptions overlap (the further copies
-/// [MQTT-3.3.5-1] allows), else one (also where its subscriptions are not known).
-fn copies_allowed(t: &Timeline, client: &str, p: &timeline::Pub, qos: u8) -> usize {
+/// How many copies of the message published as `p` `client` may be sent at `qos` by the
+/// delivery at `line`: where subscriptions overlap, one per matching subscription that gives
+/// that QoS (the further copies [MQTT-3.3.5-1] allows), else one (also where its subscriptions
+/// are not known). The subscriptions are those that may have routed it: in force at its
+/// publication, granted before the delivery (a QoS 2 message is routed at PUBREL), and asked for
+/// with the SUBACK lost, which may give any QoS.
+fn copies_allowed(t: &Timeline, client: &str, p: &timeline::Pub, qos: u8, line: usize) -> usize {
     let Some(conn) = t.connect_before(client, p.line) else { return 1 };
-    let Some(subs) = t.subscriptions.get(&conn.client_id) else { return 1 };
-    let each = subs.granted_each_at(&p.topic, p.line);
-    if each.len() < 2 {
+    let mut keys = t.subscriptions.get(&conn.client_id).map(|s| s.matching_between(&p.topic, p.line, line));
+    let keys = keys.get_or_insert_with(Default::default);
+    for key in t.unanswered_keys_before(&conn.client_id, &p.topic, line) {
+        keys.entry(key).or_default().push(qos);
+    }
+    if keys.len() < 2 {
         return 1;
     }
-    each.iter().filter(|g| (**g).min(p.qos) == qos).count().max(1)
+    keys.values().filter(|qs| qs.iter().any(|g| (*g).min(p.qos) == qos)).count().max(1)
 }
 
 fn qos2_exactly_once(t: &Timeline, out: &mut Vec<Violation>) {
@@ -120,7 +126,7 @@ fn qos2_exactly_once(t: &Timeline, out: &mut Vec<Violation>) {
             }
             let lines = seen.entry((d.incarnation, key.0, key.1)).or_default();
             lines.push(d.line);
-            let allowed = t.unique_publish(key).map_or(1, |p| copies_allowed(t, client, p, 2));
+            let allowed = t.unique_publish(key).map_or(1, |p| copies_allowed(t, client, p, 2, d.line));
             if lines.len() == allowed + 1 {
                 out.push(Violation {
                     invariant: "qos2-exactly-once",
@@ -222,21 +228,29 @@ fn delivered_qos(t: &Timeline, out: &mut Vec<Violation>) {
 
 fn order_per_publisher(t: &Timeline, out: &mut Vec<Violation>) {
     for (client, deliveries) in &t.deliveries {
-        // Publish order of each message, by (publisher, topic, qos), for messages published once.
-        let mut last: BTreeMap<(&str, &str, u8), (usize, usize)> = BTreeMap::new();
+        // Publish order of each message, by (publisher, topic, published QoS, delivered QoS),
+        // for messages published once: the order holds among PUBLISH packets of the same topic
+        // and QoS (section 4.6), and where overlapping subscriptions (an ordinary and a shared
+        // one, say) send copies at two QoS, each copy keeps its own subscription's order.
+        let mut last: BTreeMap<(&str, &str, u8, u8), (usize, usize)> = BTreeMap::new();
         let mut seen = BTreeSet::new();
         // A retained copy (RETAIN=1) is sent because of a subscription, when it is made
         // [MQTT-3.3.1-6], not forwarded in publication order: it is not ordered against the
         // publisher's live messages.
         for d in deliveries.iter().filter(|d| !d.retain) {
             let key = (d.topic.as_str(), d.payload.as_str());
-            if !seen.insert(key) {
+            if !seen.insert((key, d.qos)) {
                 continue; // a re-delivery (QoS 1 DUP): only first arrivals are ordered
             }
             let Some(p) = t.unique_publish(key) else { continue };
-            let stream = (p.client.as_str(), p.topic.as_str(), p.qos);
+            let stream = (p.client.as_str(), p.topic.as_str(), p.qos, d.qos);
             if let Some(&(prev_seq, prev_line)) = last.get(&stream) {
-                if p.seq < prev_seq {
+                // Re-sent by its publisher after the later message was published, it was
+                // published again after that one: this copy may be the second publication's,
+                // where the first went to another client that took the session over.
+                let republished = t.republished_between(p, t.publishes[prev_seq].line, d.line)
+                    && t.delivered_to_session_elsewhere(client, key, d.line);
+                if p.seq < prev_seq && !republished {
                     out.push(Violation {
                         invariant: "order-per-publisher",
                         message: format!(

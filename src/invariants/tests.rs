@@ -29,6 +29,24 @@ fn deliver(client: &str, topic: &str, payload: &str, qos: u8, retain: bool) -> E
     E::Deliver { ms: 0, client: client.into(), topic: topic.into(), payload: payload.into(), qos, retain, dup: false }
 }
 
+/// `client` sends a 5.0 CONNECT (with Clean Start 0): its `$share/...` filters are shared.
+fn v5(client: &str) -> E {
+    E::Send {
+        ms: 0,
+        host: client.into(),
+        peer: crate::trace::BROKER.into(),
+        packet: P::Connect {
+            client_id: client.into(),
+            clean_session: false,
+            keep_alive: 0,
+            will: None,
+            username: None,
+            v5: true,
+            props: None,
+        },
+    }
+}
+
 fn names(v: &[Violation]) -> Vec<&'static str> {
     v.iter().map(|v| v.invariant).collect()
 }
@@ -79,6 +97,63 @@ fn out_of_order() {
     t.extend(publish("p", "t/a", "2", 1, false));
     t.push(deliver("s", "t/a", "2", 1, false));
     t.push(deliver("s", "t/a", "1", 1, false));
+    assert_eq!(names(&check(&t)), vec!["order-per-publisher"]);
+}
+
+#[test]
+fn a_message_its_publisher_re_sent_may_come_after_a_later_one() {
+    // Found by exploration (mixed case 962): "1" and "2" published at QoS 1, then both re-sent
+    // with DUP=1 after a lost connection; the broker routes each re-send as a new publication.
+    // Client `s` gets the first "1" and loses the session to `s2` (same client id), which gets
+    // "2" (first copy) then "1" (the second publication's).
+    let send = |payload: &str, dup: bool| {
+        let pkid = payload.parse().ok();
+        wire("p", "broker", P::publish_for_test(pkid, 1, dup, false, "t/a", payload))
+    };
+    let taken_over = |resent: &[&str]| {
+        let mut t = base();
+        t.extend(publish("p", "t/a", "1", 1, false));
+        t.extend(publish("p", "t/a", "2", 1, false));
+        t.extend(send("1", false));
+        t.extend(send("2", false));
+        for m in resent {
+            t.extend(send(m, true));
+        }
+        t.push(deliver("s", "t/a", "1", 1, false));
+        let s2 = E::Connected {
+            ms: 0,
+            client: "s2".into(),
+            client_id: "s".into(),
+            clean: false,
+            session_present: true,
+            will: None,
+        };
+        t.push(s2);
+        t.push(deliver("s2", "t/a", "2", 1, false));
+        t.push(deliver("s2", "t/a", "1", 1, false));
+        names(&check(&t))
+    };
+    assert_eq!(taken_over(&["1", "2"]), Vec::<&str>::new());
+    assert_eq!(taken_over(&["2"]), vec!["order-per-publisher"], "without the re-send of 1, the order is wrong");
+}
+
+#[test]
+fn copies_at_two_qos_keep_each_their_own_order() {
+    // Found by exploration (mixed case 600): `s` has t/a at QoS 0 and a shared subscription at
+    // QoS 1 whose copy of "1" went to another member; "2" comes through both, the QoS 1 copy
+    // (re-sent after a reconnect) first. The QoS 0 copies are in order.
+    let mut t = vec![v5("s"), connected("s", false, false), subscribed("s", "t/a", 0)];
+    t.push(subscribed("s", "$share/g/t/a", 1));
+    t.push(connected("p", true, false));
+    t.extend(publish("p", "t/a", "1", 1, false));
+    t.extend(publish("p", "t/a", "2", 1, false));
+    t.push(deliver("s", "t/a", "2", 1, false));
+    t.push(deliver("s", "t/a", "1", 0, false));
+    t.push(deliver("s", "t/a", "2", 0, false));
+    assert_eq!(check(&t), vec![]);
+    // At one QoS, out of order is caught.
+    let n = t.len();
+    t.swap(n - 1, n - 2);
     assert_eq!(names(&check(&t)), vec!["order-per-publisher"]);
 }
 
@@ -144,20 +219,6 @@ fn acknowledged_message_never_delivered() {
 
 #[test]
 fn a_shared_subscriptions_message_is_owed_to_one_member_not_each() {
-    let v5 = |client: &str| E::Send {
-        ms: 0,
-        host: client.into(),
-        peer: crate::trace::BROKER.into(),
-        packet: P::Connect {
-            client_id: client.into(),
-            clean_session: false,
-            keep_alive: 0,
-            will: None,
-            username: None,
-            v5: true,
-            props: None,
-        },
-    };
     let mut t = vec![
         v5("a"),
         connected("a", false, false),
@@ -335,6 +396,36 @@ fn dup_on_a_first_send() {
 }
 
 #[test]
+fn a_publish_routed_onto_a_lost_connection_may_first_be_seen_with_dup() {
+    // Found by exploration (mixed case 1870, and possible in 3.1.1): the broker reads "1" from
+    // `p` while `s`'s connection is already lost, routes it to `s` (taking it as sent) and closes
+    // that connection before the bytes are written; the re-send on the next connection is the
+    // first the tap sees, with DUP=1.
+    let connack = |sp| P::Connack { session_present: sp, return_code: 0, props: None };
+    let closed = E::Broker { ms: 0, event: BrokerEvent::ClosedConnection { client: "s".into() } };
+    let resumed = |read_while_open: bool| {
+        let mut t = wire("s", "broker", P::connect_for_test("s", false));
+        t.extend(wire("broker", "s", connack(false)));
+        let read = wire("p", "broker", P::publish_for_test(Some(7), 1, false, false, "t/a", "1"));
+        if read_while_open {
+            t.extend(read.clone());
+        }
+        t.push(E::Fault { ms: 0, fault: Fault::LoseConnection { client: "s".into() } });
+        t.push(closed.clone());
+        if !read_while_open {
+            t.extend(read);
+        }
+        t.extend(wire("s", "broker", P::connect_for_test("s", false)));
+        t.extend(wire("broker", "s", connack(true)));
+        t.extend(wire("broker", "s", P::publish_for_test(Some(1), 1, true, false, "t/a", "1")));
+        names(&check(&t))
+    };
+    assert_eq!(resumed(true), Vec::<&str>::new());
+    // Read while the session was offline, it was queued, never sent: DUP=1 is wrong.
+    assert_eq!(resumed(false), vec!["dup-only-on-redelivery"]);
+}
+
+#[test]
 fn a_client_redelivery_without_dup() {
     let mut t = wire("p", "broker", P::connect_for_test("p", false));
     t.extend(wire("p", "broker", P::publish_for_test(Some(4), 2, false, false, "t/a", "1")));
@@ -424,6 +515,41 @@ fn a_subscribe_whose_suback_was_lost_may_have_changed_the_delivered_qos() {
     t.extend(publish("p", "t/a", "1", 2, false));
     t.push(deliver("s", "t/a", "1", 0, false));
     assert_eq!(names(&check(&t)), vec!["delivered-qos"]);
+}
+
+#[test]
+fn a_shared_subscribe_is_not_answered_by_an_ordinary_suback_for_the_same_filter() {
+    // Found by exploration (mixed case 1311): a 5.0 client asks for "$share/g/t" at QoS 2 and
+    // loses the connection before the SUBACK, then subscribes to "t" at QoS 1. The broker may
+    // have made the shared subscription: a QoS 2 copy for the group is then right.
+    let mut t = vec![v5("s"), connected("s", false, false), subscribe("s", "$share/g/t"), subscribed("s", "t", 1)];
+    t.push(connected("p", true, false));
+    t.extend(publish("p", "t", "1", 2, false));
+    t.push(deliver("s", "t", "1", 1, false));
+    t.push(deliver("s", "t", "1", 2, false));
+    assert_eq!(check(&t), vec![]);
+    // The ordinary subscribe alone answered: a QoS 2 copy is wrong.
+    let mut alone = t.clone();
+    alone.remove(2);
+    assert_eq!(names(&check(&alone)), vec!["delivered-qos"]);
+    // Case 852: granted QoS 2 there, the group's copy and the ordinary one may both come at QoS
+    // 2 [MQTT-3.3.5-1], a third may not [MQTT-4.3.3-2].
+    t[3] = subscribed("s", "t", 2);
+    t.retain(|e| !matches!(e, E::Deliver { .. }));
+    t.push(deliver("s", "t", "1", 2, false));
+    t.push(deliver("s", "t", "1", 2, false));
+    assert_eq!(check(&t), vec![]);
+    t.push(deliver("s", "t", "1", 2, false));
+    assert_eq!(names(&check(&t)), vec!["qos2-exactly-once"]);
+    // As in case 852, the ordinary subscription granted after the publication and before the
+    // deliveries (a QoS 2 message is routed at PUBREL) may have routed one of them.
+    t.pop();
+    let mut late = t.clone();
+    let ordinary = late.remove(3);
+    late.insert(late.len() - 2, ordinary);
+    assert_eq!(check(&late), vec![]);
+    t.remove(2);
+    assert_eq!(names(&check(&t)), vec!["qos2-exactly-once"], "without the shared subscribe, one copy");
 }
 
 #[test]

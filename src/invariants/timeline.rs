@@ -104,6 +104,23 @@ impl Subs {
         self.active_at(line).into_iter().filter(|(f, _)| matches(self.filter_of(f), topic)).map(|(_, q)| q).collect()
     }
 
+    /// The subscriptions matching `topic` that may have routed a message between lines `from`
+    /// and `to`: those in force at `from` and those granted in between, each with the QoS it
+    /// had then (more than one where it was granted again).
+    pub fn matching_between(&self, topic: &str, from: usize, to: usize) -> BTreeMap<&str, Vec<u8>> {
+        let mut keys: BTreeMap<&str, Vec<u8>> = BTreeMap::new();
+        for (key, q) in self.active_at(from) {
+            keys.entry(key).or_default().push(q);
+        }
+        for (_, key, q) in self.0.iter().filter(|(l, ..)| from <= *l && *l < to) {
+            if let Some(q) = q {
+                keys.entry(key.as_str()).or_default().push(*q);
+            }
+        }
+        keys.retain(|key, _| matches(self.filter_of(key), topic));
+        keys
+    }
+
     /// The filters in force at `line`, with the QoS granted to each.
     fn active_at(&self, line: usize) -> BTreeMap<&str, u8> {
         let mut active: BTreeMap<&str, u8> = BTreeMap::new();
@@ -136,8 +153,8 @@ pub struct Timeline {
     pub drops: Vec<(usize, String, String)>,
     /// (line, client id).
     pub discards: Vec<(usize, String)>,
-    /// PUBLISH packets a client re-sent (DUP=1): (line, client name, topic).
-    pub resends: Vec<(usize, String, String)>,
+    /// PUBLISH packets a client re-sent (DUP=1): (line, client name, topic, payload as shown).
+    pub resends: Vec<(usize, String, String, String)>,
     /// Per client name: lines where it connected (true) or lost its connection/process (false).
     pub presence: BTreeMap<String, Vec<(usize, bool)>>,
     client_crashes: BTreeMap<String, Vec<usize>>,
@@ -149,8 +166,11 @@ pub struct Timeline {
     /// Subscription requests by client id: (line, filter). A retained message may arrive before
     /// the application sees the SUBACK, but never before it asked.
     subscribe_requests: BTreeMap<String, Vec<(usize, String)>>,
-    /// Subscription requests the application made (not implied by a SUBACK), by client id.
-    subscribe_asked: BTreeMap<String, Vec<(usize, String)>>,
+    /// Subscription requests the application made (not implied by a SUBACK), by client id:
+    /// (line, the subscription's key, the filter that matches topics). A shared subscription's
+    /// key is its `$share/...` form, answered only by its own SUBACK, not by an ordinary
+    /// subscription to the same filter.
+    subscribe_asked: BTreeMap<String, Vec<(usize, String, String)>>,
     /// (line, client id) where the broker took a session offline.
     offline: Vec<(usize, String)>,
 }
@@ -257,7 +277,7 @@ impl Timeline {
                     let requests = t.subscribe_requests.entry(id.clone()).or_default();
                     requests.extend(filters.iter().map(|f| (line, effective(&v5, client, f))));
                     let asked = t.subscribe_asked.entry(id).or_default();
-                    asked.extend(filters.iter().map(|f| (line, effective(&v5, client, f))));
+                    asked.extend(filters.iter().map(|f| (line, f.clone(), effective(&v5, client, f))));
                 }
                 TraceEvent::Unsubscribed { client, filters, .. } => {
                     let id = current_id.get(client).cloned().unwrap_or_else(|| client.clone());
@@ -291,7 +311,7 @@ impl Timeline {
                 TraceEvent::Send { host, peer, packet: crate::protocol::PacketSummary::Publish(p), .. }
                     if peer == crate::trace::BROKER && p.dup && p.pkid.is_some() =>
                 {
-                    t.resends.push((line, host.clone(), p.topic.clone()));
+                    t.resends.push((line, host.clone(), p.topic.clone(), p.payload.clone()));
                 }
                 TraceEvent::Fault { fault: Fault::CrashClient { client }, .. } => {
                     t.client_crashes.entry(client.clone()).or_default().push(line);
@@ -338,7 +358,29 @@ impl Timeline {
     /// matching `topic` (a message may arrive before the application sees the SUBACK).
     /// Whether `client` re-sent a PUBLISH on `topic` after `line`.
     pub fn resent_after(&self, client: &str, topic: &str, line: usize) -> bool {
-        self.resends.iter().any(|(l, c, t)| *l > line && c == client && t == topic)
+        self.resends.iter().any(|(l, c, t, _)| *l > line && c == client && t == topic)
+    }
+
+    /// Whether, before `line`, `key` was delivered to another client name connected with the
+    /// client id `client` had at `line` (two clients taking one session over in turn).
+    pub fn delivered_to_session_elsewhere(&self, client: &str, key: (&str, &str), line: usize) -> bool {
+        let Some(id) = self.connect_before(client, line).map(|c| &c.client_id) else { return false };
+        self.deliveries.iter().filter(|(name, _)| name.as_str() != client).any(|(name, ds)| {
+            ds.iter().any(|d| {
+                d.line < line
+                    && (d.topic.as_str(), d.payload.as_str()) == key
+                    && self.connect_before(name, d.line).is_some_and(|c| c.client_id == *id)
+            })
+        })
+    }
+
+    /// Whether the publisher of `p` re-sent it (DUP=1) strictly between the two lines: a QoS 1
+    /// re-send reaches the broker as a new publication, routed after what came in between. (A
+    /// wire PUBLISH shows the payload's first bytes.)
+    pub fn republished_between(&self, p: &Pub, from: usize, to: usize) -> bool {
+        self.resends.iter().any(|(l, c, t, m)| {
+            from < *l && *l < to && *c == p.client && *t == p.topic && p.payload.starts_with(m.as_str())
+        })
     }
 
     pub fn ever_subscribed(&self, client: &str, topic: &str, line: usize) -> bool {
@@ -366,14 +408,23 @@ impl Timeline {
     /// its application had not seen by `line`: the broker may have granted it (replacing an
     /// existing subscription's QoS [MQTT-3.8.4-3]) with the answer lost on the way.
     pub fn unanswered_subscribe_before(&self, client_id: &str, topic: &str, line: usize) -> bool {
-        let answered = |asked: usize, filter: &str| {
-            self.subscriptions.get(client_id).is_some_and(|s| {
-                s.0.iter().any(|(l, f, q)| *l > asked && *l < line && s.filter_of(f) == filter && q.is_some())
-            })
+        !self.unanswered_keys_before(client_id, topic, line).is_empty()
+    }
+
+    /// The keys of the subscriptions matching `topic` that `client_id` asked for before `line`
+    /// without its application seeing the SUBACK by then (see `unanswered_subscribe_before`).
+    pub fn unanswered_keys_before(&self, client_id: &str, topic: &str, line: usize) -> BTreeSet<&str> {
+        let answered = |asked: usize, key: &str| {
+            self.subscriptions
+                .get(client_id)
+                .is_some_and(|s| s.0.iter().any(|(l, f, q)| *l > asked && *l < line && f == key && q.is_some()))
         };
-        self.subscribe_asked
-            .get(client_id)
-            .is_some_and(|r| r.iter().any(|(l, f)| *l < line && matches(f, topic) && !answered(*l, f)))
+        let asked = self.subscribe_asked.get(client_id).map_or(&[][..], Vec::as_slice);
+        asked
+            .iter()
+            .filter(|(l, key, f)| *l < line && matches(f, topic) && !answered(*l, key))
+            .map(|(_, key, _)| key.as_str())
+            .collect()
     }
 
     /// Whether `client_id` asked for a subscription strictly between the two lines.

@@ -27,7 +27,7 @@ pub fn check(seen: &[Seen], receipts: &Receipts, subs: &Subs, out: &mut Vec<Viol
         if possible.peek().is_none() {
             continue;
         }
-        if possible.all(|s| s.no_local && s.group.is_none()) {
+        if possible.all(|s| s.no_local && s.shared.is_none()) {
             out.push(Violation {
                 invariant: "no-local",
                 message: format!(

@@ -1,5 +1,7 @@
 //! `shared-once`: a message that matches a shared subscription `$share/{group}/{filter}` is
-//! sent to one of the group's sessions (section 4.8.2), once per time it was published. A
+//! sent to one of the group's sessions (section 4.8.2), once per time it was published. The
+//! group is that whole Topic Filter: `$share/g/a/#` and `$share/g/a/b` are two shared
+//! subscriptions, each sending its own copy. A
 //! session counts as reached through the group when every subscription of it that may have
 //! matched while the message was routed is in that group (one also reached otherwise, through
 //! an ordinary subscription or another group, is not counted). Another session of the group
@@ -90,7 +92,7 @@ pub fn check(seen: &[Seen], receipts: &Receipts, subs: &Subs, out: &mut Vec<Viol
         let (Some(p), Some(id), Some(topic)) = (w.publish(), &w.client_id, &w.topic) else { continue };
         let key = (topic.clone(), p.payload.clone());
         let Some(rs) = receipts.get(&key).filter(|rs| !rs.is_empty() && !p.retain) else { continue };
-        let mut groups = subs.matching(id, topic).filter(|s| s.possible(rs[0].line, w.line)).map(|s| s.group.as_ref());
+        let mut groups = subs.matching(id, topic).filter(|s| s.possible(rs[0].line, w.line)).map(|s| s.shared.as_ref());
         let Some(Some(group)) = groups.next() else { continue };
         if !groups.all(|g| g == Some(group)) {
             continue;
@@ -147,7 +149,7 @@ pub fn check(seen: &[Seen], receipts: &Receipts, subs: &Subs, out: &mut Vec<Viol
         out.push(Violation {
             invariant: "shared-once",
             message: format!(
-                "the broker sent {topic:?} {:?}, published {} time(s), to {id:?} through the shared subscription group {group:?} after sending it to {:?}, {why}",
+                "the broker sent {topic:?} {:?}, published {} time(s), to {id:?} through the shared subscription {group:?} after sending it to {:?}, {why}",
                 p.payload,
                 publications(rs, &crashes),
                 first.holder

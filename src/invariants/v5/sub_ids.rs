@@ -62,7 +62,7 @@ pub fn check(seen: &[Seen], receipts: &Receipts, subs: &Subs, out: &mut Vec<Viol
         *copies.entry((id.clone(), key.clone())).or_default() += usize::from(!p.dup);
         let required: BTreeSet<u32> = subs
             .matching(id, topic)
-            .filter(|s| s.group.is_none() && s.certain(from, w.line))
+            .filter(|s| s.shared.is_none() && s.certain(from, w.line))
             .filter_map(|s| s.id)
             .collect();
         if carried.is_empty() && !required.is_empty() && possible.iter().all(|s| s.id.is_some()) {

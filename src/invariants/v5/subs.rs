@@ -19,8 +19,10 @@ use crate::trace::{Fault, TraceEvent};
 pub struct Sub {
     /// The filter topics are matched against (a shared one's after its share name).
     pub filter: String,
-    /// The share name of a shared subscription.
-    pub group: Option<String>,
+    /// The shared subscription this is a member of, named by its whole `$share/{ShareName}/{filter}`:
+    /// a share name with two filters is two shared subscriptions, each owed its own copy
+    /// (section 4.8.2: a Shared Subscription is identified by that Topic Filter).
+    pub shared: Option<String>,
     pub no_local: bool,
     /// Its Subscription Identifier.
     pub id: Option<u32>,
@@ -108,7 +110,7 @@ impl Subs {
                         started.push(list.len());
                         list.push(Sub {
                             filter: shared.map_or(full.as_str(), |s| s.filter).to_owned(),
-                            group: shared.map(|s| s.group.to_owned()),
+                            shared: shared.map(|_| full.clone()),
                             no_local: options.get(i).is_some_and(|o| o.no_local),
                             id: props.as_ref().and_then(|p| p.subscription_ids.first().copied()),
                             full: full.clone(),

@@ -124,6 +124,26 @@ fn a_member_reached_otherwise_or_a_second_publication_is_not_counted() {
     assert_eq!(check(&t), vec![], "two publications, two deliveries");
 }
 
+#[test]
+fn one_share_name_with_two_filters_is_two_shared_subscriptions() {
+    // Found by exploration (mixed case 1060): `b`'s `$share/pool/jobs/+` is a shared subscription
+    // of its own beside `$share/pool/jobs/#` (section 4.8.2 identifies one by its whole Topic
+    // Filter): each sends its copy.
+    let mut t = subscribed(0, "a", "$share/pool/jobs/#", false, None);
+    t.extend(subscribed(0, "b", "$share/pool/jobs/+", false, None));
+    t.extend(wire(0, "boss", "broker", connect5("boss", true, None)));
+    t.extend(wire(0, "broker", "boss", connack(false, None)));
+    t.extend(published(100, "boss", "jobs/1", 1));
+    t.extend(sent(100, "a", "jobs/1", 1, 1, &[]));
+    t.extend(sent(100, "b", "jobs/1", 1, 1, &[]));
+    assert_eq!(check(&t), vec![], "two shared subscriptions, two copies");
+    // A third member of `$share/pool/jobs/#` gets no copy of its own.
+    let mut third = subscribed(0, "c", "$share/pool/jobs/#", false, None);
+    third.extend(t);
+    third.extend(sent(100, "c", "jobs/1", 1, 1, &[]));
+    assert_eq!(names(&check(&third)), vec!["shared-once"]);
+}
+
 /// `ann` subscribes to room/# with No Local as given, and publishes "m" on room/1.
 fn own(no_local: bool) -> Vec<E> {
     let mut t = subscribed(0, "ann", "room/#", no_local, None);
