@@ -28,6 +28,7 @@ pub mod loadtest;
 #[cfg(feature = "mutants")]
 pub mod mutants;
 pub mod net;
+pub mod persist;
 pub mod protocol;
 pub mod qos;
 pub mod report;

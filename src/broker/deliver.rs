@@ -201,6 +201,7 @@ impl Broker {
     fn route(&mut self, msg: Arc<Message>, publisher: Option<&str>) {
         if msg.retain {
             self.retained.apply(&msg); // [MQTT-3.3.1-5] [MQTT-3.3.1-10..12]
+            self.changes += 1;
         }
         // Once per session, at the highest granted QoS of its matching subscriptions [MQTT-3.3.5-1]
         // [MQTT5-3.3.4-2] with all their identifiers [MQTT5-3.3.4-4] (mosquitto 2.0 uses the
@@ -293,6 +294,7 @@ impl Broker {
                 let packet = Packet::Publish(publish_now(&out, None, now));
                 return push_send(&mut self.actions, &mut self.connections, conn, packet);
             } else if session.queue.is_empty() && session.inflight.len() < max_inflight {
+                self.changes += 1;
                 let packet = start_inflight(session, out, now);
                 return push_send(&mut self.actions, &mut self.connections, conn, packet);
             }
@@ -320,6 +322,7 @@ impl Broker {
             return self.drop_message(client_id, &out, DropReason::QueueBytesFull);
         }
         session.push_queue(out);
+        self.changes += 1;
     }
 
     /// Moves queued messages into the window while the session is connected, its client is not a

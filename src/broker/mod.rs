@@ -35,6 +35,7 @@ mod config;
 mod connect;
 mod consistency;
 mod deliver;
+mod persist;
 mod retained;
 mod session;
 mod subscribe;
@@ -44,6 +45,8 @@ mod view;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+pub(crate) use tests::persist::sample_image as persist_image_for_test;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
@@ -57,6 +60,7 @@ use crate::time::Time;
 
 pub use crate::qos::OutState;
 pub use config::{ConfFile, Config, ConfigError, ListenerConf, Qos2Delivery, SUPPORTED as SUPPORTED_CONF_OPTIONS};
+pub use persist::{Image, ImageError};
 pub use session::{DropReason, Expiry};
 pub use view::{BrokerView, InflightView, MessageView, RetainedView, SessionView};
 
@@ -236,6 +240,9 @@ pub struct Broker {
     events: VecDeque<Event>,
     next_conn: u64,
     next_auto_id: u64,
+    /// What persistence's `autosave_on_changes` counts, as mosquitto does: subscription
+    /// changes, retained messages received, and messages queued for a session.
+    changes: u64,
 }
 
 impl Broker {
@@ -254,11 +261,17 @@ impl Broker {
             events: VecDeque::new(),
             next_conn: 1,
             next_auto_id: 1,
+            changes: 0,
         }
     }
 
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The changes persistence's `autosave_on_changes` counts (see `changes`), since start.
+    pub fn changes(&self) -> u64 {
+        self.changes
     }
 
     /// A transport connection was accepted. Returns its id for the calls that follow. If

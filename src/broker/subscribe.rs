@@ -42,6 +42,7 @@ impl Broker {
             };
             // An identical filter replaces the old subscription [MQTT-3.8.4-3] [MQTT5-3.8.4-3].
             let existed = self.subscriptions.insert(&f.filter, client_id, options).is_some();
+            self.changes += 1;
             let session = self.sessions.get_mut(client_id).expect("a connected client has a session");
             session.subscriptions.insert(f.filter.clone(), options);
             codes.push(SubackCode::Granted(f.qos));
@@ -94,6 +95,7 @@ impl Broker {
             let existed = session.subscriptions.remove(filter);
             if let Some(options) = existed {
                 self.subscriptions.remove(filter, options.shared, client_id);
+                self.changes += 1;
             }
             reasons.push(if existed.is_some() { ReasonCode::SUCCESS } else { ReasonCode::NO_SUBSCRIPTION_EXISTED });
         }

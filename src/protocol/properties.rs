@@ -414,6 +414,21 @@ impl Properties {
 
     /// Reads a property length and that many bytes of properties for `place`, refusing any the
     /// table does not allow there.
+    /// Properties as `write` laid them out (length first), read back alone, as allowed in
+    /// `place` (what a persistence file keeps of a message or will).
+    pub fn from_wire(bytes: &[u8], place: Place) -> Result<Properties, DecodeError> {
+        let packet = match place {
+            Place::Packet(t) => t,
+            Place::Will => PacketType::Connect,
+        };
+        let mut r = Reader::new(Bytes::copy_from_slice(bytes), packet);
+        let properties = Properties::read(&mut r, place)?;
+        if !r.is_empty() {
+            return Err(DecodeError::TrailingBytes { packet, extra: r.remaining() });
+        }
+        Ok(properties)
+    }
+
     pub fn read(r: &mut Reader, place: Place) -> Result<Properties, DecodeError> {
         let len = r.var_int("property length")? as usize;
         let mut body = r.sub(len, "properties")?;

@@ -111,6 +111,21 @@ impl<M: Stored> Outbox<M> {
         self.entries.push_back(Inflight { pkid, msg, state });
     }
 
+    /// An outbox holding `entries` as sent, in this order, each in its state (a broker restored
+    /// from its persistence file: what it had sent is re-sent, DUP=1, when the client is back).
+    /// Identifiers must be unique; a repeated one is dropped.
+    pub fn restored(entries: impl IntoIterator<Item = Inflight<M>>) -> Outbox<M> {
+        let mut outbox = Outbox::new();
+        for entry in entries {
+            if outbox.ids.insert(entry.pkid) {
+                outbox.claim_id(entry.pkid);
+                outbox.entries.push_back(entry);
+            }
+        }
+        outbox.sent = outbox.entries.len();
+        outbox
+    }
+
     /// Sends the first waiting message if fewer than `window` are in flight: its PUBLISH, with
     /// DUP=0 on this first sending [MQTT-3.3.1-3]. Messages leave in the order they were pushed.
     pub fn send_next(&mut self, window: usize) -> Option<Publish> {

@@ -16,6 +16,7 @@ mod backlog;
 mod connect;
 mod determinism;
 mod incoming_qos2;
+pub(crate) mod persist;
 mod qos;
 mod queue;
 mod retained;

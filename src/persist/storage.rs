@@ -1,0 +1,85 @@
+//! Where persistence files live: a small trait with the few file operations persistence needs,
+//! and two implementations, the real disk (`std::fs`) and turmoil's simulated one (whose crash
+//! semantics are the point: writes not synced are lost with the host). Paths are whole paths.
+//!
+//! The operations are synchronous: the broker saves in its loop, as mosquitto does. Over real TCP
+//! that blocks the loop for the length of a write and an fsync.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// The file operations persistence uses.
+pub trait Storage: Send + 'static {
+    /// The whole file, or `None` if there is none.
+    fn read(&mut self, path: &Path) -> io::Result<Option<Vec<u8>>>;
+    /// Replaces the file with `bytes` so a crash leaves either the old file or the new one:
+    /// the bytes go to `path` + `.new`, are synced, and the new file is renamed over the old one
+    /// and its directory synced (mosquitto 2.0 writes `mosquitto.db.new`, syncs it and renames
+    /// it the same way).
+    fn replace(&mut self, path: &Path, bytes: &[u8]) -> io::Result<()>;
+}
+
+fn new_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".new");
+    PathBuf::from(name)
+}
+
+fn dir_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+fn absent_is_none(r: io::Result<Vec<u8>>) -> io::Result<Option<Vec<u8>>> {
+    match r {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The machine's own disk.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct DiskStorage;
+
+impl Storage for DiskStorage {
+    fn read(&mut self, path: &Path) -> io::Result<Option<Vec<u8>>> {
+        absent_is_none(std::fs::read(path))
+    }
+
+    fn replace(&mut self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+        let new = new_path(path);
+        let mut file = std::fs::File::create(&new)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&new, path)?;
+        // The rename is durable once the directory is.
+        std::fs::File::open(dir_of(path))?.sync_all()
+    }
+}
+
+/// The simulated disk of the turmoil host this runs on: usable only inside a simulation, from
+/// the host's own code.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SimStorage;
+
+impl Storage for SimStorage {
+    fn read(&mut self, path: &Path) -> io::Result<Option<Vec<u8>>> {
+        absent_is_none(turmoil::fs::shim::std::fs::read(path))
+    }
+
+    fn replace(&mut self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+        use turmoil::fs::shim::std::fs;
+        let new = new_path(path);
+        fs::create_dir_all(dir_of(path))?;
+        let mut file = fs::File::create(&new)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        fs::rename(&new, path)?;
+        fs::sync_dir(dir_of(path))
+    }
+}
