@@ -195,8 +195,10 @@ fn a_thousand_connections_of_load_and_abuse_lose_nothing_and_leave_nothing_behin
         let broker = tokio::spawn(mqtt_sim::net::run_broker_monitored(
             listener,
             broker_config(),
+            None,
             async move {
                 let _ = stopped.await;
+                mqtt_sim::net::Stop::Shutdown
             },
             inspector.clone(),
         ));
@@ -262,7 +264,7 @@ fn a_thousand_connections_of_load_and_abuse_lose_nothing_and_leave_nothing_behin
         );
 
         drop(stop);
-        broker.await.unwrap();
+        broker.await.unwrap().expect("without persistence nothing is loaded");
     });
     let _ = std::fs::remove_file(&logs);
 }

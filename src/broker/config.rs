@@ -56,6 +56,20 @@ pub struct Config {
     /// Interval 0xFFFFFFFF) is kept after its connection closes; `None` = for ever. mosquitto's
     /// option, written as it is there (`1h`, `2d`, `1w`, `1m`, `1y`).
     pub persistent_client_expiration: Option<Duration>,
+    /// Keep sessions and retained messages across restarts in a file (mosquitto's option and
+    /// default, false). The broker's driver loads and saves it (`crate::persist`); the core
+    /// only describes its state.
+    pub persistence: bool,
+    /// The file's directory; empty for the working directory. mosquitto's option.
+    pub persistence_location: String,
+    /// The file's name. mosquitto's option and default (`mosquitto.db`).
+    pub persistence_file: String,
+    /// Seconds between saves (or, with `autosave_on_changes`, changes); 0 saves only at a clean
+    /// shutdown. mosquitto's option and default (1800).
+    pub autosave_interval: u64,
+    /// Count changes (subscription changes, retained messages received, messages queued for a
+    /// session) instead of seconds. mosquitto's option and default (false).
+    pub autosave_on_changes: bool,
     /// The known bug to run with, to prove the checks catch it; `None` outside those tests.
     #[cfg(feature = "mutants")]
     pub mutant: Option<crate::mutants::Mutant>,
@@ -79,6 +93,11 @@ impl Default for Config {
             max_topic_alias: 10,
             message_size_limit: 0,
             persistent_client_expiration: None,
+            persistence: false,
+            persistence_location: String::new(),
+            persistence_file: "mosquitto.db".to_owned(),
+            autosave_interval: 1800,
+            autosave_on_changes: false,
             #[cfg(feature = "mutants")]
             mutant: None,
         }
@@ -250,11 +269,14 @@ impl ConfFile {
                     let v = value("a count, or -1 for no limit")?;
                     config.max_connections = if v == "-1" { None } else { Some(parse_count(v, option).map_err(err)?) };
                 }
-                "persistence" => {
-                    // State lives in memory only, as with mosquitto's default `persistence false`.
-                    if parse_bool(value("true or false")?, option).map_err(err)? {
-                        return Err(err("persistence true is not supported: state is kept in memory only".into()));
-                    }
+                "persistence" => config.persistence = parse_bool(value("true or false")?, option).map_err(err)?,
+                "persistence_location" => config.persistence_location = value("a directory")?.to_owned(),
+                "persistence_file" => config.persistence_file = value("a file name")?.to_owned(),
+                "autosave_interval" => {
+                    config.autosave_interval = parse_count(value("seconds, or changes")?, option).map_err(err)? as u64
+                }
+                "autosave_on_changes" => {
+                    config.autosave_on_changes = parse_bool(value("true or false")?, option).map_err(err)?
                 }
                 other => {
                     return Err(err(format!(
@@ -271,6 +293,8 @@ impl ConfFile {
 /// The mosquitto.conf options `parse_conf` understands.
 pub const SUPPORTED: &[&str] = &[
     "allow_anonymous",
+    "autosave_interval",
+    "autosave_on_changes",
     "allow_duplicate_messages",
     "allow_zero_length_clientid",
     "auto_id_prefix",
@@ -284,6 +308,8 @@ pub const SUPPORTED: &[&str] = &[
     "max_topic_alias",
     "message_size_limit",
     "persistence",
+    "persistence_file",
+    "persistence_location",
     "persistent_client_expiration",
     "qos2_delivery",
     "queue_qos0_messages",

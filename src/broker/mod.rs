@@ -161,6 +161,9 @@ pub enum Event {
     Disconnected { conn: ConnId, client_id: Option<String>, reason: CloseReason },
     /// A session's state was discarded (clean session) [MQTT-3.1.2-6].
     SessionDiscarded { client_id: String },
+    /// A session was restored from the persistence file when the broker started, offline, with
+    /// these subscriptions (filter, granted QoS) and this many messages queued or in flight.
+    SessionRestored { client_id: String, subscriptions: Vec<(String, QoS)>, messages: usize },
     /// A will message was published [MQTT-3.1.2-8].
     WillPublished { client_id: String, topic: String },
     /// A message was not queued for a session.
@@ -267,6 +270,11 @@ impl Broker {
 
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// How many sessions the broker holds, connected or not.
+    pub fn session_count(&self) -> usize {
+        self.sessions.len()
     }
 
     /// The changes persistence's `autosave_on_changes` counts (see `changes`), since start.

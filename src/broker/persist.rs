@@ -119,12 +119,12 @@ struct Clock {
 }
 
 impl Clock {
-    fn to_wall(self, t: Time) -> u64 {
+    fn wall(self, t: Time) -> u64 {
         let ms = |t: Time| t.since_epoch().as_millis() as i128;
         (self.wall_ms as i128 + ms(t) - ms(self.now)).max(0) as u64
     }
 
-    fn from_wall(self, ms: u64) -> Time {
+    fn local(self, ms: u64) -> Time {
         if ms >= self.wall_ms {
             self.now + std::time::Duration::from_millis(ms - self.wall_ms)
         } else {
@@ -171,7 +171,7 @@ impl Table {
                 qos: m.qos.as_u8(),
                 retain: m.retain,
                 properties: wire_properties(&m.properties),
-                expires_at_ms: m.expires_at.map(|t| clock.to_wall(t)),
+                expires_at_ms: m.expires_at.map(|t| clock.wall(t)),
             });
             (self.messages.len() - 1) as u32
         })
@@ -199,7 +199,7 @@ impl Broker {
                     Expiry::After(n) => Some(n),
                     _ => None,
                 },
-                expires_at_ms: s.expires_at.map(|t| clock.to_wall(t)),
+                expires_at_ms: s.expires_at.map(|t| clock.wall(t)),
                 subscriptions: s
                     .subscriptions
                     .iter()
@@ -235,7 +235,7 @@ impl Broker {
                         retain: w.retain,
                         properties: wire_properties(&w.properties),
                     };
-                    (clock.to_wall(*at), will)
+                    (clock.wall(*at), will)
                 }),
             })
             .collect();
@@ -255,7 +255,7 @@ impl Broker {
                 qos: qos(m.qos)?,
                 retain: m.retain,
                 properties: read_properties(&m.properties, Place::Packet(PacketType::Publish))?,
-                expires_at: m.expires_at_ms.map(|ms| clock.from_wall(ms)),
+                expires_at: m.expires_at_ms.map(|ms| clock.local(ms)),
             }));
         }
         let message = |i: u32| {
@@ -303,9 +303,14 @@ impl Broker {
                 session.incoming.insert(pkid, message(m)?);
             }
             let id = s.client_id.clone();
+            broker.events.push_back(super::Event::SessionRestored {
+                client_id: id.clone(),
+                subscriptions: session.subscriptions.iter().map(|(f, o)| (f.clone(), o.qos)).collect(),
+                messages: session.inflight.len() + session.queue.len(),
+            });
             broker.sessions.insert(id.clone(), session);
             let expires_at = match (s.expires_at_ms, session_expiry(&broker, &id)) {
-                (Some(ms), _) => Some(clock.from_wall(ms)),
+                (Some(ms), _) => Some(clock.local(ms)),
                 (None, Some(after)) => Some(now + after),
                 (None, None) => None,
             };
@@ -320,7 +325,7 @@ impl Broker {
                     retain: w.retain,
                     properties: read_properties(&w.properties, Place::Will)?,
                 };
-                let at = clock.from_wall(*due_ms);
+                let at = clock.local(*due_ms);
                 if let Some(session) = broker.sessions.get_mut(&id) {
                     session.will = Some((at, will));
                     broker.will_timers.insert((at, id));

@@ -196,6 +196,10 @@ impl BrokerProcess {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
+            // In its config's directory: a persistence file with no `persistence_location`
+            // (mosquitto's and ours) is written there, one per scenario, and kept across
+            // `crash_broker` and `restart_broker`.
+            .current_dir(self._dir.path())
             .kill_on_drop(true)
             // Its own process group, so a broker behind a wrapper (a shell, `timeout`, npm) dies
             // with it: see `kill_group`.

@@ -293,7 +293,8 @@ fn retain_flag(t: &Timeline, out: &mut Vec<Violation>) {
 fn session_present(t: &Timeline, out: &mut Vec<Violation>) {
     // Replayed from the broker's side: a CONNECT the client never saw answered (its CONNACK
     // lost) still created the session. A persistent session is stored after a clean-0 connect,
-    // until a clean-1 connect, a discard or a broker crash. A 5.0 session outlives its connection
+    // until a clean-1 connect, a discard or a broker crash (and again once the broker restores it
+    // from its persistence file). A 5.0 session outlives its connection
     // by its Session Expiry Interval, whatever Clean Start said [MQTT5-3.1.2-23], so after a 5.0
     // connect it is stored until the broker discards it (`session-expiry` judges when).
     let mut stored: BTreeMap<&str, bool> = BTreeMap::new();
@@ -301,11 +302,15 @@ fn session_present(t: &Timeline, out: &mut Vec<Violation>) {
         t.broker_connects.iter().map(|c| (c.0, Some(c))).collect();
     events.extend(t.broker_crashes.iter().map(|&l| (l, None)));
     events.extend(t.discards.iter().map(|(l, _)| (*l, None)));
+    events.extend(t.restores.iter().map(|(l, _)| (*l, None)));
     events.sort_by_key(|(l, _)| *l);
     for (line, connect) in events {
         let Some((_, id, clean, present, v5)) = connect else {
             if t.broker_crashes.contains(&line) {
                 stored.clear();
+            } else if let Some((_, id)) = t.restores.iter().find(|(l, _)| *l == line) {
+                // Restored from the persistence file after a crash.
+                stored.insert(id.as_str(), true);
             } else if let Some((_, id)) = t.discards.iter().find(|(l, _)| *l == line) {
                 stored.insert(id.as_str(), false);
             }

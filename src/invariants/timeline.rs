@@ -173,6 +173,8 @@ pub struct Timeline {
     subscribe_asked: BTreeMap<String, Vec<(usize, String, String)>>,
     /// (line, client id) where the broker took a session offline.
     offline: Vec<(usize, String)>,
+    /// (line, client id) where the broker restored a session from its persistence file.
+    pub restores: Vec<(usize, String)>,
 }
 
 impl Timeline {
@@ -297,6 +299,15 @@ impl Timeline {
                         t.broker_connects.push((line, client_id.clone(), *clean, *session_present, v5))
                     }
                     BrokerEvent::SessionOffline { client_id, .. } => t.offline.push((line, client_id.clone())),
+                    BrokerEvent::SessionRestored { client_id, subscriptions, .. } => {
+                        // Back from disk after a crash: the session and these subscriptions.
+                        t.restores.push((line, client_id.clone()));
+                        let subs = t.subscriptions.entry(client_id.clone()).or_default();
+                        for (f, q) in subscriptions {
+                            let key = subs.key(broker_v5.get(client_id).copied().unwrap_or(false), f);
+                            subs.0.push((line, key, Some(*q)));
+                        }
+                    }
                     BrokerEvent::Dropped { client_id, topic, .. } => {
                         t.drops.push((line, client_id.clone(), topic.clone()))
                     }

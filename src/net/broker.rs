@@ -22,6 +22,7 @@ use tokio::time::Instant;
 use super::framed::{PacketReader, PacketWriter, ReadError};
 use super::Listener;
 use crate::broker::{Action, Broker, CloseReason, Config, ConnId, DropReason, Event};
+use crate::persist::{LoadError, Persister, Storage};
 use crate::protocol::Packet;
 use crate::time::Time;
 
@@ -65,24 +66,70 @@ impl BrokerMonitor for LogOnly {
     fn on_step(&mut self, _broker: &Broker) {}
 }
 
+/// How a broker's driver ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// A clean shutdown (mosquitto's SIGINT or SIGTERM): the persistence file is saved first.
+    Shutdown,
+    /// A crash, as the simulation makes one: the connections close, nothing is saved.
+    Crash,
+}
+
+/// The broker's persistence (`persistence true` and its options): where its file is and the
+/// wall clock its times are kept in (Unix time over TCP, the simulation's clock in a world).
+pub struct Persistence {
+    pub persister: Persister<Box<dyn Storage>>,
+    pub wall_ms: Box<dyn Fn() -> u64 + Send>,
+}
+
 /// Serves MQTT on `listener` until `shutdown` completes, then drops every connection.
 ///
 /// Works on any [`Listener`]: tokio TCP for `mqtt-sim broker`, turmoil TCP in the simulation.
 pub async fn run_broker<L: Listener>(listener: L, config: Config, shutdown: impl Future<Output = ()>) {
-    run_broker_monitored(listener, config, shutdown, LogOnly).await
+    let shutdown = async {
+        shutdown.await;
+        Stop::Shutdown
+    };
+    // Without persistence nothing is loaded, so nothing can fail to load.
+    let _ = run_broker_monitored(listener, config, None, shutdown, LogOnly).await;
 }
 
-/// `run_broker`, reporting to `monitor` as well as logging.
+/// `run_broker` with persistence: loads the broker from its file, saves it as the options say
+/// and when `shutdown` says `Stop::Shutdown`. Refuses to start from a file it cannot read.
+pub async fn run_broker_persistent<L: Listener>(
+    listener: L,
+    config: Config,
+    persistence: Persistence,
+    shutdown: impl Future<Output = Stop>,
+) -> Result<(), LoadError> {
+    run_broker_monitored(listener, config, Some(persistence), shutdown, LogOnly).await
+}
+
+/// `run_broker`, with persistence if given, reporting to `monitor` as well as logging.
 pub async fn run_broker_monitored<L: Listener>(
     mut listener: L,
     config: Config,
-    shutdown: impl Future<Output = ()>,
+    mut persistence: Option<Persistence>,
+    shutdown: impl Future<Output = Stop>,
     mut monitor: impl BrokerMonitor,
-) {
+) -> Result<(), LoadError> {
     let epoch = Instant::now();
     let now = move || Time::from_duration(epoch.elapsed());
     let max_packet_size = config.packet_size_limit();
-    let mut broker = Broker::new(config);
+    let mut broker = match &mut persistence {
+        Some(p) => {
+            let broker = p.persister.load(config, now(), (p.wall_ms)())?;
+            if p.persister.conf().enabled {
+                tracing::info!("restored {} sessions from {}", broker.session_count(), p.persister.path().display());
+            }
+            broker
+        }
+        None => Broker::new(config),
+    };
+    // What the restore reports (the sessions it brought back) comes before any input.
+    while let Some(event) = broker.poll_event() {
+        monitor.on_event(now(), &event);
+    }
     let (input_tx, mut inputs) = mpsc::unbounded_channel::<Input<L::Io>>();
     // Connection tasks end with their connection's id, so the loop can forget them: a finished
     // task's memory is freed only once the `JoinSet` has handed it back and its `AbortHandle`
@@ -117,7 +164,11 @@ pub async fn run_broker_monitored<L: Listener>(
                 conn_tasks.remove(&conn);
             }
         }
-        let deadline = broker.poll_timeout();
+        let save_at = persistence.as_ref().and_then(|p| p.persister.next_save());
+        let deadline = match (broker.poll_timeout(), save_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         let timer = async {
             match deadline {
                 Some(at) => tokio::time::sleep_until(epoch + at.since_epoch()).await,
@@ -126,7 +177,12 @@ pub async fn run_broker_monitored<L: Listener>(
         };
         tokio::select! {
             biased;
-            () = &mut shutdown => break,
+            stop = &mut shutdown => {
+                if let (Stop::Shutdown, Some(p)) = (stop, &mut persistence) {
+                    save(p, &broker, now());
+                }
+                break;
+            }
             input = inputs.recv() => {
                 let Some(input) = input else { break };
                 match input {
@@ -166,7 +222,12 @@ pub async fn run_broker_monitored<L: Listener>(
                     }
                 }
             }
-            () = timer => broker.handle_timeout(now()),
+            () = timer => {
+                // The deadline may be the next save's, not the broker's.
+                if broker.poll_timeout().is_some_and(|at| at <= now()) {
+                    broker.handle_timeout(now());
+                }
+            }
             () = monitor.wakeup() => {}
         }
         while let Some(action) = broker.poll_action() {
@@ -190,6 +251,9 @@ pub async fn run_broker_monitored<L: Listener>(
             monitor.on_event(now(), &event);
         }
         monitor.on_step(&broker);
+        if let Some(p) = persistence.as_mut().filter(|p| p.persister.due(&broker, now())) {
+            save(p, &broker, now());
+        }
     }
     // Stop every connection in id order and wait until each is gone, so the sockets close in a
     // fixed order (the runtime's own teardown order depends on process-wide task ids, which
@@ -199,6 +263,17 @@ pub async fn run_broker_monitored<L: Listener>(
     }
     tasks.abort_all();
     while tasks.join_next().await.is_some() {}
+    Ok(())
+}
+
+/// Saves the broker's state; a failure is logged and the broker goes on, as mosquitto does
+/// ("Error saving in-memory database"): the next save tries again.
+fn save(p: &mut Persistence, broker: &Broker, now: Time) {
+    let wall = (p.wall_ms)();
+    match p.persister.save(broker, now, wall) {
+        Ok(()) => tracing::debug!("saved the broker's state to {}", p.persister.path().display()),
+        Err(e) => tracing::error!("cannot save the broker's state to {}: {e}", p.persister.path().display()),
+    }
 }
 
 /// One connection: reads and decodes packets for the broker task, writes what it is sent, and
@@ -282,6 +357,9 @@ pub fn log_event(event: &Event) {
             tracing::info!(%conn, client_id = client_id.as_deref().unwrap_or("-"), %reason, "client disconnected")
         }
         Event::SessionDiscarded { client_id } => tracing::debug!(client_id, "session discarded"),
+        Event::SessionRestored { client_id, messages, .. } => {
+            tracing::debug!(client_id, messages, "session restored from disk")
+        }
         Event::WillPublished { client_id, topic } => tracing::info!(client_id, topic, "will published"),
         // One line per message would flood the log exactly when a client cannot keep up.
         Event::Dropped { client_id, topic, qos, reason: reason @ DropReason::SlowClient } => {

@@ -17,7 +17,9 @@ use std::net::SocketAddr;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 pub use self::turmoil::TurmoilConnector;
-pub use broker::{log_event, run_broker, run_broker_monitored, BrokerMonitor};
+pub use broker::{
+    log_event, run_broker, run_broker_monitored, run_broker_persistent, BrokerMonitor, Persistence, Stop,
+};
 pub use client::{
     Client, Connector, Error as ClientError, Events, ReconnectPolicy, SessionStore, TcpConnector, DISCONNECT_LINGER,
 };

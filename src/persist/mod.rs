@@ -53,6 +53,17 @@ impl Default for PersistenceConf {
 }
 
 impl PersistenceConf {
+    /// The options as a broker config states them.
+    pub fn of(config: &Config) -> PersistenceConf {
+        PersistenceConf {
+            enabled: config.persistence,
+            location: PathBuf::from(&config.persistence_location),
+            file: config.persistence_file.clone(),
+            autosave_interval: config.autosave_interval,
+            autosave_on_changes: config.autosave_on_changes,
+        }
+    }
+
     /// The file's whole path.
     pub fn path(&self) -> PathBuf {
         self.location.join(&self.file)

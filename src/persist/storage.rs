@@ -19,6 +19,15 @@ pub trait Storage: Send + 'static {
     fn replace(&mut self, path: &Path, bytes: &[u8]) -> io::Result<()>;
 }
 
+impl Storage for Box<dyn Storage> {
+    fn read(&mut self, path: &Path) -> io::Result<Option<Vec<u8>>> {
+        (**self).read(path)
+    }
+    fn replace(&mut self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+        (**self).replace(path, bytes)
+    }
+}
+
 fn new_path(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(".new");

@@ -126,6 +126,15 @@ pub struct BrokerSettings {
     /// `on_pubrel` (method A, mosquitto's) or `on_publish` (method B).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub qos2_delivery: Option<crate::broker::Qos2Delivery>,
+    /// Keep state across `crash_broker`/`restart_broker` on the simulated disk.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub persistence: Option<bool>,
+    /// Seconds (or changes) between saves; 0: only at a clean shutdown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub autosave_interval: Option<u64>,
+    /// Count changes instead of seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub autosave_on_changes: Option<bool>,
 }
 
 /// Calls `$then!` with the options of [`BrokerSettings`], which are also the names of their
@@ -142,7 +151,10 @@ macro_rules! broker_options {
             max_keepalive,
             allow_zero_length_clientid,
             allow_duplicate_messages,
-            qos2_delivery
+            qos2_delivery,
+            persistence,
+            autosave_interval,
+            autosave_on_changes
         )
     };
 }

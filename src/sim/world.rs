@@ -16,7 +16,8 @@ use crate::broker::{Broker, BrokerView, Config, Event};
 use crate::client::ClientOptions;
 use crate::harness::agent::{ClientRecord, Command, Reply};
 use crate::harness::Outcome;
-use crate::net::{run_broker_monitored, BrokerMonitor};
+use crate::net::{run_broker_monitored, BrokerMonitor, Persistence, Stop};
+use crate::persist::{PersistenceConf, Persister, SimStorage};
 use crate::protocol::{QoS, SubackCode, SubscribeFilter};
 use crate::scenario::model::Direction;
 use crate::time::Time;
@@ -35,6 +36,9 @@ pub struct WorldConfig {
     pub max_latency: Duration,
     /// Simulated time a command may take before it is reported as still pending.
     pub command_timeout: Duration,
+    /// The probability that the simulated disk makes a write durable on its own, without a
+    /// sync (turmoil's `sync_probability`; 0: only a sync does).
+    pub disk_sync_probability: f64,
     /// The known bug the broker and every client run with.
     #[cfg(feature = "mutants")]
     pub mutant: Option<crate::mutants::Mutant>,
@@ -48,6 +52,7 @@ impl WorldConfig {
             min_latency: Duration::from_millis(1),
             max_latency: Duration::from_millis(20),
             command_timeout: Duration::from_secs(30),
+            disk_sync_probability: 0.0,
             #[cfg(feature = "mutants")]
             mutant: None,
         }
@@ -99,6 +104,11 @@ impl BrokerMonitor for SimMonitor {
                 BrokerEvent::ClosedBeforeConnect { reason: reason.clone() }
             }
             Event::SessionDiscarded { client_id } => BrokerEvent::SessionDiscarded { client_id: client_id.clone() },
+            Event::SessionRestored { client_id, subscriptions, messages } => BrokerEvent::SessionRestored {
+                client_id: client_id.clone(),
+                subscriptions: subscriptions.iter().map(|(f, q)| (f.clone(), q.as_u8())).collect(),
+                messages: *messages,
+            },
             Event::WillPublished { client_id, topic } => {
                 BrokerEvent::WillPublished { client_id: client_id.clone(), topic: topic.clone() }
             }
@@ -155,15 +165,17 @@ pub struct World {
 
 impl World {
     pub fn new(config: WorldConfig) -> World {
-        let mut sim = turmoil::Builder::new()
+        let mut sim = turmoil::Builder::new();
+        let sim = sim
             .rng_seed(config.seed)
             .enable_random_order()
             // A fixed epoch: turmoil's default is the wall clock.
             .epoch(UNIX_EPOCH + Duration::from_secs(1_700_000_000))
             .simulation_duration(Duration::from_secs(365 * 24 * 3600))
             .min_message_latency(config.min_latency)
-            .max_message_latency(config.max_latency)
-            .build();
+            .max_message_latency(config.max_latency);
+        sim.fs().sync_probability(config.disk_sync_probability);
+        let mut sim = sim.build();
         // Simulated time since the start, read by whichever host is running (0 outside one).
         let trace = Trace::new(Arc::new(|| turmoil::sim_elapsed().unwrap_or(Duration::ZERO).as_millis() as u64));
         let monitor = Arc::new(Mutex::new(MonitorState::default()));
@@ -178,7 +190,21 @@ impl World {
             async move {
                 let inner = turmoil::net::TcpListener::bind("0.0.0.0:1883").await?;
                 let listener = TappedListener { inner, host: BROKER.to_owned(), trace };
-                run_broker_monitored(listener, config, async move { stop.notified().await }, monitor).await;
+                // The simulated disk of this host, and the simulation's clock as the wall clock
+                // (it goes on across a crash); the world only ever stops the broker by crashing it.
+                // A relative `persistence_location` is under /var/lib/mosquitto (the simulated
+                // disk has no working directory).
+                let mut conf = PersistenceConf::of(&config);
+                conf.location = std::path::Path::new("/var/lib/mosquitto").join(&conf.location);
+                let persistence = config.persistence.then(|| Persistence {
+                    persister: Persister::new(conf, Box::new(SimStorage)),
+                    wall_ms: Box::new(|| turmoil::sim_elapsed().unwrap_or_default().as_millis() as u64),
+                });
+                let stop = async move {
+                    stop.notified().await;
+                    Stop::Crash
+                };
+                run_broker_monitored(listener, config, persistence, stop, monitor).await?;
                 Ok(())
             }
         });

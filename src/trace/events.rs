@@ -106,6 +106,9 @@ pub enum BrokerEvent {
     },
     /// The broker discarded a session's state.
     SessionDiscarded { client_id: String },
+    /// The broker started with this session from its persistence file: offline, with these
+    /// subscriptions (filter, granted QoS) and this many messages queued or in flight.
+    SessionRestored { client_id: String, subscriptions: Vec<(String, u8)>, messages: usize },
     /// The broker did not queue a message for a session.
     Dropped {
         client_id: String,
@@ -142,6 +145,7 @@ impl BrokerEvent {
             BrokerEvent::SessionConnected { client_id, .. }
             | BrokerEvent::SessionOffline { client_id, .. }
             | BrokerEvent::SessionDiscarded { client_id }
+            | BrokerEvent::SessionRestored { client_id, .. }
             | BrokerEvent::Dropped { client_id, .. }
             | BrokerEvent::WillPublished { client_id, .. }
             | BrokerEvent::PacketIdReused { client_id, .. }
@@ -163,6 +167,10 @@ impl fmt::Display for BrokerEvent {
             ),
             BrokerEvent::SessionOffline { client_id, reason } => write!(f, "{client_id:?} closed: {reason}"),
             BrokerEvent::SessionDiscarded { client_id } => write!(f, "session {client_id:?} discarded"),
+            BrokerEvent::SessionRestored { client_id, subscriptions, messages } => {
+                let subs: Vec<String> = subscriptions.iter().map(|(f, q)| format!("{f:?}:q{q}")).collect();
+                write!(f, "session {client_id:?} restored from disk: [{}], {messages} messages", subs.join(", "))
+            }
             BrokerEvent::Dropped { client_id, topic, qos, reason } => {
                 write!(f, "dropped for {client_id:?}: {topic:?} q{qos} ({})", reason.as_str())
             }

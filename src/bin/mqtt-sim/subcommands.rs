@@ -33,12 +33,38 @@ pub(crate) fn broker(args: BrokerArgs) -> ExitCode {
                 }
             }
         }
+        // SIGINT and SIGTERM shut down cleanly, saving the persistence file first, as
+        // mosquitto does; SIGKILL is a crash.
         let shutdown = async {
-            let _ = tokio::signal::ctrl_c().await;
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            let term = async {
+                match term.as_mut() {
+                    Some(t) => t.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term => {}
+            }
             tracing::info!("shutting down");
+            mqtt_sim::net::Stop::Shutdown
         };
-        mqtt_sim::net::run_broker(mqtt_sim::net::TcpListeners(listeners), config, shutdown).await;
-        ExitCode::SUCCESS
+        let persistence = mqtt_sim::net::Persistence {
+            persister: mqtt_sim::persist::Persister::new(
+                mqtt_sim::persist::PersistenceConf::of(&config),
+                Box::new(mqtt_sim::persist::DiskStorage),
+            ),
+            wall_ms: Box::new(mqtt_sim::persist::unix_ms),
+        };
+        let listeners = mqtt_sim::net::TcpListeners(listeners);
+        match mqtt_sim::net::run_broker_persistent(listeners, config, persistence, shutdown).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("mqtt-sim broker: {e}");
+                ExitCode::from(1)
+            }
+        }
     })
 }
 
