@@ -77,7 +77,7 @@ impl Launcher {
 
     /// The config file for a broker on `port` with `settings` (mosquitto 2.0's defaults, with
     /// what the scenario states).
-    pub fn config_text(&self, port: u16, settings: &Config, stated: &BrokerSettings) -> String {
+    pub fn config_text(&self, port: u16, settings: &Config, stated: &BrokerSettings, dir: &Path) -> String {
         match &self.template {
             Some((_, text)) => DECLARED.iter().fold(text.replace("{port}", &port.to_string()), |t, o| {
                 t.replace(&format!("{{{o}}}"), &declared_value(settings, o))
@@ -94,6 +94,11 @@ impl Launcher {
                     if declared_value(&stated_config, option) != declared_value(&Config::default(), option) {
                         out.push_str(&format!("{option} {}\n", declared_value(settings, option)));
                     }
+                }
+                if stated_config.persistence {
+                    // One file per scenario, in its own directory, kept across `crash_broker`
+                    // and `restart_broker` (mosquitto wants the trailing slash).
+                    out.push_str(&format!("persistence_location {}/\n", dir.display()));
                 }
                 out
             }
@@ -150,12 +155,19 @@ impl BrokerProcess {
             .prefix("mqtt-sim-check-")
             .tempdir()
             .map_err(|e| fail(format!("could not get a directory for its config: {e}")))?;
+        // Writable by the broker whatever user it runs as: mosquitto started as root drops to
+        // its `mosquitto` user, and must still write its persistence file here.
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777))
+                .map_err(|e| fail(format!("could not open its directory to the broker's user: {e}")))?;
+        }
         let name = match &launcher.template {
             Some((path, _)) => path.file_name().map(PathBuf::from).unwrap_or_else(|| "broker.conf".into()),
             None => PathBuf::from("mosquitto.conf"),
         };
         let config = dir.path().join(name);
-        std::fs::write(&config, launcher.config_text(port, settings, stated))
+        std::fs::write(&config, launcher.config_text(port, settings, stated, dir.path()))
             .map_err(|e| fail(format!("could not write its config {}: {e}", config.display())))?;
         let command =
             launcher.command.replace("{port}", &port.to_string()).replace("{config}", &config.to_string_lossy());
@@ -196,10 +208,6 @@ impl BrokerProcess {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            // In its config's directory: a persistence file with no `persistence_location`
-            // (mosquitto's and ours) is written there, one per scenario, and kept across
-            // `crash_broker` and `restart_broker`.
-            .current_dir(self._dir.path())
             .kill_on_drop(true)
             // Its own process group, so a broker behind a wrapper (a shell, `timeout`, npm) dies
             // with it: see `kill_group`.
@@ -320,7 +328,7 @@ mod tests {
         let mut settings = Config::default();
         stated.apply(&mut settings);
         assert_eq!(
-            launcher.config_text(4242, &settings, &stated),
+            launcher.config_text(4242, &settings, &stated, Path::new("/tmp")),
             "# Written by mqtt-sim check for one scenario.\nlistener 4242 127.0.0.1\nallow_anonymous true\n\
              sys_interval 0\nmax_queued_messages 5\n"
         );
@@ -335,7 +343,7 @@ mod tests {
         let launcher = Launcher::new("rumqttd -c {config}", Some(&path)).unwrap();
         assert!(launcher.can_set("max_queued_messages"));
         assert!(!launcher.can_set("max_inflight_messages"));
-        let text = launcher.config_text(7, &Config::default(), &BrokerSettings::default());
+        let text = launcher.config_text(7, &Config::default(), &BrokerSettings::default(), Path::new("/tmp"));
         assert_eq!(text, "port = 7\nqueue = 1000\nqos0 = false\n");
     }
 
