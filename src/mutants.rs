@@ -43,6 +43,12 @@ pub enum Mutant {
     /// The broker gives a shared subscription's message to every member of the group, where
     /// each message goes to one of its sessions (section 4.8.2).
     SharedToAll,
+    /// In durable mode (`persistence_sync true`) the driver sends the acknowledgements of a
+    /// turn before the log commit they depend on is synced: a crash in between loses an
+    /// acknowledged message.
+    AckBeforeSync,
+    /// Recovery in durable mode leaves out the log's last commit.
+    RecoverWithoutLastRecord,
 }
 
 /// `a` then `b`, as one array (for `Mutant::ALL`); `C` is `A + B`.
@@ -58,7 +64,8 @@ const fn concat<const A: usize, const B: usize, const C: usize>(a: [Mutant; A], 
 }
 
 impl Mutant {
-    pub const ALL: [Mutant; 13] = concat(Mutant::EXPLORED, Mutant::SCRIPTED);
+    pub const ALL: [Mutant; 15] =
+        concat::<13, 2, 15>(concat::<11, 2, 13>(Mutant::EXPLORED, Mutant::SCRIPTED), Mutant::DURABLE);
 
     /// The bugs `mqtt-sim explore` must find by itself (tests/mutants.rs): its generated
     /// clients are conforming library clients.
@@ -81,6 +88,10 @@ impl Mutant {
     /// over TCP (tests/scripted_mutants.rs).
     pub const SCRIPTED: [Mutant; 2] = [Mutant::ResendUnderFreshIds, Mutant::DropOnDupBeforePubrel];
 
+    /// The bugs of the durable mode's persistence, which the durability scenarios catch
+    /// (tests/durability_mutants.rs).
+    pub const DURABLE: [Mutant; 2] = [Mutant::AckBeforeSync, Mutant::RecoverWithoutLastRecord];
+
     pub fn name(self) -> &'static str {
         match self {
             Mutant::DropOfflineQos1 => "drop-offline-qos1",
@@ -96,6 +107,8 @@ impl Mutant {
             Mutant::IgnoreReceiveMaximum => "ignore-receive-maximum",
             Mutant::DeliverExpired => "deliver-expired",
             Mutant::SharedToAll => "shared-to-all",
+            Mutant::AckBeforeSync => "ack-before-sync",
+            Mutant::RecoverWithoutLastRecord => "recover-without-last-record",
         }
     }
 

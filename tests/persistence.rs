@@ -41,6 +41,7 @@ async fn start(dir: &Path) -> Running {
     let persistence = Persistence {
         persister: Persister::new(PersistenceConf::of(&config), Box::new(DiskStorage)),
         wall_ms: Box::new(mqtt_sim::persist::unix_ms),
+        sync_delay: None,
     };
     let (stop, stopped) = oneshot::channel::<Stop>();
     let shutdown = async move { stopped.await.unwrap_or(Stop::Crash) };

@@ -70,6 +70,11 @@ pub struct Config {
     /// Count changes (subscription changes, retained messages received, messages queued for a
     /// session) instead of seconds. mosquitto's option and default (false).
     pub autosave_on_changes: bool,
+    /// mqtt-sim's own option (mosquitto has none): durable mode. Each change to the lasting
+    /// state is appended to a log (`persistence_file` + `.log`) and synced before the
+    /// acknowledgements that depend on it (PUBACK, PUBREC, SUBACK, CONNACK...) are sent; the log
+    /// is folded into the snapshot as it grows. Needs `persistence true`.
+    pub persistence_sync: bool,
     /// The known bug to run with, to prove the checks catch it; `None` outside those tests.
     #[cfg(feature = "mutants")]
     pub mutant: Option<crate::mutants::Mutant>,
@@ -98,6 +103,7 @@ impl Default for Config {
             persistence_file: "mosquitto.db".to_owned(),
             autosave_interval: 1800,
             autosave_on_changes: false,
+            persistence_sync: false,
             #[cfg(feature = "mutants")]
             mutant: None,
         }
@@ -278,6 +284,9 @@ impl ConfFile {
                 "autosave_on_changes" => {
                     config.autosave_on_changes = parse_bool(value("true or false")?, option).map_err(err)?
                 }
+                "persistence_sync" => {
+                    config.persistence_sync = parse_bool(value("true or false")?, option).map_err(err)?
+                }
                 other => {
                     return Err(err(format!(
                         "unknown option {other:?}; supported options are: {}",
@@ -310,6 +319,7 @@ pub const SUPPORTED: &[&str] = &[
     "persistence",
     "persistence_file",
     "persistence_location",
+    "persistence_sync",
     "persistent_client_expiration",
     "qos2_delivery",
     "queue_qos0_messages",

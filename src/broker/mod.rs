@@ -35,7 +35,7 @@ mod config;
 mod connect;
 mod consistency;
 mod deliver;
-mod persist;
+pub mod persist;
 mod retained;
 mod session;
 mod subscribe;

@@ -28,7 +28,7 @@ use crate::qos::{Inflight, Message, OutState, Outbox};
 use crate::time::Time;
 
 /// A broker's lasting state at one moment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Image {
     /// Every message a session or the retained store holds, once each; the rest refer to them
     /// by index.

@@ -22,7 +22,8 @@
 //! PUBREC, SUBSCRIBE, UNSUBSCRIBE, PINGREQ) breaks the statement that requires the answer;
 //! any other breaks [MQTT-3.1.2-24], the one statement that says when a server disconnects an
 //! idle client. The trace does not say which of a client's connections a close ends: the oldest
-//! still open with a cause is taken, else the oldest.
+//! still open with a cause is taken, else one whose CONNECT the client wrote and the broker never
+//! read (it may close that for want of a CONNECT in time), else the oldest.
 
 use std::collections::BTreeMap;
 
@@ -85,9 +86,23 @@ pub fn no_unprovoked_close(events: &[TraceEvent], out: &mut Vec<Violation>) {
     let tapped = events.iter().any(|e| matches!(e, TraceEvent::Send { host, .. } if host == BROKER));
     // Each client host's connections still open at the broker, oldest first.
     let mut open: BTreeMap<&str, Vec<Conn>> = BTreeMap::new();
+    // Per client host: CONNECTs it wrote that the broker has not read (held or lost on the
+    // way). Each is a connection the broker may close with no packet read on it: for want of
+    // a CONNECT in time, or because the client gave up on it.
+    let mut unread: BTreeMap<&str, usize> = BTreeMap::new();
     for (line, e) in events.iter().enumerate() {
         if let Some((client, by_broker, packet)) = broker_view(e, tapped) {
+            if let (false, PacketSummary::Connect { .. }) = (by_broker, packet) {
+                if let Some(n) = unread.get_mut(client) {
+                    *n = n.saturating_sub(1);
+                }
+            }
             read_or_written(&mut open, client, by_broker, packet, line, e.ms());
+        }
+        if let TraceEvent::Send { host, peer, packet: PacketSummary::Connect { .. }, .. } = e {
+            if peer == BROKER {
+                *unread.entry(host).or_default() += 1;
+            }
         }
         match e {
             // Bytes the broker read that are not MQTT (`host` is the reader of a malformed
@@ -124,7 +139,8 @@ pub fn no_unprovoked_close(events: &[TraceEvent], out: &mut Vec<Violation>) {
                 }
             }
             TraceEvent::Broker { ms, event: BrokerEvent::ClosedConnection { client } } => {
-                if let Some(v) = close(&mut open, client, line, *ms) {
+                let unread = unread.get_mut(client.as_str());
+                if let Some(v) = close(&mut open, client, line, *ms, unread) {
                     out.push(v);
                 }
             }
@@ -231,13 +247,25 @@ fn newest(open: &mut BTreeMap<&str, Vec<Conn>>, client: &str, f: impl FnOnce(&mu
 }
 
 /// Judges the broker's close of one of `client`'s connections at `line`.
-fn close(open: &mut BTreeMap<&str, Vec<Conn>>, client: &str, line: usize, ms: u64) -> Option<Violation> {
+fn close(
+    open: &mut BTreeMap<&str, Vec<Conn>>,
+    client: &str,
+    line: usize,
+    ms: u64,
+    unread: Option<&mut usize>,
+) -> Option<Violation> {
     let conns = open.get_mut(client)?;
     if conns.is_empty() {
         return None;
     }
     if let Some(i) = conns.iter().position(|c| c.cause_at(ms).is_some()) {
         conns.remove(i);
+        return None;
+    }
+    // No connection with a CONNECT read has a cause: the close may be of one whose CONNECT the
+    // broker never read.
+    if let Some(n) = unread.filter(|n| **n > 0) {
+        *n -= 1;
         return None;
     }
     let c = conns.remove(0);
@@ -329,6 +357,40 @@ mod tests {
             "{found:?}"
         );
         assert!(found[0].contains("[MQTT-3.1.2-24]"));
+    }
+
+    #[test]
+    fn a_close_may_be_of_a_connection_whose_connect_the_broker_never_read() {
+        // Found over TCP (regressions/resubscribe_with_lost_suback...): c's link held, it
+        // connects again on a new connection whose CONNECT is held; c's earlier connection is
+        // read from; the broker closes the connection that never sent it a CONNECT (its connect
+        // timeout), which the trace names only by client.
+        let held = E::Send {
+            ms: 100,
+            host: "c".into(),
+            peer: BROKER.into(),
+            packet: P::Connect {
+                client_id: "c".into(),
+                clean_session: true,
+                keep_alive: 2,
+                will: None,
+                username: None,
+                v5: false,
+                props: None,
+            },
+        };
+        let mut t = connect(0, "c", "c", 2);
+        t.push(held.clone());
+        t.push(read(500, "c", P::Pingreq));
+        t.push(closed(1500, "c"));
+        assert_eq!(judge(&t), Vec::<String>::new());
+        // Once that CONNECT is read, the close is judged against the connections as before.
+        let mut t = connect(0, "c", "c", 2);
+        t.push(held);
+        t.extend(connect(200, "c", "other", 2));
+        t.push(read(500, "c", P::Pingreq));
+        t.push(closed(1500, "c"));
+        assert_eq!(judge(&t).len(), 1);
     }
 
     #[test]

@@ -80,6 +80,10 @@ pub enum Stop {
 pub struct Persistence {
     pub persister: Persister<Box<dyn Storage>>,
     pub wall_ms: Box<dyn Fn() -> u64 + Send>,
+    /// How long a sync takes, where the storage's sync is instant but a real one is not (the
+    /// simulated disk): the driver waits that long between writing a commit and syncing it, and
+    /// a crash in between loses the commit.
+    pub sync_delay: Option<std::time::Duration>,
 }
 
 /// Serves MQTT on `listener` until `shutdown` completes, then drops every connection.
@@ -230,6 +234,16 @@ pub async fn run_broker_monitored<L: Listener>(
             }
             () = monitor.wakeup() => {}
         }
+        // Durable mode: what this turn changed is committed (written, then synced) before the
+        // acknowledgements it caused go out; inputs that arrive meanwhile wait for the next turn
+        // and its commit (group commit).
+        let ack_before_sync = ack_before_sync(&broker);
+        if let Some(p) = persistence.as_mut().filter(|p| p.persister.durable() && !ack_before_sync) {
+            if let Some(stop) = commit(p, &broker, now(), shutdown.as_mut()).await? {
+                stopped(stop, p, &broker, now());
+                break;
+            }
+        }
         while let Some(action) = broker.poll_action() {
             match action {
                 Action::Send { conn, packet } => {
@@ -245,6 +259,12 @@ pub async fn run_broker_monitored<L: Listener>(
                     pending.remove(&conn);
                     log_close(conn, peers.remove(&conn).as_ref(), &reason);
                 }
+            }
+        }
+        if let Some(p) = persistence.as_mut().filter(|p| p.persister.durable() && ack_before_sync) {
+            if let Some(stop) = commit(p, &broker, now(), shutdown.as_mut()).await? {
+                stopped(stop, p, &broker, now());
+                break;
             }
         }
         while let Some(event) = broker.poll_event() {
@@ -264,6 +284,55 @@ pub async fn run_broker_monitored<L: Listener>(
     tasks.abort_all();
     while tasks.join_next().await.is_some() {}
     Ok(())
+}
+
+/// Durable mode: commits what changed to the log and syncs it, taking the sync's time. A log
+/// that cannot be written or synced stops the broker: it could no longer keep the promise its
+/// acknowledgements make.
+/// A stop that comes while the sync takes its time is returned: a crash then leaves the commit
+/// unsynced (lost), a clean shutdown lets it finish first.
+async fn commit(
+    p: &mut Persistence,
+    broker: &Broker,
+    now: Time,
+    shutdown: std::pin::Pin<&mut impl Future<Output = Stop>>,
+) -> Result<Option<Stop>, LoadError> {
+    let wall = (p.wall_ms)();
+    let path = p.persister.log_path();
+    let failed = |error| LoadError::Io { path: path.clone(), error };
+    let mut stop = None;
+    if p.persister.begin_commit(broker, now, wall).map_err(failed)? {
+        if let Some(delay) = p.sync_delay {
+            tokio::select! {
+                biased;
+                s = shutdown => stop = Some(s),
+                () = tokio::time::sleep(delay) => {}
+            }
+        }
+        if stop == Some(Stop::Crash) {
+            return Ok(stop);
+        }
+        p.persister.finish_commit(wall).map_err(failed)?;
+    }
+    Ok(stop)
+}
+
+/// The driver was told to stop: on a clean shutdown the state is saved first.
+fn stopped(stop: Stop, p: &mut Persistence, broker: &Broker, now: Time) {
+    if stop == Stop::Shutdown {
+        save(p, broker, now);
+    }
+}
+
+/// Whether the broker runs with the `ack-before-sync` bug (feature `mutants`).
+fn ack_before_sync(broker: &Broker) -> bool {
+    #[cfg(feature = "mutants")]
+    return broker.config().mutant == Some(crate::mutants::Mutant::AckBeforeSync);
+    #[cfg(not(feature = "mutants"))]
+    {
+        let _ = broker;
+        false
+    }
 }
 
 /// Saves the broker's state; a failure is logged and the broker goes on, as mosquitto does

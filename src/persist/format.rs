@@ -2,11 +2,15 @@
 //! and a CRC-32 of its body so a torn or corrupted file is found, never trusted.
 //!
 //! ```text
-//! header  = "MQSIMDB" 0x00 | version u16 LE | kind u8 (1 = snapshot) | 0 u8      (12 bytes)
+//! header  = "MQSIMDB" 0x00 | version u16 LE | kind u8 (1 snapshot, 2 log) | 0 u8 (12 bytes)
 //! record  = body length u32 LE | CRC-32 of body u32 LE | body                   (8 + n bytes)
 //! body    = postcard encoding of `Record`
 //! snapshot = header, `Record::Image` (the broker's `Image`), `Record::End`
+//! log      = header, `Record::Commit`... (the durable mode's, one per group commit)
 //! ```
+//!
+//! Each commit has a sequence number, and a snapshot names the last commit it holds, so a log
+//! left behind by a crash during compaction is replayed only from where the snapshot ends.
 //!
 //! A snapshot is written whole to a new file and renamed over the old one, so a crash leaves the
 //! old one or the new one. Reading one checks everything and names the byte offset of the first
@@ -29,13 +33,17 @@ pub const MAX_RECORD: usize = 1 << 30;
 #[repr(u8)]
 pub enum FileKind {
     Snapshot = 1,
+    Log = 2,
 }
 
 /// One record's body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Record {
-    /// The broker's lasting state, and the wall-clock time it was taken at.
-    Image { saved_at_ms: u64, image: Image },
+    /// The broker's lasting state, the wall-clock time it was taken at, and the last log commit
+    /// it holds (0: none).
+    Image { saved_at_ms: u64, seq: u64, image: Image },
+    /// One group commit of the durable mode's log: what changed.
+    Commit { seq: u64, changes: crate::persist::delta::Changes },
     /// The last record of a snapshot: how many came before it.
     End { records: u64 },
 }
@@ -90,10 +98,15 @@ pub fn put_record(out: &mut Vec<u8>, record: &Record) {
 
 /// A whole snapshot file.
 pub fn encode_snapshot(image: &Image, saved_at_ms: u64) -> Vec<u8> {
+    encode_snapshot_at(image, saved_at_ms, 0)
+}
+
+/// A whole snapshot file holding the log's commits up to `seq`.
+pub fn encode_snapshot_at(image: &Image, saved_at_ms: u64, seq: u64) -> Vec<u8> {
     let mut out = header(FileKind::Snapshot).to_vec();
     // Cloning the image to wrap it costs a copy; saves are rare (mosquitto's default: every
     // 30 minutes and at exit).
-    put_record(&mut out, &Record::Image { saved_at_ms, image: image.clone() });
+    put_record(&mut out, &Record::Image { saved_at_ms, seq, image: image.clone() });
     put_record(&mut out, &Record::End { records: 1 });
     out
 }
@@ -149,8 +162,24 @@ pub fn records(bytes: &[u8]) -> (Vec<(usize, Record)>, Option<FormatError>) {
     (out, None)
 }
 
+/// An empty log file: its header.
+pub fn log_header() -> Vec<u8> {
+    header(FileKind::Log).to_vec()
+}
+
+/// The length of a file's header.
+pub const fn header_len() -> usize {
+    HEADER_LEN
+}
+
 /// Reads a whole snapshot: its image and the wall-clock time it was saved at.
 pub fn decode_snapshot(bytes: &[u8]) -> Result<(Image, u64), FormatError> {
+    decode_snapshot_at(bytes).map(|(image, saved_at, _)| (image, saved_at))
+}
+
+/// Reads a whole snapshot: its image, the wall-clock time it was saved at, and the last log
+/// commit it holds.
+pub fn decode_snapshot_at(bytes: &[u8]) -> Result<(Image, u64, u64), FormatError> {
     check_header(bytes, FileKind::Snapshot)?;
     let (records, problem) = records(bytes);
     if let Some(problem) = problem {
@@ -164,11 +193,11 @@ pub fn decode_snapshot(bytes: &[u8]) -> Result<(Image, u64), FormatError> {
         return Err(FormatError { offset: end_at, problem: Problem::Count(counted, before) });
     }
     let mut images = records.into_iter().filter_map(|(offset, r)| match r {
-        Record::Image { saved_at_ms, image } => Some((offset, image, saved_at_ms)),
-        Record::End { .. } => None,
+        Record::Image { saved_at_ms, seq, image } => Some((offset, image, saved_at_ms, seq)),
+        Record::End { .. } | Record::Commit { .. } => None,
     });
     match (images.next(), images.count()) {
-        (Some((_, image, saved_at_ms)), 0) => Ok((image, saved_at_ms)),
+        (Some((_, image, saved_at_ms, seq)), 0) => Ok((image, saved_at_ms, seq)),
         (None, _) => Err(FormatError { offset: HEADER_LEN, problem: Problem::Images(0) }),
         (Some((offset, ..)), more) => Err(FormatError { offset, problem: Problem::Images(more + 1) }),
     }

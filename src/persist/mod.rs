@@ -14,6 +14,7 @@
 //!
 //! What is kept (and what is not) is the broker's [`crate::broker::Image`].
 
+pub mod delta;
 pub mod format;
 pub mod storage;
 
@@ -38,6 +39,10 @@ pub struct PersistenceConf {
     pub autosave_interval: u64,
     /// `autosave_on_changes`: count changes instead of seconds (default false).
     pub autosave_on_changes: bool,
+    /// `persistence_sync` (mqtt-sim's own option, default false): durable mode. Every change
+    /// is appended to a log and synced before the acknowledgements that depend on it are sent
+    /// (group commit: all the inputs of one turn of the driver's loop share one sync).
+    pub sync: bool,
 }
 
 impl Default for PersistenceConf {
@@ -48,6 +53,7 @@ impl Default for PersistenceConf {
             file: "mosquitto.db".to_owned(),
             autosave_interval: 1800,
             autosave_on_changes: false,
+            sync: false,
         }
     }
 }
@@ -61,6 +67,7 @@ impl PersistenceConf {
             file: config.persistence_file.clone(),
             autosave_interval: config.autosave_interval,
             autosave_on_changes: config.autosave_on_changes,
+            sync: config.persistence_sync,
         }
     }
 
@@ -81,50 +88,202 @@ pub enum LoadError {
     Image { path: PathBuf, error: crate::broker::ImageError },
 }
 
-/// Loads and saves one broker's persistence file, and keeps the autosave schedule.
+/// Loads and saves one broker's persistence file, and keeps the autosave schedule; in durable
+/// mode, also its log.
 pub struct Persister<S: Storage> {
     conf: PersistenceConf,
     storage: S,
     /// When the last save was (or the broker started), and its change count then.
     last_save: (Time, u64),
+    /// The durable mode's log, once loaded.
+    log: Option<Log>,
 }
+
+/// What the durable mode's log holds.
+struct Log {
+    /// The state the snapshot and the log's commits add up to.
+    committed: delta::Parts,
+    /// The last commit's sequence number.
+    seq: u64,
+    /// The log file's length.
+    len: u64,
+    /// A commit written and not yet synced: the state it leads to.
+    pending: Option<delta::Parts>,
+}
+
+/// Compaction: the log is folded into a new snapshot once it is this long and longer than the
+/// snapshot it follows.
+const COMPACT_AT: u64 = 4 << 20;
 
 impl<S: Storage> Persister<S> {
     pub fn new(conf: PersistenceConf, storage: S) -> Persister<S> {
-        Persister { conf, storage, last_save: (Time::ZERO, 0) }
+        Persister { conf, storage, last_save: (Time::ZERO, 0), log: None }
     }
 
     pub fn conf(&self) -> &PersistenceConf {
         &self.conf
     }
 
-    /// The broker to start with: the one the file keeps, or an empty one if there is no file
-    /// (or persistence is off). A file that cannot be read or trusted is an error: the broker
-    /// refuses to start rather than silently lose what the file holds.
+    /// Whether acknowledgements wait for the log (`persistence_sync true`).
+    pub fn durable(&self) -> bool {
+        self.conf.enabled && self.conf.sync
+    }
+
+    /// The log's path: the file's, with `.log` after it.
+    pub fn log_path(&self) -> PathBuf {
+        let mut name = self.conf.path().into_os_string();
+        name.push(".log");
+        PathBuf::from(name)
+    }
+
+    /// The broker to start with: the one the file keeps (and, in durable mode, the commits of its
+    /// log after it), or an empty one if there is no file (or persistence is off). A snapshot
+    /// that cannot be read or trusted is an error: the broker refuses to start rather than
+    /// silently lose what the file holds. A log's damaged tail (a commit a crash cut short, or
+    /// one corrupted) is cut off, with a log line saying how many bytes from where.
     pub fn load(&mut self, config: Config, now: Time, wall_ms: u64) -> Result<Broker, LoadError> {
         self.last_save = (now, 0);
         if !self.conf.enabled {
             return Ok(Broker::new(config));
         }
         let path = self.conf.path();
-        let bytes = self.storage.read(&path).map_err(|error| LoadError::Io { path: path.clone(), error })?;
-        let Some(bytes) = bytes else {
-            return Ok(Broker::new(config));
+        let io = |path: &PathBuf| {
+            let path = path.clone();
+            move |error| LoadError::Io { path, error }
         };
-        let (image, _saved_at) =
-            format::decode_snapshot(&bytes).map_err(|error| LoadError::Format { path: path.clone(), error })?;
-        Broker::restore(config, &image, now, wall_ms).map_err(|error| LoadError::Image { path, error })
+        let bytes = self.storage.read(&path).map_err(io(&path))?;
+        let (image, seq) = match bytes {
+            Some(bytes) => {
+                let (image, _saved_at, seq) = format::decode_snapshot_at(&bytes)
+                    .map_err(|error| LoadError::Format { path: path.clone(), error })?;
+                (image, seq)
+            }
+            None => (crate::broker::Image::default(), 0),
+        };
+        if !self.durable() {
+            return Broker::restore(config, &image, now, wall_ms).map_err(|error| LoadError::Image { path, error });
+        }
+        let mut committed = delta::parts(&image);
+        let mut last = seq;
+        let log_path = self.log_path();
+        let mut len = 0;
+        if let Some(bytes) = self.storage.read(&log_path).map_err(io(&log_path))? {
+            format::check_header(&bytes, format::FileKind::Log)
+                .map_err(|error| LoadError::Format { path: log_path.clone(), error })?;
+            let (records, problem) = format::records(&bytes);
+            for (_, record) in records {
+                if let format::Record::Commit { seq, changes } = record {
+                    // Commits the snapshot already holds (a crash during compaction) are skipped.
+                    if seq > last {
+                        delta::apply(&mut committed, &changes);
+                        last = seq;
+                    }
+                }
+            }
+            len = bytes.len() as u64;
+            if let Some(problem) = problem {
+                tracing::warn!(
+                    "{}: cut {} bytes from byte {}: {} (a commit a crash cut short is never acknowledged)",
+                    log_path.display(),
+                    bytes.len() - problem.offset,
+                    problem.offset,
+                    problem.problem
+                );
+                self.storage.truncate(&log_path, problem.offset as u64).map_err(io(&log_path))?;
+                len = problem.offset as u64;
+            }
+        }
+        #[cfg(feature = "mutants")]
+        let committed = if config.mutant == Some(crate::mutants::Mutant::RecoverWithoutLastRecord) && last > seq {
+            // The bug: the last commit of the log is not applied.
+            self.recover_without_last(&image, seq, &log_path)
+        } else {
+            committed
+        };
+        let image = delta::assemble(&committed);
+        self.log = Some(Log { committed, seq: last, len, pending: None });
+        Broker::restore(config, &image, now, wall_ms).map_err(|error| LoadError::Image { path: log_path, error })
     }
 
-    /// When the next save by time is due, if saves go by time.
+    #[cfg(feature = "mutants")]
+    fn recover_without_last(&mut self, image: &crate::broker::Image, seq: u64, log: &std::path::Path) -> delta::Parts {
+        let mut parts = delta::parts(image);
+        let bytes = self.storage.read(log).ok().flatten().unwrap_or_default();
+        let commits: Vec<_> = format::records(&bytes)
+            .0
+            .into_iter()
+            .filter_map(|(_, r)| match r {
+                format::Record::Commit { seq: s, changes } if s > seq => Some(changes),
+                _ => None,
+            })
+            .collect();
+        for changes in &commits[..commits.len().saturating_sub(1)] {
+            delta::apply(&mut parts, changes);
+        }
+        parts
+    }
+
+    /// Durable mode: writes what changed since the last commit to the log, not yet synced.
+    /// Returns whether there was anything; `finish_commit` must follow before what depends on
+    /// it (the acknowledgements) goes out.
+    pub fn begin_commit(&mut self, broker: &Broker, now: Time, wall_ms: u64) -> std::io::Result<bool> {
+        let log_path = self.log_path();
+        let Some(log) = self.log.as_mut() else { return Ok(false) };
+        let parts = delta::parts(&broker.image(now, wall_ms));
+        let changes = delta::diff(&log.committed, &parts);
+        if changes.is_empty() {
+            return Ok(false);
+        }
+        let mut bytes = if log.len == 0 { format::log_header() } else { Vec::new() };
+        format::put_record(&mut bytes, &format::Record::Commit { seq: log.seq + 1, changes });
+        self.storage.append(&log_path, &bytes)?;
+        log.len += bytes.len() as u64;
+        log.seq += 1;
+        log.pending = Some(parts);
+        Ok(true)
+    }
+
+    /// Durable mode: makes the commit `begin_commit` wrote durable, and folds a long log into a
+    /// new snapshot.
+    pub fn finish_commit(&mut self, wall_ms: u64) -> std::io::Result<()> {
+        let log_path = self.log_path();
+        let Some(log) = self.log.as_mut() else { return Ok(()) };
+        let Some(parts) = log.pending.take() else { return Ok(()) };
+        self.storage.sync(&log_path)?;
+        log.committed = parts;
+        if log.len >= COMPACT_AT {
+            self.compact(wall_ms)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the committed state as a new snapshot and empties the log. A crash between the
+    /// two leaves a snapshot that names the last commit it holds, and the log's older commits
+    /// are skipped on recovery.
+    fn compact(&mut self, wall_ms: u64) -> std::io::Result<()> {
+        let log_path = self.log_path();
+        let Some(log) = self.log.as_mut() else { return Ok(()) };
+        let image = delta::assemble(&log.committed);
+        let bytes = format::encode_snapshot_at(&image, wall_ms, log.seq);
+        self.storage.replace(&self.conf.path(), &bytes)?;
+        let header = format::header_len() as u64;
+        if log.len > header {
+            self.storage.truncate(&log_path, header)?;
+            log.len = header;
+        }
+        Ok(())
+    }
+
+    /// When the next save by time is due, if saves go by time (not in durable mode, where every
+    /// change is committed).
     pub fn next_save(&self) -> Option<Time> {
-        (self.conf.enabled && !self.conf.autosave_on_changes && self.conf.autosave_interval > 0)
+        (self.conf.enabled && !self.durable() && !self.conf.autosave_on_changes && self.conf.autosave_interval > 0)
             .then(|| self.last_save.0 + Duration::from_secs(self.conf.autosave_interval))
     }
 
     /// Whether a save is due at `now`.
     pub fn due(&self, broker: &Broker, now: Time) -> bool {
-        if !self.conf.enabled || self.conf.autosave_interval == 0 {
+        if !self.conf.enabled || self.durable() || self.conf.autosave_interval == 0 {
             return false;
         }
         if self.conf.autosave_on_changes {
@@ -134,11 +293,18 @@ impl<S: Storage> Persister<S> {
         }
     }
 
-    /// Writes the broker's state to the file (nothing when persistence is off).
+    /// Writes the broker's state to the file (nothing when persistence is off); in durable
+    /// mode, commits it and compacts the log into the snapshot.
     pub fn save(&mut self, broker: &Broker, now: Time, wall_ms: u64) -> std::io::Result<()> {
         self.last_save = (now, broker.changes());
         if !self.conf.enabled {
             return Ok(());
+        }
+        if self.durable() {
+            if self.begin_commit(broker, now, wall_ms)? {
+                self.finish_commit(wall_ms)?;
+            }
+            return self.compact(wall_ms);
         }
         let bytes = format::encode_snapshot(&broker.image(now, wall_ms), wall_ms);
         self.storage.replace(&self.conf.path(), &bytes)

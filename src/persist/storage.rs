@@ -17,6 +17,13 @@ pub trait Storage: Send + 'static {
     /// and its directory synced (mosquitto 2.0 writes `mosquitto.db.new`, syncs it and renames
     /// it the same way).
     fn replace(&mut self, path: &Path, bytes: &[u8]) -> io::Result<()>;
+    /// Appends `bytes` to the file, creating it if there is none (and then syncing its
+    /// directory, so the file itself survives a crash). The bytes are durable only after `sync`.
+    fn append(&mut self, path: &Path, bytes: &[u8]) -> io::Result<()>;
+    /// Makes everything written to the file durable (fsync).
+    fn sync(&mut self, path: &Path) -> io::Result<()>;
+    /// Cuts the file to its first `len` bytes, durably.
+    fn truncate(&mut self, path: &Path, len: u64) -> io::Result<()>;
 }
 
 impl Storage for Box<dyn Storage> {
@@ -25,6 +32,15 @@ impl Storage for Box<dyn Storage> {
     }
     fn replace(&mut self, path: &Path, bytes: &[u8]) -> io::Result<()> {
         (**self).replace(path, bytes)
+    }
+    fn append(&mut self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+        (**self).append(path, bytes)
+    }
+    fn sync(&mut self, path: &Path) -> io::Result<()> {
+        (**self).sync(path)
+    }
+    fn truncate(&mut self, path: &Path, len: u64) -> io::Result<()> {
+        (**self).truncate(path, len)
     }
 }
 
@@ -68,6 +84,27 @@ impl Storage for DiskStorage {
         // The rename is durable once the directory is.
         std::fs::File::open(dir_of(path))?.sync_all()
     }
+
+    fn append(&mut self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+        let new = !path.exists();
+        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+        file.write_all(bytes)?;
+        if new {
+            file.sync_all()?;
+            std::fs::File::open(dir_of(path))?.sync_all()?;
+        }
+        Ok(())
+    }
+
+    fn sync(&mut self, path: &Path) -> io::Result<()> {
+        std::fs::OpenOptions::new().append(true).open(path)?.sync_data()
+    }
+
+    fn truncate(&mut self, path: &Path, len: u64) -> io::Result<()> {
+        let file = std::fs::OpenOptions::new().write(true).open(path)?;
+        file.set_len(len)?;
+        file.sync_all()
+    }
 }
 
 /// The simulated disk of the turmoil host this runs on: usable only inside a simulation, from
@@ -90,5 +127,30 @@ impl Storage for SimStorage {
         drop(file);
         fs::rename(&new, path)?;
         fs::sync_dir(dir_of(path))
+    }
+
+    fn append(&mut self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+        use turmoil::fs::shim::std::fs;
+        let new = !fs::exists(path);
+        if new {
+            fs::create_dir_all(dir_of(path))?;
+        }
+        let mut file = fs::OpenOptions::new().create(true).append(true).open(path)?;
+        file.write_all(bytes)?;
+        if new {
+            file.sync_all()?;
+            fs::sync_dir(dir_of(path))?;
+        }
+        Ok(())
+    }
+
+    fn sync(&mut self, path: &Path) -> io::Result<()> {
+        turmoil::fs::shim::std::fs::OpenOptions::new().append(true).open(path)?.sync_data()
+    }
+
+    fn truncate(&mut self, path: &Path, len: u64) -> io::Result<()> {
+        let file = turmoil::fs::shim::std::fs::OpenOptions::new().write(true).open(path)?;
+        file.set_len(len)?;
+        file.sync_all()
     }
 }

@@ -135,6 +135,10 @@ pub struct BrokerSettings {
     /// Count changes instead of seconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub autosave_on_changes: Option<bool>,
+    /// Durable mode (mqtt-sim's own option): every change is synced to a log before the
+    /// acknowledgements that depend on it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub persistence_sync: Option<bool>,
 }
 
 /// Calls `$then!` with the options of [`BrokerSettings`], which are also the names of their
@@ -154,7 +158,8 @@ macro_rules! broker_options {
             qos2_delivery,
             persistence,
             autosave_interval,
-            autosave_on_changes
+            autosave_on_changes,
+            persistence_sync
         )
     };
 }

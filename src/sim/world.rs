@@ -199,6 +199,8 @@ impl World {
                 let persistence = config.persistence.then(|| Persistence {
                     persister: Persister::new(conf, Box::new(SimStorage)),
                     wall_ms: Box::new(|| turmoil::sim_elapsed().unwrap_or_default().as_millis() as u64),
+                    // An fsync on an SSD: the window in which a crash loses a written commit.
+                    sync_delay: Some(Duration::from_millis(2)),
                 });
                 let stop = async move {
                     stop.notified().await;

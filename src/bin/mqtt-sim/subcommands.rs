@@ -56,6 +56,7 @@ pub(crate) fn broker(args: BrokerArgs) -> ExitCode {
                 Box::new(mqtt_sim::persist::DiskStorage),
             ),
             wall_ms: Box::new(mqtt_sim::persist::unix_ms),
+            sync_delay: None,
         };
         let listeners = mqtt_sim::net::TcpListeners(listeners);
         match mqtt_sim::net::run_broker_persistent(listeners, config, persistence, shutdown).await {
