@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use crate::broker::{Broker, Config};
 use crate::time::Time;
-pub use storage::{DiskStorage, SimStorage, Storage};
+pub use storage::{DiskStorage, MemStorage, SimStorage, Storage};
 
 /// mosquitto's persistence options.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -321,3 +321,6 @@ impl<S: Storage> Persister<S> {
 pub fn unix_ms() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
+
+#[cfg(test)]
+mod tests;

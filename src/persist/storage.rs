@@ -154,3 +154,37 @@ impl Storage for SimStorage {
         file.sync_all()
     }
 }
+
+/// Files in memory: for tests, and for tools that want persistence without a disk. Writes are
+/// durable at once (no crash semantics: the simulated disk has those).
+#[derive(Debug, Default, Clone)]
+pub struct MemStorage {
+    pub files: std::collections::BTreeMap<PathBuf, Vec<u8>>,
+}
+
+impl Storage for MemStorage {
+    fn read(&mut self, path: &Path) -> io::Result<Option<Vec<u8>>> {
+        Ok(self.files.get(path).cloned())
+    }
+
+    fn replace(&mut self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+        self.files.insert(path.to_owned(), bytes.to_vec());
+        Ok(())
+    }
+
+    fn append(&mut self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+        self.files.entry(path.to_owned()).or_default().extend_from_slice(bytes);
+        Ok(())
+    }
+
+    fn sync(&mut self, _: &Path) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn truncate(&mut self, path: &Path, len: u64) -> io::Result<()> {
+        if let Some(f) = self.files.get_mut(path) {
+            f.truncate(len as usize);
+        }
+        Ok(())
+    }
+}
