@@ -309,8 +309,9 @@ mod tests {
     fn wrote(ms: u64, client: &str, packet: P) -> E {
         E::Send { ms, host: BROKER.into(), peer: client.into(), packet }
     }
-    fn connect(ms: u64, client: &str, id: &str, keep_alive: u16) -> Vec<E> {
-        let connect = P::Connect {
+    /// A 3.1.1 CONNECT with clean session 1.
+    fn connect_packet(id: &str, keep_alive: u16) -> P {
+        P::Connect {
             client_id: id.into(),
             clean_session: true,
             keep_alive,
@@ -318,7 +319,10 @@ mod tests {
             username: None,
             v5: false,
             props: None,
-        };
+        }
+    }
+    fn connect(ms: u64, client: &str, id: &str, keep_alive: u16) -> Vec<E> {
+        let connect = connect_packet(id, keep_alive);
         vec![
             read(ms, client, connect),
             wrote(ms, client, P::Connack { session_present: false, return_code: 0, props: None }),
@@ -365,20 +369,7 @@ mod tests {
         // connects again on a new connection whose CONNECT is held; c's earlier connection is
         // read from; the broker closes the connection that never sent it a CONNECT (its connect
         // timeout), which the trace names only by client.
-        let held = E::Send {
-            ms: 100,
-            host: "c".into(),
-            peer: BROKER.into(),
-            packet: P::Connect {
-                client_id: "c".into(),
-                clean_session: true,
-                keep_alive: 2,
-                will: None,
-                username: None,
-                v5: false,
-                props: None,
-            },
-        };
+        let held = E::Send { ms: 100, host: "c".into(), peer: BROKER.into(), packet: connect_packet("c", 2) };
         let mut t = connect(0, "c", "c", 2);
         t.push(held.clone());
         t.push(read(500, "c", P::Pingreq));
@@ -483,15 +474,7 @@ mod tests {
         assert_eq!(judge(&t), Vec::<String>::new());
 
         // A connect whose CONNACK was lost: the client gives up and closes, the broker follows.
-        let connect = P::Connect {
-            client_id: "d".into(),
-            clean_session: true,
-            keep_alive: 2,
-            will: None,
-            username: None,
-            v5: false,
-            props: None,
-        };
+        let connect = connect_packet("d", 2);
         let mut t = vec![
             read(0, "d", connect),
             wrote(0, "d", P::Connack { session_present: false, return_code: 0, props: None }),
