@@ -161,6 +161,9 @@ pub enum Event {
     Disconnected { conn: ConnId, client_id: Option<String>, reason: CloseReason },
     /// A session's state was discarded (clean session) [MQTT-3.1.2-6].
     SessionDiscarded { client_id: String },
+    /// Reported by the driver, not the core: the broker runs in durable mode, so what it
+    /// acknowledges was synced to its log first and survives a crash.
+    Durable,
     /// A session was restored from the persistence file when the broker started, offline, with
     /// these subscriptions (filter, granted QoS) and this many messages queued or in flight.
     SessionRestored { client_id: String, subscriptions: Vec<(String, QoS)>, messages: usize },

@@ -553,6 +553,31 @@ fn a_shared_subscribe_is_not_answered_by_an_ordinary_suback_for_the_same_filter(
 }
 
 #[test]
+fn in_durable_mode_a_crash_after_the_acknowledgement_excuses_no_loss() {
+    // The broker acknowledged "1" (the publisher saw its PUBACK), crashed and restored the
+    // session; "1" never arrives. Without persistence the crash is the reason; in durable mode
+    // the broker had synced it before acknowledging, so it is owed still.
+    let crash = E::Fault { ms: 0, fault: Fault::CrashBroker };
+    let restored = E::Broker {
+        ms: 0,
+        event: BrokerEvent::SessionRestored {
+            client_id: "s".into(),
+            subscriptions: vec![("t/#".into(), 1)],
+            messages: 0,
+        },
+    };
+    let lost = |durable: bool| {
+        let mut t = if durable { vec![E::Broker { ms: 0, event: BrokerEvent::Durable }] } else { vec![] };
+        t.extend([connected("s", false, false), subscribed("s", "t/#", 1), connected("p", true, false)]);
+        t.extend(publish("p", "t/a", "1", 1, false));
+        t.extend([crash.clone(), restored.clone(), connected("s", false, true)]);
+        names(&check(&t))
+    };
+    assert_eq!(lost(false), Vec::<&str>::new(), "an in-memory broker's crash loses it");
+    assert_eq!(lost(true), vec!["at-least-once"], "a durable broker acknowledged it: it must survive");
+}
+
+#[test]
 fn a_broker_crash_while_the_acknowledgement_is_on_its_way_excuses_the_loss() {
     // Found by exploration (--seed 11): the broker sent PUBCOMP, crashed, and the publisher read
     // the PUBCOMP after the crash; the message died with the broker's memory.

@@ -175,6 +175,8 @@ pub struct Timeline {
     offline: Vec<(usize, String)>,
     /// (line, client id) where the broker restored a session from its persistence file.
     pub restores: Vec<(usize, String)>,
+    /// The broker runs in durable mode: a crash loses nothing it acknowledged.
+    pub durable: bool,
 }
 
 impl Timeline {
@@ -299,6 +301,7 @@ impl Timeline {
                         t.broker_connects.push((line, client_id.clone(), *clean, *session_present, v5))
                     }
                     BrokerEvent::SessionOffline { client_id, .. } => t.offline.push((line, client_id.clone())),
+                    BrokerEvent::Durable => t.durable = true,
                     BrokerEvent::SessionRestored { client_id, subscriptions, .. } => {
                         // Back from disk after a crash: the session and these subscriptions.
                         t.restores.push((line, client_id.clone()));
@@ -458,11 +461,21 @@ impl Timeline {
     /// published at `sent`: a drop, a discarded session, a broker crash or an unsubscribe after
     /// that. (Not only after the publisher saw the acknowledgement: the broker acknowledges
     /// before that, and a crash while the PUBACK or PUBCOMP is on its way loses the message too.)
-    pub fn excused(&self, client_id: &str, topic: &str, sent: usize) -> bool {
+    ///
+    /// In durable mode the broker acknowledges only what it synced: a crash after the publisher
+    /// saw the acknowledgement (`acked`) excuses nothing, nor does the removal of the
+    /// subscriptions it stands for (they come back from the log).
+    pub fn excused(&self, client_id: &str, topic: &str, sent: usize, acked: usize) -> bool {
+        let crash_excuses = |l: usize| l > sent && (!self.durable || l < acked);
+        // A crash removes every subscription ("*"), and excuses only as a crash does.
+        let removal_excuses = |l: usize, f: &str| !(f == "*" && self.broker_crashes.contains(&l)) || crash_excuses(l);
         self.drops.iter().any(|(l, id, t)| *l > sent && id == client_id && t == topic)
             || self.discards.iter().any(|(l, id)| *l > sent && id == client_id)
-            || self.broker_crashes.iter().any(|&l| l > sent)
-            || self.subscriptions.get(client_id).is_some_and(|s| s.0.iter().any(|(l, _, q)| *l > sent && q.is_none()))
+            || self.broker_crashes.iter().any(|&l| crash_excuses(l))
+            || self
+                .subscriptions
+                .get(client_id)
+                .is_some_and(|s| s.0.iter().any(|(l, f, q)| *l > sent && q.is_none() && removal_excuses(*l, f)))
     }
 
     /// Whether `client` ends the run connected, as both it and the broker see it.

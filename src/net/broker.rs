@@ -131,6 +131,9 @@ pub async fn run_broker_monitored<L: Listener>(
         None => Broker::new(config),
     };
     // What the restore reports (the sessions it brought back) comes before any input.
+    if persistence.as_ref().is_some_and(|p| p.persister.durable()) {
+        monitor.on_event(now(), &Event::Durable);
+    }
     while let Some(event) = broker.poll_event() {
         monitor.on_event(now(), &event);
     }
@@ -426,6 +429,7 @@ pub fn log_event(event: &Event) {
             tracing::info!(%conn, client_id = client_id.as_deref().unwrap_or("-"), %reason, "client disconnected")
         }
         Event::SessionDiscarded { client_id } => tracing::debug!(client_id, "session discarded"),
+        Event::Durable => tracing::info!("durable mode: acknowledgements wait for the log's sync"),
         Event::SessionRestored { client_id, messages, .. } => {
             tracing::debug!(client_id, messages, "session restored from disk")
         }

@@ -104,6 +104,7 @@ impl BrokerMonitor for SimMonitor {
                 BrokerEvent::ClosedBeforeConnect { reason: reason.clone() }
             }
             Event::SessionDiscarded { client_id } => BrokerEvent::SessionDiscarded { client_id: client_id.clone() },
+            Event::Durable => BrokerEvent::Durable,
             Event::SessionRestored { client_id, subscriptions, messages } => BrokerEvent::SessionRestored {
                 client_id: client_id.clone(),
                 subscriptions: subscriptions.iter().map(|(f, q)| (f.clone(), q.as_u8())).collect(),

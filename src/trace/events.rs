@@ -106,6 +106,8 @@ pub enum BrokerEvent {
     },
     /// The broker discarded a session's state.
     SessionDiscarded { client_id: String },
+    /// The broker runs in durable mode: what it acknowledges survives a crash.
+    Durable,
     /// The broker started with this session from its persistence file: offline, with these
     /// subscriptions (filter, granted QoS) and this many messages queued or in flight.
     SessionRestored { client_id: String, subscriptions: Vec<(String, u8)>, messages: usize },
@@ -152,7 +154,9 @@ impl BrokerEvent {
             | BrokerEvent::PublishRefused { client_id, .. }
             | BrokerEvent::WillDelayed { client_id, .. }
             | BrokerEvent::WillCancelled { client_id, .. } => Some(client_id),
-            BrokerEvent::ClosedBeforeConnect { .. } | BrokerEvent::ClosedConnection { .. } => None,
+            BrokerEvent::ClosedBeforeConnect { .. } | BrokerEvent::ClosedConnection { .. } | BrokerEvent::Durable => {
+                None
+            }
         }
     }
 }
@@ -167,6 +171,7 @@ impl fmt::Display for BrokerEvent {
             ),
             BrokerEvent::SessionOffline { client_id, reason } => write!(f, "{client_id:?} closed: {reason}"),
             BrokerEvent::SessionDiscarded { client_id } => write!(f, "session {client_id:?} discarded"),
+            BrokerEvent::Durable => write!(f, "durable mode: acknowledgements wait for the log's sync"),
             BrokerEvent::SessionRestored { client_id, subscriptions, messages } => {
                 let subs: Vec<String> = subscriptions.iter().map(|(f, q)| format!("{f:?}:q{q}")).collect();
                 write!(f, "session {client_id:?} restored from disk: [{}], {messages} messages", subs.join(", "))
