@@ -58,7 +58,6 @@ async fn mosquitto_launched_per_scenario_deviates_only_where_the_scenarios_say_i
     // Every run shows these, and no other: two runs give the same verdicts.
     let always = [
         "faults__publisher_qos2_burst_beyond_incoming_window_refused_then_resent_delivered_once",
-        "faults__silent_client_held_link_closed_after_keepalive_will_published_bystanders_unaffected",
         "scripted__second_connect_is_a_protocol_violation",
         "spec__keepalive__max_keepalive_refuses_longer_or_zero_keep_alive",
         "spec__qos__overlapping_subscriptions_deliver_once_at_the_maximum_qos",
@@ -72,11 +71,14 @@ async fn mosquitto_launched_per_scenario_deviates_only_where_the_scenarios_say_i
         "v5__takeover_tells_the_old_connection_the_session_was_taken_over",
         "v5__takeover_with_clean_start_1_discards_the_session",
     ];
+    // And these in most runs, not all: on a loaded machine (CI runs the test binaries side by
+    // side) mosquitto has once closed the silent client in time, and the scenario passed.
+    let usually = ["faults__silent_client_held_link_closed_after_keepalive_will_published_bystanders_unaffected"];
     for name in always {
         assert!(known.contains(&name), "{name} is not a known deviation this time\n{}", text(&r));
     }
     for name in &known {
-        assert!(always.contains(name), "{name} is a new known deviation\n{}", text(&r));
+        assert!(always.contains(name) || usually.contains(name), "{name} is a new known deviation\n{}", text(&r));
     }
     assert!(names(&r, |v| matches!(v, Verdict::Deviation(_) | Verdict::Invalid(_))).is_empty(), "{}", text(&r));
     let not_applicable = names(&r, |v| matches!(v, Verdict::NotApplicable(_)));
