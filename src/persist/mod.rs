@@ -160,12 +160,13 @@ impl<S: Storage> Persister<S> {
             }
             None => (crate::broker::Image::default(), 0),
         };
-        if !self.durable() {
+        let log_path = self.log_path();
+        if !self.durable() && self.storage.read(&log_path).map_err(io(&log_path))?.is_none() {
             return Broker::restore(config, &image, now, wall_ms).map_err(|error| LoadError::Image { path, error });
         }
+        // Durable mode, or a log left by it (the option since turned off): its commits count.
         let mut committed = delta::parts(&image);
         let mut last = seq;
-        let log_path = self.log_path();
         let mut len = 0;
         if let Some(bytes) = self.storage.read(&log_path).map_err(io(&log_path))? {
             format::check_header(&bytes, format::FileKind::Log)
@@ -202,6 +203,11 @@ impl<S: Storage> Persister<S> {
         };
         let image = delta::assemble(&committed);
         self.log = Some(Log { committed, seq: last, len, pending: None });
+        if !self.durable() {
+            // Out of durable mode: fold the log into the snapshot once, and keep no log.
+            self.compact(wall_ms).map_err(io(&log_path))?;
+            self.log = None;
+        }
         Broker::restore(config, &image, now, wall_ms).map_err(|error| LoadError::Image { path: log_path, error })
     }
 

@@ -115,3 +115,15 @@ fn commits_a_snapshot_already_holds_are_not_replayed_over_it() {
     let (image, _) = recover(storage).unwrap();
     assert_eq!(&image, last);
 }
+
+#[test]
+fn a_log_left_by_durable_mode_counts_when_the_option_is_turned_off() {
+    let (storage, images) = committed(2);
+    let mut p = Persister::new(PersistenceConf { sync: false, ..conf() }, storage);
+    let broker = p.load(crate::broker::Config::default(), Time::ZERO, 0).unwrap();
+    assert_eq!(&broker.image(Time::ZERO, 0), images.last().unwrap());
+    // Folded into the snapshot, the log emptied: a later snapshot is not rolled back by it.
+    assert_eq!(p.storage.files[&log_path()].len(), format::header_len());
+    let (image, _) = recover(p.storage).unwrap();
+    assert_eq!(&image, images.last().unwrap());
+}
