@@ -292,6 +292,7 @@ pub async fn run_broker_monitored<L: Listener>(
 /// Durable mode: commits what changed to the log and syncs it, taking the sync's time. A log
 /// that cannot be written or synced stops the broker: it could no longer keep the promise its
 /// acknowledgements make.
+///
 /// A stop that comes while the sync takes its time is returned: a crash then leaves the commit
 /// unsynced (lost), a clean shutdown lets it finish first.
 async fn commit(

@@ -161,14 +161,22 @@ impl<S: Storage> Persister<S> {
             None => (crate::broker::Image::default(), 0),
         };
         let log_path = self.log_path();
-        if !self.durable() && self.storage.read(&log_path).map_err(io(&log_path))?.is_none() {
+        let log = self.storage.read(&log_path).map_err(io(&log_path))?;
+        if !self.durable() && log.is_none() {
             return Broker::restore(config, &image, now, wall_ms).map_err(|error| LoadError::Image { path, error });
         }
         // Durable mode, or a log left by it (the option since turned off): its commits count.
         let mut committed = delta::parts(&image);
         let mut last = seq;
         let mut len = 0;
-        if let Some(bytes) = self.storage.read(&log_path).map_err(io(&log_path))? {
+        // A log cut inside its header (the first write a crash interrupted) holds no commit.
+        let header = format::log_header();
+        let torn_header = log.as_ref().is_some_and(|b| b.len() < header.len() && header.starts_with(b));
+        if torn_header {
+            tracing::warn!("{}: cut inside its header, emptied", log_path.display());
+            self.storage.truncate(&log_path, 0).map_err(io(&log_path))?;
+        }
+        if let Some(bytes) = log.filter(|_| !torn_header) {
             format::check_header(&bytes, format::FileKind::Log)
                 .map_err(|error| LoadError::Format { path: log_path.clone(), error })?;
             let (records, problem) = format::records(&bytes);
