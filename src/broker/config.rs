@@ -75,6 +75,10 @@ pub struct Config {
     /// acknowledgements that depend on it (PUBACK, PUBREC, SUBACK, CONNACK...) are sent; the log
     /// is folded into the snapshot as it grows. Needs `persistence true`.
     pub persistence_sync: bool,
+    /// mqtt-sim's own option: in durable mode, the log is folded into a new snapshot once it is
+    /// this many bytes long (and longer than the snapshot), which bounds the work of a recovery.
+    /// Default 4 MiB.
+    pub persistence_log_limit: u64,
     /// The known bug to run with, to prove the checks catch it; `None` outside those tests.
     #[cfg(feature = "mutants")]
     pub mutant: Option<crate::mutants::Mutant>,
@@ -104,6 +108,7 @@ impl Default for Config {
             autosave_interval: 1800,
             autosave_on_changes: false,
             persistence_sync: false,
+            persistence_log_limit: 4 << 20,
             #[cfg(feature = "mutants")]
             mutant: None,
         }
@@ -287,6 +292,9 @@ impl ConfFile {
                 "persistence_sync" => {
                     config.persistence_sync = parse_bool(value("true or false")?, option).map_err(err)?
                 }
+                "persistence_log_limit" => {
+                    config.persistence_log_limit = parse_count(value("a byte count")?, option).map_err(err)? as u64
+                }
                 other => {
                     return Err(err(format!(
                         "unknown option {other:?}; supported options are: {}",
@@ -319,6 +327,7 @@ pub const SUPPORTED: &[&str] = &[
     "persistence",
     "persistence_file",
     "persistence_location",
+    "persistence_log_limit",
     "persistence_sync",
     "persistent_client_expiration",
     "qos2_delivery",

@@ -164,6 +164,13 @@ pub enum Event {
     /// Reported by the driver, not the core: the broker runs in durable mode, so what it
     /// acknowledges was synced to its log first and survives a crash.
     Durable,
+    /// Reported by the driver: the lasting state was written to the persistence file (an
+    /// autosave, or a clean shutdown), with this many sessions, queued or in-flight messages and
+    /// retained messages. What comes after it is lost by a crash until the next save.
+    Saved { sessions: usize, messages: usize, retained: usize },
+    /// Reported by the driver: durable mode folded its log, of this many commits, into a new
+    /// snapshot.
+    Compacted { commits: u64 },
     /// A session was restored from the persistence file when the broker started, offline, with
     /// these subscriptions (filter, granted QoS) and this many messages queued or in flight.
     SessionRestored { client_id: String, subscriptions: Vec<(String, QoS)>, messages: usize },

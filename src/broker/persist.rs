@@ -39,6 +39,15 @@ pub struct Image {
     pub sessions: Vec<SessionImage>,
 }
 
+impl Image {
+    /// What it holds, as `Event::Saved` reports it: sessions; messages queued, in flight or
+    /// received and not yet released; retained messages.
+    pub fn saved_event(&self) -> super::Event {
+        let messages = self.sessions.iter().map(|s| s.queue.len() + s.inflight.len() + s.incoming.len()).sum();
+        super::Event::Saved { sessions: self.sessions.len(), messages, retained: self.retained.len() }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageImage {
     pub topic: String,

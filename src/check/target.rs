@@ -59,7 +59,7 @@ pub const DECLARED: &[&str] = broker_options!(names);
 /// Declared options that describe how a broker behaves rather than configure it: no generated
 /// mosquitto.conf can set them, so a broker has them only if a template sets them or
 /// `--broker-config` declares them.
-pub const MQTT_SIM_ONLY: &[&str] = &["qos2_delivery", "persistence_sync"];
+pub const MQTT_SIM_ONLY: &[&str] = &["qos2_delivery", "persistence_sync", "persistence_log_limit"];
 
 /// The value of one of the [`DECLARED`] options in `config`, as mosquitto.conf writes it.
 pub fn declared_value(config: &Config, option: &str) -> String {

@@ -186,7 +186,7 @@ pub async fn run_broker_monitored<L: Listener>(
             biased;
             stop = &mut shutdown => {
                 if let (Stop::Shutdown, Some(p)) = (stop, &mut persistence) {
-                    save(p, &broker, now());
+                    save(p, &broker, now(), &mut monitor);
                 }
                 break;
             }
@@ -243,7 +243,7 @@ pub async fn run_broker_monitored<L: Listener>(
         let ack_before_sync = ack_before_sync(&broker);
         if let Some(p) = persistence.as_mut().filter(|p| p.persister.durable() && !ack_before_sync) {
             if let Some(stop) = commit(p, &broker, now(), shutdown.as_mut()).await? {
-                stopped(stop, p, &broker, now());
+                stopped(stop, p, &broker, now(), &mut monitor);
                 break;
             }
         }
@@ -266,7 +266,7 @@ pub async fn run_broker_monitored<L: Listener>(
         }
         if let Some(p) = persistence.as_mut().filter(|p| p.persister.durable() && ack_before_sync) {
             if let Some(stop) = commit(p, &broker, now(), shutdown.as_mut()).await? {
-                stopped(stop, p, &broker, now());
+                stopped(stop, p, &broker, now(), &mut monitor);
                 break;
             }
         }
@@ -275,7 +275,15 @@ pub async fn run_broker_monitored<L: Listener>(
         }
         monitor.on_step(&broker);
         if let Some(p) = persistence.as_mut().filter(|p| p.persister.due(&broker, now())) {
-            save(p, &broker, now());
+            save(p, &broker, now(), &mut monitor);
+        }
+        // Durable mode: a long log is folded into a new snapshot, after the acknowledgements
+        // (which depend on the log only).
+        if let Some(p) = persistence.as_mut().filter(|p| p.persister.compaction_due()) {
+            if let Some(stop) = compact(p, shutdown.as_mut(), &mut monitor, now()).await? {
+                stopped(stop, p, &broker, now(), &mut monitor);
+                break;
+            }
         }
     }
     // Stop every connection in id order and wait until each is gone, so the sockets close in a
@@ -302,29 +310,66 @@ async fn commit(
     shutdown: std::pin::Pin<&mut impl Future<Output = Stop>>,
 ) -> Result<Option<Stop>, LoadError> {
     let wall = (p.wall_ms)();
-    let path = p.persister.log_path();
-    let failed = |error| LoadError::Io { path: path.clone(), error };
+    let failed = io_failed(p.persister.log_path());
     let mut stop = None;
-    if p.persister.begin_commit(broker, now, wall).map_err(failed)? {
-        if let Some(delay) = p.sync_delay {
-            tokio::select! {
-                biased;
-                s = shutdown => stop = Some(s),
-                () = tokio::time::sleep(delay) => {}
-            }
-        }
+    if p.persister.begin_commit(broker, now, wall).map_err(&failed)? {
+        stop = pause(p.sync_delay, shutdown).await;
         if stop == Some(Stop::Crash) {
             return Ok(stop);
         }
-        p.persister.finish_commit(wall).map_err(failed)?;
+        p.persister.finish_commit().map_err(&failed)?;
     }
     Ok(stop)
 }
 
+/// Durable mode: folds the log into a new snapshot, in the three steps a crash may fall
+/// between (the new snapshot written, then synced and renamed over the old one, then the log
+/// emptied), each sync taking `sync_delay`. Any of them leaves files a recovery reads the
+/// whole committed state from. A stop during a sync is returned as `commit` does.
+async fn compact(
+    p: &mut Persistence,
+    mut shutdown: std::pin::Pin<&mut impl Future<Output = Stop>>,
+    monitor: &mut impl BrokerMonitor,
+    now: Time,
+) -> Result<Option<Stop>, LoadError> {
+    let wall = (p.wall_ms)();
+    let snapshot = io_failed(p.persister.path());
+    p.persister.compact_write(wall).map_err(&snapshot)?;
+    let mut stop = pause(p.sync_delay, shutdown.as_mut()).await;
+    if stop == Some(Stop::Crash) {
+        return Ok(stop);
+    }
+    p.persister.compact_install().map_err(&snapshot)?;
+    if stop.is_none() {
+        stop = pause(p.sync_delay, shutdown).await;
+        if stop == Some(Stop::Crash) {
+            return Ok(stop);
+        }
+    }
+    let commits = p.persister.compact_truncate().map_err(io_failed(p.persister.log_path()))?;
+    monitor.on_event(now, &Event::Compacted { commits });
+    Ok(stop)
+}
+
+/// Waits `delay` (the simulated disk's sync time; none over real TCP, where the sync itself
+/// takes its time), unless `shutdown` comes first: then returns how it stops.
+async fn pause(delay: Option<std::time::Duration>, shutdown: std::pin::Pin<&mut impl Future<Output = Stop>>) -> Option<Stop> {
+    let delay = delay?;
+    tokio::select! {
+        biased;
+        s = shutdown => Some(s),
+        () = tokio::time::sleep(delay) => None,
+    }
+}
+
+fn io_failed(path: std::path::PathBuf) -> impl Fn(std::io::Error) -> LoadError {
+    move |error| LoadError::Io { path: path.clone(), error }
+}
+
 /// The driver was told to stop: on a clean shutdown the state is saved first.
-fn stopped(stop: Stop, p: &mut Persistence, broker: &Broker, now: Time) {
+fn stopped(stop: Stop, p: &mut Persistence, broker: &Broker, now: Time, monitor: &mut impl BrokerMonitor) {
     if stop == Stop::Shutdown {
-        save(p, broker, now);
+        save(p, broker, now, monitor);
     }
 }
 
@@ -341,10 +386,11 @@ fn ack_before_sync(broker: &Broker) -> bool {
 
 /// Saves the broker's state; a failure is logged and the broker goes on, as mosquitto does
 /// ("Error saving in-memory database"): the next save tries again.
-fn save(p: &mut Persistence, broker: &Broker, now: Time) {
+fn save(p: &mut Persistence, broker: &Broker, now: Time, monitor: &mut impl BrokerMonitor) {
     let wall = (p.wall_ms)();
     match p.persister.save(broker, now, wall) {
-        Ok(()) => tracing::debug!("saved the broker's state to {}", p.persister.path().display()),
+        Ok(Some(event)) => monitor.on_event(now, &event),
+        Ok(None) => {}
         Err(e) => tracing::error!("cannot save the broker's state to {}: {e}", p.persister.path().display()),
     }
 }
@@ -431,6 +477,10 @@ pub fn log_event(event: &Event) {
         }
         Event::SessionDiscarded { client_id } => tracing::debug!(client_id, "session discarded"),
         Event::Durable => tracing::info!("durable mode: acknowledgements wait for the log's sync"),
+        Event::Saved { sessions, messages, retained } => tracing::debug!(
+            "saved the broker's state: {sessions} sessions, {messages} messages, {retained} retained"
+        ),
+        Event::Compacted { commits } => tracing::debug!("folded {commits} commits of the log into a new snapshot"),
         Event::SessionRestored { client_id, messages, .. } => {
             tracing::debug!(client_id, messages, "session restored from disk")
         }

@@ -43,6 +43,9 @@ pub struct PersistenceConf {
     /// is appended to a log and synced before the acknowledgements that depend on it are sent
     /// (group commit: all the inputs of one turn of the driver's loop share one sync).
     pub sync: bool,
+    /// `persistence_log_limit` (mqtt-sim's own): durable mode folds the log into a new
+    /// snapshot once it is this many bytes long and longer than the snapshot.
+    pub log_limit: u64,
 }
 
 impl Default for PersistenceConf {
@@ -54,6 +57,7 @@ impl Default for PersistenceConf {
             autosave_interval: 1800,
             autosave_on_changes: false,
             sync: false,
+            log_limit: 4 << 20,
         }
     }
 }
@@ -68,6 +72,7 @@ impl PersistenceConf {
             autosave_interval: config.autosave_interval,
             autosave_on_changes: config.autosave_on_changes,
             sync: config.persistence_sync,
+            log_limit: config.persistence_log_limit,
         }
     }
 
@@ -109,11 +114,12 @@ struct Log {
     len: u64,
     /// A commit written and not yet synced: the state it leads to.
     pending: Option<delta::Parts>,
+    /// The snapshot's length: compaction waits until the log is longer, so a recovery reads
+    /// at most about twice the state's size.
+    snapshot_len: u64,
+    /// Commits since the last compaction.
+    commits: u64,
 }
-
-/// Compaction: the log is folded into a new snapshot once it is this long and longer than the
-/// snapshot it follows.
-const COMPACT_AT: u64 = 4 << 20;
 
 impl<S: Storage> Persister<S> {
     pub fn new(conf: PersistenceConf, storage: S) -> Persister<S> {
@@ -152,6 +158,7 @@ impl<S: Storage> Persister<S> {
             move |error| LoadError::Io { path, error }
         };
         let bytes = self.storage.read(&path).map_err(io(&path))?;
+        let snapshot_len = bytes.as_ref().map_or(0, |b| b.len() as u64);
         let (image, seq) = match bytes {
             Some(bytes) => {
                 let (image, _saved_at, seq) = format::decode_snapshot_at(&bytes)
@@ -210,7 +217,8 @@ impl<S: Storage> Persister<S> {
             committed
         };
         let image = delta::assemble(&committed);
-        self.log = Some(Log { committed, seq: last, len, pending: None });
+        let commits = last - seq;
+        self.log = Some(Log { committed, seq: last, len, pending: None, snapshot_len, commits });
         if !self.durable() {
             // Out of durable mode: fold the log into the snapshot once, and keep no log.
             self.compact(wall_ms).map_err(io(&log_path))?;
@@ -253,39 +261,64 @@ impl<S: Storage> Persister<S> {
         self.storage.append(&log_path, &bytes)?;
         log.len += bytes.len() as u64;
         log.seq += 1;
+        log.commits += 1;
         log.pending = Some(parts);
         Ok(true)
     }
 
-    /// Durable mode: makes the commit `begin_commit` wrote durable, and folds a long log into a
-    /// new snapshot.
-    pub fn finish_commit(&mut self, wall_ms: u64) -> std::io::Result<()> {
+    /// Durable mode: makes the commit `begin_commit` wrote durable.
+    pub fn finish_commit(&mut self) -> std::io::Result<()> {
         let log_path = self.log_path();
         let Some(log) = self.log.as_mut() else { return Ok(()) };
         let Some(parts) = log.pending.take() else { return Ok(()) };
         self.storage.sync(&log_path)?;
         log.committed = parts;
-        if log.len >= COMPACT_AT {
-            self.compact(wall_ms)?;
-        }
         Ok(())
     }
 
-    /// Writes the committed state as a new snapshot and empties the log. A crash between the
-    /// two leaves a snapshot that names the last commit it holds, and the log's older commits
-    /// are skipped on recovery.
-    fn compact(&mut self, wall_ms: u64) -> std::io::Result<()> {
-        let log_path = self.log_path();
+    /// Durable mode: whether the log is long enough to fold into a new snapshot
+    /// (`persistence_log_limit`, and longer than the snapshot it follows).
+    pub fn compaction_due(&self) -> bool {
+        self.log.as_ref().is_some_and(|log| {
+            log.pending.is_none() && log.len >= self.conf.log_limit && log.len > log.snapshot_len
+        })
+    }
+
+    /// Folds the log into a new snapshot in one go; returns how many commits it held.
+    fn compact(&mut self, wall_ms: u64) -> std::io::Result<u64> {
+        self.compact_write(wall_ms)?;
+        self.compact_install()?;
+        self.compact_truncate()
+    }
+
+    /// Compaction, first step: writes the committed state as the new snapshot beside the old
+    /// one (`.new`), not yet synced. A crash now leaves the old snapshot and the whole log.
+    pub fn compact_write(&mut self, wall_ms: u64) -> std::io::Result<()> {
         let Some(log) = self.log.as_mut() else { return Ok(()) };
         let image = delta::assemble(&log.committed);
         let bytes = format::encode_snapshot_at(&image, wall_ms, log.seq);
-        self.storage.replace(&self.conf.path(), &bytes)?;
+        log.snapshot_len = bytes.len() as u64;
+        self.storage.write_new(&self.conf.path(), &bytes)
+    }
+
+    /// Compaction, second step: syncs the new snapshot and renames it over the old one. A crash
+    /// now leaves a snapshot that names the last commit it holds, and the log's commits up to
+    /// it are skipped on recovery.
+    pub fn compact_install(&mut self) -> std::io::Result<()> {
+        self.storage.install_new(&self.conf.path())
+    }
+
+    /// Compaction, last step: empties the log (keeping its header). Returns how many commits
+    /// the new snapshot took from it.
+    pub fn compact_truncate(&mut self) -> std::io::Result<u64> {
+        let log_path = self.log_path();
+        let Some(log) = self.log.as_mut() else { return Ok(0) };
         let header = format::header_len() as u64;
         if log.len > header {
             self.storage.truncate(&log_path, header)?;
             log.len = header;
         }
-        Ok(())
+        Ok(std::mem::take(&mut log.commits))
     }
 
     /// When the next save by time is due, if saves go by time (not in durable mode, where every
@@ -308,20 +341,23 @@ impl<S: Storage> Persister<S> {
     }
 
     /// Writes the broker's state to the file (nothing when persistence is off); in durable
-    /// mode, commits it and compacts the log into the snapshot.
-    pub fn save(&mut self, broker: &Broker, now: Time, wall_ms: u64) -> std::io::Result<()> {
+    /// mode, commits it and compacts the log into the snapshot. Returns the `Event::Saved` that
+    /// reports what was written (`None` when persistence is off).
+    pub fn save(&mut self, broker: &Broker, now: Time, wall_ms: u64) -> std::io::Result<Option<crate::broker::Event>> {
         self.last_save = (now, broker.changes());
         if !self.conf.enabled {
-            return Ok(());
+            return Ok(None);
         }
+        let image = broker.image(now, wall_ms);
         if self.durable() {
             if self.begin_commit(broker, now, wall_ms)? {
-                self.finish_commit(wall_ms)?;
+                self.finish_commit()?;
             }
-            return self.compact(wall_ms);
+            self.compact(wall_ms)?;
+        } else {
+            self.storage.replace(&self.conf.path(), &format::encode_snapshot(&image, wall_ms))?;
         }
-        let bytes = format::encode_snapshot(&broker.image(now, wall_ms), wall_ms);
-        self.storage.replace(&self.conf.path(), &bytes)
+        Ok(Some(image.saved_event()))
     }
 
     /// The path saves go to.

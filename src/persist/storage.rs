@@ -16,7 +16,15 @@ pub trait Storage: Send + 'static {
     /// the bytes go to `path` + `.new`, are synced, and the new file is renamed over the old one
     /// and its directory synced (mosquitto 2.0 writes `mosquitto.db.new`, syncs it and renames
     /// it the same way).
-    fn replace(&mut self, path: &Path, bytes: &[u8]) -> io::Result<()>;
+    fn replace(&mut self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+        self.write_new(path, bytes)?;
+        self.install_new(path)
+    }
+    /// The first half of `replace`: writes `bytes` to `path` + `.new`, not yet synced. Nothing
+    /// reads a `.new` file, so a crash now leaves the old file in charge.
+    fn write_new(&mut self, path: &Path, bytes: &[u8]) -> io::Result<()>;
+    /// The second half of `replace`: syncs `path` + `.new` and renames it over `path`, durably.
+    fn install_new(&mut self, path: &Path) -> io::Result<()>;
     /// Appends `bytes` to the file, creating it if there is none (and then syncing its
     /// directory, so the file itself survives a crash). The bytes are durable only after `sync`.
     fn append(&mut self, path: &Path, bytes: &[u8]) -> io::Result<()>;
@@ -30,8 +38,11 @@ impl Storage for Box<dyn Storage> {
     fn read(&mut self, path: &Path) -> io::Result<Option<Vec<u8>>> {
         (**self).read(path)
     }
-    fn replace(&mut self, path: &Path, bytes: &[u8]) -> io::Result<()> {
-        (**self).replace(path, bytes)
+    fn write_new(&mut self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+        (**self).write_new(path, bytes)
+    }
+    fn install_new(&mut self, path: &Path) -> io::Result<()> {
+        (**self).install_new(path)
     }
     fn append(&mut self, path: &Path, bytes: &[u8]) -> io::Result<()> {
         (**self).append(path, bytes)
@@ -74,12 +85,13 @@ impl Storage for DiskStorage {
         absent_is_none(std::fs::read(path))
     }
 
-    fn replace(&mut self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+    fn write_new(&mut self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+        std::fs::File::create(new_path(path))?.write_all(bytes)
+    }
+
+    fn install_new(&mut self, path: &Path) -> io::Result<()> {
         let new = new_path(path);
-        let mut file = std::fs::File::create(&new)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
+        std::fs::File::open(&new)?.sync_all()?;
         std::fs::rename(&new, path)?;
         // The rename is durable once the directory is.
         std::fs::File::open(dir_of(path))?.sync_all()
@@ -117,14 +129,16 @@ impl Storage for SimStorage {
         absent_is_none(turmoil::fs::shim::std::fs::read(path))
     }
 
-    fn replace(&mut self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+    fn write_new(&mut self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+        use turmoil::fs::shim::std::fs;
+        fs::create_dir_all(dir_of(path))?;
+        fs::File::create(new_path(path))?.write_all(bytes)
+    }
+
+    fn install_new(&mut self, path: &Path) -> io::Result<()> {
         use turmoil::fs::shim::std::fs;
         let new = new_path(path);
-        fs::create_dir_all(dir_of(path))?;
-        let mut file = fs::File::create(&new)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
+        fs::OpenOptions::new().append(true).open(&new)?.sync_all()?;
         fs::rename(&new, path)?;
         fs::sync_dir(dir_of(path))
     }
@@ -167,8 +181,14 @@ impl Storage for MemStorage {
         Ok(self.files.get(path).cloned())
     }
 
-    fn replace(&mut self, path: &Path, bytes: &[u8]) -> io::Result<()> {
-        self.files.insert(path.to_owned(), bytes.to_vec());
+    fn write_new(&mut self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+        self.files.insert(new_path(path), bytes.to_vec());
+        Ok(())
+    }
+
+    fn install_new(&mut self, path: &Path) -> io::Result<()> {
+        let bytes = self.files.remove(&new_path(path)).ok_or(io::ErrorKind::NotFound)?;
+        self.files.insert(path.to_owned(), bytes);
         Ok(())
     }
 

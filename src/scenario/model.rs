@@ -66,6 +66,10 @@ pub struct Scenario {
     pub requires: BrokerSettings,
     #[serde(default)]
     pub network: Network,
+    /// The simulated disk the broker's persistence file is on (simulation only: over TCP the
+    /// broker's disk is what it is).
+    #[serde(default, skip_serializing_if = "Disk::is_default")]
+    pub disk: Disk,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub clients: BTreeMap<String, ClientSpec>,
     /// Each step is a one-key mapping (`- connect: reader`) or a bare keyword (`- crash_broker`).
@@ -139,6 +143,10 @@ pub struct BrokerSettings {
     /// acknowledgements that depend on it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub persistence_sync: Option<bool>,
+    /// Durable mode: the log's length, in bytes, at which it is folded into a new snapshot
+    /// (mqtt-sim's own option; default 4 MiB).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub persistence_log_limit: Option<u64>,
 }
 
 /// Calls `$then!` with the options of [`BrokerSettings`], which are also the names of their
@@ -159,7 +167,8 @@ macro_rules! broker_options {
             persistence,
             autosave_interval,
             autosave_on_changes,
-            persistence_sync
+            persistence_sync,
+            persistence_log_limit
         )
     };
 }
@@ -203,6 +212,27 @@ pub struct Network {
     pub min_latency: Option<Span>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_latency: Option<Span>,
+}
+
+/// How the simulated disk treats writes that were not synced when the broker crashes
+/// (turmoil's `unstable-fs` model: by default a crash loses every unsynced write).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Disk {
+    /// The probability that a write becomes durable on its own, without a sync, as an
+    /// operating system flushes its page cache (0, the default: only a sync makes it so).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sync_probability: Option<f64>,
+    /// Torn writes: a crash keeps a random number of whole `block_size`-byte blocks from the
+    /// start of each unsynced write, instead of all or nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block_size: Option<u64>,
+}
+
+impl Disk {
+    pub fn is_default(&self) -> bool {
+        *self == Disk::default()
+    }
 }
 
 /// A client: its CONNECT options. The map key is its host name in the simulation.

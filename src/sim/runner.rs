@@ -66,6 +66,12 @@ fn run_in(scenario: &Scenario, mut config: WorldConfig) -> RunResult {
     if let Some(max) = scenario.network.max_latency {
         config.max_latency = max.0;
     }
+    if let Some(p) = scenario.disk.sync_probability {
+        config.disk_sync_probability = p;
+    }
+    if let Some(size) = scenario.disk.block_size {
+        config.disk_block_size = Some(size);
+    }
     let mut world = World::new(config);
     for name in scenario.clients.keys() {
         world.add_client(name);

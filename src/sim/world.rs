@@ -39,6 +39,9 @@ pub struct WorldConfig {
     /// The probability that the simulated disk makes a write durable on its own, without a
     /// sync (turmoil's `sync_probability`; 0: only a sync does).
     pub disk_sync_probability: f64,
+    /// Torn writes: a crash keeps a random number of whole blocks of this size from the start
+    /// of each unsynced write (turmoil's `block_size`; `None`: all or nothing).
+    pub disk_block_size: Option<u64>,
     /// The known bug the broker and every client run with.
     #[cfg(feature = "mutants")]
     pub mutant: Option<crate::mutants::Mutant>,
@@ -53,6 +56,7 @@ impl WorldConfig {
             max_latency: Duration::from_millis(20),
             command_timeout: Duration::from_secs(30),
             disk_sync_probability: 0.0,
+            disk_block_size: None,
             #[cfg(feature = "mutants")]
             mutant: None,
         }
@@ -105,6 +109,10 @@ impl BrokerMonitor for SimMonitor {
             }
             Event::SessionDiscarded { client_id } => BrokerEvent::SessionDiscarded { client_id: client_id.clone() },
             Event::Durable => BrokerEvent::Durable,
+            Event::Saved { sessions, messages, retained } => {
+                BrokerEvent::Saved { sessions: *sessions, messages: *messages, retained: *retained }
+            }
+            Event::Compacted { commits } => BrokerEvent::Compacted { commits: *commits },
             Event::SessionRestored { client_id, subscriptions, messages } => BrokerEvent::SessionRestored {
                 client_id: client_id.clone(),
                 subscriptions: subscriptions.iter().map(|(f, q)| (f.clone(), q.as_u8())).collect(),
@@ -176,6 +184,9 @@ impl World {
             .min_message_latency(config.min_latency)
             .max_message_latency(config.max_latency);
         sim.fs().sync_probability(config.disk_sync_probability);
+        if let Some(size) = config.disk_block_size {
+            sim.fs().block_size(size);
+        }
         let mut sim = sim.build();
         // Simulated time since the start, read by whichever host is running (0 outside one).
         let trace = Trace::new(Arc::new(|| turmoil::sim_elapsed().unwrap_or(Duration::ZERO).as_millis() as u64));

@@ -108,6 +108,11 @@ pub enum BrokerEvent {
     SessionDiscarded { client_id: String },
     /// The broker runs in durable mode: what it acknowledges survives a crash.
     Durable,
+    /// The broker wrote its lasting state to its persistence file (an autosave or a clean
+    /// shutdown): this many sessions, messages held for them, retained messages.
+    Saved { sessions: usize, messages: usize, retained: usize },
+    /// Durable mode folded its log, of this many commits, into a new snapshot.
+    Compacted { commits: u64 },
     /// The broker started with this session from its persistence file: offline, with these
     /// subscriptions (filter, granted QoS) and this many messages queued or in flight.
     SessionRestored { client_id: String, subscriptions: Vec<(String, u8)>, messages: usize },
@@ -154,9 +159,11 @@ impl BrokerEvent {
             | BrokerEvent::PublishRefused { client_id, .. }
             | BrokerEvent::WillDelayed { client_id, .. }
             | BrokerEvent::WillCancelled { client_id, .. } => Some(client_id),
-            BrokerEvent::ClosedBeforeConnect { .. } | BrokerEvent::ClosedConnection { .. } | BrokerEvent::Durable => {
-                None
-            }
+            BrokerEvent::ClosedBeforeConnect { .. }
+            | BrokerEvent::ClosedConnection { .. }
+            | BrokerEvent::Durable
+            | BrokerEvent::Saved { .. }
+            | BrokerEvent::Compacted { .. } => None,
         }
     }
 }
@@ -172,6 +179,11 @@ impl fmt::Display for BrokerEvent {
             BrokerEvent::SessionOffline { client_id, reason } => write!(f, "{client_id:?} closed: {reason}"),
             BrokerEvent::SessionDiscarded { client_id } => write!(f, "session {client_id:?} discarded"),
             BrokerEvent::Durable => write!(f, "durable mode: acknowledgements wait for the log's sync"),
+            BrokerEvent::Saved { sessions, messages, retained } => write!(
+                f,
+                "state saved to disk: {sessions} sessions, {messages} messages, {retained} retained"
+            ),
+            BrokerEvent::Compacted { commits } => write!(f, "log of {commits} commits folded into a new snapshot"),
             BrokerEvent::SessionRestored { client_id, subscriptions, messages } => {
                 let subs: Vec<String> = subscriptions.iter().map(|(f, q)| format!("{f:?}:q{q}")).collect();
                 write!(f, "session {client_id:?} restored from disk: [{}], {messages} messages", subs.join(", "))
