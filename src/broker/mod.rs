@@ -171,6 +171,10 @@ pub enum Event {
     /// Reported by the driver: durable mode folded its log, of this many commits, into a new
     /// snapshot.
     Compacted { commits: u64 },
+    /// Reported by the driver when it starts: durable mode's log ended in a damaged commit (one
+    /// a crash cut short, or one corrupted), and was cut back to its first `at` bytes, dropping
+    /// `dropped`. Such a commit was never synced, so nothing it held was acknowledged.
+    LogRepaired { at: u64, dropped: u64 },
     /// A session was restored from the persistence file when the broker started, offline, with
     /// these subscriptions (filter, granted QoS) and this many messages queued or in flight.
     SessionRestored { client_id: String, subscriptions: Vec<(String, QoS)>, messages: usize },

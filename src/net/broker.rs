@@ -131,8 +131,13 @@ pub async fn run_broker_monitored<L: Listener>(
         None => Broker::new(config),
     };
     // What the restore reports (the sessions it brought back) comes before any input.
-    if persistence.as_ref().is_some_and(|p| p.persister.durable()) {
-        monitor.on_event(now(), &Event::Durable);
+    if let Some(p) = persistence.as_mut() {
+        if p.persister.durable() {
+            monitor.on_event(now(), &Event::Durable);
+        }
+        for repair in p.persister.take_repairs() {
+            monitor.on_event(now(), &repair);
+        }
     }
     while let Some(event) = broker.poll_event() {
         monitor.on_event(now(), &event);
@@ -480,6 +485,8 @@ pub fn log_event(event: &Event) {
         Event::Saved { sessions, messages, retained } => tracing::debug!(
             "saved the broker's state: {sessions} sessions, {messages} messages, {retained} retained"
         ),
+        // `persist` has warned already, naming the file and the damage.
+        Event::LogRepaired { at, dropped } => tracing::debug!("log cut back to byte {at}, {dropped} bytes dropped"),
         Event::Compacted { commits } => tracing::debug!("folded {commits} commits of the log into a new snapshot"),
         Event::SessionRestored { client_id, messages, .. } => {
             tracing::debug!(client_id, messages, "session restored from disk")

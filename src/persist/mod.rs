@@ -102,6 +102,8 @@ pub struct Persister<S: Storage> {
     last_save: (Time, u64),
     /// The durable mode's log, once loaded.
     log: Option<Log>,
+    /// What `load` found and repaired, for the driver to report.
+    repairs: Vec<crate::broker::Event>,
 }
 
 /// What the durable mode's log holds.
@@ -123,7 +125,7 @@ struct Log {
 
 impl<S: Storage> Persister<S> {
     pub fn new(conf: PersistenceConf, storage: S) -> Persister<S> {
-        Persister { conf, storage, last_save: (Time::ZERO, 0), log: None }
+        Persister { conf, storage, last_save: (Time::ZERO, 0), log: None, repairs: Vec::new() }
     }
 
     pub fn conf(&self) -> &PersistenceConf {
@@ -179,9 +181,10 @@ impl<S: Storage> Persister<S> {
         // A log cut inside its header (the first write a crash interrupted) holds no commit.
         let header = format::log_header();
         let torn_header = log.as_ref().is_some_and(|b| b.len() < header.len() && header.starts_with(b));
-        if torn_header {
+        if let Some(cut) = log.as_ref().filter(|_| torn_header) {
             tracing::warn!("{}: cut inside its header, emptied", log_path.display());
             self.storage.truncate(&log_path, 0).map_err(io(&log_path))?;
+            self.repairs.push(crate::broker::Event::LogRepaired { at: 0, dropped: cut.len() as u64 });
         }
         if let Some(bytes) = log.filter(|_| !torn_header) {
             format::check_header(&bytes, format::FileKind::Log)
@@ -207,6 +210,8 @@ impl<S: Storage> Persister<S> {
                 );
                 self.storage.truncate(&log_path, problem.offset as u64).map_err(io(&log_path))?;
                 len = problem.offset as u64;
+                let dropped = (bytes.len() - problem.offset) as u64;
+                self.repairs.push(crate::broker::Event::LogRepaired { at: len, dropped });
             }
         }
         #[cfg(feature = "mutants")]
@@ -243,6 +248,11 @@ impl<S: Storage> Persister<S> {
             delta::apply(&mut parts, changes);
         }
         parts
+    }
+
+    /// What the last `load` repaired (`Event::LogRepaired`), once.
+    pub fn take_repairs(&mut self) -> Vec<crate::broker::Event> {
+        std::mem::take(&mut self.repairs)
     }
 
     /// Durable mode: writes what changed since the last commit to the log, not yet synced.

@@ -113,6 +113,9 @@ pub enum BrokerEvent {
     Saved { sessions: usize, messages: usize, retained: usize },
     /// Durable mode folded its log, of this many commits, into a new snapshot.
     Compacted { commits: u64 },
+    /// Durable mode's log ended in a damaged commit (a crash cut it short) and was cut back to
+    /// its first `at` bytes, dropping `dropped`.
+    LogRepaired { at: u64, dropped: u64 },
     /// The broker started with this session from its persistence file: offline, with these
     /// subscriptions (filter, granted QoS) and this many messages queued or in flight.
     SessionRestored { client_id: String, subscriptions: Vec<(String, u8)>, messages: usize },
@@ -163,7 +166,8 @@ impl BrokerEvent {
             | BrokerEvent::ClosedConnection { .. }
             | BrokerEvent::Durable
             | BrokerEvent::Saved { .. }
-            | BrokerEvent::Compacted { .. } => None,
+            | BrokerEvent::Compacted { .. }
+            | BrokerEvent::LogRepaired { .. } => None,
         }
     }
 }
@@ -184,6 +188,9 @@ impl fmt::Display for BrokerEvent {
                 "state saved to disk: {sessions} sessions, {messages} messages, {retained} retained"
             ),
             BrokerEvent::Compacted { commits } => write!(f, "log of {commits} commits folded into a new snapshot"),
+            BrokerEvent::LogRepaired { at, dropped } => {
+                write!(f, "log cut back to byte {at}: dropped {dropped} bytes of a commit a crash cut short")
+            }
             BrokerEvent::SessionRestored { client_id, subscriptions, messages } => {
                 let subs: Vec<String> = subscriptions.iter().map(|(f, q)| format!("{f:?}:q{q}")).collect();
                 write!(f, "session {client_id:?} restored from disk: [{}], {messages} messages", subs.join(", "))
