@@ -176,7 +176,8 @@ pub enum Event {
     /// `dropped`. Such a commit was never synced, so nothing it held was acknowledged.
     LogRepaired { at: u64, dropped: u64 },
     /// A session was restored from the persistence file when the broker started, offline, with
-    /// these subscriptions (filter, granted QoS) and this many messages queued or in flight.
+    /// these subscriptions (filter, granted QoS) and this many messages queued, in flight, or
+    /// received at QoS 2 and waiting for their PUBREL.
     SessionRestored { client_id: String, subscriptions: Vec<(String, QoS)>, messages: usize },
     /// A will message was published [MQTT-3.1.2-8].
     WillPublished { client_id: String, topic: String },

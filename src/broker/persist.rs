@@ -315,7 +315,7 @@ impl Broker {
             broker.events.push_back(super::Event::SessionRestored {
                 client_id: id.clone(),
                 subscriptions: session.subscriptions.iter().map(|(f, o)| (f.clone(), o.qos)).collect(),
-                messages: session.inflight.len() + session.queue.len(),
+                messages: session.inflight.len() + session.queue.len() + session.incoming.len(),
             });
             broker.sessions.insert(id.clone(), session);
             let expires_at = match (s.expires_at_ms, session_expiry(&broker, &id)) {

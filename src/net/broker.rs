@@ -358,7 +358,10 @@ async fn compact(
 
 /// Waits `delay` (the simulated disk's sync time; none over real TCP, where the sync itself
 /// takes its time), unless `shutdown` comes first: then returns how it stops.
-async fn pause(delay: Option<std::time::Duration>, shutdown: std::pin::Pin<&mut impl Future<Output = Stop>>) -> Option<Stop> {
+async fn pause(
+    delay: Option<std::time::Duration>,
+    shutdown: std::pin::Pin<&mut impl Future<Output = Stop>>,
+) -> Option<Stop> {
     let delay = delay?;
     tokio::select! {
         biased;
@@ -482,9 +485,9 @@ pub fn log_event(event: &Event) {
         }
         Event::SessionDiscarded { client_id } => tracing::debug!(client_id, "session discarded"),
         Event::Durable => tracing::info!("durable mode: acknowledgements wait for the log's sync"),
-        Event::Saved { sessions, messages, retained } => tracing::debug!(
-            "saved the broker's state: {sessions} sessions, {messages} messages, {retained} retained"
-        ),
+        Event::Saved { sessions, messages, retained } => {
+            tracing::debug!("saved the broker's state: {sessions} sessions, {messages} messages, {retained} retained")
+        }
         // `persist` has warned already, naming the file and the damage.
         Event::LogRepaired { at, dropped } => tracing::debug!("log cut back to byte {at}, {dropped} bytes dropped"),
         Event::Compacted { commits } => tracing::debug!("folded {commits} commits of the log into a new snapshot"),

@@ -289,9 +289,9 @@ impl<S: Storage> Persister<S> {
     /// Durable mode: whether the log is long enough to fold into a new snapshot
     /// (`persistence_log_limit`, and longer than the snapshot it follows).
     pub fn compaction_due(&self) -> bool {
-        self.log.as_ref().is_some_and(|log| {
-            log.pending.is_none() && log.len >= self.conf.log_limit && log.len > log.snapshot_len
-        })
+        self.log
+            .as_ref()
+            .is_some_and(|log| log.pending.is_none() && log.len >= self.conf.log_limit && log.len > log.snapshot_len)
     }
 
     /// Folds the log into a new snapshot in one go; returns how many commits it held.

@@ -154,7 +154,10 @@ fn check(s: &Scenario) -> Result<(), (String, String)> {
         return Err(("steps".into(), "a scenario needs at least one step".into()));
     }
     if let Some(p) = s.disk.sync_probability.filter(|p| !(0.0..=1.0).contains(p)) {
-        return Err(("disk.sync_probability".into(), format!("`sync_probability` is a probability from 0 to 1, found {p}")));
+        return Err((
+            "disk.sync_probability".into(),
+            format!("`sync_probability` is a probability from 0 to 1, found {p}"),
+        ));
     }
     if s.disk.block_size == Some(0) {
         return Err(("disk.block_size".into(), "`block_size` is a number of bytes, at least 1".into()));

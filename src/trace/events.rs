@@ -117,7 +117,8 @@ pub enum BrokerEvent {
     /// its first `at` bytes, dropping `dropped`.
     LogRepaired { at: u64, dropped: u64 },
     /// The broker started with this session from its persistence file: offline, with these
-    /// subscriptions (filter, granted QoS) and this many messages queued or in flight.
+    /// subscriptions (filter, granted QoS) and this many messages queued, in flight, or received
+    /// at QoS 2 and waiting for their PUBREL.
     SessionRestored { client_id: String, subscriptions: Vec<(String, u8)>, messages: usize },
     /// The broker did not queue a message for a session.
     Dropped {
@@ -183,10 +184,9 @@ impl fmt::Display for BrokerEvent {
             BrokerEvent::SessionOffline { client_id, reason } => write!(f, "{client_id:?} closed: {reason}"),
             BrokerEvent::SessionDiscarded { client_id } => write!(f, "session {client_id:?} discarded"),
             BrokerEvent::Durable => write!(f, "durable mode: acknowledgements wait for the log's sync"),
-            BrokerEvent::Saved { sessions, messages, retained } => write!(
-                f,
-                "state saved to disk: {sessions} sessions, {messages} messages, {retained} retained"
-            ),
+            BrokerEvent::Saved { sessions, messages, retained } => {
+                write!(f, "state saved to disk: {sessions} sessions, {messages} messages, {retained} retained")
+            }
             BrokerEvent::Compacted { commits } => write!(f, "log of {commits} commits folded into a new snapshot"),
             BrokerEvent::LogRepaired { at, dropped } => {
                 write!(f, "log cut back to byte {at}: dropped {dropped} bytes of a commit a crash cut short")
