@@ -32,7 +32,7 @@ fn generated_scenarios_break_no_invariant() {
 /// Generates `cases` scenarios of `mix`, as YAML reloaded by the loader (which checks that 5.0
 /// fields are only on 5.0 clients), and counts (5.0 clients, all clients, 5.0-only fields used).
 fn generate_and_load(mix: ProtocolMix, cases: u64) -> (usize, usize, usize) {
-    let strategy = generate::scenario(mix);
+    let strategy = generate::scenario(mix, mqtt_sim::explore::PersistenceMix::Off);
     let mut runner = TestRunner::new_with_rng(Config::default(), TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]));
     let (mut v5, mut all, mut v5_steps) = (0, 0, 0);
     for case in 0..cases {

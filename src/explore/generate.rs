@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 
+use super::persistence::{self, PersistenceMix};
 use super::v5::{self, ProtocolMix, V5Subscription};
 use crate::protocol::QoS;
 use crate::scenario::model::{
@@ -270,10 +271,33 @@ fn clients(flags: Vec<ClientFlags>) -> BTreeMap<String, ClientSpec> {
     clients
 }
 
+/// Whole scenarios whose clients speak the versions `mix` asks for, on a broker that keeps its
+/// state as `persistence` asks (`persistence::plan`).
+pub fn scenario(mix: ProtocolMix, persistence: PersistenceMix) -> BoxedStrategy<Scenario> {
+    let cases = versions(mix);
+    if persistence == PersistenceMix::Off {
+        return cases;
+    }
+    (cases, persistence::plan(persistence))
+        .prop_map(|(mut scenario, plan)| {
+            if let Some(plan) = plan {
+                // The plan goes among the generated steps, before the epilogue.
+                let kept = scenario.steps.len() - epilogue(scenario.clients.len()).len();
+                let tail = scenario.steps.split_off(kept);
+                let mut steps = std::mem::take(&mut scenario.steps);
+                persistence::apply(&plan, &mut scenario, &mut steps);
+                steps.extend(tail);
+                scenario.steps = steps;
+            }
+            scenario
+        })
+        .boxed()
+}
+
 /// Whole scenarios whose clients speak the versions `mix` asks for: 3.1.1 alone is the
 /// generator `explore` always had (`v311.rs`), the others the one above. The steps before the
 /// epilogue shrink (proptest drops and simplifies them).
-pub fn scenario(mix: ProtocolMix) -> BoxedStrategy<Scenario> {
+fn versions(mix: ProtocolMix) -> BoxedStrategy<Scenario> {
     if mix == ProtocolMix::V311 {
         return super::v311::scenario().boxed();
     }

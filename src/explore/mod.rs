@@ -7,9 +7,11 @@
 //! distinct outcomes and keep the simulation seed fixed while a failure shrinks.
 
 pub mod generate;
+pub mod persistence;
 pub mod v311;
 pub mod v5;
 
+pub use persistence::PersistenceMix;
 pub use v5::ProtocolMix;
 
 use std::collections::BTreeSet;
@@ -28,6 +30,8 @@ pub struct ExploreOptions {
     pub seed: u64,
     /// Which protocol versions the generated clients speak.
     pub protocol: ProtocolMix,
+    /// How the broker keeps its state across the crashes of a case.
+    pub persistence: PersistenceMix,
     /// Run only the cases whose index is `shard.0` modulo `shard.1`.
     pub shard: (u64, u64),
     pub time_limit: Option<Duration>,
@@ -48,6 +52,7 @@ impl Default for ExploreOptions {
             cases: 100,
             seed: 0,
             protocol: ProtocolMix::default(),
+            persistence: PersistenceMix::default(),
             shard: (0, 1),
             time_limit: None,
             regressions: None,
@@ -120,7 +125,7 @@ pub fn explore(opts: &ExploreOptions, progress: &dyn Fn(u64, &Summary)) -> Summa
     let started = Instant::now();
     let mut summary = Summary::default();
     let mut outcomes = BTreeSet::new();
-    let strategy = generate::scenario(opts.protocol);
+    let strategy = generate::scenario(opts.protocol, opts.persistence);
     for case in (0..opts.cases).filter(|c| c % opts.shard.1 == opts.shard.0) {
         if opts.time_limit.is_some_and(|limit| started.elapsed() >= limit) {
             break;

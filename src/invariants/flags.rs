@@ -26,8 +26,10 @@ type Outstanding = BTreeMap<u16, (usize, bool)>;
 /// re-send first.
 ///
 /// Broker to client: per client id; a new session (CONNACK with session present 0), a discarded
-/// session or a broker crash forgets what was outstanding. Client to broker: per client process;
-/// a clean CONNECT or a crash of the client forgets it.
+/// session or a broker crash forgets what was outstanding, except for a session the restarted
+/// broker restored from its persistence file (`SessionRestored`), whose in-flight messages are
+/// re-sent, with DUP=1, as the re-deliveries they are. Client to broker: per client process; a
+/// clean CONNECT or a crash of the client forgets it.
 ///
 /// A PUBLISH the broker routed to a session while reading from a connection that was already
 /// lost may never reach the wire: the broker took it as sent (and re-sends it with DUP=1 on the
@@ -41,6 +43,8 @@ pub fn dup_on_redelivery(events: &[TraceEvent], out: &mut Vec<Violation>) {
     let tapped = events.iter().any(|e| matches!(e, TraceEvent::Send { host, .. } if host == BROKER));
     let mut id_of_host: BTreeMap<&str, &str> = BTreeMap::new();
     let mut from_broker: BTreeMap<&str, Outstanding> = BTreeMap::new();
+    // What was outstanding when the broker last crashed, for the sessions it may restore.
+    let mut before_crash: BTreeMap<&str, Outstanding> = BTreeMap::new();
     let mut from_client: BTreeMap<&str, Outstanding> = BTreeMap::new();
     // By client id: the host and line of the CONNACK of the connection open now, and the lines
     // from that CONNACK to the close of the last one that closed.
@@ -121,7 +125,12 @@ pub fn dup_on_redelivery(events: &[TraceEvent], out: &mut Vec<Violation>) {
             TraceEvent::Broker { event: BrokerEvent::SessionDiscarded { client_id }, .. } => {
                 from_broker.remove(client_id.as_str());
             }
-            TraceEvent::Fault { fault: Fault::CrashBroker, .. } => from_broker.clear(),
+            TraceEvent::Fault { fault: Fault::CrashBroker, .. } => before_crash = std::mem::take(&mut from_broker),
+            TraceEvent::Broker { event: BrokerEvent::SessionRestored { client_id, .. }, .. } => {
+                if let Some((id, o)) = before_crash.remove_entry(client_id.as_str()) {
+                    from_broker.insert(id, o);
+                }
+            }
             TraceEvent::Fault { fault: Fault::CrashClient { client }, .. } => {
                 from_client.remove(client.as_str());
             }

@@ -396,6 +396,30 @@ fn dup_on_a_first_send() {
 }
 
 #[test]
+fn an_in_flight_message_restored_from_disk_is_resent_with_dup() {
+    // Found by `explore --persistence durable`: the broker sent "1" to `s`, crashed before the
+    // PUBACK arrived, restored the session with "1" in flight, and re-sent it with DUP=1.
+    let connack = |sp| P::Connack { session_present: sp, return_code: 0, props: None };
+    let resent = |restored: bool| {
+        let mut t = wire("s", "broker", P::connect_for_test("s", false));
+        t.extend(wire("broker", "s", connack(false)));
+        t.extend(wire("broker", "s", P::publish_for_test(Some(1), 1, false, false, "t/a", "1")));
+        t.push(E::Fault { ms: 0, fault: Fault::CrashBroker });
+        t.push(E::Fault { ms: 0, fault: Fault::RestartBroker });
+        if restored {
+            let event = BrokerEvent::SessionRestored { client_id: "s".into(), subscriptions: vec![], messages: 1 };
+            t.push(E::Broker { ms: 0, event });
+        }
+        t.extend(wire("s", "broker", P::connect_for_test("s", false)));
+        t.extend(wire("broker", "s", connack(true)));
+        t.extend(wire("broker", "s", P::publish_for_test(Some(1), 1, true, false, "t/a", "1")));
+        names(&check(&t))
+    };
+    assert_eq!(resent(true), Vec::<&str>::new(), "a re-delivery of what the file kept in flight");
+    assert_eq!(resent(false), vec!["dup-only-on-redelivery"], "a broker that kept nothing sends it first");
+}
+
+#[test]
 fn a_publish_routed_onto_a_lost_connection_may_first_be_seen_with_dup() {
     // Found by exploration (mixed case 1870, and possible in 3.1.1): the broker reads "1" from
     // `p` while `s`'s connection is already lost, routes it to `s` (taking it as sent) and closes

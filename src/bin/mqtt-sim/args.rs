@@ -135,6 +135,12 @@ pub(crate) struct ExploreArgs {
     /// so a seed gives the cases it gave), 5, or mixed (each client either).
     #[arg(long, value_name = "3.1.1|5|mixed", default_value = "3.1.1")]
     pub(crate) protocol: mqtt_sim::explore::ProtocolMix,
+    /// How the broker keeps its state across the crashes each case gets: off (in memory, the
+    /// cases explore always generated), autosave (mosquitto's persistence, saving every few
+    /// changes or seconds), durable (mqtt-sim's persistence_sync) or mixed; on simulated disks
+    /// that sometimes flush or tear unsynced writes.
+    #[arg(long, value_name = "off|autosave|durable|mixed", default_value = "off")]
+    pub(crate) persistence: mqtt_sim::explore::PersistenceMix,
     /// Run shard I of N (cases whose index is I modulo N), e.g. 0/2.
     #[arg(long, value_name = "I/N", value_parser = parse_shard, default_value = "0/1")]
     pub(crate) shard: (u64, u64),

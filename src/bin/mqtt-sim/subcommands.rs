@@ -295,6 +295,7 @@ pub(crate) fn explore(args: ExploreArgs) -> ExitCode {
         cases: args.cases,
         seed: args.seed,
         protocol: args.protocol,
+        persistence: args.persistence,
         shard: args.shard,
         time_limit: args.time_limit.map(std::time::Duration::from_secs),
         regressions: Some(args.regressions.clone()),
