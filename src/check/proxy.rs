@@ -17,14 +17,17 @@
 //!
 //! The proxy also records the broker's side of every connection in the run's trace, decoded with
 //! our codec as the simulation's broker tap does: what the broker sent, when it sent it, and what
-//! reached it, when it arrived, and when the broker closed its end of the connection. The
-//! client's side is recorded by the client's own tap.
+//! reached it, when it arrived, and when the broker closed its end of the connection, and whether
+//! that close came after the proxy had delivered the client's own close (its FIN) to the broker:
+//! the client's note of its close is written by another task than the proxy's, so the trace
+//! alone cannot order the two. The client's side is recorded by the client's own tap.
 //!
 //! Real-time code for `check` only; nothing here runs inside the simulation.
 
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -217,9 +220,12 @@ async fn carry(client: TcpStream, shared: Arc<Shared>) {
         Arc::new(Mutex::new(PacketRecorder::new(BROKER.to_owned(), shared.client.clone(), shared.trace.clone())));
     let (from_client, to_client) = client.into_split();
     let (from_broker, to_broker) = broker.into_split();
+    // Set when the client's FIN is delivered to the broker, read when the broker's arrives:
+    // shared by the two directions of this connection only.
+    let client_fin_delivered = AtomicBool::new(false);
     tokio::join!(
-        one_way(Way::Up, from_client, to_broker, &shared, &recorder),
-        one_way(Way::Down, from_broker, to_client, &shared, &recorder),
+        one_way(Way::Up, from_client, to_broker, &shared, &recorder, &client_fin_delivered),
+        one_way(Way::Down, from_broker, to_client, &shared, &recorder, &client_fin_delivered),
     );
 }
 
@@ -231,9 +237,21 @@ struct Chunk {
 
 /// One direction of a connection: a reader that decides each chunk's fate when it is read, and
 /// a writer that delivers the survivors when they are due and the link is not held.
-async fn one_way(way: Way, from: OwnedReadHalf, to: OwnedWriteHalf, shared: &Shared, recorder: &Mutex<PacketRecorder>) {
+/// `client_fin_delivered`: whether the client's FIN has reached the broker (set going up, read
+/// going down).
+async fn one_way(
+    way: Way,
+    from: OwnedReadHalf,
+    to: OwnedWriteHalf,
+    shared: &Shared,
+    recorder: &Mutex<PacketRecorder>,
+    client_fin_delivered: &AtomicBool,
+) {
     let (tx, rx) = mpsc::unbounded_channel();
-    tokio::join!(read_side(way, from, tx, shared, recorder), write_side(way, to, rx, shared, recorder));
+    tokio::join!(
+        read_side(way, from, tx, shared, recorder, client_fin_delivered),
+        write_side(way, to, rx, shared, recorder, client_fin_delivered)
+    );
 }
 
 async fn read_side(
@@ -242,6 +260,7 @@ async fn read_side(
     tx: mpsc::UnboundedSender<Chunk>,
     shared: &Shared,
     recorder: &Mutex<PacketRecorder>,
+    client_fin_delivered: &AtomicBool,
 ) {
     let mut stuck = false;
     let mut buf = vec![0u8; 16 * 1024];
@@ -251,8 +270,11 @@ async fn read_side(
             recorder.lock().expect("recorder lock").sent(&buf[..n]);
         }
         if way == Way::Down && n == 0 {
-            // The broker closed its end: when, and after what, the trace shows.
-            let event = BrokerEvent::ClosedConnection { client: shared.client.clone() };
+            // The broker closed its end: when, and after what, the trace shows; and whether the
+            // client's own close had reached it, which the trace cannot show (the client's note
+            // of it comes from another task, and may be written after this).
+            let after_client_close = client_fin_delivered.load(Ordering::SeqCst);
+            let event = BrokerEvent::ClosedConnection { client: shared.client.clone(), after_client_close };
             shared.trace.push(TraceEvent::Broker { ms: shared.trace.now_ms(), event });
         }
         let faults = shared.faults.borrow().clone();
@@ -281,6 +303,7 @@ async fn write_side(
     mut rx: mpsc::UnboundedReceiver<Chunk>,
     shared: &Shared,
     recorder: &Mutex<PacketRecorder>,
+    client_fin_delivered: &AtomicBool,
 ) {
     let mut faults = shared.faults.clone();
     while let Some(chunk) = rx.recv().await {
@@ -294,6 +317,11 @@ async fn write_side(
             break;
         }
         let Some(bytes) = chunk.bytes else {
+            // The client's FIN, delivered now (not while held, nor when lost to a partition):
+            // a close of the broker's that follows answers it.
+            if way == Way::Up {
+                client_fin_delivered.store(true, Ordering::SeqCst);
+            }
             let _ = to.shutdown().await;
             return;
         };

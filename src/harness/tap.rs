@@ -113,7 +113,7 @@ impl<Io> Tap<Io> {
     fn record_close(&mut self) {
         if !std::mem::replace(&mut self.closed, true) && self.recorder.host == BROKER {
             let r = &self.recorder;
-            let event = BrokerEvent::ClosedConnection { client: r.peer.clone() };
+            let event = BrokerEvent::ClosedConnection { client: r.peer.clone(), after_client_close: false };
             r.trace.push(TraceEvent::Broker { ms: r.trace.now_ms(), event });
         }
     }

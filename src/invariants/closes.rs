@@ -24,8 +24,15 @@
 //! idle client. The trace does not say which of a client's connections a close ends: the oldest
 //! still open with a cause is taken, else one whose CONNECT the client wrote and the broker never
 //! read (it may close that for want of a CONNECT in time), else the oldest.
+//!
+//! Over TCP, the fault proxy also tells whether a close came after it delivered the client's own
+//! close (its FIN) to the broker (`after_client_close`): such a close answers the client's, and
+//! is never unprovoked. The client's note of its close (`Disconnected`...) is written by a task
+//! of its own, so it may land in the trace after the close it caused; when no connection has a
+//! cause yet, the note is applied at the close, as if it had come first, and skipped when it
+//! comes: the verdict is the same in either order.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::flags::broker_view;
 use super::Violation;
@@ -90,6 +97,10 @@ pub fn no_unprovoked_close(events: &[TraceEvent], out: &mut Vec<Violation>) {
     // way). Each is a connection the broker may close with no packet read on it: for want of
     // a CONNECT in time, or because the client gave up on it.
     let mut unread: BTreeMap<&str, usize> = BTreeMap::new();
+    // Client hosts whose note of their last close was applied early, at the broker's close that
+    // answered it: the note is skipped when it comes (before the client's next CONNECT, which
+    // its agent writes only once the note is recorded).
+    let mut noted_early: BTreeSet<&str> = BTreeSet::new();
     for (line, e) in events.iter().enumerate() {
         if let Some((client, by_broker, packet)) = broker_view(e, tapped) {
             if let (false, PacketSummary::Connect { .. }) = (by_broker, packet) {
@@ -102,6 +113,9 @@ pub fn no_unprovoked_close(events: &[TraceEvent], out: &mut Vec<Violation>) {
         if let TraceEvent::Send { host, peer, packet: PacketSummary::Connect { .. }, .. } = e {
             if peer == BROKER {
                 *unread.entry(host).or_default() += 1;
+                // A note owed from an earlier connection that never came must not be taken for
+                // this one's.
+                noted_early.remove(host.as_str());
             }
         }
         match e {
@@ -118,7 +132,11 @@ pub fn no_unprovoked_close(events: &[TraceEvent], out: &mut Vec<Violation>) {
                 event: ClientNote::ConnectFailed { .. } | ClientNote::ConnectRefused { .. },
                 ..
             } => {
-                newest(&mut open, client, |c| c.justify("its client closed the connection"));
+                // Unless it was applied already, at the close that answered it.
+                let applied = noted_early.remove(client.as_str());
+                if !applied {
+                    newest(&mut open, client, |c| c.justify(CLIENT_CLOSED));
+                }
             }
             TraceEvent::Fault { fault: Fault::LoseConnection { client } | Fault::CrashClient { client }, .. } => {
                 for c in open.get_mut(client.as_str()).into_iter().flatten() {
@@ -138,7 +156,10 @@ pub fn no_unprovoked_close(events: &[TraceEvent], out: &mut Vec<Violation>) {
                     c.justify("a server limit [MQTT-4.8.0-2]");
                 }
             }
-            TraceEvent::Broker { ms, event: BrokerEvent::ClosedConnection { client } } => {
+            TraceEvent::Broker { ms, event: BrokerEvent::ClosedConnection { client, after_client_close } } => {
+                if *after_client_close && note_early(&mut open, client, *ms) {
+                    noted_early.insert(client);
+                }
                 let unread = unread.get_mut(client.as_str());
                 if let Some(v) = close(&mut open, client, line, *ms, unread) {
                     out.push(v);
@@ -146,6 +167,29 @@ pub fn no_unprovoked_close(events: &[TraceEvent], out: &mut Vec<Violation>) {
             }
             _ => {}
         }
+    }
+}
+
+/// The cause a client's note of its close gives.
+const CLIENT_CLOSED: &str = "its client closed the connection";
+
+/// A close of `client`'s connection at `ms` that came after the client's own close reached the
+/// broker answers it, even if the client's note of that close is not in the trace yet: if no
+/// connection of `client` has a cause, the note is applied now, to the newest connection as a
+/// note is, and `close` then ends that one. Returns whether the note was applied.
+fn note_early(open: &mut BTreeMap<&str, Vec<Conn>>, client: &str, ms: u64) -> bool {
+    let Some(conns) = open.get_mut(client) else {
+        return false;
+    };
+    if conns.iter().any(|c| c.cause_at(ms).is_some()) {
+        return false;
+    }
+    match conns.last_mut() {
+        Some(c) => {
+            c.justify(CLIENT_CLOSED);
+            true
+        }
+        None => false,
     }
 }
 
@@ -329,7 +373,15 @@ mod tests {
         ]
     }
     fn closed(ms: u64, client: &str) -> E {
-        E::Broker { ms, event: BrokerEvent::ClosedConnection { client: client.into() } }
+        E::Broker { ms, event: BrokerEvent::ClosedConnection { client: client.into(), after_client_close: false } }
+    }
+    /// The broker closed its end after the proxy had delivered the client's FIN.
+    fn closed_after_client(ms: u64, client: &str) -> E {
+        E::Broker { ms, event: BrokerEvent::ClosedConnection { client: client.into(), after_client_close: true } }
+    }
+    /// The client's application saw its connection end (here, closed by the client itself).
+    fn disconnected(ms: u64, client: &str) -> E {
+        E::Disconnected { ms, client: client.into(), cause: crate::trace::EndCause(None) }
     }
     fn publish(qos: u8) -> P {
         P::Publish(PublishSummary {
@@ -496,5 +548,84 @@ mod tests {
         let found = judge(&t);
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(found[0].contains("1200 ms after the last packet"), "{found:?}");
+    }
+
+    /// The order CI saw over TCP (regressions/resubscribe_with_lost_suback...): a `connect` step
+    /// drops c's connection, the proxy delivers its FIN, the broker closes its end, and the
+    /// client's `Disconnected`, written by its agent's own task, lands after that close.
+    fn answered_close_before_its_note(after_client_close: bool) -> Vec<E> {
+        let mut t = connect(35_248, "c", "c", 2);
+        t.push(read(41_257, "c", P::Pingreq));
+        t.push(wrote(41_257, "c", P::Pingresp));
+        t.push(if after_client_close { closed_after_client(42_250, "c") } else { closed(42_250, "c") });
+        t.push(disconnected(42_251, "c"));
+        t
+    }
+
+    #[test]
+    fn a_close_after_the_clients_delivered_fin_answers_it_though_its_note_comes_later() {
+        assert_eq!(judge(&answered_close_before_its_note(true)), Vec::<String>::new());
+    }
+
+    #[test]
+    fn without_the_clients_fin_delivered_the_same_close_is_unprovoked() {
+        // The close before any cause the trace shows, the broker not having had the client's
+        // FIN: what a broker closing on its own looks like.
+        let found = judge(&answered_close_before_its_note(false));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].contains("993 ms after the last packet it read"), "{found:?}");
+    }
+
+    #[test]
+    fn the_late_note_of_an_answered_close_excuses_nothing_after_it() {
+        // The note of the closed connection was applied at its close: it gives the client's
+        // next connection no cause, and an unprovoked close of that one is still reported.
+        let mut t = answered_close_before_its_note(true);
+        t.extend(connect(42_260, "c", "c", 2));
+        t.push(read(42_300, "c", P::Pingreq));
+        t.push(wrote(42_300, "c", P::Pingresp));
+        t.push(closed(43_300, "c"));
+        let found = judge(&t);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].contains("1000 ms after the last packet it read"), "{found:?}");
+        // Nor does it give a cause to an older connection still open (its FIN lost, say).
+        let mut t = connect(0, "c", "c", 2);
+        t.extend(connect(1000, "c", "", 2));
+        t.push(closed_after_client(1500, "c"));
+        t.push(disconnected(1501, "c"));
+        t.push(closed(1600, "c"));
+        let found = judge(&t);
+        assert!(found.len() == 1 && found[0].contains("1600 ms after the last packet"), "{found:?}");
+    }
+
+    #[test]
+    fn a_note_owed_to_an_answered_close_is_not_taken_for_the_next_connections() {
+        // The note of an answered close never came (the run ended, say): the client's next
+        // connection's own note is not skipped in its place.
+        let mut t = answered_close_before_its_note(true);
+        t.pop();
+        t.push(E::Send { ms: 42_260, host: "c".into(), peer: BROKER.into(), packet: connect_packet("c", 2) });
+        t.extend(connect(42_261, "c", "c", 2));
+        t.push(disconnected(42_500, "c"));
+        t.push(closed(42_501, "c"));
+        assert_eq!(judge(&t), Vec::<String>::new());
+    }
+
+    #[test]
+    fn an_answered_close_is_judged_alike_before_and_after_the_clients_note() {
+        // c has an older connection the broker has a cause to close (keep alive), and closes
+        // its newer one; the broker's two closes are judged the same whichever of the close and
+        // the note comes first.
+        let mut before = connect(0, "c", "c", 2);
+        before.extend(connect(2500, "c", "", 2));
+        let mut after = before.clone();
+        before.push(disconnected(2600, "c"));
+        before.push(closed_after_client(2601, "c"));
+        after.push(closed_after_client(2600, "c"));
+        after.push(disconnected(2601, "c"));
+        for t in [&mut before, &mut after] {
+            t.push(closed(3000, "c"));
+            assert_eq!(judge(t), Vec::<String>::new());
+        }
     }
 }

@@ -53,7 +53,7 @@ pub fn dup_on_redelivery(events: &[TraceEvent], out: &mut Vec<Violation>) {
     // The broker's reads of PUBLISH packets: (line, topic, payload).
     let mut reads: Vec<(usize, &str, &str)> = Vec::new();
     for (line, e) in events.iter().enumerate() {
-        if let TraceEvent::Broker { event: BrokerEvent::ClosedConnection { client }, .. } = e {
+        if let TraceEvent::Broker { event: BrokerEvent::ClosedConnection { client, .. }, .. } = e {
             if let Some(&id) = id_of_host.get(client.as_str()) {
                 if let Some((_, since)) = open.remove(id).filter(|(host, _)| host == client) {
                     last_open.insert(id, (since, line));

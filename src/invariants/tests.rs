@@ -426,7 +426,8 @@ fn a_publish_routed_onto_a_lost_connection_may_first_be_seen_with_dup() {
     // that connection before the bytes are written; the re-send on the next connection is the
     // first the tap sees, with DUP=1.
     let connack = |sp| P::Connack { session_present: sp, return_code: 0, props: None };
-    let closed = E::Broker { ms: 0, event: BrokerEvent::ClosedConnection { client: "s".into() } };
+    let closed =
+        E::Broker { ms: 0, event: BrokerEvent::ClosedConnection { client: "s".into(), after_client_close: false } };
     let resumed = |read_while_open: bool| {
         let mut t = wire("s", "broker", P::connect_for_test("s", false));
         t.extend(wire("broker", "s", connack(false)));

@@ -146,7 +146,15 @@ pub enum BrokerEvent {
     /// The broker closed its end of a client's connection (its FIN or reset), as the fault
     /// proxy of `mqtt-sim check` sees it; `client` is the scenario's client name. What came
     /// before it in the trace says why (DISCONNECT, keep alive, takeover, a refusal...).
-    ClosedConnection { client: String },
+    /// `after_client_close`: the proxy had already delivered the client's own close (its FIN)
+    /// on this connection to the broker, so this close answers it, whatever the trace shows
+    /// before it (the client's note of its close is written by another task, and may land
+    /// after). Always false in the simulation, whose tap sees the broker's end only.
+    ClosedConnection {
+        client: String,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        after_client_close: bool,
+    },
 }
 
 impl BrokerEvent {
@@ -199,7 +207,12 @@ impl fmt::Display for BrokerEvent {
                 write!(f, "dropped for {client_id:?}: {topic:?} q{qos} ({})", reason.as_str())
             }
             BrokerEvent::ClosedBeforeConnect { reason } => write!(f, "connection closed before CONNECT: {reason}"),
-            BrokerEvent::ClosedConnection { client } => write!(f, "the broker closed its end of {client}'s connection"),
+            BrokerEvent::ClosedConnection { client, after_client_close: false } => {
+                write!(f, "the broker closed its end of {client}'s connection")
+            }
+            BrokerEvent::ClosedConnection { client, after_client_close: true } => {
+                write!(f, "the broker closed its end of {client}'s connection after the client closed its own")
+            }
             BrokerEvent::WillPublished { client_id, topic } => {
                 write!(f, "will of {client_id:?} published to {topic:?}")
             }

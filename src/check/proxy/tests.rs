@@ -181,16 +181,70 @@ async fn a_partition_loses_bytes_already_on_their_way_behind_a_latency() {
     assert!(read_for(&mut client, Duration::from_millis(400)).await.is_empty(), "the stream stays stuck");
 }
 
+/// The broker's closes of `c`'s connections the trace records: whether each came after the
+/// client's own close.
+fn closes(trace: &Trace) -> Vec<bool> {
+    trace
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            TraceEvent::Broker { event: BrokerEvent::ClosedConnection { client, after_client_close }, .. }
+                if client == "c" =>
+            {
+                Some(after_client_close)
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn the_brokers_close_is_recorded_with_its_time() {
     let Setup { broker, trace, connector, link: _link } = setup().await;
     let (mut client, server) = connected(&connector, &broker).await;
     drop(server);
     assert!(read_for(&mut client, SHORT).await.is_empty(), "the client sees the close");
-    let closes: Vec<_> = trace
-        .events()
-        .into_iter()
-        .filter(|e| matches!(e, TraceEvent::Broker { event: BrokerEvent::ClosedConnection { client }, .. } if client == "c"))
-        .collect();
-    assert_eq!(closes.len(), 1, "{closes:?}");
+    assert_eq!(closes(&trace), [false], "the broker closed first");
+}
+
+/// The broker closes its end once it has read the client's FIN, as a broker does.
+async fn close_when_the_client_does(mut server: TcpStream) {
+    let mut buf = [0u8; 16];
+    while tokio::time::timeout(SHORT, server.read(&mut buf)).await.is_ok_and(|r| r.is_ok_and(|n| n > 0)) {}
+    drop(server);
+}
+
+#[tokio::test]
+async fn a_close_answering_the_clients_delivered_fin_is_marked_so() {
+    let Setup { broker, trace, connector, link: _link } = setup().await;
+    let (client, server) = connected(&connector, &broker).await;
+    drop(client);
+    close_when_the_client_does(server).await;
+    tokio::time::sleep(SHORT).await;
+    assert_eq!(closes(&trace), [true]);
+}
+
+#[tokio::test]
+async fn a_fin_held_or_lost_does_not_excuse_the_brokers_close() {
+    // Held: the broker closes while the client's FIN waits for the release.
+    let Setup { broker, trace, link, connector } = setup().await;
+    let (client, server) = connected(&connector, &broker).await;
+    link.hold();
+    drop(client);
+    tokio::time::sleep(SHORT).await;
+    drop(server);
+    tokio::time::sleep(SHORT).await;
+    link.release();
+    tokio::time::sleep(SHORT).await;
+    assert_eq!(closes(&trace), [false], "held");
+
+    // Lost to a partition: the FIN never arrives.
+    let Setup { broker, trace, link, connector } = setup().await;
+    let (client, server) = connected(&connector, &broker).await;
+    link.partition(Direction::ToBroker);
+    drop(client);
+    tokio::time::sleep(SHORT).await;
+    drop(server);
+    tokio::time::sleep(SHORT).await;
+    assert_eq!(closes(&trace), [false], "lost");
 }

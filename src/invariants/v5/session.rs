@@ -73,7 +73,7 @@ pub fn check(seen: &[Seen], receipts: &Receipts, subs: &Subs, out: &mut Vec<Viol
                 sessions.clear();
                 continue;
             }
-            Seen::Event(line, TraceEvent::Broker { ms, event: BrokerEvent::ClosedConnection { client } }) => {
+            Seen::Event(line, TraceEvent::Broker { ms, event: BrokerEvent::ClosedConnection { client, .. } }) => {
                 closed(&mut conns, &mut sessions, client, *line, *ms);
                 continue;
             }

@@ -67,7 +67,7 @@ pub fn check(seen: &[Seen], receipts: &Receipts, subs: &Subs, out: &mut Vec<Viol
     for s in seen {
         let w = match s {
             Seen::Wire(w) => w,
-            Seen::Event(_, TraceEvent::Broker { event: BrokerEvent::ClosedConnection { client }, .. }) => {
+            Seen::Event(_, TraceEvent::Broker { event: BrokerEvent::ClosedConnection { client, .. }, .. }) => {
                 slots.values_mut().flatten().filter(|s| s.host == *client && !s.acked).for_each(|s| s.lost = true);
                 continue;
             }

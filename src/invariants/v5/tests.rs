@@ -224,7 +224,7 @@ fn a_client_never_passes_the_servers_receive_maximum() {
 
 /// The broker closes its end of `host`'s connection at `ms`.
 pub(super) fn closed(ms: u64, host: &str) -> Vec<E> {
-    vec![E::Broker { ms, event: BrokerEvent::ClosedConnection { client: host.into() } }]
+    vec![E::Broker { ms, event: BrokerEvent::ClosedConnection { client: host.into(), after_client_close: false } }]
 }
 
 /// `s` connects (5.0, Clean Start 0, Session Expiry Interval `expiry`), subscribes to "t" at
