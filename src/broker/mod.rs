@@ -174,7 +174,8 @@ pub enum Event {
     /// Reported by the driver when it starts: durable mode's log ended in a damaged commit (one
     /// a crash cut short, or one corrupted), and was cut back to its first `at` bytes, dropping
     /// `dropped`. Such a commit was never synced, so nothing it held was acknowledged.
-    LogRepaired { at: u64, dropped: u64 },
+    /// `problem` names the file and what was wrong at that byte.
+    LogRepaired { at: u64, dropped: u64, problem: String },
     /// A session was restored from the persistence file when the broker started, offline, with
     /// these subscriptions (filter, granted QoS) and this many messages queued, in flight, or
     /// received at QoS 2 and waiting for their PUBREL.

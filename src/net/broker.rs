@@ -488,8 +488,9 @@ pub fn log_event(event: &Event) {
         Event::Saved { sessions, messages, retained } => {
             tracing::debug!("saved the broker's state: {sessions} sessions, {messages} messages, {retained} retained")
         }
-        // `persist` has warned already, naming the file and the damage.
-        Event::LogRepaired { at, dropped } => tracing::debug!("log cut back to byte {at}, {dropped} bytes dropped"),
+        Event::LogRepaired { at, dropped, problem } => tracing::warn!(
+            "{problem}: cut {dropped} bytes from byte {at} (a commit a crash cut short was never acknowledged)"
+        ),
         Event::Compacted { commits } => tracing::debug!("folded {commits} commits of the log into a new snapshot"),
         Event::SessionRestored { client_id, messages, .. } => {
             tracing::debug!(client_id, messages, "session restored from disk")

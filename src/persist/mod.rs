@@ -182,9 +182,9 @@ impl<S: Storage> Persister<S> {
         let header = format::log_header();
         let torn_header = log.as_ref().is_some_and(|b| b.len() < header.len() && header.starts_with(b));
         if let Some(cut) = log.as_ref().filter(|_| torn_header) {
-            tracing::warn!("{}: cut inside its header, emptied", log_path.display());
             self.storage.truncate(&log_path, 0).map_err(io(&log_path))?;
-            self.repairs.push(crate::broker::Event::LogRepaired { at: 0, dropped: cut.len() as u64 });
+            let problem = format!("{}: cut inside its header, emptied", log_path.display());
+            self.repairs.push(crate::broker::Event::LogRepaired { at: 0, dropped: cut.len() as u64, problem });
         }
         if let Some(bytes) = log.filter(|_| !torn_header) {
             format::check_header(&bytes, format::FileKind::Log)
@@ -200,18 +200,12 @@ impl<S: Storage> Persister<S> {
                 }
             }
             len = bytes.len() as u64;
-            if let Some(problem) = problem {
-                tracing::warn!(
-                    "{}: cut {} bytes from byte {}: {} (a commit a crash cut short is never acknowledged)",
-                    log_path.display(),
-                    bytes.len() - problem.offset,
-                    problem.offset,
-                    problem.problem
-                );
-                self.storage.truncate(&log_path, problem.offset as u64).map_err(io(&log_path))?;
-                len = problem.offset as u64;
-                let dropped = (bytes.len() - problem.offset) as u64;
-                self.repairs.push(crate::broker::Event::LogRepaired { at: len, dropped });
+            if let Some(damage) = problem {
+                self.storage.truncate(&log_path, damage.offset as u64).map_err(io(&log_path))?;
+                len = damage.offset as u64;
+                let dropped = (bytes.len() - damage.offset) as u64;
+                let problem = format!("{}: {}", log_path.display(), damage.problem);
+                self.repairs.push(crate::broker::Event::LogRepaired { at: len, dropped, problem });
             }
         }
         #[cfg(feature = "mutants")]
@@ -250,7 +244,8 @@ impl<S: Storage> Persister<S> {
         parts
     }
 
-    /// What the last `load` repaired (`Event::LogRepaired`), once.
+    /// What the last `load` repaired (`Event::LogRepaired`), once: the driver reports it (a
+    /// warning in the broker's log, a line in a simulation's trace).
     pub fn take_repairs(&mut self) -> Vec<crate::broker::Event> {
         std::mem::take(&mut self.repairs)
     }

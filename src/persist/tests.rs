@@ -165,3 +165,22 @@ fn a_log_shorter_than_its_snapshot_waits() {
     p.finish_commit().unwrap();
     assert!(!p.compaction_due());
 }
+
+#[test]
+fn a_repair_is_reported_once_naming_the_file_and_where() {
+    let (mut storage, _) = committed(2);
+    let log = storage.files[&log_path()].clone();
+    storage.files.insert(log_path(), log[..log.len() - 3].to_vec());
+    let mut p = Persister::new(conf(), storage);
+    p.load(crate::broker::Config::default(), Time::ZERO, 0).unwrap();
+    let repairs = p.take_repairs();
+    let kept = p.storage.files[&log_path()].len() as u64;
+    match &repairs[..] {
+        [crate::broker::Event::LogRepaired { at, dropped, problem }] => {
+            assert_eq!((*at, at + dropped), (kept, log.len() as u64 - 3));
+            assert!(problem.contains(&log_path().display().to_string()), "{problem}");
+        }
+        other => panic!("one repair expected: {other:?}"),
+    }
+    assert!(p.take_repairs().is_empty(), "reported once");
+}

@@ -113,7 +113,7 @@ impl BrokerMonitor for SimMonitor {
                 BrokerEvent::Saved { sessions: *sessions, messages: *messages, retained: *retained }
             }
             Event::Compacted { commits } => BrokerEvent::Compacted { commits: *commits },
-            Event::LogRepaired { at, dropped } => BrokerEvent::LogRepaired { at: *at, dropped: *dropped },
+            Event::LogRepaired { at, dropped, .. } => BrokerEvent::LogRepaired { at: *at, dropped: *dropped },
             Event::SessionRestored { client_id, subscriptions, messages } => BrokerEvent::SessionRestored {
                 client_id: client_id.clone(),
                 subscriptions: subscriptions.iter().map(|(f, q)| (f.clone(), q.as_u8())).collect(),
