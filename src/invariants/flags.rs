@@ -43,7 +43,7 @@ pub fn dup_on_redelivery(events: &[TraceEvent], out: &mut Vec<Violation>) {
     let tapped = events.iter().any(|e| matches!(e, TraceEvent::Send { host, .. } if host == BROKER));
     let mut id_of_host: BTreeMap<&str, &str> = BTreeMap::new();
     let mut from_broker: BTreeMap<&str, Outstanding> = BTreeMap::new();
-    // What was outstanding when the broker last crashed, for the sessions it may restore.
+    // What was outstanding when the broker crashed, for the sessions it may restore.
     let mut before_crash: BTreeMap<&str, Outstanding> = BTreeMap::new();
     let mut from_client: BTreeMap<&str, Outstanding> = BTreeMap::new();
     // By client id: the host and line of the CONNACK of the connection open now, and the lines
@@ -79,6 +79,7 @@ pub fn dup_on_redelivery(events: &[TraceEvent], out: &mut Vec<Violation>) {
                     PacketSummary::Connack { session_present, return_code: 0, .. } => {
                         if !session_present {
                             from_broker.remove(id);
+                            before_crash.remove(id);
                         }
                         open.insert(id, (client, line));
                     }
@@ -124,8 +125,11 @@ pub fn dup_on_redelivery(events: &[TraceEvent], out: &mut Vec<Violation>) {
             }
             TraceEvent::Broker { event: BrokerEvent::SessionDiscarded { client_id }, .. } => {
                 from_broker.remove(client_id.as_str());
+                before_crash.remove(client_id.as_str());
             }
-            TraceEvent::Fault { fault: Fault::CrashBroker, .. } => before_crash = std::mem::take(&mut from_broker),
+            // A crash can come before the restarted broker reports what it restored (a crash
+            // loop): what an earlier crash left stays until a restore or a new session takes it.
+            TraceEvent::Fault { fault: Fault::CrashBroker, .. } => before_crash.append(&mut from_broker),
             TraceEvent::Broker { event: BrokerEvent::SessionRestored { client_id, .. }, .. } => {
                 if let Some((id, o)) = before_crash.remove_entry(client_id.as_str()) {
                     from_broker.insert(id, o);

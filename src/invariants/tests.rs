@@ -406,6 +406,8 @@ fn an_in_flight_message_restored_from_disk_is_resent_with_dup() {
         t.extend(wire("broker", "s", P::publish_for_test(Some(1), 1, false, false, "t/a", "1")));
         t.push(E::Fault { ms: 0, fault: Fault::CrashBroker });
         t.push(E::Fault { ms: 0, fault: Fault::RestartBroker });
+        // Explored case 33: crashed again before the restarted broker reported its restore.
+        t.push(E::Fault { ms: 0, fault: Fault::CrashBroker });
         if restored {
             let event = BrokerEvent::SessionRestored { client_id: "s".into(), subscriptions: vec![], messages: 1 };
             t.push(E::Broker { ms: 0, event });
