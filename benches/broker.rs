@@ -28,23 +28,17 @@
 //! mosquitto`). Without `--bench` (as under `cargo test --benches`) it only prints how to run it.
 
 use std::fmt::Write as _;
-use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::pin;
-use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use mqtt_sim::net::{PacketReader, PacketWriter};
-use mqtt_sim::protocol::{
-    Connect, Packet, PacketId, Publish, QoS, SubackCode, Subscribe, SubscribeFilter, MAX_PACKET_SIZE,
-};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::TcpStream;
+use mqtt_sim::protocol::{Packet, Publish, QoS};
 use tokio::task::JoinSet;
 
 mod common;
 use common::broker_process::{BenchResult, BrokerProcess, Kind};
+use common::load_average;
+use common::raw_client::{consume, publish_qos1, Client};
 
 /// The settings of both brokers: no queue limit (nothing dropped, both deliver everything), the
 /// default inflight window.
@@ -189,106 +183,6 @@ async fn bench(scale: f64) -> BenchResult<()> {
     Ok(())
 }
 
-/// The 1, 5 and 15 minute load averages from /proc/loadavg.
-fn load_average() -> String {
-    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    let fields: Vec<&str> = text.split_whitespace().take(3).collect();
-    if fields.is_empty() {
-        "unknown".to_owned()
-    } else {
-        fields.join(" ")
-    }
-}
-
-/// A raw MQTT client: our codec over a tokio TCP stream.
-struct Client {
-    reader: PacketReader<OwnedReadHalf>,
-    writer: PacketWriter<OwnedWriteHalf>,
-}
-
-impl Client {
-    /// Connects with keep alive off; returns the client and CONNACK's session-present flag.
-    async fn connect(addr: SocketAddr, client_id: &str, clean_session: bool) -> BenchResult<(Client, bool)> {
-        let stream = TcpStream::connect(addr).await.map_err(|e| format!("connect to {addr}: {e}"))?;
-        stream.set_nodelay(true).map_err(|e| e.to_string())?;
-        let (r, w) = stream.into_split();
-        let mut client = Client { reader: PacketReader::new(r, MAX_PACKET_SIZE), writer: PacketWriter::new(w) };
-        client.send(&Packet::Connect(Connect::new(client_id, clean_session, 0))).await?;
-        match client.recv().await? {
-            Packet::Connack(c) if c.code.is_success() => Ok((client, c.session_present)),
-            other => Err(format!("{client_id}: expected an accepting CONNACK, got {other:?}")),
-        }
-    }
-
-    async fn send(&mut self, packet: &Packet) -> BenchResult<()> {
-        self.queue(packet)?;
-        self.flush().await
-    }
-
-    fn queue(&mut self, packet: &Packet) -> BenchResult<()> {
-        self.writer.queue(packet).map_err(|e| format!("encode {packet:?}: {e}"))
-    }
-
-    async fn flush(&mut self) -> BenchResult<()> {
-        self.writer.flush().await.map_err(|e| format!("write: {e}"))
-    }
-
-    async fn recv(&mut self) -> BenchResult<Packet> {
-        match self.reader.read_packet().await {
-            Ok(Some(packet)) => Ok(packet),
-            Ok(None) => Err("the broker closed the connection".to_owned()),
-            Err(e) => Err(format!("read: {e}")),
-        }
-    }
-
-    /// The next packet if one can be had without waiting. `read_packet` is cancel safe, so
-    /// abandoning it after one poll loses nothing.
-    async fn try_recv(&mut self) -> BenchResult<Option<Packet>> {
-        ready_now(self.recv()).await.transpose()
-    }
-
-    async fn subscribe(&mut self, filter: &str, qos: QoS) -> BenchResult<()> {
-        let filters = vec![SubscribeFilter::new(filter.to_owned(), qos)];
-        self.send(&Packet::Subscribe(Subscribe { pkid: packet_id(1), filters, properties: Default::default() }))
-            .await?;
-        match self.recv().await? {
-            Packet::Suback(s) if s.codes == [SubackCode::Granted(qos)] => Ok(()),
-            other => Err(format!("expected SUBACK granting {qos}, got {other:?}")),
-        }
-    }
-
-    /// A PINGREQ round trip: the broker has handled everything this client sent before it.
-    async fn ping(&mut self) -> BenchResult<()> {
-        self.send(&Packet::Pingreq).await?;
-        loop {
-            match self.recv().await? {
-                Packet::Pingresp => return Ok(()),
-                Packet::Puback(_) => {}
-                other => return Err(format!("expected PINGRESP, got {other:?}")),
-            }
-        }
-    }
-
-    async fn disconnect(mut self) {
-        let _ = self.writer.queue(&Packet::disconnect());
-        let _ = self.writer.shutdown().await;
-    }
-}
-
-/// Polls `f` once: its output if ready at once, `None` otherwise.
-async fn ready_now<F: Future>(f: F) -> Option<F::Output> {
-    let mut f = pin!(f);
-    std::future::poll_fn(|cx| match f.as_mut().poll(cx) {
-        Poll::Ready(v) => Poll::Ready(Some(v)),
-        Poll::Pending => Poll::Ready(None),
-    })
-    .await
-}
-
-fn packet_id(raw: u16) -> PacketId {
-    PacketId::new(raw).expect("non-zero packet id")
-}
-
 fn payload() -> Bytes {
     Bytes::from((0..PAYLOAD_LEN).map(|i| b'a' + (i % 26) as u8).collect::<Vec<u8>>())
 }
@@ -297,9 +191,8 @@ fn payload() -> Bytes {
 /// unacknowledged. Returns once the broker has handled all of them (PUBACKs, or a PINGREQ round
 /// trip for QoS 0).
 async fn produce(client: &mut Client, topic: &str, qos: QoS, n: u64) -> BenchResult<()> {
-    let pkid = (qos != QoS::AtMostOnce).then(|| packet_id(1));
-    let mut packet = Packet::Publish(Publish::new(topic, qos, payload(), false, pkid));
     if qos == QoS::AtMostOnce {
+        let packet = Packet::Publish(Publish::new(topic, qos, payload(), false, None));
         let mut sent = 0;
         while sent < n {
             let batch = QOS0_BATCH.min(n - sent);
@@ -311,66 +204,9 @@ async fn produce(client: &mut Client, topic: &str, qos: QoS, n: u64) -> BenchRes
         }
         return client.ping().await;
     }
-    let (mut sent, mut acked) = (0u64, 0u64);
-    let mut next_id = packet_id(1);
-    while acked < n {
-        let mut queued = false;
-        while sent < n && sent - acked < PUBLISH_WINDOW {
-            if let Packet::Publish(p) = &mut packet {
-                p.pkid = Some(next_id);
-            }
-            next_id = next_id.next();
-            client.queue(&packet)?;
-            sent += 1;
-            queued = true;
-        }
-        if queued {
-            client.flush().await?;
-        }
-        let mut next = Some(client.recv().await?);
-        while let Some(p) = next {
-            match p {
-                Packet::Puback(_) => acked += 1,
-                other => return Err(format!("publisher: expected PUBACK, got {other:?}")),
-            }
-            next = if acked < sent { client.try_recv().await? } else { None };
-        }
-    }
+    let payload = payload();
+    publish_qos1(client, topic, n, PUBLISH_WINDOW, |_| payload.clone()).await?;
     Ok(())
-}
-
-/// What one subscriber received.
-struct Received {
-    count: u64,
-    last: Option<Instant>,
-}
-
-/// Receives up to `expect` PUBLISHes, acknowledging QoS 1 ones (PUBACKs batched per read), and
-/// stops early after [`IDLE`] without a packet.
-async fn consume(client: &mut Client, expect: u64) -> BenchResult<Received> {
-    let mut got = Received { count: 0, last: None };
-    while got.count < expect {
-        let first = match tokio::time::timeout(IDLE, client.recv()).await {
-            Ok(p) => p?,
-            Err(_) => break,
-        };
-        let mut next = Some(first);
-        while let Some(p) = next {
-            match p {
-                Packet::Publish(p) => {
-                    got.count += 1;
-                    if let Some(pkid) = p.pkid {
-                        client.queue(&Packet::puback(pkid))?;
-                    }
-                }
-                other => return Err(format!("subscriber: expected PUBLISH, got {other:?}")),
-            }
-            next = if got.count < expect { client.try_recv().await? } else { None };
-        }
-        got.last = Some(Instant::now());
-        client.flush().await?;
-    }
-    Ok(got)
 }
 
 /// Scenarios 1 to 4: `publishers` clients each publish `per_publisher` messages on one topic
@@ -439,7 +275,7 @@ async fn run_flow(addr: SocketAddr, flow: &Flow, tag: u64) -> BenchResult<FlowSa
     let start = Instant::now();
     for mut c in subscribers {
         sub_tasks.spawn(async move {
-            let got = consume(&mut c, expect_each).await;
+            let got = consume(&mut c, expect_each, IDLE, |_| {}).await;
             c.disconnect().await;
             got
         });
@@ -516,7 +352,7 @@ async fn queue_then_drain(broker: &BrokerProcess, client_id: &str, n: u64, measu
     if !present {
         return Err(format!("{client_id}: CONNACK without session present"));
     }
-    let got = consume(&mut sub, n).await?;
+    let got = consume(&mut sub, n, IDLE, |_| {}).await?;
     let elapsed = got.last.unwrap_or(start) - start;
     // Clean session 1 discards the session and anything left of it.
     sub.disconnect().await;

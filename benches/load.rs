@@ -32,14 +32,7 @@ fn main() {
         println!("load bench: run it with `cargo bench --bench load` (it starts mosquitto and our broker)");
         return;
     }
-    let connections = match std::env::var("MQTT_SIM_BENCH_CONNECTIONS").map(|s| s.parse::<usize>()) {
-        Err(_) => 5000,
-        Ok(Ok(n)) if n > 0 => n,
-        Ok(_) => {
-            eprintln!("MQTT_SIM_BENCH_CONNECTIONS must be a positive number");
-            std::process::exit(2);
-        }
-    };
+    let connections = common::count_from_env("MQTT_SIM_BENCH_CONNECTIONS", 5000);
     match rlimit::increase_nofile_limit(u64::MAX) {
         Ok(limit) if (limit as usize) < connections + 100 => {
             eprintln!("the open-files limit is {limit}, too low for {connections} connections");
