@@ -113,7 +113,7 @@ pub fn apply(plan: &Plan, scenario: &mut Scenario, steps: &mut Vec<Step>) {
     }
     // From the last position back, so earlier positions still index the original steps.
     let mut at: Vec<_> = plan.crashes.iter().map(|&(per_mille, down)| (per_mille * steps.len() / 1000, down)).collect();
-    at.sort_by(|a, b| b.0.cmp(&a.0));
+    at.sort_by_key(|&(i, _)| std::cmp::Reverse(i));
     for (i, down) in at {
         let mut crash = vec![Step::CrashBroker];
         crash.extend(down.map(|d| Step::Wait(Span(d))));
