@@ -66,6 +66,9 @@ impl BrokerMonitor for LogOnly {
     fn on_step(&mut self, _broker: &Broker) {}
 }
 
+/// Durable mode: the most inputs one turn of the loop handles before its commit.
+const GROUP: usize = 256;
+
 /// How a broker's driver ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stop {
@@ -187,6 +190,7 @@ pub async fn run_broker_monitored<L: Listener>(
                 None => std::future::pending().await,
             }
         };
+        let mut next = None;
         tokio::select! {
             biased;
             stop = &mut shutdown => {
@@ -197,42 +201,7 @@ pub async fn run_broker_monitored<L: Listener>(
             }
             input = inputs.recv() => {
                 let Some(input) = input else { break };
-                match input {
-                    Input::Accepted(io, addr) => {
-                        let conn = broker.handle_connection_opened(now());
-                        let (tx, rx) = mpsc::unbounded_channel();
-                        outputs.insert(conn, tx);
-                        peers.insert(conn, addr);
-                        tracing::debug!(%conn, %addr, "connection opened");
-                        let task = connection(conn, io, rx, input_tx.clone(), max_packet_size);
-                        let task = tasks.spawn(async move {
-                            task.await;
-                            Some(conn)
-                        });
-                        conn_tasks.insert(conn, task);
-                    }
-                    Input::Packet(conn, packet) => broker.handle_packet(conn, packet, now()),
-                    Input::ReadFailed(conn, ReadError::Decode(err)) => broker.handle_decode_error(conn, err, now()),
-                    Input::ReadFailed(conn, err) => {
-                        tracing::debug!(%conn, "read failed: {err}");
-                        broker.handle_connection_lost(conn, now());
-                        outputs.remove(&conn);
-                        peers.remove(&conn);
-                        pending.remove(&conn);
-                    }
-                    Input::Closed(conn) => {
-                        broker.handle_connection_lost(conn, now());
-                        outputs.remove(&conn);
-                        peers.remove(&conn);
-                        pending.remove(&conn);
-                    }
-                    Input::Written(conn, n) => {
-                        if let Some(p) = pending.get_mut(&conn) {
-                            *p = p.saturating_sub(n);
-                            broker.handle_backlog(conn, *p);
-                        }
-                    }
-                }
+                next = Some(input);
             }
             () = timer => {
                 // The deadline may be the next save's, not the broker's.
@@ -241,6 +210,53 @@ pub async fn run_broker_monitored<L: Listener>(
                 }
             }
             () = monitor.wakeup() => {}
+        }
+        // In durable mode the inputs already waiting join this turn, so they share its commit and
+        // its one sync (group commit); at most `GROUP` of them, so the acknowledgements of a turn
+        // are not held back for long by a flood.
+        let group = if persistence.as_ref().is_some_and(|p| p.persister.durable()) { GROUP } else { 1 };
+        let mut handled = 0;
+        while let Some(input) = next.take() {
+            match input {
+                Input::Accepted(io, addr) => {
+                    let conn = broker.handle_connection_opened(now());
+                    let (tx, rx) = mpsc::unbounded_channel();
+                    outputs.insert(conn, tx);
+                    peers.insert(conn, addr);
+                    tracing::debug!(%conn, %addr, "connection opened");
+                    let task = connection(conn, io, rx, input_tx.clone(), max_packet_size);
+                    let task = tasks.spawn(async move {
+                        task.await;
+                        Some(conn)
+                    });
+                    conn_tasks.insert(conn, task);
+                }
+                Input::Packet(conn, packet) => broker.handle_packet(conn, packet, now()),
+                Input::ReadFailed(conn, ReadError::Decode(err)) => broker.handle_decode_error(conn, err, now()),
+                Input::ReadFailed(conn, err) => {
+                    tracing::debug!(%conn, "read failed: {err}");
+                    broker.handle_connection_lost(conn, now());
+                    outputs.remove(&conn);
+                    peers.remove(&conn);
+                    pending.remove(&conn);
+                }
+                Input::Closed(conn) => {
+                    broker.handle_connection_lost(conn, now());
+                    outputs.remove(&conn);
+                    peers.remove(&conn);
+                    pending.remove(&conn);
+                }
+                Input::Written(conn, n) => {
+                    if let Some(p) = pending.get_mut(&conn) {
+                        *p = p.saturating_sub(n);
+                        broker.handle_backlog(conn, *p);
+                    }
+                }
+            }
+            handled += 1;
+            if handled < group {
+                next = inputs.try_recv().ok();
+            }
         }
         // Durable mode: what this turn changed is committed (written, then synced) before the
         // acknowledgements it caused go out; inputs that arrive meanwhile wait for the next turn
