@@ -79,9 +79,23 @@ pub struct Config {
     /// this many bytes long (and longer than the snapshot), which bounds the work of a recovery.
     /// Default 4 MiB.
     pub persistence_log_limit: u64,
+    /// mqtt-sim's own option: what to do with a persistence file that cannot be trusted (another
+    /// program's, another version, cut short, corrupted): `refuse` to start (the default), or
+    /// `start_empty`, setting the file aside as `<name>.damaged`.
+    pub persistence_on_damage: OnDamage,
     /// The known bug to run with, to prove the checks catch it; `None` outside those tests.
     #[cfg(feature = "mutants")]
     pub mutant: Option<crate::mutants::Mutant>,
+}
+
+/// `persistence_on_damage`: what a broker does with a persistence file it cannot trust.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum OnDamage {
+    /// Refuse to start, naming the file and the damage (the default: nothing is lost silently).
+    #[default]
+    Refuse,
+    /// Set the file aside as `<name>.damaged` and start empty.
+    StartEmpty,
 }
 
 impl Default for Config {
@@ -109,6 +123,7 @@ impl Default for Config {
             autosave_on_changes: false,
             persistence_sync: false,
             persistence_log_limit: 4 << 20,
+            persistence_on_damage: OnDamage::Refuse,
             #[cfg(feature = "mutants")]
             mutant: None,
         }
@@ -292,6 +307,17 @@ impl ConfFile {
                 "persistence_sync" => {
                     config.persistence_sync = parse_bool(value("true or false")?, option).map_err(err)?
                 }
+                "persistence_on_damage" => {
+                    config.persistence_on_damage = match value("refuse or start_empty")? {
+                        "refuse" => OnDamage::Refuse,
+                        "start_empty" => OnDamage::StartEmpty,
+                        other => {
+                            return Err(err(format!(
+                                "persistence_on_damage expects refuse or start_empty, found {other:?}"
+                            )))
+                        }
+                    }
+                }
                 "persistence_log_limit" => {
                     config.persistence_log_limit = parse_count(value("a byte count")?, option).map_err(err)? as u64
                 }
@@ -328,6 +354,7 @@ pub const SUPPORTED: &[&str] = &[
     "persistence_file",
     "persistence_location",
     "persistence_log_limit",
+    "persistence_on_damage",
     "persistence_sync",
     "persistent_client_expiration",
     "qos2_delivery",
@@ -408,6 +435,17 @@ mod tests {
         assert_eq!(c.max_inflight_messages, 0);
         assert_eq!(c.max_packet_size, 1024);
         assert_eq!(c.max_connections, None);
+    }
+
+    #[test]
+    fn parses_the_persistence_options_ours_included() {
+        let text = "persistence true\npersistence_location /var/lib/m/\nautosave_interval 10\nautosave_on_changes true\npersistence_sync true\npersistence_log_limit 65536\npersistence_on_damage start_empty\n";
+        let c = Config::parse_conf(text, "m.conf").unwrap();
+        assert!(c.persistence && c.autosave_on_changes && c.persistence_sync);
+        assert_eq!((c.persistence_location.as_str(), c.autosave_interval), ("/var/lib/m/", 10));
+        assert_eq!((c.persistence_log_limit, c.persistence_on_damage), (65536, OnDamage::StartEmpty));
+        let e = Config::parse_conf("persistence_on_damage delete\n", "m.conf").unwrap_err();
+        assert!(e.to_string().contains("expects refuse or start_empty, found \"delete\""), "{e}");
     }
 
     #[test]

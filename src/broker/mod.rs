@@ -59,7 +59,9 @@ use crate::qos::Ack;
 use crate::time::Time;
 
 pub use crate::qos::OutState;
-pub use config::{ConfFile, Config, ConfigError, ListenerConf, Qos2Delivery, SUPPORTED as SUPPORTED_CONF_OPTIONS};
+pub use config::{
+    ConfFile, Config, ConfigError, ListenerConf, OnDamage, Qos2Delivery, SUPPORTED as SUPPORTED_CONF_OPTIONS,
+};
 pub use persist::{Image, ImageError};
 pub use session::{DropReason, Expiry};
 pub use view::{BrokerView, InflightView, MessageView, RetainedView, SessionView};

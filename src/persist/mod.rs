@@ -18,7 +18,7 @@ pub mod delta;
 pub mod format;
 pub mod storage;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::broker::{Broker, Config};
@@ -46,6 +46,10 @@ pub struct PersistenceConf {
     /// `persistence_log_limit` (mqtt-sim's own): durable mode folds the log into a new
     /// snapshot once it is this many bytes long and longer than the snapshot.
     pub log_limit: u64,
+    /// `persistence_on_damage start_empty` (mqtt-sim's own; default `refuse`): a persistence
+    /// file that cannot be trusted is set aside (renamed with `.damaged` after its name, never
+    /// deleted) and the broker starts empty, instead of refusing to start.
+    pub start_empty_on_damage: bool,
 }
 
 impl Default for PersistenceConf {
@@ -58,6 +62,7 @@ impl Default for PersistenceConf {
             autosave_on_changes: false,
             sync: false,
             log_limit: 4 << 20,
+            start_empty_on_damage: false,
         }
     }
 }
@@ -73,6 +78,7 @@ impl PersistenceConf {
             autosave_on_changes: config.autosave_on_changes,
             sync: config.persistence_sync,
             log_limit: config.persistence_log_limit,
+            start_empty_on_damage: config.persistence_on_damage == crate::broker::OnDamage::StartEmpty,
         }
     }
 
@@ -149,7 +155,27 @@ impl<S: Storage> Persister<S> {
     /// that cannot be read or trusted is an error: the broker refuses to start rather than
     /// silently lose what the file holds. A log's damaged tail (a commit a crash cut short, or
     /// one corrupted) is cut off, with a log line saying how many bytes from where.
+    ///
+    /// With `persistence_on_damage start_empty`, damaged files are set aside instead (the
+    /// snapshot and the log renamed with `.damaged` after their names), with a warning naming
+    /// them and the damage, and the broker starts empty.
     pub fn load(&mut self, config: Config, now: Time, wall_ms: u64) -> Result<Broker, LoadError> {
+        match self.load_files(config.clone(), now, wall_ms) {
+            Err(e @ (LoadError::Format { .. } | LoadError::Image { .. })) if self.conf.start_empty_on_damage => {
+                for path in [self.conf.path(), self.log_path()] {
+                    let mut aside = path.clone().into_os_string();
+                    aside.push(".damaged");
+                    self.storage.rename(&path, Path::new(&aside)).map_err(|error| LoadError::Io { path, error })?;
+                }
+                tracing::warn!("{e}: set aside as .damaged, starting empty (persistence_on_damage start_empty)");
+                self.log = None;
+                self.load_files(config, now, wall_ms)
+            }
+            other => other,
+        }
+    }
+
+    fn load_files(&mut self, config: Config, now: Time, wall_ms: u64) -> Result<Broker, LoadError> {
         self.last_save = (now, 0);
         if !self.conf.enabled {
             return Ok(Broker::new(config));

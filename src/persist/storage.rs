@@ -32,6 +32,8 @@ pub trait Storage: Send + 'static {
     fn sync(&mut self, path: &Path) -> io::Result<()>;
     /// Cuts the file to its first `len` bytes, durably.
     fn truncate(&mut self, path: &Path, len: u64) -> io::Result<()>;
+    /// Renames `from` to `to` (replacing it), durably; nothing if there is no `from`.
+    fn rename(&mut self, from: &Path, to: &Path) -> io::Result<()>;
 }
 
 impl Storage for Box<dyn Storage> {
@@ -52,6 +54,9 @@ impl Storage for Box<dyn Storage> {
     }
     fn truncate(&mut self, path: &Path, len: u64) -> io::Result<()> {
         (**self).truncate(path, len)
+    }
+    fn rename(&mut self, from: &Path, to: &Path) -> io::Result<()> {
+        (**self).rename(from, to)
     }
 }
 
@@ -117,6 +122,13 @@ impl Storage for DiskStorage {
         file.set_len(len)?;
         file.sync_all()
     }
+
+    fn rename(&mut self, from: &Path, to: &Path) -> io::Result<()> {
+        match std::fs::rename(from, to) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            r => r.and_then(|()| std::fs::File::open(dir_of(to))?.sync_all()),
+        }
+    }
 }
 
 /// The simulated disk of the turmoil host this runs on: usable only inside a simulation, from
@@ -167,6 +179,15 @@ impl Storage for SimStorage {
         file.set_len(len)?;
         file.sync_all()
     }
+
+    fn rename(&mut self, from: &Path, to: &Path) -> io::Result<()> {
+        use turmoil::fs::shim::std::fs;
+        if !fs::exists(from) {
+            return Ok(());
+        }
+        fs::rename(from, to)?;
+        fs::sync_dir(dir_of(to))
+    }
 }
 
 /// Files in memory: for tests, and for tools that want persistence without a disk. Writes are
@@ -204,6 +225,13 @@ impl Storage for MemStorage {
     fn truncate(&mut self, path: &Path, len: u64) -> io::Result<()> {
         if let Some(f) = self.files.get_mut(path) {
             f.truncate(len as usize);
+        }
+        Ok(())
+    }
+
+    fn rename(&mut self, from: &Path, to: &Path) -> io::Result<()> {
+        if let Some(bytes) = self.files.remove(from) {
+            self.files.insert(to.to_owned(), bytes);
         }
         Ok(())
     }

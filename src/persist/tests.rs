@@ -184,3 +184,30 @@ fn a_repair_is_reported_once_naming_the_file_and_where() {
     }
     assert!(p.take_repairs().is_empty(), "reported once");
 }
+
+#[test]
+fn a_damaged_file_is_set_aside_and_the_broker_starts_empty_only_when_asked() {
+    let (storage, _) = committed(2);
+    let mut damaged = storage.clone();
+    // Another program's file where the snapshot should be.
+    damaged.files.insert(conf().path(), b"not a snapshot at all".to_vec());
+    let refused = Persister::new(conf(), damaged.clone()).load(crate::broker::Config::default(), Time::ZERO, 0);
+    assert!(matches!(refused, Err(LoadError::Format { .. })), "refused by default");
+    let conf = PersistenceConf { start_empty_on_damage: true, ..conf() };
+    let mut p = Persister::new(conf.clone(), damaged.clone());
+    let broker = p.load(crate::broker::Config::default(), Time::ZERO, 0).unwrap();
+    assert_eq!(broker.session_count(), 0, "started empty");
+    // Nothing deleted: both files kept beside, byte for byte.
+    let aside = |path: PathBuf| PathBuf::from(format!("{}.damaged", path.display()));
+    assert_eq!(p.storage.files[&aside(conf.path())], damaged.files[&conf.path()]);
+    assert_eq!(p.storage.files[&aside(log_path())], damaged.files[&log_path()]);
+    assert!(!p.storage.files.contains_key(&conf.path()), "the damaged snapshot is no longer read");
+    // And the broker goes on persisting from empty.
+    let mut broker = broker;
+    let c = broker.handle_connection_opened(Time::ZERO);
+    broker.handle_packet(c, Packet::Connect(Connect::new("fresh", false, 0)), Time::ZERO);
+    assert!(p.begin_commit(&broker, Time::ZERO, 0).unwrap());
+    p.finish_commit().unwrap();
+    let (image, _) = recover(p.storage).unwrap();
+    assert_eq!(image.sessions.iter().map(|s| s.client_id.as_str()).collect::<Vec<_>>(), ["fresh"]);
+}
