@@ -27,9 +27,13 @@ type Outstanding = BTreeMap<u16, (usize, bool)>;
 ///
 /// Broker to client: per client id; a new session (CONNACK with session present 0), a discarded
 /// session or a broker crash forgets what was outstanding, except for a session the restarted
-/// broker restored from its persistence file (`SessionRestored`), whose in-flight messages are
-/// re-sent, with DUP=1, as the re-deliveries they are. Client to broker: per client process; a
-/// clean CONNECT or a crash of the client forgets it.
+/// broker restored from its persistence file (`SessionRestored`). In durable mode what it
+/// restored is what it had sent (it syncs before it sends), so its in-flight messages are re-sent,
+/// with DUP=1, as the re-deliveries they are. With an autosave, the file may be older than the
+/// last sends: the broker re-sends what was in flight at the save with DUP=1 and may reuse the ids
+/// of later sends for new messages with DUP=0, and the trace cannot tell which; so the first send
+/// of each packet id to such a session after the restore is not judged. Client to broker: per
+/// client process; a clean CONNECT or a crash of the client forgets it.
 ///
 /// A PUBLISH the broker routed to a session while reading from a connection that was already
 /// lost may never reach the wire: the broker took it as sent (and re-sends it with DUP=1 on the
@@ -45,6 +49,11 @@ pub fn dup_on_redelivery(events: &[TraceEvent], out: &mut Vec<Violation>) {
     let mut from_broker: BTreeMap<&str, Outstanding> = BTreeMap::new();
     // What was outstanding when the broker crashed, for the sessions it may restore.
     let mut before_crash: BTreeMap<&str, Outstanding> = BTreeMap::new();
+    // Whether the running broker is in durable mode (it says so when it starts).
+    let mut durable = false;
+    // Sessions restored from an autosave: the packet ids sent to each since, and whose first
+    // send since is not judged.
+    let mut from_save: BTreeMap<&str, std::collections::BTreeSet<u16>> = BTreeMap::new();
     let mut from_client: BTreeMap<&str, Outstanding> = BTreeMap::new();
     // By client id: the host and line of the CONNACK of the connection open now, and the lines
     // from that CONNACK to the close of the last one that closed.
@@ -80,6 +89,7 @@ pub fn dup_on_redelivery(events: &[TraceEvent], out: &mut Vec<Violation>) {
                         if !session_present {
                             from_broker.remove(id);
                             before_crash.remove(id);
+                            from_save.remove(id);
                         }
                         open.insert(id, (client, line));
                     }
@@ -90,7 +100,9 @@ pub fn dup_on_redelivery(events: &[TraceEvent], out: &mut Vec<Violation>) {
                             && last_open.get(id).is_some_and(|&(from, to)| {
                                 reads.iter().any(|&(l, t, m)| from < l && l < to && t == topic && m == payload)
                             });
-                        check_send(o, *pkid, *dup, tapped && !maybe_unwritten, line, what, out);
+                        // After a restore from an autosave, each id's first send is not judged.
+                        let after_save = from_save.get_mut(id).is_some_and(|seen| seen.insert(*pkid));
+                        check_send(o, *pkid, *dup, tapped && !maybe_unwritten && !after_save, line, what, out);
                     }
                     PacketSummary::Publish(PublishSummary { pkid: None, dup: true, .. }) => {
                         out.push(qos0_dup(line, format!("the broker sent a QoS 0 PUBLISH to {client}")));
@@ -126,13 +138,24 @@ pub fn dup_on_redelivery(events: &[TraceEvent], out: &mut Vec<Violation>) {
             TraceEvent::Broker { event: BrokerEvent::SessionDiscarded { client_id }, .. } => {
                 from_broker.remove(client_id.as_str());
                 before_crash.remove(client_id.as_str());
+                from_save.remove(client_id.as_str());
             }
             // A crash can come before the restarted broker reports what it restored (a crash
             // loop): what an earlier crash left stays until a restore or a new session takes it.
-            TraceEvent::Fault { fault: Fault::CrashBroker, .. } => before_crash.append(&mut from_broker),
+            TraceEvent::Fault { fault: Fault::CrashBroker, .. } => {
+                before_crash.append(&mut from_broker);
+                durable = false;
+            }
+            TraceEvent::Broker { event: BrokerEvent::Durable, .. } => durable = true,
             TraceEvent::Broker { event: BrokerEvent::SessionRestored { client_id, .. }, .. } => {
-                if let Some((id, o)) = before_crash.remove_entry(client_id.as_str()) {
-                    from_broker.insert(id, o);
+                match (before_crash.remove_entry(client_id.as_str()), durable) {
+                    (Some((id, o)), true) => {
+                        from_broker.insert(id, o);
+                    }
+                    (None, true) => {}
+                    (_, false) => {
+                        from_save.insert(client_id.as_str(), Default::default());
+                    }
                 }
             }
             TraceEvent::Fault { fault: Fault::CrashClient { client }, .. } => {
