@@ -38,8 +38,12 @@ type Outstanding = BTreeMap<u16, (usize, bool)>;
 /// A PUBLISH the broker routed to a session while reading from a connection that was already
 /// lost may never reach the wire: the broker took it as sent (and re-sends it with DUP=1 on the
 /// next connection), but the tap only sees bytes written. So a first seen send with DUP=1 is
-/// not judged where the broker read that message while the session's last connection was open,
-/// up to the broker closing it.
+/// not judged where the broker read that message before the session's last connection closed:
+/// while it was open, or before, with the message queued and moved into flight on it (a PUBACK
+/// read on it freeing a slot of the client's Receive Maximum, found by exploration). The same holds for a client: a message its application published
+/// as its connection was being lost may never reach the wire, and its re-send on the next
+/// connection (DUP=1) is the first the tap sees; so a client's first seen send with DUP=1 is not
+/// judged where the client lost a connection after its application published that message.
 pub fn dup_on_redelivery(events: &[TraceEvent], out: &mut Vec<Violation>) {
     // Where the broker's end of each connection is tapped (the simulation) the broker is judged
     // by what it wrote and read; against a real broker (`mqtt-sim check`) by what its clients
@@ -61,6 +65,10 @@ pub fn dup_on_redelivery(events: &[TraceEvent], out: &mut Vec<Violation>) {
     let mut last_open: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
     // The broker's reads of PUBLISH packets: (line, topic, payload).
     let mut reads: Vec<(usize, &str, &str)> = Vec::new();
+    // Per client host: its application's publications (topic, payload) not yet seen on the
+    // wire, and those of them a lost connection may have swallowed.
+    let mut asked: BTreeMap<&str, Vec<(&str, &str)>> = BTreeMap::new();
+    let mut swallowed: BTreeMap<&str, Vec<(&str, &str)>> = BTreeMap::new();
     for (line, e) in events.iter().enumerate() {
         if let TraceEvent::Broker { event: BrokerEvent::ClosedConnection { client, .. }, .. } = e {
             if let Some(&id) = id_of_host.get(client.as_str()) {
@@ -97,8 +105,8 @@ pub fn dup_on_redelivery(events: &[TraceEvent], out: &mut Vec<Violation>) {
                         let o = from_broker.entry(id).or_default();
                         let what = || format!("the broker sent PUBLISH id={pkid} to {client}");
                         let maybe_unwritten = *dup
-                            && last_open.get(id).is_some_and(|&(from, to)| {
-                                reads.iter().any(|&(l, t, m)| from < l && l < to && t == topic && m == payload)
+                            && last_open.get(id).is_some_and(|&(_, to)| {
+                                reads.iter().any(|&(l, t, m)| l < to && t == topic && m == payload)
                             });
                         // After a restore from an autosave, each id's first send is not judged.
                         let after_save = from_save.get_mut(id).is_some_and(|seen| seen.insert(*pkid));
@@ -116,9 +124,24 @@ pub fn dup_on_redelivery(events: &[TraceEvent], out: &mut Vec<Violation>) {
                 PacketSummary::Connect { clean_session: true, .. } => {
                     from_client.remove(host.as_str());
                 }
-                PacketSummary::Publish(PublishSummary { pkid: Some(pkid), dup, .. }) => {
+                PacketSummary::Publish(PublishSummary { pkid: Some(pkid), dup, topic, payload, .. }) => {
+                    let message = (topic.as_str(), payload.as_str());
+                    asked.entry(host).or_default().retain(|m| *m != message);
+                    let lost = swallowed.get_mut(host.as_str()).and_then(|s| {
+                        let i = s.iter().position(|m| *m == message)?;
+                        Some(s.remove(i))
+                    });
                     let o = from_client.entry(host).or_default();
-                    check_send(o, *pkid, *dup, true, line, || format!("{host} sent PUBLISH id={pkid}"), out);
+                    let first_sends_seen = !(*dup && lost.is_some());
+                    check_send(
+                        o,
+                        *pkid,
+                        *dup,
+                        first_sends_seen,
+                        line,
+                        || format!("{host} sent PUBLISH id={pkid}"),
+                        out,
+                    );
                 }
                 PacketSummary::Publish(PublishSummary { pkid: None, dup: true, .. }) => {
                     out.push(qos0_dup(line, format!("{host} sent a QoS 0 PUBLISH")));
@@ -160,6 +183,13 @@ pub fn dup_on_redelivery(events: &[TraceEvent], out: &mut Vec<Violation>) {
             }
             TraceEvent::Fault { fault: Fault::CrashClient { client }, .. } => {
                 from_client.remove(client.as_str());
+            }
+            TraceEvent::Publish { client, topic, payload, qos: 1.., .. } => {
+                asked.entry(client).or_default().push((topic, payload));
+            }
+            TraceEvent::Disconnected { client, .. } => {
+                let pending = asked.remove(client.as_str()).unwrap_or_default();
+                swallowed.entry(client).or_default().extend(pending);
             }
             _ => {}
         }

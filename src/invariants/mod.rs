@@ -116,7 +116,7 @@ fn qos2_exactly_once(t: &Timeline, out: &mut Vec<Violation>) {
     for (client, deliveries) in &t.deliveries {
         // A crashed client process forgets what it was handed; count per incarnation. Where
         // subscriptions overlap, one copy per matching subscription at QoS 2 is allowed.
-        let mut seen: BTreeMap<(usize, &str, &str), Vec<usize>> = BTreeMap::new();
+        let mut seen: BTreeMap<(usize, usize, &str, &str), Vec<usize>> = BTreeMap::new();
         // A retained copy sent for a new or repeated subscription (RETAIN=1) is a new send of
         // the retained message [MQTT-3.8.4-3], not a duplicate of the live delivery.
         for d in deliveries.iter().filter(|d| d.qos == 2 && !d.retain) {
@@ -124,7 +124,16 @@ fn qos2_exactly_once(t: &Timeline, out: &mut Vec<Violation>) {
             if t.publish_count(key) != 1 {
                 continue;
             }
-            let lines = seen.entry((d.incarnation, key.0, key.1)).or_default();
+            // A broker restored from an autosave may have rolled back past a completed QoS 2
+            // delivery (what came after the last save is lost, its completion too) and send it
+            // again: count per restore then. In durable mode a restore holds every completion.
+            let epoch = if t.durable {
+                0
+            } else {
+                let id = t.connect_before(client, d.line).map(|c| c.client_id.as_str());
+                t.restores.iter().filter(|(l, c)| *l < d.line && Some(c.as_str()) == id).count()
+            };
+            let lines = seen.entry((d.incarnation, epoch, key.0, key.1)).or_default();
             lines.push(d.line);
             let allowed = t.unique_publish(key).map_or(1, |p| copies_allowed(t, client, p, 2, d.line));
             if lines.len() == allowed + 1 {

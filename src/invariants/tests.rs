@@ -702,3 +702,47 @@ fn a_clients_own_message_is_not_owed_to_it_on_a_no_local_subscription() {
     assert_eq!(run(true), Vec::<&str>::new(), "[MQTT5-3.8.3-3] not sent back to its publisher");
     assert_eq!(run(false), vec!["at-least-once"]);
 }
+
+#[test]
+fn a_qos2_delivery_rolled_back_by_a_restore_from_an_autosave_may_come_again() {
+    // Found by `explore --persistence mixed`: the autosave held "1" in flight, the delivery
+    // completed after it, the broker crashed and, restored from the save, sent "1" again.
+    let restored = E::Broker {
+        ms: 0,
+        event: BrokerEvent::SessionRestored { client_id: "s".into(), subscriptions: vec![], messages: 1 },
+    };
+    let twice = |durable: bool| {
+        let mut t = if durable { vec![E::Broker { ms: 0, event: BrokerEvent::Durable }] } else { vec![] };
+        t.extend(base());
+        t.extend(publish("p", "t/a", "1", 2, false));
+        t.push(deliver("s", "t/a", "1", 2, false));
+        t.extend([E::Fault { ms: 0, fault: Fault::CrashBroker }, restored.clone(), connected("s", false, true)]);
+        t.push(deliver("s", "t/a", "1", 2, false));
+        names(&check(&t))
+    };
+    assert_eq!(twice(false), Vec::<&str>::new(), "what came after the save, its completion too, is lost");
+    assert_eq!(twice(true), vec!["qos2-exactly-once"], "a durable broker kept the completion");
+}
+
+#[test]
+fn a_publication_swallowed_by_a_lost_connection_may_first_be_seen_with_dup() {
+    // Found by `explore --persistence mixed`: the application published "1" as the connection
+    // died, the PUBLISH never reached the wire, and the re-send on the next connection (DUP=1)
+    // is the first the tap sees.
+    let lost = E::Disconnected { ms: 0, client: "p".into(), cause: crate::trace::EndCause(None) };
+    let asked =
+        E::Publish { ms: 0, client: "p".into(), topic: "t/a".into(), payload: "1".into(), qos: 1, retain: false };
+    let first_seen = |swallowed: bool| {
+        let mut t = vec![asked.clone()];
+        if swallowed {
+            t.push(lost.clone());
+        }
+        t.extend(wire("p", "broker", P::publish_for_test(Some(1), 1, true, false, "t/a", "1")));
+        if !swallowed {
+            t.push(lost.clone());
+        }
+        names(&check(&t))
+    };
+    assert_eq!(first_seen(true), Vec::<&str>::new());
+    assert_eq!(first_seen(false), vec!["dup-only-on-redelivery"], "sent first with DUP=1 on a live connection");
+}
