@@ -98,13 +98,9 @@ pub fn plan(mix: PersistenceMix) -> BoxedStrategy<Option<Plan>> {
 
 /// Puts `plan` into a case whose generated steps (before the epilogue) are `steps`.
 pub fn apply(plan: &Plan, scenario: &mut Scenario, steps: &mut Vec<Step>) {
-    let b = &plan.broker;
-    scenario.broker.persistence = b.persistence;
-    scenario.broker.autosave_on_changes = b.autosave_on_changes;
-    scenario.broker.autosave_interval = b.autosave_interval;
-    scenario.broker.persistence_sync = b.persistence_sync;
-    scenario.broker.persistence_log_limit = b.persistence_log_limit;
-    if b.persistence == Some(true) {
+    // The plan states persistence options only, which a generated case never does.
+    scenario.broker = scenario.broker.merged(&plan.broker).expect("a generated case states no persistence option");
+    if plan.broker.persistence == Some(true) {
         scenario.disk = plan.disk.clone();
     }
     if plan.fast_network {
